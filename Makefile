@@ -1,0 +1,47 @@
+# Two commands for a new user: `make demo` (the offline tour) and `make test`.
+# Everything installs itself into the repository: .venv (the program, pinned by
+# uv.lock) and .tools/ (uv itself, and checkov pinned by tools/checkov.lock.txt).
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := .tools/uv/bin/uv
+VENV := .venv
+CHECKOV := .tools/checkov/bin/checkov
+export UV_SYSTEM_CERTS := 1
+export UV_LINK_MODE := copy
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install demo test lint typecheck bench clean
+
+$(UV):
+	python3 -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --compile-bytecode --python python3.11
+	touch $@
+
+$(CHECKOV): $(UV) tools/checkov.lock.txt
+	$(UV) venv --quiet --allow-existing --python python3.11 .tools/checkov
+	$(UV) pip sync --quiet --compile-bytecode --python .tools/checkov/bin/python tools/checkov.lock.txt
+	touch $@
+
+install: $(VENV)/.installed $(CHECKOV)
+
+demo: install
+	$(VENV)/bin/mlops demo
+
+test: install
+	$(VENV)/bin/python -m pytest -n 2 -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: install
+	$(VENV)/bin/python benchmarks/synth.py
+	$(VENV)/bin/python benchmarks/ml.py
+
+clean:
+	rm -rf .venv .tools build

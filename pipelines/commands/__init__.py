@@ -1,0 +1,29 @@
+"""Command modules of the ``mlops`` CLI; each exposes ``register(app)``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+# One module per area; each defines ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES = (
+    "pipelines.commands.infra",
+    "pipelines.commands.data",
+    "pipelines.commands.ml_steps",
+    "pipelines.commands.pipeline",
+    "pipelines.commands.registry",
+    "pipelines.commands.demo",
+)
+
+
+def register_all(app: typer.Typer) -> None:
+    """Attach every area's commands that exists in this checkout."""
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if missing.name == name:
+                continue
+            raise
+        module.register(app)
