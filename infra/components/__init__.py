@@ -1,0 +1,1 @@
+"""One Pulumi ComponentResource per concern; ``infra/platform.py`` wires them."""

@@ -1,0 +1,74 @@
+"""What every component needs to know about its stack: names, tags, account, protection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackConfig
+
+PROJECT = "mlops"
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """The stack-wide facts components share, resolved once by the platform."""
+
+    config: StackConfig
+    account_id: pulumi.Output[str]
+    partition: pulumi.Output[str]
+
+    @classmethod
+    def create(cls, config: StackConfig) -> StackContext:
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
+        return cls(config=config, account_id=identity.account_id, partition=partition.partition)
+
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    def name(self, *parts: str) -> str:
+        """Deterministic, stack-scoped name, also used as the Pulumi logical name."""
+        return self.config.resource_name(*parts)
+
+    def tags(self, component: str) -> dict[str, str]:
+        """Tags for every taggable resource: the three the platform owns, then the user's."""
+        return {
+            **self.config.tags,
+            "project": PROJECT,
+            "environment": self.config.environment.value,
+            "component": component,
+        }
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> pulumi.Output[str]:
+        """An ARN in this stack's partition, region and account."""
+        return pulumi.Output.all(self.partition, self.account_id).apply(
+            lambda values: ":".join(
+                [
+                    "arn",
+                    values[0],
+                    service,
+                    self.region if region else "",
+                    values[1] if account else "",
+                    resource,
+                ]
+            )
+        )
+
+    def stateful(self, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+        """Options for a resource that holds data: protected and retained where the stack says."""
+        return pulumi.ResourceOptions(
+            parent=parent,
+            protect=self.config.protect,
+            retain_on_delete=self.config.protect,
+            **extra,
+        )
+
+
+def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
+    """An IAM policy document from statements that may hold Outputs."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})

@@ -1,0 +1,213 @@
+"""IAM: the SageMaker execution role and the pipeline role, least privilege by construction.
+
+Trust policies carry confused-deputy conditions (this account, this region's
+SageMaker resources). No statement uses a ``*`` action; resources are scoped
+to this stack's name prefix. Other components add what they need through
+``add_policy`` (or a grant helper of the resource they own).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext, policy_json
+
+# Accounts that publish SageMaker's framework images (scikit-learn) per region.
+SAGEMAKER_IMAGE_ACCOUNTS = {
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+    "us-west-1": "746614075791",
+    "us-west-2": "246618743249",
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-central-1": "492215442770",
+    "eu-north-1": "662702820516",
+    "ap-southeast-1": "121021644041",
+    "ap-southeast-2": "783357654285",
+    "ap-northeast-1": "354813040037",
+}
+ENI_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+]
+ENI_DESCRIBE_ACTIONS = [
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+]
+
+
+class PlatformRoles(pulumi.ComponentResource):
+    """The roles SageMaker assumes for this stack: jobs and endpoints, and the pipeline."""
+
+    execution_role: aws.iam.Role
+    pipeline_role: aws.iam.Role
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        network_ids: pulumi.Output[dict[str, list[str]]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:iam:PlatformRoles", name, None, opts)
+        self._context = context
+        self.execution_role = self._sagemaker_role("execution", "Runs this stack's SageMaker jobs and endpoints")
+        self.pipeline_role = self._sagemaker_role("pipeline", "Runs this stack's SageMaker pipeline")
+        self._grant_logs_and_metrics(self.execution_role)
+        self._grant_image_pull(self.execution_role)
+        self._grant_pipeline_jobs()
+        if network_ids is not None:
+            self._grant_vpc_access(network_ids)
+        self.register_outputs({
+            "executionRoleArn": self.execution_role.arn,
+            "pipelineRoleArn": self.pipeline_role.arn,
+        })
+
+    def _sagemaker_role(self, purpose: str, description: str) -> aws.iam.Role:
+        context = self._context
+        trust = policy_json([{
+            "Sid": "SageMakerOfThisAccountOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": context.account_id},
+                "ArnLike": {"aws:SourceArn": context.arn("sagemaker", "*")},
+            },
+        }])
+        return aws.iam.Role(
+            context.name(purpose),
+            name=context.name(purpose),
+            description=description,
+            assume_role_policy=trust,
+            max_session_duration=3600,
+            tags=context.tags("iam"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def add_policy(
+        self, role: aws.iam.Role, label: str, statements: list[dict[str, object]],
+        parent: pulumi.Resource | None = None,
+    ) -> aws.iam.RolePolicy:
+        """Attach an inline policy named ``label`` to ``role``; ``parent`` is the owning component."""
+        return aws.iam.RolePolicy(
+            f"{role._name}-{label}",  # noqa: SLF001 - the logical name keeps policy names stable
+            role=role.id,
+            name=label,
+            policy=policy_json(statements),
+            opts=pulumi.ResourceOptions(parent=parent or self),
+        )
+
+    def grant_pass_execution_role(self, role: aws.iam.Role, label: str, parent: pulumi.Resource | None = None) -> aws.iam.RolePolicy:
+        """Let ``role`` hand the execution role to SageMaker, and to nothing else."""
+        return self.add_policy(role, label, [{
+            "Sid": "PassTheExecutionRoleToSageMaker",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": self.execution_role.arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        }], parent=parent)
+
+    def _grant_logs_and_metrics(self, role: aws.iam.Role) -> None:
+        context = self._context
+        self.add_policy(role, "logs-and-metrics", [
+            {
+                "Sid": "WriteSageMakerLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                           "logs:DescribeLogStreams"],
+                "Resource": [context.arn("logs", "log-group:/aws/sagemaker/*"),
+                             context.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*")],
+            },
+            {
+                "Sid": "PublishMetricsToOurNamespaces",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "mlops/*"]}},
+            },
+        ])
+
+    def _grant_image_pull(self, role: aws.iam.Role) -> None:
+        context = self._context
+        image_account = SAGEMAKER_IMAGE_ACCOUNTS.get(context.region)
+        repositories = [context.arn("ecr", f"repository/{context.name()}-*")]
+        if image_account is not None:
+            repositories.append(pulumi.Output.concat(
+                "arn:", context.partition, ":ecr:", context.region, ":", image_account,
+                ":repository/sagemaker-scikit-learn",
+            ))
+        self.add_policy(role, "image-pull", [
+            {
+                "Sid": "PullServingAndFrameworkImages",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                           "ecr:GetDownloadUrlForLayer"],
+                "Resource": repositories,
+            },
+            {
+                "Sid": "AuthenticateToEcr",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*",
+            },
+        ])
+
+    def _grant_pipeline_jobs(self) -> None:
+        context = self._context
+        jobs = [
+            context.arn("sagemaker", f"{kind}/{context.name()}-*")
+            for kind in ("processing-job", "training-job", "pipeline", "model")
+        ]
+        self.add_policy(self.pipeline_role, "run-jobs", [
+            {
+                "Sid": "RunThisStacksJobs",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:CreateProcessingJob",
+                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeModel",
+                    "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob",
+                    "sagemaker:DescribePipeline", "sagemaker:DescribePipelineExecution",
+                    "sagemaker:ListPipelineExecutionSteps",
+                ],
+                "Resource": jobs,
+            },
+        ])
+        self.grant_pass_execution_role(self.pipeline_role, "pass-execution-role")
+        self._grant_logs_and_metrics(self.pipeline_role)
+
+    def _grant_vpc_access(self, network_ids: pulumi.Output[dict[str, list[str]]]) -> None:
+        context = self._context
+        interfaces = context.arn("ec2", "network-interface/*")
+        scoped = pulumi.Output.all(network_ids, context.account_id, interfaces).apply(
+            lambda values: [
+                *(f"arn:aws:ec2:{context.region}:{values[1]}:subnet/{subnet}"
+                  for subnet in values[0]["subnet_ids"]),
+                *(f"arn:aws:ec2:{context.region}:{values[1]}:security-group/{group}"
+                  for group in values[0]["security_group_ids"]),
+                values[2],
+            ]
+        )
+        for role in (self.execution_role, self.pipeline_role):
+            self.add_policy(role, "vpc-access", [
+                {
+                    "Sid": "NetworkInterfacesInTheStacksSubnets",
+                    "Effect": "Allow",
+                    "Action": ENI_ACTIONS,
+                    "Resource": scoped,
+                    "Condition": {"StringEquals": {"aws:RequestedRegion": context.region}},
+                },
+                {
+                    "Sid": "DescribeTheNetwork",
+                    "Effect": "Allow",
+                    "Action": ENI_DESCRIBE_ACTIONS,
+                    "Resource": "*",
+                },
+            ])

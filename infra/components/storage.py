@@ -1,0 +1,363 @@
+"""Storage: the stack's KMS key and its buckets, secure by default, with grant helpers.
+
+Every bucket is versioned, encrypted with the stack's key (bucket keys on),
+closed to the public, TLS-only, logged and expiring by prefix. The access-log
+bucket is the one exception to KMS: S3 server access logging delivers only to
+buckets encrypted with SSE-S3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext, policy_json
+from infra.config import Storage as StorageSettings
+
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias",
+    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey",
+    "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+    "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListResourceTags",
+    "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+]
+KEY_USE_ACTIONS = [
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+]
+READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
+WRITE_ACTIONS = ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
+
+
+@dataclass(frozen=True)
+class ExpiringPrefix:
+    """Objects under ``prefix`` expire after ``days`` (their old versions too)."""
+
+    prefix: str
+    days: int
+
+
+@dataclass
+class SecureBucket:
+    """One bucket and the resources that make it secure; ``name`` is the S3 bucket name."""
+
+    purpose: str
+    bucket: aws.s3.Bucket
+    kms_encrypted: bool
+    children: list[pulumi.Resource] = field(default_factory=list)
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.bucket.arn
+
+    @property
+    def name(self) -> pulumi.Output[str]:
+        return self.bucket.bucket
+
+
+class StackStorage(pulumi.ComponentResource):
+    """The KMS key and the data, artifact, monitoring and access-log buckets of one stack."""
+
+    key: aws.kms.Key
+    data: SecureBucket
+    artifacts: SecureBucket
+    monitoring: SecureBucket
+    access_logs: SecureBucket
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        settings: StorageSettings,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:storage:StackStorage", name, None, opts)
+        self._context = context
+        self._settings = settings
+        self.key = self._create_key()
+        self.key_alias = aws.kms.Alias(
+            context.name("key-alias"),
+            name=f"alias/{context.name('data')}",
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.access_logs = self._secure_bucket("access-logs", kms=False, expiring=[
+            ExpiringPrefix("", settings.access_log_expiration_days),
+        ])
+        self.data = self._secure_bucket("data", expiring=[
+            ExpiringPrefix("raw/", settings.raw_expiration_days),
+            ExpiringPrefix("quarantine/", settings.quarantine_expiration_days),
+        ])
+        self.artifacts = self._secure_bucket("artifacts", object_lock=settings.object_lock.enabled)
+        self.monitoring = self._secure_bucket("monitoring", expiring=[
+            ExpiringPrefix("data-capture/", settings.capture_expiration_days),
+        ])
+        self.register_outputs({
+            "keyArn": self.key.arn,
+            "dataBucket": self.data.name,
+            "artifactsBucket": self.artifacts.name,
+            "monitoringBucket": self.monitoring.name,
+            "accessLogsBucket": self.access_logs.name,
+        })
+
+    @property
+    def buckets(self) -> list[SecureBucket]:
+        return [self.data, self.artifacts, self.monitoring, self.access_logs]
+
+    def _create_key(self) -> aws.kms.Key:
+        context = self._context
+        root = context.arn("iam", "root", region=False)
+        key_policy = policy_json([
+            {
+                "Sid": "AccountAdministersKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_ADMIN_ACTIONS + KEY_USE_ACTIONS,
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsEncryptsThisStacksLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{context.region}.amazonaws.com"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                           "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": context.arn("logs", "log-group:*"),
+                }},
+            },
+        ])
+        return aws.kms.Key(
+            context.name("key"),
+            description=f"Encrypts the data, models and logs of {context.name()}",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=self._settings.kms_deletion_window_days,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            policy=key_policy,
+            tags=context.tags("storage"),
+            opts=context.stateful(self),
+        )
+
+    def _secure_bucket(
+        self,
+        purpose: str,
+        *,
+        kms: bool = True,
+        object_lock: bool = False,
+        expiring: list[ExpiringPrefix] | None = None,
+    ) -> SecureBucket:
+        context, settings = self._context, self._settings
+        logical = context.name(purpose)
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            logical,
+            bucket=pulumi.Output.concat(logical, "-", context.account_id, "-", context.region),
+            force_destroy=settings.force_destroy,
+            object_lock_enabled=object_lock or None,
+            tags=context.tags("storage"),
+            opts=context.stateful(self),
+        )
+        secure = SecureBucket(purpose=purpose, bucket=bucket, kms_encrypted=kms)
+        bucket_opts = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
+        secure.children.append(aws.s3.BucketOwnershipControls(
+            f"{logical}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=bucket_opts,
+        ))
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{logical}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=bucket_opts,
+        )
+        secure.children.append(public_access)
+        secure.children.append(aws.s3.BucketVersioning(
+            f"{logical}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=bucket_opts,
+        ))
+        default_encryption = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn}
+            if kms
+            else {"sse_algorithm": "AES256"}
+        )
+        secure.children.append(aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{logical}-encryption",
+            bucket=bucket.id,
+            rules=[{
+                "apply_server_side_encryption_by_default": default_encryption,
+                "bucket_key_enabled": kms,
+            }],
+            opts=bucket_opts,
+        ))
+        secure.children.append(aws.s3.BucketPolicy(
+            f"{logical}-policy",
+            bucket=bucket.id,
+            policy=self._bucket_policy(bucket, kms=kms),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        ))
+        secure.children.append(aws.s3.BucketLifecycleConfiguration(
+            f"{logical}-lifecycle",
+            bucket=bucket.id,
+            rules=self._lifecycle_rules(expiring or []),
+            opts=bucket_opts,
+        ))
+        if purpose != "access-logs":
+            secure.children.append(aws.s3.BucketLogging(
+                f"{logical}-logging",
+                bucket=bucket.id,
+                target_bucket=self.access_logs.bucket.id,
+                target_prefix=f"{purpose}/",
+                opts=bucket_opts,
+            ))
+        if object_lock:
+            lock = settings.object_lock
+            secure.children.append(aws.s3.BucketObjectLockConfiguration(
+                f"{logical}-object-lock",
+                bucket=bucket.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
+                opts=bucket_opts,
+            ))
+        return secure
+
+    def _bucket_policy(self, bucket: aws.s3.Bucket, *, kms: bool) -> pulumi.Output[str]:
+        objects = pulumi.Output.concat(bucket.arn, "/*")
+        statements: list[dict[str, object]] = [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket.arn, objects],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }, {
+            "Sid": "DenyOutdatedTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket.arn, objects],
+            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+        }]
+        if kms:
+            statements.append({
+                "Sid": "DenyObjectsNotEncryptedWithTheStackKey",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "StringNotEqualsIfExists": {
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": self.key.arn,
+                    },
+                    "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+                },
+            })
+        else:
+            statements.append({
+                "Sid": "S3ServerAccessLogsDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {"StringEquals": {"aws:SourceAccount": self._context.account_id}},
+            })
+        return policy_json(statements)
+
+    def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[dict[str, object]]:
+        settings = self._settings
+        rules: list[dict[str, object]] = [{
+            "id": "abort-incomplete-uploads-and-tier-old-versions",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            "noncurrent_version_transitions": [
+                {"noncurrent_days": 30, "storage_class": "STANDARD_IA"},
+            ],
+            "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_version_days},
+        }]
+        for item in expiring:
+            rules.append({
+                "id": f"expire-{item.prefix.strip('/') or 'all'}",
+                "status": "Enabled",
+                "filter": {"prefix": item.prefix},
+                "expiration": {"days": item.days},
+            })
+        return rules
+
+    # Grants: IAM lives next to the resource that needs it.
+
+    def grant_read(self, role: aws.iam.Role, bucket: SecureBucket, prefix: str = "") -> aws.iam.RolePolicy:
+        """Let ``role`` list and read ``prefix`` of ``bucket`` (and decrypt with the stack key)."""
+        return self._grant(role, bucket, prefix, write=False)
+
+    def grant_read_write(
+        self, role: aws.iam.Role, bucket: SecureBucket, prefix: str = ""
+    ) -> aws.iam.RolePolicy:
+        """Let ``role`` read and write ``prefix`` of ``bucket`` (encrypting with the stack key)."""
+        return self._grant(role, bucket, prefix, write=True)
+
+    def grant_key_use(self, role: aws.iam.Role, purpose: str) -> aws.iam.RolePolicy:
+        """Let ``role`` encrypt and decrypt with the stack key, for services that hold the key id."""
+        return self._role_policy(role, f"key-{purpose}", [{
+            "Sid": "UseTheStackKey",
+            "Effect": "Allow",
+            "Action": KEY_USE_ACTIONS,
+            "Resource": self.key.arn,
+        }])
+
+    def _grant(
+        self, role: aws.iam.Role, bucket: SecureBucket, prefix: str, *, write: bool
+    ) -> aws.iam.RolePolicy:
+        objects = pulumi.Output.concat(bucket.arn, "/", prefix, "*")
+        key_actions = ["kms:Decrypt", "kms:DescribeKey"]
+        if write:
+            key_actions += ["kms:GenerateDataKey", "kms:Encrypt"]
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "ListThePrefix",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": bucket.arn,
+                **({"Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}} if prefix else {}),
+            },
+            {
+                "Sid": "ReadWriteObjects" if write else "ReadObjects",
+                "Effect": "Allow",
+                "Action": READ_ACTIONS + (WRITE_ACTIONS if write else []),
+                "Resource": objects,
+            },
+        ]
+        if bucket.kms_encrypted:
+            statements.append({
+                "Sid": "UseTheStackKeyForThisBucket",
+                "Effect": "Allow",
+                "Action": key_actions,
+                "Resource": self.key.arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{self._context.region}.amazonaws.com"}},
+            })
+        access = "rw" if write else "ro"
+        label = f"{bucket.purpose}-{prefix.strip('/').replace('/', '-') or 'all'}-{access}"
+        return self._role_policy(role, label, statements)
+
+    def _role_policy(
+        self, role: aws.iam.Role, label: str, statements: list[dict[str, object]]
+    ) -> aws.iam.RolePolicy:
+        role_name = role._name  # noqa: SLF001 - the logical name keeps policy names deterministic
+        logical = f"{role_name}-{label}"
+        return aws.iam.RolePolicy(
+            logical,
+            role=role.id,
+            name=label,
+            policy=policy_json(statements),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,83 @@
+"""Per-environment defaults: dev cheap and fast, staging like prod but smaller, prod safe.
+
+A stack file overrides any of these; what it leaves out comes from here.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "protect": False,
+        "storage": {
+            "kmsDeletionWindowDays": 7,
+            "noncurrentVersionDays": 7,
+            "rawExpirationDays": 30,
+            "quarantineExpirationDays": 30,
+            "captureExpirationDays": 14,
+            "accessLogExpirationDays": 30,
+            "forceDestroy": True,
+        },
+        "featureStore": {"onlineStore": False},
+        "pipeline": {
+            "approvalStatus": "Approved",
+            "scheduleEnabled": False,
+            "gates": {"minPrAuc": 0.3, "minRecallAtPrecision": 0.1, "maxRegression": 0.05},
+        },
+        "serving": {
+            "serverless": {"memorySizeMb": 2048, "maxConcurrency": 5},
+            "dataCapture": {"samplingPercent": 100},
+            "rollout": {"strategy": "all_at_once", "waitSeconds": 0,
+                        "terminationWaitSeconds": 0, "timeoutSeconds": 600},
+        },
+        "monitoring": {"logRetentionDays": 14, "retrainOnAlarm": False},
+    },
+    "staging": {
+        "protect": False,
+        "storage": {"noncurrentVersionDays": 30, "rawExpirationDays": 180},
+        "serving": {
+            "instanceType": "ml.m5.large",
+            "instanceCount": 2,
+            "dataCapture": {"samplingPercent": 50},
+            "rollout": {"strategy": "canary", "canaryPercent": 50, "waitSeconds": 300,
+                        "terminationWaitSeconds": 120, "timeoutSeconds": 1800},
+            "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 3},
+        },
+        "monitoring": {"logRetentionDays": 90},
+    },
+    "prod": {
+        "protect": True,
+        "storage": {
+            "objectLock": {"enabled": True, "mode": "GOVERNANCE", "retentionDays": 90},
+            "noncurrentVersionDays": 365,
+            "rawExpirationDays": 730,
+        },
+        "serving": {
+            "instanceType": "ml.m5.xlarge",
+            "instanceCount": 2,
+            "dataCapture": {"samplingPercent": 20},
+            "rollout": {"strategy": "canary", "canaryPercent": 10, "waitSeconds": 600,
+                        "terminationWaitSeconds": 300, "timeoutSeconds": 3600},
+            "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 6},
+        },
+        "monitoring": {"logRetentionDays": 365},
+    },
+}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` wins key by key; nested mappings merge instead of replacing."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def defaults_for(environment: str) -> dict[str, Any]:
+    """A fresh copy of one environment's defaults."""
+    return copy.deepcopy(DEFAULTS[environment])

@@ -1,0 +1,75 @@
+"""The network SageMaker runs in: none, explicit ids, or a Terraform landing zone's outputs.
+
+Teams whose VPC is managed by Terraform point ``network.terraform`` at that
+state; ``pulumi_terraform`` reads its outputs, so nothing is copied by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.config import Network
+
+
+@dataclass(frozen=True)
+class NetworkIds:
+    """VPC, subnets and security groups, as Outputs (known only at deploy time for Terraform)."""
+
+    vpc_id: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]
+    security_group_ids: pulumi.Output[list[str]]
+
+    def as_output(self) -> pulumi.Output[dict[str, list[str]]]:
+        return pulumi.Output.all(self.subnet_ids, self.security_group_ids).apply(
+            lambda values: {"subnet_ids": list(values[0]), "security_group_ids": list(values[1])}
+        )
+
+
+def resolve_network(network: Network) -> NetworkIds | None:
+    """The stack's network ids, or None when SageMaker runs without a VPC."""
+    if network.mode == "none":
+        return None
+    if network.mode == "explicit":
+        return NetworkIds(
+            vpc_id=pulumi.Output.from_input(network.vpc_id or ""),
+            subnet_ids=pulumi.Output.from_input(list(network.subnet_ids)),
+            security_group_ids=pulumi.Output.from_input(list(network.security_group_ids)),
+        )
+    return _from_terraform_state(network)
+
+
+def _from_terraform_state(network: Network) -> NetworkIds:
+    from pulumi_terraform import state
+
+    settings = network.terraform
+    assert settings is not None  # guaranteed by Network's validator
+    if settings.backend == "s3":
+        outputs = state.get_s3_reference_output(
+            bucket=settings.bucket, key=settings.key, region=settings.region
+        ).outputs
+    elif settings.backend == "remote":
+        outputs = state.get_remote_reference_output(
+            organization=settings.organization, workspaces={"name": settings.workspace}
+        ).outputs
+    else:
+        outputs = state.get_local_reference_output(path=settings.path).outputs
+
+    def read(name: str) -> pulumi.Output:
+        return outputs.apply(lambda values: _required_output(values, name))
+
+    return NetworkIds(
+        vpc_id=read(settings.vpc_id_output),
+        subnet_ids=read(settings.subnet_ids_output),
+        security_group_ids=read(settings.security_group_ids_output),
+    )
+
+
+def _required_output(values: dict[str, object], name: str) -> object:
+    if name not in values:
+        raise ValueError(
+            f"the Terraform state has no output {name!r}; outputs present: {', '.join(sorted(values))}. "
+            f"Set mlops:network.terraform to the output names your landing zone exports."
+        )
+    return values[name]

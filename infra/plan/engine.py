@@ -1,0 +1,171 @@
+"""Run the Pulumi program offline and record what it would create.
+
+The same ``infra/__main__.py`` that ``pulumi up`` runs is executed under
+``pulumi.runtime.set_mocks`` with a monitor that records every registration:
+type, name, inputs, parent, dependencies and resource options. The result is a
+plain dict (the plan) that tests, ``mlops synth``, the Terraform-plan export
+and the cost estimate all read.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import StackConfig
+from infra.plan.mocks import OfflineMocks
+from infra.stack_config import (
+    REPO_ROOT,
+    apply_overrides,
+    namespace_values,
+    read_stack_file,
+    resolve,
+    stack_file,
+)
+
+PROGRAM = REPO_ROOT / "infra" / "__main__.py"
+PROJECT = "mlops"
+
+
+@dataclass
+class Plan:
+    """Everything the program registered, as plain data."""
+
+    project: str
+    stack: str
+    config: StackConfig
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan JSON of DESIGN's interface (``mlops synth --json``)."""
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": self.resources,
+            "outputs": self.outputs,
+        }
+
+    def of_type(self, type_token: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> dict[str, Any]:
+        """The single resource of a type (and name); fails loudly when it is not unique."""
+        found = [r for r in self.of_type(type_token) if name is None or r["name"] == name]
+        if len(found) != 1:
+            names = [r["name"] for r in self.of_type(type_token)]
+            raise LookupError(f"expected one {type_token} named {name!r}, found {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> dict[str, Any]:
+        return next(r for r in self.resources if r["urn"] == urn)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also keeps what each registration asked for."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[dict[str, Any]] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack" or request.type.startswith("pulumi:providers:"):
+            return response
+        registration = self.resources.get(response.urn)
+        self.records.append({
+            "urn": response.urn,
+            "type": request.type,
+            "name": request.name,
+            "custom": bool(request.custom),
+            "inputs": _plain(rpc.deserialize_properties(request.object)),
+            "outputs": _plain(registration.state) if registration is not None else {},
+            "id": response.id or None,
+            "parent": request.parent or None,
+            "dependencies": sorted(set(request.dependencies)),
+            "protect": bool(request.protect),
+            "retainOnDelete": bool(request.retainOnDelete),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            "replaceOnChanges": list(request.replaceOnChanges),
+            "ignoreChanges": list(request.ignoreChanges),
+        })
+        return response
+
+
+def load_stack_values(
+    stack: str, config_file: Path | None = None, overrides: list[str] | None = None
+) -> dict[str, Any]:
+    """The flat Pulumi config map of a stack file, with ``--set`` overrides applied."""
+    flat = read_stack_file(config_file or stack_file(stack))
+    values = apply_overrides(namespace_values(flat), overrides or [])
+    passthrough = {k: v for k, v in flat.items() if not k.startswith("mlops:")}
+    return {**passthrough, **{f"mlops:{key}": value for key, value in values.items()}}
+
+
+def synthesize(
+    stack: str, config_file: Path | None = None, overrides: list[str] | None = None
+) -> Plan:
+    """Run the program for ``stack`` offline and return its plan."""
+    flat = load_stack_values(stack, config_file, overrides)
+    namespace = namespace_values(flat)
+    if "aws:region" in flat and "region" not in namespace:
+        namespace["region"] = flat["aws:region"]
+    config = resolve(stack, namespace)  # fails here, before any resource exists
+    monitor = RecordingMonitor(OfflineMocks(config.region))
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in flat.items()}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+    plan = Plan(project=PROJECT, stack=stack, config=config, resources=monitor.records)
+    plan.outputs = _stack_outputs()
+    return plan
+
+
+def _stack_outputs() -> dict[str, Any]:
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    exported = getattr(root, "outputs", {}) if root is not None else {}
+    resolved: dict[str, Any] = {}
+    for name, value in exported.items():
+        output = pulumi.Output.from_input(value)
+        resolved[name] = _plain(_sync_await(output.future()))
+    return resolved
+
+
+def _plain(value: Any) -> Any:
+    """Inputs and state as JSON-ready data (resource references become their URN)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.Resource):
+        return _sync_await(value.urn.future())
+    if isinstance(value, pulumi.asset.Asset | pulumi.asset.Archive):
+        return _asset(value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _asset(value: Any) -> dict[str, Any]:
+    for attribute in ("path", "text", "uri"):
+        found = getattr(value, attribute, None)
+        if found is not None:
+            return {"asset": type(value).__name__, attribute: found}
+    return {"asset": type(value).__name__}

@@ -1,0 +1,91 @@
+"""Reading and writing tables: CSV or Parquet, chosen by file extension.
+
+SageMaker channels are directories of files, so readers accept a file or a
+directory and concatenate every table file in it in name order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from ml.errors import MlopsError
+
+CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+TABLE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
+
+
+class DataFileError(MlopsError):
+    """A data path that does not exist, is empty or has an unknown format."""
+
+
+def table_format(path: Path) -> str:
+    """Return ``csv`` or ``parquet`` for a path, from its extension."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise DataFileError(
+        f"{path}: unsupported extension {suffix or '(none)'!r}; use .csv or .parquet"
+    )
+
+
+def table_files(path: Path) -> list[Path]:
+    """The table files a path names: itself, or the table files inside a directory."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+        if not files:
+            raise DataFileError(f"{path}: no .csv or .parquet files in this directory")
+        return files
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file or directory; check the path")
+    table_format(path)
+    return [path]
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read one file or every table file of a directory into one DataFrame."""
+    frames = [_read_one(file) for file in table_files(path)]
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _read_one(path: Path) -> pd.DataFrame:
+    if table_format(path) == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, engine="pyarrow")
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as CSV or Parquet according to the path's extension."""
+    fmt = table_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_files(paths: Iterable[Path]) -> str:
+    """One fingerprint of several files: sha256 of their bytes in the given order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
