@@ -8,6 +8,7 @@ import pulumi
 
 from infra.components.context import StackContext
 from infra.components.iam import PlatformRoles
+from infra.components.notifications import Notifications
 from infra.components.storage import StackStorage
 from infra.config import StackConfig
 from infra.network import NetworkIds, resolve_network
@@ -21,6 +22,7 @@ class Platform:
     network: NetworkIds | None
     storage: StackStorage
     roles: PlatformRoles
+    notifications: Notifications
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -33,6 +35,7 @@ class Platform:
             "accessLogsBucket": self.storage.access_logs.name,
             "executionRoleArn": self.roles.execution_role.arn,
             "pipelineRoleArn": self.roles.pipeline_role.arn,
+            "notificationTopicArn": self.notifications.topic.arn,
         }
 
 
@@ -49,4 +52,13 @@ def build_platform(config: StackConfig) -> Platform:
     storage.grant_read_write(roles.execution_role, storage.monitoring, "drift/")
     storage.grant_read(roles.execution_role, storage.monitoring, "data-capture/")
     storage.grant_read(roles.pipeline_role, storage.artifacts, "code/")
-    return Platform(context=context, network=network, storage=storage, roles=roles)
+    notifications = Notifications(
+        context.name("notifications"), context, storage, email=config.monitoring.alarm_email
+    )
+    return Platform(
+        context=context,
+        network=network,
+        storage=storage,
+        roles=roles,
+        notifications=notifications,
+    )

@@ -131,7 +131,8 @@ def synthesize(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
-    plan = Plan(project=PROJECT, stack=stack, config=config, resources=monitor.records)
+    resources = sorted(monitor.records, key=lambda record: record["urn"])
+    plan = Plan(project=PROJECT, stack=stack, config=config, resources=resources)
     plan.outputs = _stack_outputs()
     return plan
 
