@@ -129,6 +129,14 @@ class StackStorage(pulumi.ComponentResource):
                     "kms:EncryptionContext:aws:logs:arn": context.arn("logs", "log-group:*"),
                 }},
             },
+            {
+                "Sid": "AlarmsAndEventsPublishToTheEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+            },
         ])
         return aws.kms.Key(
             context.name("key"),
