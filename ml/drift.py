@@ -49,17 +49,24 @@ def build_baseline(frame: pd.DataFrame) -> dict[str, Any]:
         values = _finite(frame[name])
         inner = np.unique(np.quantile(values, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
         counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=inner.size + 1)
+        grid = np.unique(np.quantile(values, np.linspace(0, 1, CDF_POINTS)))
         numeric[name] = {
             "edges": inner.tolist(),
             "proportions": (counts / max(values.size, 1)).tolist(),
-            "quantiles": np.quantile(values, np.linspace(0, 1, CDF_POINTS)).tolist(),
+            "cdf_points": grid.tolist(),
+            "cdf": _cdf_at(grid, values).tolist(),
             "null_fraction": float(1 - values.size / max(len(frame), 1)),
         }
     categorical: dict[str, Any] = {}
     for name in schema.CATEGORICAL_FEATURES:
         freq = frame[name].astype(str).value_counts(normalize=True, sort=False)
         categorical[name] = {"frequencies": {str(k): float(v) for k, v in freq.items()}}
-    return {"version": BASELINE_VERSION, "rows": len(frame), "numeric": numeric, "categorical": categorical}
+    return {
+        "version": BASELINE_VERSION,
+        "rows": len(frame),
+        "numeric": numeric,
+        "categorical": categorical,
+    }
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -74,9 +81,13 @@ def compute_drift(
 ) -> dict[str, Any]:
     """Per-feature PSI and CDF distance of a batch against the baseline, with a summary."""
     limits = thresholds or Thresholds()
-    missing = [c for c in (*baseline["numeric"], *baseline["categorical"]) if c not in frame.columns]
+    missing = [
+        c for c in (*baseline["numeric"], *baseline["categorical"]) if c not in frame.columns
+    ]
     if missing:
-        raise DriftInputError(f"batch lacks columns {', '.join(missing)}; it must follow the schema")
+        raise DriftInputError(
+            f"batch lacks columns {', '.join(missing)}; it must follow the schema"
+        )
     features: dict[str, Any] = {}
     for name, base in baseline["numeric"].items():
         features[name] = _numeric_drift(base, frame[name])
@@ -105,19 +116,23 @@ def _numeric_drift(base: dict[str, Any], column: pd.Series) -> dict[str, Any]:
     edges = np.asarray(base["edges"], dtype=float)
     counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
     actual = counts / max(values.size, 1)
-    # CDF distance on the baseline's quantile grid: KS statistic up to 1/100 resolution.
-    grid = np.asarray(base["quantiles"], dtype=float)
-    at_grid = np.bincount(np.searchsorted(grid, values, side="left"), minlength=grid.size + 1)
-    current_cdf = np.cumsum(at_grid)[:-1] / max(values.size, 1)
-    base_cdf = np.linspace(0, 1, grid.size)
+    # CDF distance on the baseline's quantile grid: the KS statistic to 1/100 resolution.
+    grid = np.asarray(base["cdf_points"], dtype=float)
+    distance = (
+        np.max(np.abs(_cdf_at(grid, values) - np.asarray(base["cdf"]))) if values.size else 1.0
+    )
     return {
         "type": "numeric",
         "psi": psi(np.asarray(base["proportions"]), actual),
-        "cdf_distance": float(np.max(np.abs(current_cdf - base_cdf))) if values.size else 1.0,
+        "cdf_distance": float(distance),
         "null_fraction": float(1 - values.size / max(len(column), 1)),
-        "current_median": float(np.median(values)) if values.size else None,
-        "baseline_median": float(grid[grid.size // 2]),
     }
+
+
+def _cdf_at(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Fraction of values <= each grid point, by one binning pass."""
+    counts = np.bincount(np.searchsorted(grid, values, side="left"), minlength=grid.size + 1)
+    return np.cumsum(counts)[:-1] / max(values.size, 1)
 
 
 def _categorical_drift(base: dict[str, Any], column: pd.Series) -> dict[str, Any]:
@@ -158,9 +173,13 @@ def load_baseline(path: Path) -> dict[str, Any]:
     try:
         baseline = json.loads(file.read_text())
     except FileNotFoundError:
-        raise DriftInputError(f"{file}: no drift baseline here; train a model to create one") from None
+        raise DriftInputError(
+            f"{file}: no drift baseline here; train a model to create one"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DriftInputError(f"{file}: not a drift baseline JSON; pass the model's {BASELINE_FILE}") from None
+        raise DriftInputError(
+            f"{file}: not a drift baseline JSON; pass the model's {BASELINE_FILE}"
+        ) from None
     if not isinstance(baseline, dict) or {"numeric", "categorical"} - baseline.keys():
         raise DriftInputError(f"{file}: not a drift baseline; pass the model's {BASELINE_FILE}")
     return baseline
@@ -179,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = compute_drift(
-            load_baseline(args.baseline), read_table(args.current), Thresholds(args.psi_warn, args.psi_alarm)
+            load_baseline(args.baseline),
+            read_table(args.current),
+            Thresholds(args.psi_warn, args.psi_alarm),
         )
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)

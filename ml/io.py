@@ -38,7 +38,9 @@ def table_format(path: Path) -> str:
 def table_files(path: Path) -> list[Path]:
     """The table files a path names: itself, or the table files inside a directory."""
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES
+        )
         if not files:
             raise DataFileError(f"{path}: no .csv or .parquet files in this directory")
         return files

@@ -16,7 +16,9 @@ TARGET_PRECISION = 0.9
 CURVE_POINTS = 101
 
 
-def recall_at_precision(y: np.ndarray, score: np.ndarray, precision: float = TARGET_PRECISION) -> float:
+def recall_at_precision(
+    y: np.ndarray, score: np.ndarray, precision: float = TARGET_PRECISION
+) -> float:
     """Highest recall reachable at or above the given precision (0 when unreachable)."""
     if y.sum() == 0:
         return 0.0
@@ -25,7 +27,9 @@ def recall_at_precision(y: np.ndarray, score: np.ndarray, precision: float = TAR
     return float(rec[ok].max()) if ok.any() else 0.0
 
 
-def threshold_at_precision(y: np.ndarray, score: np.ndarray, precision: float = TARGET_PRECISION) -> float:
+def threshold_at_precision(
+    y: np.ndarray, score: np.ndarray, precision: float = TARGET_PRECISION
+) -> float:
     """Lowest score threshold whose precision reaches the target; 0.5 when none does."""
     if y.sum() == 0:
         return 0.5
@@ -42,7 +46,9 @@ def calibration_error(y: np.ndarray, score: np.ndarray, bins: int = 20) -> float
     return float(sum(abs(score[c].mean() - y[c].mean()) * c.size / total for c in chunks if c.size))
 
 
-def _safe_auc(fn: Callable[[np.ndarray, np.ndarray], float]) -> Callable[[np.ndarray, np.ndarray], float]:
+def _safe_auc(
+    fn: Callable[[np.ndarray, np.ndarray], float],
+) -> Callable[[np.ndarray, np.ndarray], float]:
     def wrapped(y: np.ndarray, score: np.ndarray) -> float:
         if y.min() == y.max():
             return float("nan")
@@ -69,7 +75,9 @@ def _point_metrics(threshold: float) -> dict[str, Callable[[np.ndarray, np.ndarr
     return {"precision": precision, "recall": recall, "f1": f1, "accuracy": accuracy}
 
 
-def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float, seed: int = 0) -> dict[str, object]:
+def binary_metrics(
+    y: np.ndarray, score: np.ndarray, threshold: float, seed: int = 0
+) -> dict[str, object]:
     """All metrics of one scored set, with subsample standard deviations."""
     y = np.asarray(y, dtype=np.int64)
     score = np.asarray(score, dtype=np.float64)
@@ -86,7 +94,10 @@ def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float, seed: int
     for name, fn in functions.items():
         value = fn(y, score)
         spread = [fn(y[i], score[i]) for i in samples] if y.shape[0] >= 200 else []
-        out[name] = {"value": value, "standard_deviation": float(np.std(spread)) if spread else float("nan")}
+        out[name] = {
+            "value": value,
+            "standard_deviation": float(np.std(spread)) if spread else float("nan"),
+        }
     out["auc"] = out["roc_auc"]  # SageMaker's name for ROC AUC
     flagged = score >= threshold
     out["confusion_matrix"] = {

@@ -67,11 +67,10 @@ def train_model(
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.frozen import FrozenEstimator
+    from sklearn.metrics import average_precision_score
     from sklearn.pipeline import Pipeline
 
     from ml.features import CATEGORICAL_OUTPUT_MASK, build_preprocessor, feature_frame
-    from sklearn.metrics import average_precision_score
-
     from ml.metrics import recall_at_precision, threshold_at_precision
 
     _check_training_frame(train, "training")
@@ -122,7 +121,11 @@ def train_model(
 
 def time_split(frame: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hold out the latest ``share`` of rows by event time: validate on the future."""
-    ordered = frame.sort_values(schema.TIME_COLUMN, kind="stable") if schema.TIME_COLUMN in frame else frame
+    ordered = (
+        frame.sort_values(schema.TIME_COLUMN, kind="stable")
+        if schema.TIME_COLUMN in frame
+        else frame
+    )
     cut = int(len(ordered) * (1 - share))
     return ordered.iloc[:cut], ordered.iloc[cut:]
 
@@ -215,11 +218,15 @@ def run_training(
 def _parser() -> argparse.ArgumentParser:
     env = os.environ
     parser = argparse.ArgumentParser(description="Train the fraud model (SageMaker contract).")
-    parser.add_argument("--model-dir", type=Path, default=Path(env.get("SM_MODEL_DIR", "/opt/ml/model")))
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(env.get("SM_MODEL_DIR", "/opt/ml/model"))
+    )
     parser.add_argument(
         "--train", type=Path, default=Path(env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     )
-    parser.add_argument("--validation", type=Path, default=_optional(env.get("SM_CHANNEL_VALIDATION")))
+    parser.add_argument(
+        "--validation", type=Path, default=_optional(env.get("SM_CHANNEL_VALIDATION"))
+    )
     defaults = TrainParams()
     for name, value in asdict(defaults).items():
         flag = "--" + name.replace("_", "-")
