@@ -1,0 +1,140 @@
+"""Stack config: defaults per environment, and one clear line for every kind of bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.config import ConfigError
+from infra.stack_config import apply_overrides, read_stack_file, resolve, stack_file
+from infra.plan.engine import load_stack_values, synthesize
+from infra.stack_config import namespace_values
+
+MODEL_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
+
+
+def config_with(stack: str, *assignments: str):
+    flat = load_stack_values(stack, overrides=list(assignments))
+    return resolve(stack, namespace_values(flat))
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_stack_file_is_valid(stack: str) -> None:
+    config = config_with(stack)
+    assert config.environment.value == stack
+
+
+def test_dev_is_cheap_staging_is_canary_prod_is_safe() -> None:
+    dev, staging, prod = (config_with(s) for s in ("dev", "staging", "prod"))
+    assert dev.serving.serverless is not None and dev.serving.rollout.strategy == "all_at_once"
+    assert dev.storage.force_destroy and not dev.protect
+    assert staging.serving.rollout.strategy == "canary" and staging.serving.instance_count == 2
+    assert prod.protect and prod.storage.object_lock.enabled
+    assert prod.serving.rollout.strategy == "canary"
+    assert prod.serving.rollout.canary_percent == 10 and prod.serving.rollout.wait_seconds == 600
+    assert prod.serving.autoscaling.min_capacity >= 2
+    assert prod.pipeline.approval_status == "PendingManualApproval"
+    assert dev.pipeline.approval_status == "Approved"
+
+
+def test_a_valid_override_takes_effect() -> None:
+    config = config_with("prod", f"serving.modelPackageArn={MODEL_ARN}", "serving.instanceCount=4")
+    assert config.serving.model_package_arn == MODEL_ARN
+    assert config.serving.instance_count == 4
+
+
+# (stack, overrides, words the one-line error must contain)
+INVALID = [
+    ("prod", ["nosuch.key=1"], "nosuch.key"),
+    ("prod", ["serving.nosuch=1"], "serving.nosuch"),
+    ("prod", ["serving.rollout.canaryPercent=80"], "serving.rollout.canaryPercent"),
+    ("prod", ["serving.rollout.canaryPercent=0"], "serving.rollout.canaryPercent"),
+    ("prod", ["serving.instanceCount=abc"], "serving.instanceCount"),
+    ("prod", ["serving.instanceCount=0"], "serving.instanceCount"),
+    ("prod", ["serving.rollout.strategy=blue"], "serving.rollout.strategy"),
+    ("prod", ["serving.rollout.linearStepPercent=5"], "serving.rollout.linearStepPercent"),
+    ("prod", ["serving.rollout.timeoutSeconds=700"], "serving.rollout.timeoutSeconds"),
+    ("prod", ["serving.rollout.waitSeconds=4000"], "serving.rollout.waitSeconds"),
+    ("prod", ["serving.rollout.strategy=rolling", "serving.instanceCount=1",
+              "serving.autoscaling.minCapacity=1"], "serving.rollout.strategy"),
+    ("dev", ["serving.rollout.strategy=rolling"], "serving.rollout.strategy"),
+    ("prod", ["serving.modelPackageArn=not-an-arn"], "serving.modelPackageArn"),
+    ("prod", ["serving.autoscaling.minCapacity=5", "serving.autoscaling.maxCapacity=3"],
+     "serving.autoscaling.minCapacity"),
+    ("prod", ["storage.kmsDeletionWindowDays=3"], "storage.kmsDeletionWindowDays"),
+    ("prod", ["storage.forceDestroy=true"], "storage.forceDestroy"),
+    ("prod", ["protect=false"], "protect"),
+    ("prod", ["network.mode=explicit"], "network.vpcId"),
+    ("prod", ["network.mode=explicit", "network.vpcId=vpc-0123456789abcdef0",
+              "network.subnetIds=[subnet-0123456789abcdef0]", "network.securityGroupIds=[sg-0123456789abcdef0]"],
+     "network.subnetIds"),
+    ("prod", ["network.mode=terraform"], "network.terraform"),
+    ("prod", ["network.mode=terraform", "network.terraform.backend=s3"], "network.terraform.bucket"),
+    ("prod", ["network.vpcId=vpc-0123456789abcdef0"], "network.mode"),
+    ("prod", ["region=mars-1"], "region"),
+    ("prod", ["pipeline.schedule=every hour"], "pipeline.schedule"),
+    ("prod", ["pipeline.approvalStatus=Yes"], "pipeline.approvalStatus"),
+    ("prod", ["pipeline.gates.minPrAuc=1.5"], "pipeline.gates.minPrAuc"),
+    ("prod", ["monitoring.psiWarn=0.3"], "monitoring.psiWarn"),
+    ("prod", ["monitoring.alarmEmail=nobody"], "monitoring.alarmEmail"),
+    ("prod", ["kubernetes.enabled=true"], "kubernetes.image"),
+    ("prod", ["kubernetes.enabled=true", "kubernetes.image=registry.example.com/fraud:1.0"],
+     "kubernetes.image"),
+    ("prod", ["tags.project=other"], "tags"),
+    ("prod", ["namePrefix=Bad_Prefix"], "namePrefix"),
+    ("prod", ["serving.dataCapture.samplingPercent=101"], "serving.dataCapture.samplingPercent"),
+    ("prod", ["serving=3"], "serving"),
+]
+
+
+@pytest.mark.parametrize(("stack", "assignments", "key"), INVALID, ids=[case[2] + ":" + case[1][-1] for case in INVALID])
+def test_invalid_config_gives_one_line_naming_the_key(stack: str, assignments: list[str], key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_with(stack, *assignments)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert f"mlops:{key}" in message, message
+
+
+def test_invalid_config_fails_before_any_resource_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    import infra.plan.engine as engine
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the program ran although the config was invalid")
+
+    monkeypatch.setattr(engine.pulumi.runtime, "set_mocks", forbidden)
+    with pytest.raises(ConfigError, match="serving.rollout.canaryPercent"):
+        synthesize("prod", overrides=["serving.rollout.canaryPercent=80"])
+
+
+def test_set_without_equals_sign_is_explained() -> None:
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        apply_overrides({}, ["serving.instanceCount"])
+
+
+def test_unknown_stack_needs_an_explicit_environment(tmp_path: Path) -> None:
+    custom = tmp_path / "Pulumi.sandbox.yaml"
+    custom.write_text("config:\n  aws:region: eu-west-1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="mlops:environment"):
+        synthesize("sandbox", config_file=custom)
+
+
+def test_a_custom_stack_file_with_an_environment_plans(tmp_path: Path) -> None:
+    custom = tmp_path / "Pulumi.sandbox.yaml"
+    custom.write_text("config:\n  aws:region: eu-west-1\n  mlops:environment: dev\n", encoding="utf-8")
+    plan = synthesize("sandbox", config_file=custom)
+    assert plan.config.region == "eu-west-1"
+    assert plan.outputs["environment"] == "dev"
+
+
+def test_broken_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "Pulumi.dev.yaml"
+    broken.write_text("config:\n  mlops:serving: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"Pulumi.dev.yaml line \d+ is not valid YAML"):
+        read_stack_file(broken)
+
+
+def test_missing_stack_file_points_to_the_fix() -> None:
+    with pytest.raises(ConfigError, match="--config-file"):
+        read_stack_file(stack_file("nosuchstack"))
