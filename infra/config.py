@@ -21,6 +21,10 @@ NAMESPACE = "mlops"
 ENVIRONMENTS = ("dev", "staging", "prod")
 AWS_REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 SCHEDULE_PATTERN = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$"
+SCHEDULE_HINT = "an EventBridge expression: rate(1 hour), rate(30 minutes) or cron(0 * * * ? *)"
+REGION_HINT = "an AWS region such as us-east-1"
+INSTANCE_HINT = "a SageMaker instance type such as ml.m5.large"
+ARN_HINT = "a model package ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
 
 
 class ConfigError(MlopsError):
@@ -50,7 +54,9 @@ class Section(BaseModel):
 
 
 Percent = Annotated[int, Field(ge=0, le=100)]
-ResourceId = Annotated[str, Field(pattern=r"^[a-z]+-[0-9a-f]{8,17}$")]
+ResourceId = Annotated[
+    str, Field(pattern=r"^[a-z]+-[0-9a-f]{8,17}$", description="an AWS id such as subnet-0123456789abcdef0")
+]
 
 
 class Environment(StrEnum):
@@ -65,7 +71,7 @@ class TerraformState(Section):
     backend: Literal["s3", "remote", "local"]
     bucket: str | None = None
     key: str | None = None
-    region: str | None = Field(default=None, pattern=AWS_REGION_PATTERN)
+    region: str | None = Field(default=None, pattern=AWS_REGION_PATTERN, description=REGION_HINT)
     organization: str | None = None
     workspace: str | None = None
     path: str | None = None
@@ -150,11 +156,11 @@ class Gates(Section):
 
 
 class Pipeline(Section):
-    schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE_PATTERN)
+    schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT)
     schedule_enabled: bool = True
     schedule_timezone: str = "UTC"
-    processing_instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-    training_instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    processing_instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT)
+    training_instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT)
     approval_status: Literal["Approved", "PendingManualApproval"] = "PendingManualApproval"
     cache_expiry: str = Field(default="P30D", pattern=r"^P(\d+D)?(T(\d+H)?(\d+M)?)?$")
     max_retry_attempts: int = Field(default=5, ge=1, le=20)
@@ -226,10 +232,10 @@ ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-
 
 class Serving(Section):
     enabled: bool = True
-    model_package_arn: str | None = Field(default=None, pattern=ARN_PATTERN)
-    shadow_model_package_arn: str | None = Field(default=None, pattern=ARN_PATTERN)
+    model_package_arn: str | None = Field(default=None, pattern=ARN_PATTERN, description=ARN_HINT)
+    shadow_model_package_arn: str | None = Field(default=None, pattern=ARN_PATTERN, description=ARN_HINT)
     shadow_sampling_percent: int = Field(default=10, ge=1, le=100)
-    instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT)
     instance_count: int = Field(default=1, ge=1, le=100)
     serverless: Serverless | None = None
     data_capture: DataCapture = DataCapture()
@@ -272,10 +278,12 @@ class Serving(Section):
 
 
 class Monitoring(Section):
-    drift_schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE_PATTERN)
+    drift_schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT)
     psi_warn: float = Field(default=0.1, gt=0, le=10)
     psi_alarm: float = Field(default=0.25, gt=0, le=10)
-    alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    alarm_email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an email address"
+    )
     retrain_on_alarm: bool = True
     dashboard: bool = True
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 365
@@ -298,8 +306,12 @@ class KubernetesResources(Section):
 
 class Kubernetes(Section):
     enabled: bool = False
-    image: str | None = Field(default=None, pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$")
-    canary_image: str | None = Field(default=None, pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$")
+    image: str | None = Field(default=None, pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
+        description="an image reference with a tag or an @sha256: digest",
+    )
+    canary_image: str | None = Field(default=None, pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
+        description="an image reference with a tag or an @sha256: digest",
+    )
     namespace: str = Field(default="mlops-serving", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     replicas: int = Field(default=2, ge=1, le=100)
     max_replicas: int = Field(default=6, ge=1, le=200)
@@ -327,8 +339,11 @@ class StackConfig(Section):
     """The whole ``mlops`` namespace of one stack."""
 
     environment: Environment
-    name_prefix: str = Field(default="mlops", pattern=r"^[a-z][a-z0-9-]{1,14}$")
-    region: str = Field(default="us-east-1", pattern=AWS_REGION_PATTERN)
+    name_prefix: str = Field(
+        default="mlops", pattern=r"^[a-z][a-z0-9-]{1,14}$",
+        description="2-15 lowercase letters, digits or '-', starting with a letter",
+    )
+    region: str = Field(default="us-east-1", pattern=AWS_REGION_PATTERN, description=REGION_HINT)
     protect: bool = False
     tags: dict[str, str] = Field(default_factory=dict)
     network: Network = Network()
@@ -384,8 +399,27 @@ def format_validation_error(error: ValidationError) -> str:
 
 
 def _allowed(error: Any) -> str:
-    message = str(error["msg"])
-    return re.sub(r"^(Value error|Assertion failed), ", "", message).rstrip(".").lower()
+    if error["type"] == "string_pattern_mismatch":
+        info = _field_info(error["loc"])
+        if info is not None and info.description:
+            return f"expected {info.description}"
+    message = re.sub(r"^(Value error|Assertion failed), ", "", str(error["msg"])).rstrip(".")
+    return message[:1].lower() + message[1:]
+
+
+def _field_info(loc: tuple[Any, ...]) -> Any:
+    model: type[BaseModel] | None = StackConfig
+    info = None
+    for part in loc:
+        if model is None:
+            return None
+        info = next(
+            (f for n, f in model.model_fields.items() if (f.alias or n) == str(part)), None
+        )
+        if info is None:
+            return None
+        model = _field_by_alias(model, str(part))
+    return info
 
 
 def _allowed_keys_hint(loc: tuple[Any, ...]) -> str:

@@ -48,11 +48,21 @@ def parse_override(assignment: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, for example serving.instanceCount=2")
     check_key_path(key)
+    return key, _typed(raw.strip())
+
+
+def _typed(raw: str) -> Any:
+    """JSON values (numbers, true/false, null, lists, objects) are typed; anything else is text."""
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return key, value
+        return json.loads(raw)
+    except ValueError:
+        pass
+    if raw.startswith(("[", "{")):
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError:
+            return raw
+    return raw
 
 
 def apply_overrides(values: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
