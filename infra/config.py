@@ -221,7 +221,7 @@ class Autoscaling(Section):
 class RollbackAlarms(Section):
     """Thresholds of the alarms that roll a deployment back."""
 
-    error_5xx_threshold: int = Field(default=1, ge=1)
+    error_5xx_threshold: int = Field(default=1, ge=1, alias="error5xxThreshold")
     latency_p99_ms: int = Field(default=500, ge=1, le=60000)
     evaluation_periods: int = Field(default=2, ge=1, le=10)
     period_seconds: Literal[10, 30, 60, 300] = 60
