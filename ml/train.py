@@ -134,12 +134,12 @@ def _check_training_frame(frame: pd.DataFrame, name: str) -> None:
     missing = [c for c in (*schema.FEATURE_COLUMNS, schema.LABEL_COLUMN) if c not in frame.columns]
     if missing:
         raise TrainingDataError(
-            f"{name} data lacks columns {', '.join(missing)}; validate it with 'mlops data validate'"
+            f"{name} data lacks columns {', '.join(missing)}; check it with 'mlops data validate'"
         )
     labels = frame[schema.LABEL_COLUMN]
     if labels.nunique() < 2:
         raise TrainingDataError(
-            f"{name} data has {len(frame)} rows but only one class; it needs fraud and non-fraud rows"
+            f"{name} data has only one class in {len(frame)} rows; it needs fraud and non-fraud"
         )
 
 
