@@ -1,0 +1,199 @@
+"""Feature Store: the transactions feature group, online (optional) and offline with a Glue table.
+
+A feature group cannot change its features in place: the change replaces it and
+its data is gone. The group's name therefore carries a version
+(``<prefix>-<env>-<featureGroupName>-v<version>``) and a committed lock file
+(``environments/feature-groups.lock.json``) records a fingerprint of each
+version's features. A synth whose features differ from the recorded ones for the
+same version stops with a message to bump ``mlops:featureStore.version``; a new
+version is a new group next to the old one, and its fingerprint is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext
+from infra.components.iam import PlatformRoles
+from infra.components.storage import KEY_USE_ACTIONS, StackStorage
+from infra.config import ConfigError
+from infra.config import FeatureStore as FeatureStoreSettings
+from ml import schema
+from pipelines.ingest import feature_definitions
+
+LOCK_FILE = Path(__file__).resolve().parents[2] / "environments" / "feature-groups.lock.json"
+LOCK_ENV = "MLOPS_FEATURE_LOCK"  # another lock file, for tests and dry runs
+OFFLINE_PREFIX = "feature-store/"
+
+
+def features_fingerprint() -> str:
+    """sha256 of what decides the group's shape: features, record id and event time."""
+    document = {
+        "features": feature_definitions(),
+        "recordIdentifier": schema.ID_COLUMN,
+        "eventTime": schema.TIME_COLUMN,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def lock_path() -> Path:
+    return Path(os.environ.get(LOCK_ENV) or LOCK_FILE)
+
+
+def check_feature_lock(stack: str, group_name: str, version: int, fingerprint: str,
+                       path: Path | None = None) -> bool:
+    """Refuse changed features under an already recorded version; record a new version.
+
+    Returns True when the lock file gained an entry (commit it with the change).
+    """
+    path = path or lock_path()
+    lock = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    key = f"{stack}/{group_name}"
+    recorded = lock.get(key)
+    if recorded is not None:
+        if recorded["fingerprint"] != fingerprint:
+            raise ConfigError(
+                f"features of feature group {group_name} changed; bump "
+                f"mlops:featureStore.version to {version + 1} to create a new group "
+                f"(the old one keeps its data), or restore the features recorded in {path.name}"
+            )
+        return False
+    lock[key] = {"fingerprint": fingerprint, "version": version}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return True
+
+
+def glue_name(name: str) -> str:
+    """Glue database and table names: lower case, underscores."""
+    return name.lower().replace("-", "_")
+
+
+class FeatureStore(pulumi.ComponentResource):
+    """The versioned feature group of one stack, with the permissions Feature Store needs."""
+
+    feature_group: aws.sagemaker.FeatureGroup
+    database: aws.glue.CatalogDatabase
+    group_name: str
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        settings: FeatureStoreSettings,
+        storage: StackStorage,
+        roles: PlatformRoles,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:featurestore:FeatureStore", name, None, opts)
+        self._context = context
+        self._storage = storage
+        self.group_name = context.name(f"{settings.feature_group_name}-v{settings.version}")
+        check_feature_lock(pulumi.get_stack(), self.group_name, settings.version,
+                           features_fingerprint())
+        child = pulumi.ResourceOptions(parent=self)
+        self.database = aws.glue.CatalogDatabase(
+            context.name("features-db"),
+            name=glue_name(context.name("features")),
+            description=f"Offline feature store tables of {context.name()}",
+            opts=child,
+        )
+        self.role = roles.execution_role
+        grants = [
+            storage.grant_read_write(self.role, storage.data, OFFLINE_PREFIX),
+            roles.add_policy(self.role, "feature-store", self._statements(), parent=self),
+        ]
+        online: dict[str, object] = {"enable_online_store": settings.online_store}
+        if settings.online_store:
+            online["security_config"] = {"kms_key_id": storage.key.arn}
+            if settings.online_ttl_days is not None:
+                online["ttl_duration"] = {"unit": "Days", "value": settings.online_ttl_days}
+        self.feature_group = aws.sagemaker.FeatureGroup(
+            self.group_name,
+            feature_group_name=self.group_name,
+            description=f"Card transactions ({len(feature_definitions())} features), "
+                        f"version {settings.version}",
+            record_identifier_feature_name=schema.ID_COLUMN,
+            event_time_feature_name=schema.TIME_COLUMN,
+            feature_definitions=[
+                {"feature_name": item["FeatureName"], "feature_type": item["FeatureType"]}
+                for item in feature_definitions()
+            ],
+            online_store_config=online,
+            offline_store_config={
+                "s3_storage_config": {
+                    "s3_uri": pulumi.Output.concat("s3://", storage.data.name, "/", OFFLINE_PREFIX),
+                    "kms_key_id": storage.key.arn,
+                },
+                "disable_glue_table_creation": False,
+                "data_catalog_config": {
+                    "catalog": "AwsDataCatalog",
+                    "database": self.database.name,
+                    "table_name": glue_name(self.group_name),
+                },
+            },
+            role_arn=self.role.arn,
+            tags=context.tags("featurestore"),
+            opts=context.stateful(
+                self,
+                depends_on=grants,
+                replace_on_changes=["featureDefinitions", "recordIdentifierFeatureName",
+                                    "eventTimeFeatureName", "offlineStoreConfig"],
+            ),
+        )
+        self.register_outputs({
+            "featureGroupName": self.feature_group.feature_group_name,
+            "featureGroupArn": self.feature_group.arn,
+        })
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.feature_group.arn
+
+    def _statements(self) -> list[dict[str, object]]:
+        """Records, offline store and Glue table: the managed policy needs 'sagemaker' buckets."""
+        context, storage = self._context, self._storage
+        database = glue_name(context.name("features"))
+        return [
+            {
+                "Sid": "ReadAndWriteThisFeatureGroup",
+                "Effect": "Allow",
+                "Action": ["sagemaker:PutRecord", "sagemaker:GetRecord", "sagemaker:DeleteRecord",
+                           "sagemaker:BatchGetRecord", "sagemaker:DescribeFeatureGroup"],
+                "Resource": context.arn("sagemaker", f"feature-group/{self.group_name}"),
+            },
+            {
+                "Sid": "OfflineStoreBucketAcl",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketAcl", "s3:PutObjectAcl"],
+                "Resource": [storage.data.arn,
+                             pulumi.Output.concat(storage.data.arn, "/", OFFLINE_PREFIX, "*")],
+            },
+            {
+                "Sid": "OfflineStoreGlueTable",
+                "Effect": "Allow",
+                "Action": ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
+                           "glue:UpdateTable", "glue:GetPartitions", "glue:BatchCreatePartition"],
+                "Resource": [
+                    context.arn("glue", "catalog"),
+                    context.arn("glue", f"database/{database}"),
+                    context.arn("glue", f"table/{database}/*"),
+                ],
+            },
+            {
+                "Sid": "OnlineAndOfflineStoreEncryption",
+                "Effect": "Allow",
+                "Action": [*KEY_USE_ACTIONS, "kms:CreateGrant"],
+                "Resource": storage.key.arn,
+                "Condition": {"StringEquals": {"kms:ViaService": [
+                    f"sagemaker.{context.region}.amazonaws.com",
+                    f"s3.{context.region}.amazonaws.com",
+                ]}},
+            },
+        ]
