@@ -1,0 +1,217 @@
+"""SageMaker inference handlers: ``model_fn``, ``input_fn``, ``predict_fn``, ``output_fn``.
+
+Requests are ``text/csv`` (rows of the feature columns in schema order, no
+header needed) or ``application/json`` (``{"instances": [...]}`` of objects or
+arrays, or a single object). Every malformed request raises a ``RequestError``
+carrying a 4xx status and a message that says what to fix; an unseen category
+is not an error: the encoder maps it to "unknown".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml import schema
+from ml.errors import MlopsError
+
+MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
+CSV = "text/csv"
+JSON = "application/json"
+FEATURES = schema.FEATURE_COLUMNS
+NUMERIC = frozenset(schema.NUMERIC_FEATURES)
+
+
+class RequestError(MlopsError):
+    """A request the client must fix; ``status`` is the HTTP status to answer with."""
+
+    status = 400
+
+
+class UnsupportedMediaTypeError(RequestError):
+    """Content type other than CSV or JSON."""
+
+    status = 415
+
+
+class NotAcceptableError(RequestError):
+    """Accept header asks for a format the model cannot answer in."""
+
+    status = 406
+
+
+class PayloadTooLargeError(RequestError):
+    """Body over the size limit."""
+
+    status = 413
+
+
+class ModelLoadError(MlopsError):
+    """A model directory without a loadable model."""
+
+
+@dataclass
+class LoadedModel:
+    """The fitted estimator with the metadata it was saved with."""
+
+    model: Any
+    metadata: dict[str, Any]
+    threshold: float
+
+
+def model_fn(model_dir: str | Path) -> LoadedModel:
+    """Load ``model.joblib`` and ``metadata.json``, unpacking ``model.tar.gz`` if that is all."""
+    import joblib
+
+    directory = Path(model_dir)
+    model_file, metadata_file = directory / "model.joblib", directory / "metadata.json"
+    archive = directory / "model.tar.gz"
+    if not model_file.exists() and archive.exists():
+        with tarfile.open(archive) as tar:
+            tar.extractall(directory, filter="data")
+    if not model_file.exists() or not metadata_file.exists():
+        raise ModelLoadError(
+            f"{directory}: no model.joblib and metadata.json; run 'mlops train' first"
+        )
+    metadata = json.loads(metadata_file.read_text())
+    return LoadedModel(joblib.load(model_file), metadata, float(metadata["decision_threshold"]))
+
+
+def media_type(header: str | None) -> str:
+    """The bare media type of a Content-Type or Accept value, lower case."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def input_fn(request_body: bytes | str, request_content_type: str | None) -> pd.DataFrame:
+    """Parse a request body into a frame of the feature columns."""
+    kind = media_type(request_content_type)
+    if kind not in (CSV, JSON):
+        raise UnsupportedMediaTypeError(
+            f"content type {kind or '(none)'!r} is not supported; send {CSV} or {JSON}"
+        )
+    if len(request_body) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(
+            f"body is {len(request_body)} bytes; the limit is {MAX_BODY_BYTES}"
+        )
+    try:
+        text = request_body.decode("utf-8") if isinstance(request_body, bytes) else request_body
+    except UnicodeDecodeError:
+        raise RequestError("body is not UTF-8 text; encode the request as UTF-8") from None
+    if not text.strip():
+        raise RequestError("empty body; send at least one row")
+    rows = _csv_rows(text) if kind == CSV else _json_rows(text)
+    return _frame(rows)
+
+
+def _csv_rows(text: str) -> list[list[Any]]:
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    if rows and [c.strip() for c in rows[0]] == list(FEATURES):
+        rows = rows[1:]  # an optional header naming the columns in order
+    if not rows:
+        raise RequestError("no data rows in the CSV body")
+    for number, row in enumerate(rows, 1):
+        if len(row) != len(FEATURES):
+            raise RequestError(
+                f"row {number} has {len(row)} values, expected {len(FEATURES)}: "
+                + ", ".join(FEATURES)
+            )
+    return rows
+
+
+def _json_rows(text: str) -> list[list[Any]]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestError(f"body is not valid JSON: {error.msg} at position {error.pos}") from None
+    if isinstance(payload, dict):
+        payload = payload.get("instances", [payload])
+    if not isinstance(payload, list) or not payload:
+        raise RequestError('JSON body must be {"instances": [...]} with at least one instance')
+    rows = []
+    for number, item in enumerate(payload, 1):
+        if isinstance(item, dict):
+            missing = [c for c in FEATURES if c not in item]
+            if missing:
+                raise RequestError(f"instance {number} lacks {', '.join(missing)}")
+            rows.append([item[c] for c in FEATURES])
+        elif isinstance(item, list) and len(item) == len(FEATURES):
+            rows.append(item)
+        else:
+            raise RequestError(
+                f"instance {number} must be an object or a list of {len(FEATURES)} values: "
+                + ", ".join(FEATURES)
+            )
+    return rows
+
+
+def _frame(rows: list[list[Any]]) -> pd.DataFrame:
+    columns = list(zip(*rows, strict=True))
+    data: dict[str, Any] = {}
+    for position, name in enumerate(FEATURES):
+        values = columns[position]
+        if name in NUMERIC:
+            data[name] = _numbers(name, values)
+        else:
+            data[name] = np.asarray([str(v).strip() for v in values], dtype=object)
+    return pd.DataFrame(data, columns=list(FEATURES))
+
+
+def _numbers(name: str, values: tuple[Any, ...]) -> np.ndarray:
+    try:
+        if any(isinstance(v, bool | dict | list) or v is None for v in values):
+            raise TypeError
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next(i for i, v in enumerate(values, 1) if not _is_number(v))
+        raise RequestError(f"row {bad}: {name} must be a number, got {values[bad - 1]!r}") from None
+    if not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array))[0]) + 1
+        raise RequestError(f"row {bad}: {name} must be a finite number")
+    return array
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool | dict | list) or value is None:
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def predict_fn(input_data: pd.DataFrame, model: LoadedModel) -> np.ndarray:
+    """Fraud probability and 0/1 decision per row, as an (n, 2) array."""
+    from ml.features import feature_frame
+
+    score = model.model.predict_proba(feature_frame(input_data))[:, 1]
+    return np.column_stack([score, score >= model.threshold])
+
+
+def output_fn(prediction: np.ndarray, accept: str | None) -> str:
+    """Serialise predictions as CSV lines ``score,is_fraud`` or JSON ``{"predictions": [...]}``."""
+    kind = response_type(accept)
+    if kind == CSV:
+        return "".join(f"{score:.6f},{int(flag)}\n" for score, flag in prediction)
+    return json.dumps(
+        {"predictions": [{"score": round(float(s), 6), "is_fraud": bool(f)} for s, f in prediction]}
+    )
+
+
+def response_type(accept: str | None, default: str = JSON) -> str:
+    """The response media type for an Accept header (first supported type wins)."""
+    for part in (accept or "").split(","):
+        kind = media_type(part)
+        if kind in (CSV, JSON):
+            return kind
+        if kind in ("", "*/*", "application/*", "text/*"):
+            return default if kind != "text/*" else CSV
+    raise NotAcceptableError(f"cannot answer in {accept!r}; accept {CSV} or {JSON}")
