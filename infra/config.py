@@ -167,6 +167,9 @@ class Pipeline(Section):
     gates: Gates = Gates()
 
 
+ROLLING_MAX_TIMEOUT_SECONDS = 14400
+
+
 class Rollout(Section):
     """Blue/green traffic shifting, checked against SageMaker's limits."""
 
@@ -180,8 +183,18 @@ class Rollout(Section):
 
     @model_validator(mode="after")
     def _timeout_exceeds_waits(self) -> Rollout:
-        steps = {"linear": -(-100 // self.linear_step_percent), "canary": 2}.get(self.strategy, 1)
-        needed = self.wait_seconds * steps + self.termination_wait_seconds
+        if self.strategy == "rolling":
+            # Rolling bakes after every batch and has no old fleet left to wait for.
+            needed = self.wait_seconds * -(-100 // self.rolling_batch_percent)
+            if self.timeout_seconds > ROLLING_MAX_TIMEOUT_SECONDS:
+                raise ConfigValueError(
+                    "timeoutSeconds", self.timeout_seconds,
+                    f"rolling deployments allow at most {ROLLING_MAX_TIMEOUT_SECONDS} s",
+                )
+        else:
+            linear_steps = -(-100 // self.linear_step_percent)
+            steps = {"linear": linear_steps, "canary": 2}.get(self.strategy, 1)
+            needed = self.wait_seconds * steps + self.termination_wait_seconds
         if self.timeout_seconds <= needed:
             raise ConfigValueError(
                 "timeoutSeconds",
@@ -197,6 +210,8 @@ class Serverless(Section):
 
 
 class DataCapture(Section):
+    """What share of requests and responses the endpoint writes to the monitoring bucket."""
+
     enabled: bool = True
     sampling_percent: Percent = 100
 
@@ -225,6 +240,7 @@ class RollbackAlarms(Section):
     latency_p99_ms: int = Field(default=500, ge=1, le=60000)
     evaluation_periods: int = Field(default=2, ge=1, le=10)
     period_seconds: Literal[10, 30, 60, 300] = 60
+    memory_utilization_percent: int = Field(default=90, ge=50, le=100)
 
 
 ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]+(/\d+)?$"
@@ -260,6 +276,21 @@ class Serving(Section):
                 raise ConfigValueError(
                     "rollout.canaryPercent", rollout.canary_percent, "at most half of the instances"
                 )
+        if self.serverless is not None and rollout.strategy in ("canary", "linear"):
+            raise ConfigValueError(
+                "rollout.strategy", rollout.strategy,
+                "serverless endpoints shift traffic all at once; use all_at_once, or drop serverless",
+            )
+        if self.serverless is not None and self.data_capture.enabled:
+            raise ConfigValueError(
+                "dataCapture.enabled", True,
+                "serverless endpoints cannot capture data; set it to false or remove serverless",
+            )
+        if self.shadow_model_package_arn and rollout.strategy == "rolling":
+            raise ConfigValueError(
+                "rollout.strategy", "rolling",
+                "rolling deployments need a single-variant endpoint; remove shadowModelPackageArn",
+            )
         if self.shadow_model_package_arn and self.serverless is not None:
             raise ConfigValueError(
                 "shadowModelPackageArn", self.shadow_model_package_arn,
@@ -362,6 +393,11 @@ class StackConfig(Section):
             )
         if self.environment == Environment.PROD and not self.protect:
             raise ConfigValueError("protect", False, "prod keeps data-holding resources protected")
+        if self.serving.serverless is not None and self.network.mode != "none":
+            raise ConfigValueError(
+                "serving.serverless", self.serving.serverless.model_dump(by_alias=True),
+                "serverless endpoints cannot run in a VPC; remove it or set network.mode to 'none'",
+            )
         if self.environment != Environment.DEV and self.kubernetes.enabled:
             for key, image in (("image", self.kubernetes.image), ("canaryImage", self.kubernetes.canary_image)):
                 if image is not None and "@sha256:" not in image:

@@ -28,7 +28,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "serving": {
             "serverless": {"memorySizeMb": 2048, "maxConcurrency": 5},
-            "dataCapture": {"samplingPercent": 100},
+            # Serverless endpoints cannot capture data (a SageMaker limit).
+            "dataCapture": {"enabled": False},
             "rollout": {"strategy": "all_at_once", "waitSeconds": 0,
                         "terminationWaitSeconds": 0, "timeoutSeconds": 600},
         },

@@ -9,6 +9,12 @@ import pulumi
 from infra.components.context import StackContext
 from infra.components.iam import PlatformRoles
 from infra.components.notifications import Notifications
+from infra.components.serving import (
+    ModelEndpoint,
+    ModelEndpointArgs,
+    build_model_endpoint,
+    serving_outputs,
+)
 from infra.components.storage import StackStorage
 from infra.config import StackConfig
 from infra.network import NetworkIds, resolve_network
@@ -23,6 +29,7 @@ class Platform:
     storage: StackStorage
     roles: PlatformRoles
     notifications: Notifications
+    serving: ModelEndpoint | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -36,6 +43,7 @@ class Platform:
             "executionRoleArn": self.roles.execution_role.arn,
             "pipelineRoleArn": self.roles.pipeline_role.arn,
             "notificationTopicArn": self.notifications.topic.arn,
+            **serving_outputs(self.context.config.serving, self.serving),
         }
 
 
@@ -55,10 +63,15 @@ def build_platform(config: StackConfig) -> Platform:
     notifications = Notifications(
         context.name("notifications"), context, storage, email=config.monitoring.alarm_email
     )
+    serving = build_model_endpoint(context, ModelEndpointArgs(
+        settings=config.serving, roles=roles, storage=storage,
+        topic=notifications.topic, network=network,
+    ))
     return Platform(
         context=context,
         network=network,
         storage=storage,
         roles=roles,
         notifications=notifications,
+        serving=serving,
     )
