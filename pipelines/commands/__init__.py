@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "pipelines.commands.ml_steps",
     "pipelines.commands.pipeline",
     "pipelines.commands.registry",
+    "pipelines.commands.monitoring",
     "pipelines.commands.demo",
 )
 
