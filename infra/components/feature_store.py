@@ -109,7 +109,9 @@ class FeatureStore(pulumi.ComponentResource):
             storage.grant_read_write(self.role, storage.data, OFFLINE_PREFIX),
             roles.add_policy(self.role, "feature-store", self._statements(), parent=self),
         ]
-        online: dict[str, object] = {"enable_online_store": settings.online_store}
+        online: aws.sagemaker.FeatureGroupOnlineStoreConfigArgsDict = {
+            "enable_online_store": settings.online_store,
+        }
         if settings.online_store:
             online["security_config"] = {"kms_key_id": storage.key.arn}
             if settings.online_ttl_days is not None:

@@ -1,0 +1,194 @@
+"""The training pipeline: SageMaker pipeline from ``pipelines.training``, and its schedule.
+
+The definition is built at synth from resolved names and ARNs (a pure function,
+no SDK import, no AWS call), so the pipeline changes exactly when its inputs
+do. EventBridge Scheduler starts it; the scheduler's role may start this one
+pipeline, for schedules of this account only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.code_assets import StepCode, upload_step_code
+from infra.components.context import StackContext, policy_json
+from infra.components.feature_store import FeatureStore
+from infra.components.iam import PlatformRoles
+from infra.components.registry import ModelRegistry
+from infra.components.storage import StackStorage
+from infra.config import Pipeline as PipelineSettings
+from infra.network import NetworkIds
+from pipelines.training import Gates, TrainingPipelineSpec, definition_json
+
+PIPELINE_JOB_PREFIX = "pipelines-"  # SageMaker names the jobs a pipeline starts pipelines-<id>-...
+
+
+class TrainingPipeline(pulumi.ComponentResource):
+    """The stack's training pipeline, its step code and its schedule."""
+
+    pipeline: aws.sagemaker.Pipeline
+    schedule: aws.scheduler.Schedule
+    scheduler_role: aws.iam.Role
+    step_code: StepCode
+    definition: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        settings: PipelineSettings,
+        storage: StackStorage,
+        roles: PlatformRoles,
+        registry: ModelRegistry,
+        feature_store: FeatureStore | None = None,
+        network: NetworkIds | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:pipeline:TrainingPipeline", name, None, opts)
+        self._context = context
+        child = pulumi.ResourceOptions(parent=self)
+        self.pipeline_name = context.name("training")
+        self.step_code = upload_step_code(context, storage, self)
+        role = roles.pipeline_role
+        grants = [
+            registry.grant_register(role, parent=self),
+            storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
+            roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
+        ]
+        self.definition = self._definition(context, settings, storage, roles, registry,
+                                           feature_store, network)
+        self.pipeline = aws.sagemaker.Pipeline(
+            self.pipeline_name,
+            pipeline_name=self.pipeline_name,
+            pipeline_display_name=self.pipeline_name,
+            pipeline_description="Validate, ingest features, train, evaluate, gate and register",
+            role_arn=role.arn,
+            pipeline_definition=self.definition,
+            parallelism_configuration={"max_parallel_execution_steps": 4},
+            tags=context.tags("pipeline"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, self.step_code.object]),
+        )
+        self.scheduler_role = self._scheduler_role()
+        self.schedule = aws.scheduler.Schedule(
+            context.name("training-schedule"),
+            name=context.name("training-schedule"),
+            description=f"Starts {self.pipeline_name} ({settings.schedule})",
+            schedule_expression=settings.schedule,
+            schedule_expression_timezone=settings.schedule_timezone,
+            state="ENABLED" if settings.schedule_enabled else "DISABLED",
+            flexible_time_window={"mode": "OFF"},
+            target={
+                "arn": self.pipeline.arn,
+                "role_arn": self.scheduler_role.arn,
+                "retry_policy": {"maximum_retry_attempts": 3,
+                                 "maximum_event_age_in_seconds": 3600},
+            },
+            opts=child,
+        )
+        self.register_outputs({
+            "pipelineName": self.pipeline.pipeline_name,
+            "pipelineArn": self.pipeline.arn,
+            "scheduleName": self.schedule.name,
+            "stepCodeSha256": self.step_code.archive.sha256,
+        })
+
+    def _definition(
+        self,
+        context: StackContext,
+        settings: PipelineSettings,
+        storage: StackStorage,
+        roles: PlatformRoles,
+        registry: ModelRegistry,
+        feature_store: FeatureStore | None,
+        network: NetworkIds | None,
+    ) -> pulumi.Output[str]:
+        gates = Gates(
+            min_pr_auc=settings.gates.min_pr_auc,
+            min_recall_at_precision=settings.gates.min_recall_at_precision,
+            max_regression=settings.gates.max_regression,
+        )
+        subnets: pulumi.Input[Any] = network.subnet_ids if network is not None else []
+        groups: pulumi.Input[Any] = network.security_group_ids if network is not None else []
+        sha256 = self.step_code.archive.sha256
+
+        def build(values: list[Any]) -> str:
+            role_arn, data, artifacts, key_arn, code_uri, subnet_ids, group_ids = values
+            return definition_json(TrainingPipelineSpec(
+                pipeline_name=self.pipeline_name,
+                region=context.region,
+                role_arn=role_arn,
+                data_bucket=data,
+                artifacts_bucket=artifacts,
+                kms_key_arn=key_arn,
+                code_uri=code_uri,
+                code_sha256=sha256,
+                model_package_group=registry.group_name,
+                feature_group_name=feature_store.group_name if feature_store else None,
+                processing_instance_type=settings.processing_instance_type,
+                training_instance_type=settings.training_instance_type,
+                approval_status=settings.approval_status,
+                cache_expiry=settings.cache_expiry,
+                max_retry_attempts=settings.max_retry_attempts,
+                gates=gates,
+                subnet_ids=tuple(subnet_ids),
+                security_group_ids=tuple(group_ids),
+            ))
+
+        return pulumi.Output.all(
+            roles.execution_role.arn, storage.data.name, storage.artifacts.name,
+            storage.key.arn, self.step_code.uri, subnets, groups,
+        ).apply(build)
+
+    def _job_statements(self) -> list[dict[str, object]]:
+        """The jobs a pipeline starts are named ``pipelines-<id>-<step>``, not after the stack."""
+        context = self._context
+        return [{
+            "Sid": "RunThePipelinesJobs",
+            "Effect": "Allow",
+            "Action": ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+                       "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
+                       "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                       "sagemaker:AddTags"],
+            "Resource": [
+                context.arn("sagemaker", f"processing-job/{PIPELINE_JOB_PREFIX}*"),
+                context.arn("sagemaker", f"training-job/{PIPELINE_JOB_PREFIX}*"),
+            ],
+        }]
+
+    def _scheduler_role(self) -> aws.iam.Role:
+        context = self._context
+        schedule_name = context.name("training-schedule")
+        schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
+        role = aws.iam.Role(
+            context.name("training-scheduler"),
+            name=context.name("training-scheduler"),
+            description=f"Lets EventBridge Scheduler start {self.pipeline_name}",
+            assume_role_policy=policy_json([{
+                "Sid": "SchedulerOfThisAccountOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": context.account_id},
+                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                },
+            }]),
+            tags=context.tags("pipeline"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            context.name("training-scheduler-start"),
+            role=role.id,
+            name="start-training-pipeline",
+            policy=policy_json([{
+                "Sid": "StartThisPipelineOnly",
+                "Effect": "Allow",
+                "Action": "sagemaker:StartPipelineExecution",
+                "Resource": self.pipeline.arn,
+            }]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return role
