@@ -7,8 +7,12 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.components.context import StackContext
+from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
+from infra.components.monitoring import DriftMonitoring, RetrainTarget
 from infra.components.notifications import Notifications
+from infra.components.pipeline import TrainingPipeline
+from infra.components.registry import ModelRegistry
 from infra.components.serving import (
     ModelEndpoint,
     ModelEndpointArgs,
@@ -30,6 +34,10 @@ class Platform:
     roles: PlatformRoles
     notifications: Notifications
     serving: ModelEndpoint | None = None
+    feature_store: FeatureStore | None = None
+    registry: ModelRegistry | None = None
+    pipeline: TrainingPipeline | None = None
+    monitoring: DriftMonitoring | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -44,7 +52,19 @@ class Platform:
             "pipelineRoleArn": self.roles.pipeline_role.arn,
             "notificationTopicArn": self.notifications.topic.arn,
             **serving_outputs(self.context.config.serving, self.serving),
+            **self._training_outputs(),
         }
+
+    def _training_outputs(self) -> dict[str, pulumi.Input[object]]:
+        outputs: dict[str, pulumi.Input[object]] = {}
+        if self.feature_store is not None:
+            outputs["featureGroupName"] = self.feature_store.group_name
+        if self.registry is not None:
+            outputs["modelPackageGroupName"] = self.registry.group_name
+            outputs["modelApprovalQueueUrl"] = self.registry.cd_queue.url
+        if self.pipeline is not None:
+            outputs["trainingPipelineName"] = self.pipeline.pipeline_name
+        return outputs
 
 
 def build_platform(config: StackConfig) -> Platform:
@@ -67,6 +87,20 @@ def build_platform(config: StackConfig) -> Platform:
         settings=config.serving, roles=roles, storage=storage,
         topic=notifications.topic, network=network,
     ))
+    feature_store = (
+        FeatureStore(context.name("feature-store"), context, config.feature_store, storage, roles)
+        if config.feature_store.enabled else None
+    )
+    registry = ModelRegistry(context.name("registry"), context, storage, roles, notifications)
+    pipeline = TrainingPipeline(
+        context.name("pipeline"), context, config.pipeline, storage, roles, registry,
+        feature_store=feature_store, network=network,
+    )
+    monitoring = DriftMonitoring(
+        context.name("monitoring"), context, config.monitoring, notifications,
+        endpoint=serving,
+        retrain=RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name),
+    )
     return Platform(
         context=context,
         network=network,
@@ -74,4 +108,8 @@ def build_platform(config: StackConfig) -> Platform:
         roles=roles,
         notifications=notifications,
         serving=serving,
+        feature_store=feature_store,
+        registry=registry,
+        pipeline=pipeline,
+        monitoring=monitoring,
     )

@@ -70,6 +70,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:s3/bucket:Bucket":
             state["bucketDomainName"] = f"{name}.s3.amazonaws.com"
             state["bucketRegionalDomainName"] = f"{name}.s3.{self.region}.amazonaws.com"
+        if args.typ == "aws:sqs/queue:Queue":
+            state["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
