@@ -165,6 +165,11 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+def resource_addresses(plan: Plan) -> dict[str, str]:
+    """URN -> Terraform address (``aws_s3_bucket.mlops-prod-data``) of every exported resource."""
+    return {urn: address for urn, (address, _, _) in _addresses(plan).items()}
+
+
 def _addresses(plan: Plan) -> dict[str, tuple[str, str, str]]:
     """URN -> (address, Terraform type, name) for every exported resource."""
     addresses: dict[str, tuple[str, str, str]] = {}
