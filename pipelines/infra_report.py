@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     from infra.plan.engine import Plan
 
-console = Console()
+# Wide enough for resource names when the output is a file or a pipe, not a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def synthesize_with_progress(stack: str, config_file: Path | None, overrides: list[str]) -> Plan:

@@ -1,0 +1,305 @@
+"""Monitoring: drift alarms on our own metrics, retraining when they fire, and a dashboard.
+
+The drift job (``ml/drift.py``) compares captured traffic with the model's
+baseline and ``pipelines/drift_publish.py`` publishes the result to
+``mlops/drift``. Here the alarms watch those metrics with the publisher's own
+dimensions, an EventBridge rule starts the training pipeline when the drift
+alarm enters ALARM, and a dashboard shows drift, serving and training at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext, policy_json
+from infra.components.notifications import Notifications
+from infra.components.serving import ModelEndpoint
+from infra.components.serving_alarms import EndpointMetric
+from infra.config import Monitoring as MonitoringSettings
+
+DRIFT_NAMESPACE = "mlops/drift"  # the namespace pipelines/drift_publish.py writes
+PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+HOUR = 3600
+
+
+@dataclass(frozen=True)
+class RetrainTarget:
+    """The pipeline the drift alarm restarts: its ARN and name."""
+
+    arn: pulumi.Output[str]
+    name: str
+
+
+class DriftMonitoring(pulumi.ComponentResource):
+    """Drift and pipeline alarms to the stack topic, retraining on drift, one dashboard."""
+
+    drift_alarm: aws.cloudwatch.MetricAlarm | None
+    pipeline_failure_alarm: aws.cloudwatch.MetricAlarm | None
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        settings: MonitoringSettings,
+        notifications: Notifications,
+        endpoint: ModelEndpoint | None,
+        retrain: RetrainTarget | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:monitoring:DriftMonitoring", name, None, opts)
+        self._context = context
+        self._settings = settings
+        self._topic = notifications.topic.arn
+        self.drift_alarm = None
+        self.drift_warning = None
+        self.pipeline_failure_alarm = None
+        self.retrain_rule = None
+        if endpoint is not None:
+            self.drift_warning = self._drift_alarm(
+                endpoint.endpoint_name, "warn", settings.psi_warn
+            )
+            self.drift_alarm = self._drift_alarm(
+                endpoint.endpoint_name, "alarm", settings.psi_alarm
+            )
+        if retrain is not None:
+            self.pipeline_failure_alarm = self._pipeline_failure_alarm(retrain)
+            if self.drift_alarm is not None and settings.retrain_on_alarm:
+                self.retrain_rule = self._retrain_on(self.drift_alarm, retrain)
+        self.dashboard = self._dashboard(endpoint, retrain) if settings.dashboard else None
+        self.register_outputs(
+            {
+                "driftAlarmName": self.drift_alarm.name if self.drift_alarm is not None else None,
+            }
+        )
+
+    @staticmethod
+    def drift_dimensions(stack: str, endpoint_name: str) -> dict[str, str]:
+        """The dimensions the publisher sets (``pipelines.drift_publish.metric_dimensions``)."""
+        return {"Stack": stack, "Endpoint": endpoint_name}
+
+    def _drift_alarm(
+        self, endpoint_name: str, level: str, threshold: float
+    ) -> aws.cloudwatch.MetricAlarm:
+        context = self._context
+        name = context.name("drift", level)
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=(
+                f"Largest feature PSI of {endpoint_name}'s traffic against the training baseline "
+                f"reached {threshold} ({level})"
+            ),
+            namespace=DRIFT_NAMESPACE,
+            metric_name="MaxPSI",
+            dimensions=self.drift_dimensions(context.config.environment.value, endpoint_name),
+            statistic="Maximum",
+            period=HOUR,
+            evaluation_periods=1,
+            threshold=threshold,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            actions_enabled=True,
+            alarm_actions=[self._topic],
+            ok_actions=[self._topic],
+            tags=context.tags("monitoring"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _pipeline_failure_alarm(self, pipeline: RetrainTarget) -> aws.cloudwatch.MetricAlarm:
+        context = self._context
+        name = context.name("training", "failed")
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=f"An execution of pipeline {pipeline.name} failed",
+            namespace=PIPELINE_NAMESPACE,
+            metric_name="ExecutionFailed",
+            dimensions={"PipelineName": pipeline.name},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            actions_enabled=True,
+            alarm_actions=[self._topic],
+            tags=context.tags("monitoring"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _retrain_on(
+        self, alarm: aws.cloudwatch.MetricAlarm, pipeline: RetrainTarget
+    ) -> aws.cloudwatch.EventRule:
+        context = self._context
+        child = pulumi.ResourceOptions(parent=self)
+        rule_name = context.name("retrain-on-drift")
+        rule = aws.cloudwatch.EventRule(
+            rule_name,
+            name=rule_name,
+            description="Start the training pipeline when the drift alarm enters ALARM",
+            event_pattern=pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.cloudwatch"],
+                    "detail-type": ["CloudWatch Alarm State Change"],
+                    "resources": [alarm.arn],
+                    "detail": {"state": {"value": ["ALARM"]}},
+                }
+            ),
+            tags=context.tags("monitoring"),
+            opts=child,
+        )
+        role = aws.iam.Role(
+            context.name("retrain-events"),
+            name=context.name("retrain-events"),
+            description="Lets EventBridge start this stack's training pipeline, nothing else",
+            assume_role_policy=policy_json(
+                [
+                    {
+                        "Sid": "EventBridgeRuleOfThisStackOnly",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": context.account_id},
+                            "ArnEquals": {"aws:SourceArn": rule.arn},
+                        },
+                    }
+                ]
+            ),
+            tags=context.tags("monitoring"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{context.name('retrain-events')}-start-pipeline",
+            role=role.id,
+            name="start-pipeline",
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "StartTheTrainingPipeline",
+                        "Effect": "Allow",
+                        "Action": "sagemaker:StartPipelineExecution",
+                        "Resource": pipeline.arn,
+                    }
+                ]
+            ),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            context.name("retrain-on-drift-target"),
+            rule=rule.name,
+            arn=pipeline.arn,
+            role_arn=role.arn,
+            retry_policy={"maximum_event_age_in_seconds": HOUR, "maximum_retry_attempts": 10},
+            opts=child,
+        )
+        return rule
+
+    def _dashboard(
+        self, endpoint: ModelEndpoint | None, pipeline: RetrainTarget | None
+    ) -> aws.cloudwatch.Dashboard | None:
+        context = self._context
+        widgets: list[dict[str, Any]] = []
+        if endpoint is not None:
+            widgets.append(self._drift_widget(endpoint.endpoint_name))
+            widgets.append(
+                _widget(
+                    "Errors (5xx), whole endpoint",
+                    [endpoint.metric_5xx(new_fleet_only=False)],
+                    context.region,
+                )
+            )
+            widgets.append(
+                _widget(
+                    "Model latency p99 (microseconds)",
+                    [endpoint.metric_latency_p99(new_fleet_only=False)],
+                    context.region,
+                )
+            )
+            widgets.append(
+                _widget(
+                    "Invocations per instance and memory",
+                    [
+                        endpoint.metric_invocations_per_instance(),
+                        endpoint.metric_memory_utilization(),
+                    ],
+                    context.region,
+                )
+            )
+        if pipeline is not None:
+            widgets.append(
+                _widget(
+                    "Training pipeline executions",
+                    [
+                        EndpointMetric(
+                            PIPELINE_NAMESPACE,
+                            metric,
+                            {"PipelineName": pipeline.name},
+                            statistic="Sum",
+                        )
+                        for metric in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")
+                    ],
+                    context.region,
+                    period=HOUR,
+                )
+            )
+        if not widgets:
+            return None
+        name = context.name("overview")
+        return aws.cloudwatch.Dashboard(
+            name,
+            dashboard_name=name,
+            dashboard_body=pulumi.Output.json_dumps({"widgets": _laid_out(widgets)}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _drift_widget(self, endpoint_name: str) -> dict[str, Any]:
+        stack = self._context.config.environment.value
+        metric = EndpointMetric(
+            DRIFT_NAMESPACE,
+            "MaxPSI",
+            self.drift_dimensions(stack, endpoint_name),
+            statistic="Maximum",
+        )
+        widget = _widget("Drift: largest feature PSI", [metric], self._context.region, period=HOUR)
+        widget["properties"]["annotations"] = {
+            "horizontal": [
+                {"label": "warn", "value": self._settings.psi_warn},
+                {"label": "alarm", "value": self._settings.psi_alarm},
+            ]
+        }
+        return widget
+
+
+def _widget(
+    title: str, metrics: list[EndpointMetric], region: str, *, period: int = 60
+) -> dict[str, Any]:
+    """A time-series widget; each metric keeps its own statistic and dimensions."""
+    rows: list[list[Any]] = []
+    for metric in metrics:
+        dimensions = [part for key, value in metric.dimensions.items() for part in (key, value)]
+        stat = metric.extended_statistic or metric.statistic or "Average"
+        rows.append([metric.namespace, metric.metric_name, *dimensions, {"stat": stat}])
+    return {
+        "type": "metric",
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "metrics": rows,
+            "region": region,
+            "period": period,
+            "view": "timeSeries",
+        },
+    }
+
+
+def _laid_out(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two widgets a row, in order."""
+    for index, widget in enumerate(widgets):
+        widget["x"], widget["y"] = (index % 2) * 12, (index // 2) * 6
+    return widgets

@@ -1,0 +1,74 @@
+"""Monitoring: drift alarms on the publisher's metrics, retraining on drift, a dashboard."""
+
+from __future__ import annotations
+
+import json
+
+from pipelines.drift_publish import NAMESPACE, metric_dimensions
+from tests.infra.conftest import policy
+
+ARN = "serving.modelPackageArn=arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def test_drift_alarms_watch_exactly_what_the_publisher_sends(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    alarm = plan.one(ALARM, "mlops-prod-drift-alarm")["inputs"]
+    assert alarm["namespace"] == NAMESPACE and alarm["metricName"] == "MaxPSI"
+    published = {d["Name"]: d["Value"] for d in metric_dimensions("prod", "mlops-prod-endpoint")}
+    assert alarm["dimensions"] == published
+    assert alarm["threshold"] == plan.config.monitoring.psi_alarm
+    warn = plan.one(ALARM, "mlops-prod-drift-warn")["inputs"]
+    assert warn["threshold"] == plan.config.monitoring.psi_warn
+
+
+def test_drift_alarm_notifies_the_stack_topic(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    topic = plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
+    alarm = plan.one(ALARM, "mlops-prod-drift-alarm")["inputs"]
+    assert alarm["actionsEnabled"] is True and alarm["alarmActions"] == [topic]
+
+
+def test_drift_alarm_starts_the_training_pipeline(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-drift")
+    pattern = json.loads(rule["inputs"]["eventPattern"])
+    alarm_arn = plan.one(ALARM, "mlops-prod-drift-alarm")["outputs"]["arn"]
+    assert pattern["resources"] == [alarm_arn]
+    assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
+    target = plan.one("aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-drift-target")
+    pipeline = plan.one("aws:sagemaker/pipeline:Pipeline")
+    assert target["inputs"]["arn"] == pipeline["outputs"]["arn"]
+    role_policy = policy(plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-retrain-events-start-pipeline"))
+    assert role_policy["Statement"] == [{
+        "Sid": "StartTheTrainingPipeline", "Effect": "Allow",
+        "Action": "sagemaker:StartPipelineExecution", "Resource": pipeline["outputs"]["arn"],
+    }]
+    trust = policy(plan.one("aws:iam/role:Role", "mlops-prod-retrain-events"), "assumeRolePolicy")
+    assert trust["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
+
+
+def test_dev_does_not_retrain_on_drift_by_default(plan_for) -> None:
+    plan = plan_for("dev", ARN.replace("mlops-prod", "mlops-dev"))
+    assert plan.one(ALARM, "mlops-dev-drift-alarm")
+    rules = {r["name"] for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")}
+    assert "mlops-dev-retrain-on-drift" not in rules
+
+
+def test_without_an_endpoint_there_is_no_drift_alarm_but_pipeline_failures_alarm(plan_for) -> None:
+    plan = plan_for("staging")
+    names = {a["name"] for a in plan.of_type(ALARM)}
+    assert "mlops-staging-drift-alarm" not in names
+    failed = plan.one(ALARM, "mlops-staging-training-failed")["inputs"]
+    assert failed["dimensions"] == {"PipelineName": plan.one("aws:sagemaker/pipeline:Pipeline")["inputs"]["pipelineName"]}
+
+
+def test_dashboard_shows_drift_with_thresholds_and_endpoint_metrics(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    body = json.loads(plan.one("aws:cloudwatch/dashboard:Dashboard")["inputs"]["dashboardBody"])
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert titles[0] == "Drift: largest feature PSI"
+    assert {a["value"] for a in body["widgets"][0]["properties"]["annotations"]["horizontal"]} == {0.1, 0.25}
+    latency = next(w for w in body["widgets"] if "latency" in w["properties"]["title"])
+    assert latency["properties"]["metrics"][0][-1] == {"stat": "p99"}
+    assert all(w["x"] in (0, 12) for w in body["widgets"])
