@@ -1,0 +1,120 @@
+"""``mlops scan``: checkov on the exported plan (and manifests) plus the project's policies.
+
+The plan is exported to a temporary folder, checkov runs on it offline, the
+project's own policies run on the plan itself, and the reviewed skip file
+turns known, justified failures into skips. A scan that checked nothing is an
+error, never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infra.plan.checkov import (
+    CheckovRunError,
+    CheckResult,
+    Skip,
+    load_skips,
+    run_checkov,
+)
+from infra.plan.policies import evaluate_policies
+from infra.plan.tfplan import to_terraform_plan
+from ml.errors import MlopsError
+
+if TYPE_CHECKING:
+    from infra.plan.engine import Plan
+
+
+class ManifestWriterMissingError(MlopsError):
+    """The plan holds Kubernetes resources but nothing can render them for scanning."""
+
+
+@dataclass
+class ScanResult:
+    """Every check result of one stack, after skips, and the skips nothing needed."""
+
+    stack: str
+    results: list[CheckResult]
+    unused_skips: list[Skip] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [result for result in self.results if result.status == "failed"]
+
+    @property
+    def skipped(self) -> list[CheckResult]:
+        return [result for result in self.results if result.status == "skipped"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """source -> {passed, failed, skipped}."""
+        counts: dict[str, Counter[str]] = {}
+        for result in self.results:
+            counts.setdefault(result.source, Counter())[result.status] += 1
+        return {
+            source: {status: counter[status] for status in ("passed", "failed", "skipped")}
+            for source, counter in sorted(counts.items())
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "passed": self.passed,
+            "counts": self.counts(),
+            "results": [result.to_dict() for result in self.results],
+            "unusedSkips": [
+                {"check": s.check, "resource": s.resource, "reason": s.reason}
+                for s in self.unused_skips
+            ],
+        }
+
+
+def scan_plan(plan: Plan, skip_file: Path | None = None) -> ScanResult:
+    """Scan ``plan``: checkov (Terraform plan, Kubernetes manifests) and project policies."""
+    skips = load_skips(skip_file) if skip_file is not None else load_skips()
+    with tempfile.TemporaryDirectory(prefix=f"mlops-scan-{plan.stack}-") as folder:
+        root = Path(folder)
+        tfplan = root / "tfplan.json"
+        document = to_terraform_plan(plan)
+        tfplan.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
+        jobs: list[tuple[Path, str]] = [(tfplan, "terraform_plan")]
+        if has_kubernetes(plan):
+            jobs.append((_write_manifests(plan, root / "kubernetes"), "kubernetes"))
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            outcomes = list(pool.map(lambda job: run_checkov(*job), jobs))
+    exported = len(document["planned_values"]["root_module"]["resources"])
+    if exported and not any(r.resource != "aws.default" for r in outcomes[0]):
+        raise CheckovRunError(
+            f"checkov reported no checks for the {exported} resources of the Terraform plan"
+        )
+    results = [result for outcome in outcomes for result in outcome] + evaluate_policies(plan)
+    return ScanResult(stack=plan.stack, results=skips.apply(results), unused_skips=skips.unused)
+
+
+def has_kubernetes(plan: Plan) -> bool:
+    return any(resource["type"].startswith("kubernetes:") for resource in plan.resources)
+
+
+def _write_manifests(plan: Plan, folder: Path) -> Path:
+    try:
+        from infra.plan.kubernetes import write_manifests
+    except ImportError as error:
+        raise ManifestWriterMissingError(
+            "the plan holds Kubernetes resources but infra/plan/kubernetes.py "
+            f"(write_manifests) cannot be imported: {error}"
+        ) from error
+    written = write_manifests(plan, folder)
+    if not written:
+        raise ManifestWriterMissingError(
+            "the plan holds Kubernetes resources but write_manifests wrote no manifest"
+        )
+    return folder
