@@ -1,0 +1,336 @@
+"""``mlops cost``: a monthly estimate of a stack, item by item, from its offline plan.
+
+List prices are us-east-1 on-demand (checked against the AWS pricing pages in
+2025); usage that the plan cannot know (stored GB, requests, job minutes) is
+an assumption written next to the item it prices. Free tiers are ignored, so
+the estimate errs high. Resources without a recurring charge are not listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from infra.plan.tfplan import resource_addresses
+
+if TYPE_CHECKING:
+    from infra.plan.engine import Plan
+
+HOURS_PER_MONTH = 730
+KMS_KEY_MONTH = 1.00
+S3_STANDARD_GB_MONTH = 0.023
+ALARM_METRIC_MONTH = 0.10
+ALARM_HIGH_RESOLUTION_MONTH = 0.30
+COMPOSITE_ALARM_MONTH = 0.50
+DASHBOARD_MONTH = 3.00
+CUSTOM_METRIC_MONTH = 0.30
+LOGS_INGESTED_GB = 0.50
+LOGS_STORED_GB_MONTH = 0.03
+SERVERLESS_GB_SECOND = 0.00002
+FEATURE_STORE_WRITE_MILLION = 1.25
+FEATURE_STORE_READ_MILLION = 0.25
+FEATURE_STORE_GB_MONTH = 0.45
+ECR_GB_MONTH = 0.10
+# SageMaker hosting / processing / training, USD per instance-hour.
+INSTANCE_HOUR: dict[str, float] = {
+    "ml.t2.medium": 0.056,
+    "ml.t2.large": 0.111,
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+    "ml.m5.2xlarge": 0.461,
+    "ml.m5.4xlarge": 0.922,
+    "ml.c5.large": 0.102,
+    "ml.c5.xlarge": 0.204,
+    "ml.c5.2xlarge": 0.408,
+    "ml.r5.large": 0.151,
+    "ml.r5.xlarge": 0.302,
+    "ml.g4dn.xlarge": 0.7364,
+}
+# Assumed usage, stated in the report.
+BUCKET_GB = {"data": 100, "artifacts": 10, "monitoring": 25, "access-logs": 5}
+DEFAULT_BUCKET_GB = 10
+SERVERLESS_SECONDS = 100_000 * 0.2  # 100k invocations a month at 200 ms
+FEATURE_STORE_MILLIONS = (1.0, 1.0)  # writes, reads per month
+FEATURE_STORE_ONLINE_GB = 1
+LOG_GROUP_GB = 5
+ECR_GB = 2
+JOB_MINUTES = {"pipeline": 20, "other": 5}
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """One priced resource: what it is, how it was priced, USD a month."""
+
+    resource: str
+    service: str
+    basis: str
+    monthly_usd: float | None
+    assumption: str = ""
+
+
+@dataclass
+class CostEstimate:
+    """A stack's monthly estimate; items with no list price are kept and named."""
+
+    stack: str
+    items: list[CostItem] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return round(sum(item.monthly_usd or 0.0 for item in self.items), 2)
+
+    @property
+    def unpriced(self) -> list[CostItem]:
+        return [item for item in self.items if item.monthly_usd is None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "currency": "USD",
+            "region": "us-east-1 list prices",
+            "totalMonthly": self.total,
+            "items": [asdict(item) for item in self.items],
+        }
+
+
+def estimate_cost(plan: Plan) -> CostEstimate:
+    """Price every resource of ``plan`` that has a recurring charge."""
+    estimate = CostEstimate(stack=plan.stack)
+    addresses = resource_addresses(plan)
+    endpoint_configs = {
+        _identity(config): config
+        for config in plan.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    }
+    for resource in plan.resources:
+        if not resource["custom"]:
+            continue
+        address = addresses.get(resource["urn"], resource["name"])
+        pricer = PRICERS.get(resource["type"])
+        if pricer is not None:
+            estimate.items.extend(pricer(address, resource, plan, endpoint_configs))
+    estimate.items.extend(_custom_metrics(plan))
+    return estimate
+
+
+Pricer = Callable[..., list[CostItem]]  # (address, resource, plan, endpoint configs)
+
+
+def _kms_key(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    return [
+        CostItem(
+            address,
+            "KMS",
+            "1 customer managed key",
+            KMS_KEY_MONTH,
+            "requests not counted: bucket keys keep them within the free tier",
+        )
+    ]
+
+
+def _bucket(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    purpose = next((p for p in BUCKET_GB if resource["name"].endswith(f"-{p}")), "")
+    gb = BUCKET_GB.get(purpose, DEFAULT_BUCKET_GB)
+    return [
+        CostItem(
+            address,
+            "S3",
+            f"{gb} GB Standard",
+            round(gb * S3_STANDARD_GB_MONTH, 2),
+            f"assumes {gb} GB stored; requests and transfer not counted",
+        )
+    ]
+
+
+def _endpoint(
+    address: str, resource: dict[str, Any], plan: Plan, configs: dict[str, dict[str, Any]]
+) -> list[CostItem]:
+    config = configs.get(str(resource["inputs"].get("endpointConfigName", "")))
+    if config is None:
+        return [CostItem(address, "SageMaker hosting", "endpoint config not in the plan", None)]
+    inputs = config["inputs"]
+    variants = inputs.get("productionVariants", []) + inputs.get("shadowProductionVariants", [])
+    return [_variant(address, variant) for variant in variants]
+
+
+def _variant(address: str, variant: dict[str, Any]) -> CostItem:
+    name = f"{address} ({variant.get('variantName', 'variant')})"
+    serverless = variant.get("serverlessConfig")
+    if serverless is not None:
+        gb = float(serverless.get("memorySizeInMb", 2048)) / 1024
+        cost = round(gb * SERVERLESS_SECONDS * SERVERLESS_GB_SECOND, 2)
+        return CostItem(
+            name,
+            "SageMaker serverless",
+            f"{gb:g} GB memory",
+            cost,
+            "assumes 100,000 invocations a month at 200 ms each",
+        )
+    instance = str(variant.get("instanceType", ""))
+    count = int(variant.get("initialInstanceCount", 1))
+    price = INSTANCE_HOUR.get(instance)
+    basis = f"{count} x {instance} x {HOURS_PER_MONTH} h"
+    if price is None:
+        return CostItem(name, "SageMaker hosting", basis, None, f"no list price for {instance}")
+    return CostItem(
+        name,
+        "SageMaker hosting",
+        basis,
+        round(count * price * HOURS_PER_MONTH, 2),
+        "always on at the initial instance count; autoscaling adds to it",
+    )
+
+
+def _metric_alarm(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    inputs = resource["inputs"]
+    queries = inputs.get("metricQueries") or []
+    metrics = sum(1 for query in queries if query.get("metric")) or 1
+    high_resolution = 0 < int(inputs.get("period", 60) or 60) < 60
+    unit = ALARM_HIGH_RESOLUTION_MONTH if high_resolution else ALARM_METRIC_MONTH
+    basis = f"{metrics} metric(s), {'high' if high_resolution else 'standard'} resolution"
+    return [CostItem(address, "CloudWatch alarms", basis, round(metrics * unit, 2))]
+
+
+def _composite_alarm(address: str, *_: Any) -> list[CostItem]:
+    return [CostItem(address, "CloudWatch alarms", "composite alarm", COMPOSITE_ALARM_MONTH)]
+
+
+def _dashboard(address: str, *_: Any) -> list[CostItem]:
+    return [
+        CostItem(
+            address,
+            "CloudWatch dashboards",
+            "1 dashboard",
+            DASHBOARD_MONTH,
+            "the 3 free dashboards per account are not subtracted",
+        )
+    ]
+
+
+def _log_group(address: str, *_: Any) -> list[CostItem]:
+    cost = LOG_GROUP_GB * (LOGS_INGESTED_GB + LOGS_STORED_GB_MONTH)
+    return [
+        CostItem(
+            address,
+            "CloudWatch Logs",
+            f"{LOG_GROUP_GB} GB ingested and stored",
+            round(cost, 2),
+            f"assumes {LOG_GROUP_GB} GB of logs a month",
+        )
+    ]
+
+
+def _feature_group(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    online = (resource["inputs"].get("onlineStoreConfig") or {}).get("enableOnlineStore")
+    if not online:
+        return [
+            CostItem(
+                address,
+                "SageMaker Feature Store",
+                "offline store only",
+                0.0,
+                "the offline store is priced with the bucket that holds it",
+            )
+        ]
+    writes, reads = FEATURE_STORE_MILLIONS
+    cost = (
+        writes * FEATURE_STORE_WRITE_MILLION
+        + reads * FEATURE_STORE_READ_MILLION
+        + FEATURE_STORE_ONLINE_GB * FEATURE_STORE_GB_MONTH
+    )
+    return [
+        CostItem(
+            address,
+            "SageMaker Feature Store",
+            "online store",
+            round(cost, 2),
+            "assumes 1M writes, 1M reads and 1 GB online a month",
+        )
+    ]
+
+
+def _ecr_repository(address: str, *_: Any) -> list[CostItem]:
+    return [
+        CostItem(
+            address,
+            "ECR",
+            f"{ECR_GB} GB of images",
+            ECR_GB * ECR_GB_MONTH,
+            f"assumes {ECR_GB} GB of images",
+        )
+    ]
+
+
+def _schedule(address: str, resource: dict[str, Any], plan: Plan, *_: Any) -> list[CostItem]:
+    inputs = resource["inputs"]
+    if str(inputs.get("state", "ENABLED")).upper() == "DISABLED":
+        return [CostItem(address, "SageMaker jobs", "schedule disabled", 0.0)]
+    runs, assumed = runs_per_month(str(inputs.get("scheduleExpression", "")))
+    target = str((inputs.get("target") or {}).get("arn", ""))
+    kind = "pipeline" if ":pipeline/" in target else "other"
+    instance = plan.config.pipeline.processing_instance_type
+    price = INSTANCE_HOUR.get(instance)
+    minutes = JOB_MINUTES[kind]
+    basis = f"{runs:g} runs x {minutes} min on {instance}"
+    note = f"assumes {minutes} instance-minutes per run" + (f"; {assumed}" if assumed else "")
+    if price is None:
+        return [CostItem(address, "SageMaker jobs", basis, None, f"no list price for {instance}")]
+    return [CostItem(address, "SageMaker jobs", basis, round(runs * minutes / 60 * price, 2), note)]
+
+
+def runs_per_month(expression: str) -> tuple[float, str]:
+    """Runs a month of an EventBridge expression, and any assumption made reading it."""
+    rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", expression.strip())
+    if rate:
+        minutes = int(rate.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[rate.group(2)]
+        return HOURS_PER_MONTH * 60 / minutes, ""
+    cron = re.fullmatch(r"cron\((\S+) (\S+) .+\)", expression.strip())
+    if cron and cron.group(2) == "*":
+        return float(HOURS_PER_MONTH), ""
+    if cron and cron.group(1).isdigit() and cron.group(2).isdigit():
+        return 30.0, ""
+    return float(HOURS_PER_MONTH), f"'{expression}' read as hourly"
+
+
+def _custom_metrics(plan: Plan) -> list[CostItem]:
+    """The project's own metrics that alarms watch (namespaces outside AWS/)."""
+    metrics: set[tuple[str, str, str]] = set()
+    for alarm in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        inputs = alarm["inputs"]
+        shapes = [inputs] + [q.get("metric") or {} for q in inputs.get("metricQueries") or []]
+        for shape in shapes:
+            namespace = str(shape.get("namespace", ""))
+            if namespace and not namespace.startswith("AWS/"):
+                dimensions = repr(sorted((shape.get("dimensions") or {}).items()))
+                metrics.add((namespace, str(shape.get("metricName", "")), dimensions))
+    if not metrics:
+        return []
+    return [
+        CostItem(
+            "custom metrics",
+            "CloudWatch metrics",
+            f"{len(metrics)} custom metric(s)",
+            round(len(metrics) * CUSTOM_METRIC_MONTH, 2),
+            "counts the custom metrics alarms watch; others published are extra",
+        )
+    ]
+
+
+def _identity(resource: dict[str, Any]) -> str:
+    outputs = resource.get("outputs") or {}
+    return str(resource["inputs"].get("name") or outputs.get("name") or outputs.get("id"))
+
+
+PRICERS: dict[str, Pricer] = {
+    "aws:kms/key:Key": _kms_key,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:sagemaker/endpoint:Endpoint": _endpoint,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _composite_alarm,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:sagemaker/featureGroup:FeatureGroup": _feature_group,
+    "aws:ecr/repository:Repository": _ecr_repository,
+    "aws:scheduler/schedule:Schedule": _schedule,
+}
