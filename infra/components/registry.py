@@ -17,10 +17,11 @@ from infra.components.context import StackContext, policy_json
 from infra.components.iam import PlatformRoles
 from infra.components.notifications import Notifications
 from infra.components.storage import StackStorage
+from pipelines.registry import MODEL_GROUP_SUFFIX
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
-GROUP_SUFFIX = "fraud-models"
+GROUP_SUFFIX = MODEL_GROUP_SUFFIX
 CD_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 
 

@@ -1,0 +1,160 @@
+"""``mlops registry ...`` and ``mlops promote``: the model registry from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from pipelines.registry import Package
+
+registry_app = typer.Typer(
+    help="Model registry: list packages, find the champion, approve or reject.",
+    no_args_is_help=True,
+)
+
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack whose model package group to use.")
+]
+GroupOption = Annotated[
+    str | None, typer.Option("--group", help="Model package group (default: the stack's).")
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
+                 help="AWS endpoint, e.g. a moto_server on 127.0.0.1."),
+]
+RegionOption = Annotated[
+    str | None, typer.Option("--region", help="AWS region (default: the stack's).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why; recorded on the package.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(registry_app, name="registry")
+    app.command("promote")(promote_command)
+
+
+def _client(stack: str, region: str | None, endpoint_url: str | None) -> Any:
+    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
+    from pipelines.registry import sagemaker_client
+
+    if region is None:
+        region = resolve(stack, namespace_values(read_stack_file(stack_file(stack)))).region
+    return sagemaker_client(region, endpoint_url)
+
+
+def _group(stack: str, group: str | None) -> str:
+    from pipelines.promote import group_of
+
+    return group or group_of(stack)
+
+
+def _print_packages(title: str, packages: list[Package]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("version", "status", "pr_auc", "recall@p90", "data sha256", "arn"):
+        table.add_column(column, overflow="fold")
+    for package in packages:
+        table.add_row(
+            str(package.version), package.status,
+            package.metadata.get("PrAuc", ""), package.metadata.get("RecallAtPrecision90", ""),
+            package.metadata.get("DataSha256", "")[:12], package.arn,
+        )
+    Console().print(table)
+
+
+@registry_app.command("list")
+def list_command(
+    stack: StackOption,
+    group: GroupOption = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Approved, Rejected or PendingManualApproval.")
+    ] = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """List the packages of a stack's group, newest first."""
+    from pipelines.registry import list_packages
+
+    name = _group(stack, group)
+    packages = list_packages(_client(stack, region, endpoint_url), name, status)
+    _print_packages(f"{name}: {len(packages)} packages", packages)
+
+
+@registry_app.command("latest")
+def latest_command(
+    stack: StackOption,
+    group: GroupOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Print the ARN of the newest approved package (the champion); exit 1 if there is none."""
+    from pipelines.registry import RegistryError, latest_approved
+
+    name = _group(stack, group)
+    champion = latest_approved(_client(stack, region, endpoint_url), name)
+    if champion is None:
+        raise RegistryError(f"no approved model in {name}")
+    typer.echo(champion.arn)
+
+
+def _decide(stack: str, arn: str, reason: str, region: str | None, endpoint_url: str | None,
+            approve: bool) -> None:
+    from pipelines import registry
+
+    client = _client(stack, region, endpoint_url)
+    change = (registry.approve if approve else registry.reject)(client, arn, reason)
+    state = change.package.status
+    typer.echo(f"{arn}: {state}" + ("" if change.changed else " (unchanged)"))
+
+
+@registry_app.command("approve")
+def approve_command(
+    arn: Annotated[str, typer.Argument(help="Model package ARN.")],
+    reason: ReasonOption,
+    stack: StackOption = "dev",
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Approve a package: it becomes the champion of its group. Repeating it changes nothing."""
+    _decide(stack, arn, reason, region, endpoint_url, approve=True)
+
+
+@registry_app.command("reject")
+def reject_command(
+    arn: Annotated[str, typer.Argument(help="Model package ARN.")],
+    reason: ReasonOption,
+    stack: StackOption = "dev",
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Reject a package with a reason; a rejected package is never promoted."""
+    _decide(stack, arn, reason, region, endpoint_url, approve=False)
+
+
+def promote_command(
+    to: Annotated[str, typer.Option("--to", help="Target stack: staging or prod.")],
+    package_arn: Annotated[
+        str | None,
+        typer.Option("--package-arn", help="Approved package to promote (default: the champion)."),
+    ] = None,
+    stack_file: Annotated[
+        Path | None,
+        typer.Option("--stack-file", help="Target stack file (default: its environments file)."),
+    ] = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Promote an approved package to the next stack and pin its ARN in that stack's file."""
+    from pipelines.promote import promote, source_stack
+
+    client = _client(source_stack(to), region, endpoint_url)
+    done = promote(client, to, package_arn, stack_file=stack_file)
+    action = "registered" if done.created else "found"
+    pinned = "pinned in" if done.file_changed else "already pinned in"
+    typer.echo(f"{action} {done.target.arn} (from {done.source.arn}); {pinned} {done.stack_file}")
