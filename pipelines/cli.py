@@ -45,6 +45,8 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code if error.exit_code else 1)
         raise
+    if isinstance(result, int) and result:  # typer.Exit(n) comes back as n without standalone mode
+        sys.exit(result)
 
 
 if __name__ == "__main__":
