@@ -87,3 +87,52 @@ def write_outputs(
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def print_scan(result: Any) -> None:
+    """Failures (and skips with their reasons) as tables, then one line per source."""
+    if result.failures:
+        failed = Table(title=f"stack {result.stack}: failed checks", show_lines=False)
+        for column in ("source", "check", "resource", "what failed"):
+            failed.add_column(column, overflow="fold")
+        for item in result.failures:
+            failed.add_row(item.source, item.check_id, item.resource, item.detail or item.name)
+        console.print(failed)
+    if result.skipped:
+        skipped = Table(title=f"stack {result.stack}: skipped (security/checkov-skips.yaml)")
+        for column in ("check", "resources", "reason"):
+            skipped.add_column(column, overflow="fold")
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for item in result.skipped:
+            grouped.setdefault((item.check_id, item.detail), []).append(item.resource)
+        for (check_id, reason), resources in sorted(grouped.items()):
+            skipped.add_row(check_id, "\n".join(sorted(resources)), reason)
+        console.print(skipped)
+    for skip in result.unused_skips:
+        console.print(f"[yellow]unused skip[/]: {skip.check} on {skip.resource} matched nothing")
+    for source, counts in result.counts().items():
+        colour = "red" if counts["failed"] else "green"
+        console.print(
+            f"[bold]{result.stack}[/] {source}: [{colour}]{counts['failed']} failed[/], "
+            f"{counts['passed']} passed, {counts['skipped']} skipped"
+        )
+    verdict = "[green]scan passed[/]" if result.passed else "[red]scan failed[/]"
+    console.print(f"[bold]{result.stack}[/]: {verdict}")
+
+
+def print_cost(estimate: Any) -> None:
+    """Each priced item with its basis and assumption, then the monthly total."""
+    table = Table(title=f"stack {estimate.stack}: monthly cost (USD, us-east-1 list prices)")
+    table.add_column("service")
+    table.add_column("resource", overflow="fold")
+    table.add_column("basis", overflow="fold")
+    table.add_column("USD/month", justify="right")
+    table.add_column("assumption", overflow="fold")
+    for item in sorted(estimate.items, key=lambda i: (i.service, i.resource)):
+        price = "n/a" if item.monthly_usd is None else f"{item.monthly_usd:,.2f}"
+        table.add_row(item.service, item.resource, item.basis, price, item.assumption)
+    console.print(table)
+    unpriced = len(estimate.unpriced)
+    missing = f" ({unpriced} item(s) without a list price)" if unpriced else ""
+    total = f"${estimate.total:,.2f}"
+    console.print(f"[bold]{estimate.stack}[/]: about [bold]{total}[/] a month{missing}")
