@@ -89,7 +89,12 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def print_scan(result: Any) -> None:
+if TYPE_CHECKING:
+    from infra.plan.cost import CostEstimate
+    from infra.plan.scan import ScanResult
+
+
+def print_scan(result: ScanResult) -> None:
     """Failures (and skips with their reasons) as tables, then one line per source."""
     if result.failures:
         failed = Table(title=f"stack {result.stack}: failed checks", show_lines=False)
@@ -120,7 +125,7 @@ def print_scan(result: Any) -> None:
     console.print(f"[bold]{result.stack}[/]: {verdict}")
 
 
-def print_cost(estimate: Any) -> None:
+def print_cost(estimate: CostEstimate) -> None:
     """Each priced item with its basis and assumption, then the monthly total."""
     table = Table(title=f"stack {estimate.stack}: monthly cost (USD, us-east-1 list prices)")
     table.add_column("service")
