@@ -1,0 +1,182 @@
+"""The scan: real checkov runs on the exported plan, the skip file, and its failure modes.
+
+Two tests run checkov itself (about ten seconds each): a stack scans clean with
+the bucket graph checks connected, and an insecure edit of a plan is caught.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.plan.checkov import (
+    CheckovMissingError,
+    CheckovRunError,
+    CheckResult,
+    SkipFileError,
+    checkov_executable,
+    load_skips,
+    parse_report,
+)
+from infra.plan.engine import Plan
+from infra.plan.scan import ManifestWriterMissingError, ScanResult, scan_plan
+
+GRAPH_CHECKS = ("CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_18", "CKV_AWS_21")
+
+
+def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket.a") -> CheckResult:
+    return CheckResult(
+        source="checkov:terraform_plan",
+        check_id=check,
+        name="n",
+        resource=resource,
+        file="tfplan.json",
+        status=status,
+    )  # type: ignore[arg-type]
+
+
+def test_prod_scans_clean_and_every_bucket_is_connected_to_its_controls(plan_for) -> None:
+    scan = scan_plan(plan_for("prod"))
+    assert scan.failures == [], [(f.check_id, f.resource, f.detail) for f in scan.failures]
+    assert scan.unused_skips == []
+    buckets = [r for r in scan.results if r.resource.startswith("aws_s3_bucket.")]
+    for name in ("data", "artifacts", "monitoring"):
+        passed = {
+            r.check_id
+            for r in buckets
+            if r.resource == f"aws_s3_bucket.mlops-prod-{name}" and r.status == "passed"
+        }
+        assert set(GRAPH_CHECKS) | {"CKV_AWS_145"} <= passed, name
+    counts = scan.counts()
+    assert counts["checkov:terraform_plan"]["passed"] > 100 and counts["policy"]["passed"] > 40
+    assert all(r.detail for r in scan.skipped)
+
+
+def test_an_insecure_plan_fails_the_scan(plan_for) -> None:
+    plan = dataclasses.replace(plan_for("dev"), resources=copy.deepcopy(plan_for("dev").resources))
+    plan.resources = [r for r in plan.resources if r["name"] != "mlops-dev-data-public-access"]
+    role_policy = plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-dev-execution-image-pull")
+    role_policy["inputs"]["policy"] = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        }
+    )
+    scan = scan_plan(plan)
+    failed = {(r.check_id, r.resource) for r in scan.failures}
+    assert ("CKV2_AWS_6", "aws_s3_bucket.mlops-dev-data") in failed
+    assert ("CKV_AWS_63", "aws_iam_role_policy.mlops-dev-execution-image-pull") in failed
+    assert (
+        "MLOPS_NO_WILDCARD_ACTIONS",
+        "aws_iam_role_policy.mlops-dev-execution-image-pull",
+    ) in failed
+    assert ("CKV2_AWS_6", "aws_s3_bucket.mlops-dev-artifacts") not in failed
+    assert not scan.passed
+
+
+def test_skips_turn_matching_failures_into_reasoned_skips_and_unused_ones_are_listed(
+    tmp_path: Path,
+) -> None:
+    skip_file = tmp_path / "skips.yaml"
+    skip_file.write_text(
+        "skips:\n"
+        "  - check: CKV_AWS_1\n    resource: '*-logs'\n"
+        "    reason: the log bucket cannot use it, see docs\n"
+        "  - check: CKV_AWS_2\n    reason: nothing in this plan needs this skip at all\n",
+        encoding="utf-8",
+    )
+    skips = load_skips(skip_file)
+    applied = skips.apply(
+        [
+            result("failed", resource="aws_s3_bucket.x-logs"),
+            result("failed", resource="aws_s3_bucket.x-data"),
+            result("passed", resource="aws_s3_bucket.x-logs"),
+        ]
+    )
+    assert [r.status for r in applied] == ["skipped", "failed", "passed"]
+    assert applied[0].detail == "the log bucket cannot use it, see docs"
+    assert [s.check for s in skips.unused] == ["CKV_AWS_2"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("  - check: CKV_AWS_1\n", "reason"),
+        ("  - check: CKV_AWS_1\n    reason: ok\n", "at least"),
+        ("  - reason: a long enough reason for the reviewer\n", "check"),
+        (
+            "  - check: CKV_AWS_1\n    reason: a long enough reason for the reviewer\n"
+            "    until: 2027\n",
+            "unknown",
+        ),
+    ],
+)
+def test_a_skip_without_a_real_reason_is_an_error(tmp_path: Path, entry: str, message: str) -> None:
+    skip_file = tmp_path / "skips.yaml"
+    skip_file.write_text("skips:\n" + entry, encoding="utf-8")
+    with pytest.raises(SkipFileError, match=message):
+        load_skips(skip_file)
+
+
+def test_the_reviewed_skip_file_loads_and_every_skip_has_a_reason() -> None:
+    skips = load_skips().skips
+    assert skips and all(len(s.reason) >= 20 for s in skips)
+
+
+def test_missing_checkov_names_make_install(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLOPS_CHECKOV", str(tmp_path / "absent" / "checkov"))
+    with pytest.raises(CheckovMissingError, match="make install"):
+        checkov_executable()
+
+
+def test_reports_of_several_frameworks_parse_and_parsing_errors_are_refused() -> None:
+    check = {
+        "check_id": "CKV_K8S_1",
+        "check_name": "n",
+        "resource": "Deployment.a",
+        "file_path": "/d.yaml",
+    }
+    report = [
+        {"check_type": "kubernetes", "results": {"failed_checks": [check]}, "summary": {}},
+        {"check_type": "terraform_plan", "results": {"passed_checks": [check]}, "summary": {}},
+    ]
+    parsed = parse_report(json.dumps(report), "kubernetes")
+    assert [(r.source, r.status, r.file) for r in parsed] == [
+        ("checkov:kubernetes", "failed", "d.yaml"),
+        ("checkov:terraform_plan", "passed", "d.yaml"),
+    ]
+    with pytest.raises(CheckovRunError, match="parse"):
+        parse_report(json.dumps({"summary": {"parsing_errors": 1}}), "terraform_plan")
+    with pytest.raises(CheckovRunError, match="no JSON"):
+        parse_report("Traceback ...", "terraform_plan")
+
+
+def test_kubernetes_resources_without_a_manifest_writer_are_an_error(plan_for, monkeypatch) -> None:
+    plan: Plan = dataclasses.replace(plan_for("dev"), resources=list(plan_for("dev").resources))
+    plan.resources.append(
+        {
+            "urn": "urn:k8s",
+            "type": "kubernetes:apps/v1:Deployment",
+            "name": "api",
+            "custom": True,
+            "inputs": {},
+            "outputs": {},
+            "dependencies": [],
+        }
+    )
+    monkeypatch.setitem(sys.modules, "infra.plan.kubernetes", None)
+    with pytest.raises(ManifestWriterMissingError, match="kubernetes"):
+        scan_plan(plan)
+
+
+def test_a_scan_result_fails_on_any_failure_and_counts_per_source() -> None:
+    scan = ScanResult(stack="dev", results=[result("passed"), result("failed"), result("skipped")])
+    assert not scan.passed
+    assert scan.counts() == {"checkov:terraform_plan": {"passed": 1, "failed": 1, "skipped": 1}}
+    assert scan.to_dict()["passed"] is False and len(scan.to_dict()["results"]) == 3
+    assert ScanResult(stack="dev", results=[result("passed"), result("skipped")]).passed
