@@ -15,12 +15,14 @@ import io
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pulumi
-import pulumi_aws as aws
+if TYPE_CHECKING:  # the local runner builds archives without loading Pulumi
+    import pulumi
+    import pulumi_aws as aws
 
-from infra.components.context import StackContext
-from infra.components.storage import StackStorage
+    from infra.components.context import StackContext
+    from infra.components.storage import StackStorage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build" / "code"
@@ -96,6 +98,9 @@ def upload_step_code(
     context: StackContext, storage: StackStorage, parent: pulumi.Resource
 ) -> StepCode:
     """Upload the archive to the artifacts bucket, encrypted with the stack key."""
+    import pulumi
+    import pulumi_aws as aws
+
     archive = build_archive()
     bucket = storage.artifacts
     uploaded = aws.s3.BucketObjectv2(

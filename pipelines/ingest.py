@@ -123,16 +123,21 @@ def run_features(
     return report
 
 
-def main(argv: Iterable[str] | None = None) -> int:
-    """Processing entry point: paths under /opt/ml/processing unless given."""
-    from ml.errors import MlopsError
-
+def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
+    """The step's arguments: paths under /opt/ml/processing unless given."""
     root = Path("/opt/ml/processing")
     parser = argparse.ArgumentParser(description="Ingest validated records; split train/test.")
     parser.add_argument("--input", type=Path, default=root / "input" / "validated")
     parser.add_argument("--output", type=Path, default=root / "output")
     parser.add_argument("--feature-group", default=None, help="feature group to put records in")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    return parser.parse_args(list(argv) if argv is not None else None)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """Processing entry point."""
+    from ml.errors import MlopsError
+
+    args = parse_args(argv)
     sink = feature_store_sink(args.feature_group) if args.feature_group else None
     try:
         report = run_features(args.input, args.output, sink, args.feature_group)

@@ -1,0 +1,69 @@
+"""``mlops pipeline ...``: the training pipeline's definition, and a local run of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+pipeline_app = typer.Typer(
+    help="The training pipeline: its SageMaker definition, and a local run.",
+    no_args_is_help=True,
+)
+
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pipeline_app, name="pipeline")
+
+
+@pipeline_app.command("definition")
+def definition_command(
+    stack: StackOption,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here.")] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config-file", help="Stack file to read instead.")
+    ] = None,
+) -> None:
+    """Print (or write) the pipeline definition the stack deploys, from the offline plan."""
+    import json
+
+    from pipelines.infra_report import synthesize_with_progress
+
+    plan = synthesize_with_progress(stack, config_file, [])
+    resource = plan.one("aws:sagemaker/pipeline:Pipeline")
+    text = json.dumps(json.loads(resource["inputs"]["pipelineDefinition"]), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out} ({resource['inputs']['pipelineName']})", err=True)
+
+
+@pipeline_app.command("run-local")
+def run_local_command(
+    stack: StackOption = "dev",
+    input_path: Annotated[
+        Path | None,
+        typer.Option("--input", help="Data file or folder (default: a generated data set)."),
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option("--work-dir", help="Step directories and cache (default build/run-local/S)."),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
+                     help="Use this emulator (e.g. moto_server) instead of an in-process one."),
+    ] = None,
+) -> None:
+    """Run the pipeline's steps in-process against an AWS emulator and register the model."""
+    from pipelines.local import run_local
+
+    run = run_local(stack, input_path, work_dir, endpoint_url)
+    typer.echo(f"registered {run.package_arn} ({run.approval_status})")
