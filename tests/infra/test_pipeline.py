@@ -1,0 +1,102 @@
+"""Training pipeline: definition from the stack's resources, schedule, scoped roles, step code."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.infra.conftest import policy
+
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+
+
+def definition(plan) -> dict:
+    return json.loads(plan.one(PIPELINE)["inputs"]["pipelineDefinition"])
+
+
+def test_pipeline_is_named_and_runs_as_the_pipeline_role(plan_for) -> None:
+    plan = plan_for("prod")
+    pipeline = plan.one(PIPELINE)["inputs"]
+    assert pipeline["pipelineName"] == "mlops-prod-training"
+    assert pipeline["roleArn"] == "arn:aws:iam::123456789012:role/mlops-prod-pipeline"
+
+
+def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_for) -> None:
+    plan = plan_for("prod")
+    text = plan.one(PIPELINE)["inputs"]["pipelineDefinition"]
+    document = json.loads(text)
+    validate = document["Steps"][0]["Arguments"]
+    assert validate["RoleArn"] == "arn:aws:iam::123456789012:role/mlops-prod-execution"
+    assert validate["ProcessingOutputConfig"]["KmsKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    register = document["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    assert register["ModelPackageGroupName"] == "mlops-prod-fraud-models"
+    assert "mlops-prod-artifacts-123456789012-us-east-1" in text
+
+
+@pytest.mark.parametrize(("stack", "status"), [("dev", "Approved"), ("staging", "PendingManualApproval"),
+                                               ("prod", "PendingManualApproval")])
+def test_approval_status_parameter_comes_from_the_stack(plan_for, stack: str, status: str) -> None:
+    parameters = {p["Name"]: p for p in definition(plan_for(stack))["Parameters"]}
+    assert parameters["ModelApprovalStatus"]["DefaultValue"] == status
+
+
+def test_step_code_is_a_content_addressed_kms_encrypted_object(plan_for) -> None:
+    plan = plan_for("staging")
+    code = plan.one("aws:s3/bucketObjectv2:BucketObjectv2")
+    key = code["inputs"]["key"]
+    assert key.startswith("code/") and key.endswith("/sourcedir.tar.gz")
+    digest = key.split("/")[1]
+    assert len(digest) == 64 and code["inputs"]["tags"]["sha256"] == digest
+    assert code["inputs"]["serverSideEncryption"] == "aws:kms"
+    assert code["inputs"]["kmsKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    assert code["retainOnDelete"] is True
+    inputs = definition(plan)["Steps"][0]["Arguments"]["ProcessingInputs"]
+    assert inputs[0]["S3Input"]["S3Uri"].endswith(f"/code/{digest}/")
+
+
+def test_schedule_is_disabled_in_dev_and_hourly_in_prod(plan_for) -> None:
+    dev, prod = plan_for("dev").one(SCHEDULE)["inputs"], plan_for("prod").one(SCHEDULE)["inputs"]
+    assert dev["state"] == "DISABLED"
+    assert prod["state"] == "ENABLED"
+    assert prod["scheduleExpression"] == "rate(1 hour)"
+    assert prod["name"] == "mlops-prod-training-schedule"
+    assert prod["target"]["arn"] == plan_for("prod").one(PIPELINE)["outputs"]["arn"]
+
+
+def test_schedule_can_be_switched_on_in_dev_by_config(plan_for) -> None:
+    schedule = plan_for("dev", "pipeline.scheduleEnabled=true").one(SCHEDULE)["inputs"]
+    assert schedule["state"] == "ENABLED"
+
+
+def test_scheduler_role_may_only_start_this_pipeline_for_this_schedule(plan_for) -> None:
+    plan = plan_for("prod")
+    role = plan.one("aws:iam/role:Role", "mlops-prod-training-scheduler")
+    trust = policy(role, "assumeRolePolicy")["Statement"][0]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    assert trust["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(
+        ":schedule/default/mlops-prod-training-schedule")
+    start = policy(plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-training-scheduler-start"))
+    assert start["Statement"] == [{
+        "Sid": "StartThisPipelineOnly", "Effect": "Allow",
+        "Action": "sagemaker:StartPipelineExecution",
+        "Resource": plan.one(PIPELINE)["outputs"]["arn"],
+    }]
+
+
+def test_pipeline_role_runs_only_pipeline_named_jobs(plan_for) -> None:
+    document = policy(plan_for("prod").one("aws:iam/rolePolicy:RolePolicy",
+                                           "mlops-prod-pipeline-run-pipeline-jobs"))
+    assert document["Statement"][0]["Resource"] == [
+        "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipelines-*",
+        "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-*",
+    ]
+
+
+def test_the_same_stack_synthesises_the_same_definition(plan_for) -> None:
+    from infra.plan.engine import synthesize
+
+    again = synthesize("staging").one(PIPELINE)["inputs"]["pipelineDefinition"]
+    assert again == plan_for("staging").one(PIPELINE)["inputs"]["pipelineDefinition"]

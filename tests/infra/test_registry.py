@@ -1,0 +1,59 @@
+"""Model registry: one named group per stack, state-change events to the topic and the CD queue."""
+
+from __future__ import annotations
+
+import json
+
+from tests.infra.conftest import policy
+
+GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+
+
+def test_each_stack_has_one_deterministically_named_group(plan_for) -> None:
+    for stack in ("dev", "staging", "prod"):
+        group = plan_for(stack).one(GROUP)
+        assert group["inputs"]["modelPackageGroupName"] == f"mlops-{stack}-fraud-models"
+    assert plan_for("prod").one(GROUP)["protect"] is True
+    assert plan_for("dev").one(GROUP)["protect"] is False
+
+
+def test_state_changes_of_this_group_go_to_the_stack_topic(plan_for) -> None:
+    plan = plan_for("staging")
+    rule = plan.one(RULE, "mlops-staging-model-package-state")
+    assert json.loads(rule["inputs"]["eventPattern"]) == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": ["mlops-staging-fraud-models"]},
+    }
+    target = plan.one(TARGET, "mlops-staging-model-package-state-topic")
+    assert target["inputs"]["rule"] == "mlops-staging-model-package-state"
+    assert target["inputs"]["arn"] == plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
+
+
+def test_only_approvals_reach_the_cd_queue_which_only_that_rule_may_feed(plan_for) -> None:
+    plan = plan_for("prod")
+    rule = plan.one(RULE, "mlops-prod-model-package-approved")
+    pattern = json.loads(rule["inputs"]["eventPattern"])
+    assert pattern["detail"]["ModelApprovalStatus"] == ["Approved"]
+    queue = plan.one("aws:sqs/queue:Queue")
+    assert queue["inputs"]["kmsMasterKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    target = plan.one(TARGET, "mlops-prod-model-package-approved-cd")
+    assert target["inputs"]["arn"] == queue["outputs"]["arn"]
+    allow = policy(plan.one("aws:sqs/queuePolicy:QueuePolicy"))["Statement"][0]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
+
+
+def test_pipeline_role_may_register_into_this_group_only(plan_for) -> None:
+    plan = plan_for("prod")
+    document = policy(plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-pipeline-register-models"))
+    register = document["Statement"][0]
+    assert "sagemaker:CreateModelPackage" in register["Action"]
+    group_arn = plan.one(GROUP)["outputs"]["arn"]
+    assert register["Resource"] == [
+        group_arn, "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/*"]
+    resources = [r for s in document["Statement"] for r in
+                 (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert "*" not in resources
