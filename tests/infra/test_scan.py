@@ -1,7 +1,7 @@
 """The scan: real checkov runs on the exported plan, the skip file, and its failure modes.
 
-Two tests run checkov itself (about ten seconds each): a stack scans clean with
-the bucket graph checks connected, and an insecure edit of a plan is caught.
+Three checkov runs (about ten seconds each): dev and prod scan clean with the
+bucket graph checks connected, and an insecure edit of a plan is caught.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from infra.plan.checkov import (
     load_skips,
     parse_report,
 )
-from infra.plan.engine import Plan
+from infra.plan.engine import Plan, synthesize
 from infra.plan.scan import ManifestWriterMissingError, ScanResult, scan_plan
 
 GRAPH_CHECKS = ("CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_18", "CKV_AWS_21")
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package"
 
 
 def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket.a") -> CheckResult:
@@ -40,21 +41,40 @@ def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket
     )  # type: ignore[arg-type]
 
 
-def test_prod_scans_clean_and_every_bucket_is_connected_to_its_controls(plan_for) -> None:
-    scan = scan_plan(plan_for("prod"))
+@pytest.fixture(scope="module")
+def clean_scans() -> dict[str, ScanResult]:
+    """dev (serverless) and prod (instances, canary, autoscaling), each serving a model."""
+    return {
+        stack: scan_plan(
+            synthesize(stack, overrides=[f"serving.modelPackageArn={PACKAGE}/{stack}/1"])
+        )
+        for stack in ("dev", "prod")
+    }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_stack_serving_a_model_scans_clean(clean_scans, stack: str) -> None:
+    scan = clean_scans[stack]
     assert scan.failures == [], [(f.check_id, f.resource, f.detail) for f in scan.failures]
-    assert scan.unused_skips == []
-    buckets = [r for r in scan.results if r.resource.startswith("aws_s3_bucket.")]
-    for name in ("data", "artifacts", "monitoring"):
-        passed = {
-            r.check_id
-            for r in buckets
-            if r.resource == f"aws_s3_bucket.mlops-prod-{name}" and r.status == "passed"
-        }
-        assert set(GRAPH_CHECKS) | {"CKV_AWS_145"} <= passed, name
     counts = scan.counts()
     assert counts["checkov:terraform_plan"]["passed"] > 100 and counts["policy"]["passed"] > 40
     assert all(r.detail for r in scan.skipped)
+
+
+def test_every_data_bucket_is_connected_to_its_controls(clean_scans) -> None:
+    results = clean_scans["prod"].results
+    for name in ("data", "artifacts", "monitoring"):
+        passed = {
+            r.check_id
+            for r in results
+            if r.resource == f"aws_s3_bucket.mlops-prod-{name}" and r.status == "passed"
+        }
+        assert {*GRAPH_CHECKS, "CKV_AWS_145"} <= passed, name
+
+
+def test_every_reviewed_skip_is_needed_by_some_stack(clean_scans) -> None:
+    used = {(r.check_id, r.detail) for scan in clean_scans.values() for r in scan.skipped}
+    assert {(s.check, s.reason) for s in load_skips().skips} == used
 
 
 def test_an_insecure_plan_fails_the_scan(plan_for) -> None:
