@@ -29,14 +29,16 @@ def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_fo
     document = json.loads(text)
     validate = document["Steps"][0]["Arguments"]
     assert validate["RoleArn"] == "arn:aws:iam::123456789012:role/mlops-prod-execution"
-    assert validate["ProcessingOutputConfig"]["KmsKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    assert validate["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
     register = document["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
     assert register["ModelPackageGroupName"] == "mlops-prod-fraud-models"
     assert "mlops-prod-artifacts-123456789012-us-east-1" in text
 
 
-@pytest.mark.parametrize(("stack", "status"), [("dev", "Approved"), ("staging", "PendingManualApproval"),
-                                               ("prod", "PendingManualApproval")])
+@pytest.mark.parametrize(("stack", "status"), [
+    ("dev", "Approved"), ("staging", "PendingManualApproval"), ("prod", "PendingManualApproval"),
+])
 def test_approval_status_parameter_comes_from_the_stack(plan_for, stack: str, status: str) -> None:
     parameters = {p["Name"]: p for p in definition(plan_for(stack))["Parameters"]}
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == status
