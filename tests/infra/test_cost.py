@@ -1,0 +1,204 @@
+"""Cost estimate: list prices times the plan's resources, every assumption stated."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+
+from infra.plan.cost import CostEstimate, CostItem, estimate_cost, runs_per_month
+from infra.plan.engine import Plan
+
+
+def with_resources(plan: Plan, *resources: tuple[str, str, dict[str, Any]]) -> Plan:
+    """A copy of ``plan`` with extra resources (type, name, inputs)."""
+    extra = [
+        {
+            "urn": f"urn:test::{type_token}::{name}",
+            "type": type_token,
+            "name": name,
+            "custom": True,
+            "inputs": inputs,
+            "outputs": {"id": name, "name": inputs.get("name", name)},
+            "dependencies": [],
+            "protect": False,
+        }
+        for type_token, name, inputs in resources
+    ]
+    return dataclasses.replace(plan, resources=copy.deepcopy(plan.resources) + extra)
+
+
+def items_of(estimate: CostEstimate, service: str) -> list[CostItem]:
+    return [item for item in estimate.items if item.service == service]
+
+
+CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+
+
+def test_the_total_is_the_sum_of_the_items_and_the_stack_key_costs_a_dollar(plan_for) -> None:
+    estimate = estimate_cost(plan_for("prod"))
+    assert estimate.total == round(sum(i.monthly_usd or 0 for i in estimate.items), 2)
+    assert [i.monthly_usd for i in items_of(estimate, "KMS")] == [1.0]
+    assert estimate.to_dict()["totalMonthly"] == estimate.total
+
+
+def test_buckets_are_priced_on_a_stated_volume(plan_for) -> None:
+    data = next(
+        i for i in estimate_cost(plan_for("dev")).items if i.resource.endswith("mlops-dev-data")
+    )
+    assert data.monthly_usd == 2.3 and "100 GB" in data.assumption
+
+
+def test_instance_endpoints_cost_instances_times_hours(plan_for) -> None:
+    plan = with_resources(
+        plan_for("prod"),
+        (
+            CONFIG,
+            "cfg",
+            {
+                "name": "cfg",
+                "productionVariants": [
+                    {
+                        "variantName": "primary",
+                        "instanceType": "ml.m5.xlarge",
+                        "initialInstanceCount": 2.0,
+                    }
+                ],
+            },
+        ),
+        (ENDPOINT, "ep", {"name": "ep", "endpointConfigName": "cfg"}),
+    )
+    [item] = items_of(estimate_cost(plan), "SageMaker hosting")
+    assert item.basis == "2 x ml.m5.xlarge x 730 h"
+    assert item.monthly_usd == pytest.approx(2 * 0.23 * 730)
+
+
+def test_serverless_endpoints_are_priced_on_an_assumed_traffic(plan_for) -> None:
+    plan = with_resources(
+        plan_for("dev"),
+        (
+            CONFIG,
+            "cfg",
+            {
+                "name": "cfg",
+                "productionVariants": [
+                    {"variantName": "primary", "serverlessConfig": {"memorySizeInMb": 2048.0}}
+                ],
+            },
+        ),
+        (ENDPOINT, "ep", {"name": "ep", "endpointConfigName": "cfg"}),
+    )
+    [item] = items_of(estimate_cost(plan), "SageMaker serverless")
+    assert item.monthly_usd == pytest.approx(2 * 20_000 * 0.00002)
+    assert "100,000 invocations" in item.assumption
+
+
+def test_an_instance_type_without_a_list_price_is_named_not_guessed(plan_for) -> None:
+    plan = with_resources(
+        plan_for("prod"),
+        (
+            CONFIG,
+            "cfg",
+            {
+                "name": "cfg",
+                "productionVariants": [
+                    {
+                        "variantName": "primary",
+                        "instanceType": "ml.p5.48xlarge",
+                        "initialInstanceCount": 1,
+                    }
+                ],
+            },
+        ),
+        (ENDPOINT, "ep", {"name": "ep", "endpointConfigName": "cfg"}),
+    )
+    estimate = estimate_cost(plan)
+    assert [i.basis for i in estimate.unpriced] == ["1 x ml.p5.48xlarge x 730 h"]
+
+
+def test_alarms_dashboards_and_custom_metrics(plan_for) -> None:
+    alarm = "aws:cloudwatch/metricAlarm:MetricAlarm"
+    plan = with_resources(
+        plan_for("dev"),
+        (
+            alarm,
+            "standard",
+            {"namespace": "AWS/SageMaker", "metricName": "Invocations", "period": 60.0},
+        ),
+        (alarm, "fast", {"namespace": "mlops/drift", "metricName": "psi", "period": 10.0}),
+        (
+            alarm,
+            "math",
+            {
+                "metricQueries": [
+                    {
+                        "id": "a",
+                        "metric": {"namespace": "mlops/drift", "metricName": "psi", "period": 60},
+                    },
+                    {
+                        "id": "b",
+                        "metric": {"namespace": "mlops/drift", "metricName": "ks", "period": 60},
+                    },
+                    {"id": "e", "expression": "a+b"},
+                ]
+            },
+        ),
+    )
+    estimate = estimate_cost(plan)
+    by_name = {
+        i.resource.rsplit(".", 1)[-1]: i.monthly_usd
+        for i in items_of(estimate, "CloudWatch alarms")
+    }
+    assert (by_name["standard"], by_name["fast"], by_name["math"]) == (0.1, 0.3, 0.2)
+    assert [i.basis for i in items_of(estimate, "CloudWatch metrics")] == ["2 custom metric(s)"]
+    assert all(i.monthly_usd == 3.0 for i in items_of(estimate, "CloudWatch dashboards"))
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [
+        ("rate(1 hour)", 730),
+        ("rate(30 minutes)", 1460),
+        ("rate(1 day)", 730 / 24),
+        ("cron(0 * * * ? *)", 730),
+        ("cron(0 3 * * ? *)", 30),
+    ],
+)
+def test_schedules_run_as_often_as_their_expression_says(expression: str, runs: float) -> None:
+    assert runs_per_month(expression) == (pytest.approx(runs), "")
+
+
+def test_a_disabled_schedule_costs_nothing_and_an_enabled_one_prices_its_jobs(plan_for) -> None:
+    schedule = "aws:scheduler/schedule:Schedule"
+    plan = with_resources(
+        plan_for("staging"),
+        (schedule, "off", {"scheduleExpression": "rate(1 hour)", "state": "DISABLED"}),
+        (
+            schedule,
+            "hourly",
+            {
+                "scheduleExpression": "rate(1 hour)",
+                "state": "ENABLED",
+                "target": {"arn": "arn:aws:sagemaker:us-east-1:1:pipeline/p"},
+            },
+        ),
+    )
+    jobs = {
+        i.resource.rsplit(".", 1)[-1]: i for i in items_of(estimate_cost(plan), "SageMaker jobs")
+    }
+    assert jobs["off"].monthly_usd == 0.0
+    assert jobs["hourly"].monthly_usd == pytest.approx(730 * 20 / 60 * 0.115, abs=0.01)
+    assert "20 instance-minutes" in jobs["hourly"].assumption
+
+
+def test_print_cost_shows_every_item_and_the_total(plan_for, capsys) -> None:
+    from pipelines.infra_report import console, print_cost
+
+    estimate = estimate_cost(plan_for("dev"))
+    with console.capture() as captured:
+        print_cost(estimate)
+    text = captured.get()
+    assert f"${estimate.total:,.2f}" in text and "KMS" in text
