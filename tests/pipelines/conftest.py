@@ -1,0 +1,79 @@
+"""Shared pieces of the pipeline tests: a spec with fixed names, a moto SageMaker client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pipelines.steps import sklearn_image_uri
+from pipelines.training import Gates, TrainingPipelineSpec
+
+GROUP = "mlops-dev-fraud-models"
+
+
+def make_spec(**changes: Any) -> TrainingPipelineSpec:
+    values: dict[str, Any] = {
+        "pipeline_name": "mlops-dev-training",
+        "region": "us-east-1",
+        "role_arn": "arn:aws:iam::123456789012:role/mlops-dev-execution",
+        "data_bucket": "mlops-dev-data-123456789012-us-east-1",
+        "artifacts_bucket": "mlops-dev-artifacts-123456789012-us-east-1",
+        "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+        "code_uri": "s3://mlops-dev-artifacts-123456789012-us-east-1/code/abc/",
+        "code_sha256": "abc",
+        "model_package_group": GROUP,
+        "feature_group_name": "mlops-dev-transactions-v1",
+        "processing_instance_type": "ml.m5.large",
+        "training_instance_type": "ml.m5.xlarge",
+        "approval_status": "Approved",
+        "cache_expiry": "P30D",
+        "max_retry_attempts": 5,
+        "gates": Gates(min_pr_auc=0.3, min_recall_at_precision=0.1, max_regression=0.05),
+    }
+    values.update(changes)
+    return TrainingPipelineSpec(**values)
+
+
+@pytest.fixture
+def spec() -> TrainingPipelineSpec:
+    return make_spec()
+
+
+@pytest.fixture
+def sagemaker() -> Iterator[Any]:
+    """A moto SageMaker client with the dev and staging groups created."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("sagemaker", region_name="us-east-1")
+        for group in (GROUP, "mlops-staging-fraud-models", "mlops-prod-fraud-models"):
+            client.create_model_package_group(ModelPackageGroupName=group)
+        yield client
+
+
+def register_package(client: Any, group: str = GROUP, status: str = "PendingManualApproval",
+                     pr_auc: float = 0.6, recall: float = 0.3) -> str:
+    """A package as the pipeline registers it: image, model data, metrics, metadata."""
+    created = client.create_model_package(
+        ModelPackageGroupName=group,
+        ModelPackageDescription="test package",
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{
+                "Image": sklearn_image_uri("us-east-1"),
+                "ModelDataUrl": "s3://bucket/model.tar.gz",
+            }],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        ModelMetrics={"ModelQuality": {"Statistics": {
+            "ContentType": "application/json", "S3Uri": "s3://bucket/evaluation.json"}}},
+        CustomerMetadataProperties={
+            "PrAuc": str(pr_auc), "RecallAtPrecision90": str(recall), "DataSha256": "d" * 64,
+            "CodeSha256": "c" * 64,
+        },
+    )
+    return created["ModelPackageArn"]

@@ -1,0 +1,123 @@
+"""The pipeline definition: step order, retries, cache, gates, parameters, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pipelines.training import (
+    JOB_STEPS,
+    STEP_ORDER,
+    build_definition,
+    definition_json,
+    flatten_steps,
+)
+from tests.pipelines.conftest import make_spec
+
+REQUIRED_RETRIES = {
+    "SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT",
+    "Step.THROTTLING", "Step.SERVICE_FAULT",
+}
+
+
+def test_steps_run_validate_features_train_evaluate_then_the_gate(spec) -> None:
+    steps = flatten_steps(build_definition(spec))
+    assert [s["Name"] for s in steps] == list(STEP_ORDER)
+    assert [s["Type"] for s in steps] == [
+        "Processing", "Processing", "Training", "Processing", "Condition", "RegisterModel", "Fail"]
+
+
+def test_each_step_reads_the_previous_steps_output(spec) -> None:
+    steps = {s["Name"]: s for s in flatten_steps(build_definition(spec))}
+    features_in = steps["Features"]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+    assert features_in == {"Get": "Steps.Validate.ProcessingOutputConfig.Outputs['validated']"
+                                  ".S3Output.S3Uri"}
+    train_in = steps["Train"]["Arguments"]["InputDataConfig"][1]
+    assert train_in["ChannelName"] == "train"
+    assert "Steps.Features" in json.dumps(train_in)
+    model_in = steps["Evaluate"]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+    assert model_in == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+
+
+def test_every_job_step_retries_transient_failures_and_caches(spec) -> None:
+    steps = {s["Name"]: s for s in flatten_steps(build_definition(spec))}
+    for name in JOB_STEPS:
+        retried = {t for policy in steps[name]["RetryPolicies"] for t in policy["ExceptionType"]}
+        assert retried == REQUIRED_RETRIES, name
+        assert all(policy["MaxAttempts"] == 5 for policy in steps[name]["RetryPolicies"])
+        assert steps[name]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+
+
+def test_retry_attempts_and_cache_expiry_follow_the_config() -> None:
+    definition = build_definition(make_spec(max_retry_attempts=2, cache_expiry="PT12H"))
+    train = next(s for s in definition["Steps"] if s["Name"] == "Train")
+    assert train["RetryPolicies"][0]["MaxAttempts"] == 2
+    assert train["CacheConfig"]["ExpireAfter"] == "PT12H"
+
+
+def test_evaluation_is_a_property_file_the_gate_reads(spec) -> None:
+    steps = {s["Name"]: s for s in flatten_steps(build_definition(spec))}
+    assert steps["Evaluate"]["PropertyFiles"] == [{
+        "PropertyFileName": "EvaluationReport", "OutputName": "evaluation",
+        "FilePath": "evaluation.json"}]
+    conditions = steps["CheckGates"]["Arguments"]["Conditions"]
+    floors = [c["RightValue"] for c in conditions]
+    assert floors == [0.3, 0.1, {"Get": "Parameters.ChampionFloorPrAuc"},
+                      {"Get": "Parameters.ChampionFloorRecallAtPrecision"}]
+    left = conditions[0]["LeftValue"]["Std:JsonGet"]
+    assert left["PropertyFile"] == {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"}
+    assert left["Path"] == "binary_classification_metrics.pr_auc.value"
+
+
+def test_gate_registers_or_fails_with_the_reason(spec) -> None:
+    gate = build_definition(spec)["Steps"][-1]["Arguments"]
+    assert [s["Name"] for s in gate["IfSteps"]] == ["Register"]
+    assert [s["Name"] for s in gate["ElseSteps"]] == ["GateFailed"]
+    message = json.dumps(gate["ElseSteps"][0]["Arguments"]["ErrorMessage"])
+    assert "pr_auc" in message and "Parameters.ChampionFloorPrAuc" in message
+
+
+def test_register_records_metrics_data_hash_and_code_revision(spec) -> None:
+    register = build_definition(spec)["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    assert register["ModelPackageGroupName"] == "mlops-dev-fraud-models"
+    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    statistics = register["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json"
+    assert "evaluation.json" in json.dumps(statistics["S3Uri"])
+    metadata = register["CustomerMetadataProperties"]
+    assert metadata["CodeSha256"] == "abc"
+    assert metadata["DataSha256"]["Std:JsonGet"]["Path"] == "data_sha256"
+
+
+def test_parameters_carry_the_stack_defaults(spec) -> None:
+    parameters = {p["Name"]: p for p in build_definition(spec)["Parameters"]}
+    assert parameters["InputDataUri"]["DefaultValue"] == \
+        "s3://mlops-dev-data-123456789012-us-east-1/raw/"
+    assert parameters["TrainingInstanceType"]["DefaultValue"] == "ml.m5.xlarge"
+    assert parameters["ModelApprovalStatus"]["DefaultValue"] == "Approved"
+    pending = build_definition(make_spec(approval_status="PendingManualApproval"))
+    assert pending["Parameters"][3]["DefaultValue"] == "PendingManualApproval"
+
+
+def test_bad_input_is_quarantined_in_the_data_bucket(spec) -> None:
+    validate = build_definition(spec)["Steps"][0]["Arguments"]
+    quarantine = validate["ProcessingOutputConfig"]["Outputs"][1]
+    assert quarantine["OutputName"] == "quarantine"
+    assert quarantine["S3Output"]["S3Uri"]["Std:Join"]["Values"][0] == \
+        "s3://mlops-dev-data-123456789012-us-east-1/quarantine"
+
+
+def test_same_spec_gives_byte_identical_json_without_timestamps(spec) -> None:
+    first, second = definition_json(spec), definition_json(make_spec())
+    assert first == second
+    assert not re.search(r"20\d\d-\d\d-\d\dT\d\d", first)
+    assert definition_json(make_spec(code_sha256="def")) != first
+
+
+def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
+    definition = build_definition(make_spec(subnet_ids=("subnet-a", "subnet-b"),
+                                            security_group_ids=("sg-a",)))
+    validate, _, train = definition["Steps"][:3]
+    assert validate["Arguments"]["NetworkConfig"]["VpcConfig"] == {
+        "SecurityGroupIds": ["sg-a"], "Subnets": ["subnet-a", "subnet-b"]}
+    assert train["Arguments"]["VpcConfig"]["Subnets"] == ["subnet-a", "subnet-b"]
