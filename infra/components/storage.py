@@ -1,18 +1,21 @@
 """Storage: the stack's KMS key and its buckets, secure by default, with grant helpers.
 
 Every bucket is versioned, encrypted with the stack's key (bucket keys on),
-closed to the public, TLS-only, logged and expiring by prefix. The access-log
-bucket is the one exception to KMS: S3 server access logging delivers only to
+closed to the public, TLS-only, refusing uploads under any other key
+(``bucket_policy.py``), logged and expiring by prefix. The access-log bucket
+is the one exception to KMS: S3 server access logging delivers only to
 buckets encrypted with SSE-S3.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.bucket_policy import secure_bucket_policy
 from infra.components.context import StackContext, policy_json
 from infra.config import Storage as StorageSettings
 
@@ -161,7 +164,6 @@ class StackStorage(pulumi.ComponentResource):
     ) -> SecureBucket:
         context, settings = self._context, self._settings
         logical = context.name(purpose)
-        child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             logical,
             bucket=pulumi.Output.concat(logical, "-", context.account_id, "-", context.region),
@@ -194,24 +196,25 @@ class StackStorage(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=bucket_opts,
         ))
-        default_encryption = (
+        default_encryption: dict[str, Any] = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn}
             if kms
             else {"sse_algorithm": "AES256"}
         )
+        encryption_rule: Any = {
+            "apply_server_side_encryption_by_default": default_encryption,
+            "bucket_key_enabled": kms,
+        }
         secure.children.append(aws.s3.BucketServerSideEncryptionConfiguration(
             f"{logical}-encryption",
             bucket=bucket.id,
-            rules=[{
-                "apply_server_side_encryption_by_default": default_encryption,
-                "bucket_key_enabled": kms,
-            }],
+            rules=[encryption_rule],
             opts=bucket_opts,
         ))
         secure.children.append(aws.s3.BucketPolicy(
             f"{logical}-policy",
             bucket=bucket.id,
-            policy=self._bucket_policy(bucket, kms=kms),
+            policy=secure_bucket_policy(context, bucket.arn, self.key.arn if kms else None),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         ))
         secure.children.append(aws.s3.BucketLifecycleConfiguration(
@@ -239,51 +242,9 @@ class StackStorage(pulumi.ComponentResource):
             ))
         return secure
 
-    def _bucket_policy(self, bucket: aws.s3.Bucket, *, kms: bool) -> pulumi.Output[str]:
-        objects = pulumi.Output.concat(bucket.arn, "/*")
-        statements: list[dict[str, object]] = [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket.arn, objects],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }, {
-            "Sid": "DenyOutdatedTls",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket.arn, objects],
-            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-        }]
-        if kms:
-            statements.append({
-                "Sid": "DenyObjectsNotEncryptedWithTheStackKey",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "StringNotEqualsIfExists": {
-                        "s3:x-amz-server-side-encryption-aws-kms-key-id": self.key.arn,
-                    },
-                    "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
-                },
-            })
-        else:
-            statements.append({
-                "Sid": "S3ServerAccessLogsDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {"StringEquals": {"aws:SourceAccount": self._context.account_id}},
-            })
-        return policy_json(statements)
-
-    def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[dict[str, object]]:
+    def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[Any]:
         settings = self._settings
-        rules: list[dict[str, object]] = [{
+        rules: list[Any] = [{
             "id": "abort-incomplete-uploads-and-tier-old-versions",
             "status": "Enabled",
             "filter": {"prefix": ""},
@@ -304,7 +265,9 @@ class StackStorage(pulumi.ComponentResource):
 
     # Grants: IAM lives next to the resource that needs it.
 
-    def grant_read(self, role: aws.iam.Role, bucket: SecureBucket, prefix: str = "") -> aws.iam.RolePolicy:
+    def grant_read(
+        self, role: aws.iam.Role, bucket: SecureBucket, prefix: str = ""
+    ) -> aws.iam.RolePolicy:
         """Let ``role`` list and read ``prefix`` of ``bucket`` (and decrypt with the stack key)."""
         return self._grant(role, bucket, prefix, write=False)
 
@@ -315,7 +278,7 @@ class StackStorage(pulumi.ComponentResource):
         return self._grant(role, bucket, prefix, write=True)
 
     def grant_key_use(self, role: aws.iam.Role, purpose: str) -> aws.iam.RolePolicy:
-        """Let ``role`` encrypt and decrypt with the stack key, for services that hold the key id."""
+        """Let ``role`` encrypt and decrypt with the stack key (services that hold the key id)."""
         return self._role_policy(role, f"key-{purpose}", [{
             "Sid": "UseTheStackKey",
             "Effect": "Allow",
@@ -351,7 +314,9 @@ class StackStorage(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": key_actions,
                 "Resource": self.key.arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{self._context.region}.amazonaws.com"}},
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"s3.{self._context.region}.amazonaws.com"},
+                },
             })
         access = "rw" if write else "ro"
         label = f"{bucket.purpose}-{prefix.strip('/').replace('/', '-') or 'all'}-{access}"
@@ -360,7 +325,7 @@ class StackStorage(pulumi.ComponentResource):
     def _role_policy(
         self, role: aws.iam.Role, label: str, statements: list[dict[str, object]]
     ) -> aws.iam.RolePolicy:
-        role_name = role._name  # noqa: SLF001 - the logical name keeps policy names deterministic
+        role_name = role._name  # the logical name keeps policy names deterministic
         logical = f"{role_name}-{label}"
         return aws.iam.RolePolicy(
             logical,
