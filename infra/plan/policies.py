@@ -9,14 +9,21 @@ the plan to results (passed and failed), so a skip can name one resource.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
-import json
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from infra.plan.checkov import CheckResult, Status
+from infra.plan.iam_documents import (
+    as_list,
+    documents_in,
+    parse_document,
+    statements,
+    walk_dicts,
+)
 from infra.plan.tfplan import resource_addresses
 
 if TYPE_CHECKING:
@@ -68,17 +75,8 @@ class _Policy:
     def record(self, resource: dict[str, Any], failure: str | None) -> None:
         status: Status = "failed" if failure else "passed"
         address = self._addresses.get(resource["urn"], f"{resource['type']}::{resource['name']}")
-        self.results.append(
-            CheckResult(
-                source=SOURCE,
-                check_id=self.check_id,
-                name=self.name,
-                resource=address,
-                file=resource["type"],
-                status=status,
-                detail=failure or "",
-            )
-        )
+        result = CheckResult(SOURCE, self.check_id, self.name, address, resource["type"], status)
+        self.results.append(dataclasses.replace(result, detail=failure or ""))
 
 
 def tls_only_buckets(plan: Plan) -> list[CheckResult]:
@@ -87,15 +85,13 @@ def tls_only_buckets(plan: Plan) -> list[CheckResult]:
     documents: dict[str, list[dict[str, Any]]] = {}
     for resource in plan.of_type("aws:s3/bucketPolicy:BucketPolicy"):
         documents.setdefault(resource["inputs"].get("bucket", ""), []).append(
-            _document(resource["inputs"].get("policy")) or {}
+            parse_document(resource["inputs"].get("policy")) or {}
         )
     for bucket in plan.of_type(BUCKET):
         outputs = bucket.get("outputs") or {}
-        attached = documents.get(outputs.get("id", ""), []) + documents.get(
-            outputs.get("bucket", ""), []
-        )
-        inline = _document(bucket["inputs"].get("policy"))
-        candidates = attached + ([inline] if inline else [])
+        names = {outputs.get("id", ""), outputs.get("bucket", "")}
+        inline = parse_document(bucket["inputs"].get("policy"))
+        candidates = [d for n in names for d in documents.get(n, [])] + ([inline] if inline else [])
         ok = any(_denies_plain_http(doc, outputs.get("arn", "")) for doc in candidates)
         policy.record(
             bucket,
@@ -105,15 +101,15 @@ def tls_only_buckets(plan: Plan) -> list[CheckResult]:
 
 
 def _denies_plain_http(document: dict[str, Any], bucket_arn: str) -> bool:
-    for statement in _statements(document):
+    for statement in statements(document):
         condition = statement.get("Condition", {}).get("Bool", {})
         principal = statement.get("Principal")
-        resources = set(_as_list(statement.get("Resource")))
+        resources = set(as_list(statement.get("Resource")))
         if (
             statement.get("Effect") == "Deny"
             and str(condition.get("aws:SecureTransport", "")).lower() == "false"
             and principal in ("*", {"AWS": "*"})
-            and {"*", "s3:*"} & set(_as_list(statement.get("Action")))
+            and {"*", "s3:*"} & set(as_list(statement.get("Action")))
             and ({bucket_arn, f"{bucket_arn}/*"} <= resources or "*" in resources)
         ):
             return True
@@ -128,7 +124,7 @@ def no_wildcard_actions(plan: Plan) -> list[CheckResult]:
     for resource in plan.resources:
         if not resource["custom"]:
             continue
-        documents = list(_documents_in(resource["inputs"]))
+        documents = list(documents_in(resource["inputs"]))
         managed = _managed_policy_arns(resource)
         if not documents and not managed:
             continue
@@ -139,19 +135,19 @@ def no_wildcard_actions(plan: Plan) -> list[CheckResult]:
 
 
 def _wildcards(document: dict[str, Any]) -> Iterator[str]:
-    for statement in _statements(document):
+    for statement in statements(document):
         if statement.get("Effect") != "Allow":
             continue
         if "NotAction" in statement:
             yield f"statement {statement.get('Sid', '?')} allows NotAction"
-        for action in _as_list(statement.get("Action")):
+        for action in as_list(statement.get("Action")):
             if action == "*" or str(action).endswith(":*"):
                 yield f"statement {statement.get('Sid', '?')} allows {action}"
 
 
 def _managed_policy_arns(resource: dict[str, Any]) -> list[str]:
     inputs = resource["inputs"]
-    arns = _as_list(inputs.get("managedPolicyArns")) + _as_list(inputs.get("policyArn"))
+    arns = as_list(inputs.get("managedPolicyArns")) + as_list(inputs.get("policyArn"))
     return [arn for arn in arns if isinstance(arn, str)]
 
 
@@ -207,12 +203,12 @@ def _endpoint_config_problem(inputs: dict[str, Any], keys: set[str]) -> str | No
 
 
 def _pipeline_problem(inputs: dict[str, Any], keys: set[str]) -> str | None:
-    definition = _document(inputs.get("pipelineDefinition"))
+    definition = parse_document(inputs.get("pipelineDefinition"))
     if definition is None:
         return "pipelineDefinition is not an inline JSON document the scan can read"
     unencrypted = [
         step_output
-        for step_output in _walk_dicts(definition)
+        for step_output in walk_dicts(definition)
         for config_key in ("OutputDataConfig", "ProcessingOutputConfig")
         if isinstance(step_output.get(config_key), dict)
         and step_output[config_key].get("KmsKeyId") not in keys
@@ -275,8 +271,8 @@ def confused_deputy(plan: Plan) -> list[CheckResult]:
         "MLOPS_CONFUSED_DEPUTY", "Trust policies carry confused-deputy conditions", plan
     )
     for role in plan.of_type("aws:iam/role:Role"):
-        document = _document(role["inputs"].get("assumeRolePolicy")) or {}
-        problems = [p for statement in _statements(document) if (p := _trust_problem(statement))]
+        document = parse_document(role["inputs"].get("assumeRolePolicy")) or {}
+        problems = [p for statement in statements(document) if (p := _trust_problem(statement))]
         policy.record(role, "; ".join(problems) or None)
     return policy.results
 
@@ -290,7 +286,7 @@ def _trust_problem(statement: dict[str, Any]) -> str | None:
         key.lower() for operator in (statement.get("Condition") or {}).values() for key in operator
     }
     sid = statement.get("Sid", "?")
-    if principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))):
+    if principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS"))):
         return f"statement {sid} trusts every principal"
     if "Service" in kinds and not keys & set(CONFUSED_DEPUTY_KEYS):
         return f"statement {sid} trusts a service without aws:SourceAccount or aws:SourceArn"
@@ -346,51 +342,5 @@ def _values_at(inputs: dict[str, Any], path: str, allowed: set[str]) -> bool:
         key = part.removesuffix("[]")
         current = [c.get(key) for c in current if isinstance(c, dict)]
         if many:
-            current = [item for c in current for item in _as_list(c)]
+            current = [item for c in current for item in as_list(c)]
     return bool(current) and all(value in allowed for value in current)
-
-
-def _documents_in(value: Any) -> Iterator[dict[str, Any]]:
-    """Every IAM policy document among a resource's inputs (JSON strings with a Statement)."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _documents_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _documents_in(item)
-    elif isinstance(value, str) and '"Statement"' in value:
-        document = _document(value)
-        if document is not None:
-            yield document
-
-
-def _document(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in _as_list(document.get("Statement")) if isinstance(s, dict)]
-
-
-def _walk_dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _walk_dicts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk_dicts(item)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
