@@ -39,7 +39,7 @@ def demo(
 
     work_dir.mkdir(parents=True, exist_ok=True)
     summary = Table(title="mlops demo")
-    for column in ("stack", "resources", "checkov passed", "checkov failed", "policies failed", "seconds"):
+    for column in ("stack", "resources", "checks: passed / failed / skipped", "seconds"):
         summary.add_column(column)
     failed = False
     for stack in stacks or STACKS:
@@ -57,13 +57,14 @@ def demo(
             result = scan_plan(plan)
         print_scan(result)
         failed = failed or not result.passed
-        counts = result.counts()
+        checks = "; ".join(
+            f"{source} {c['passed']} / {c['failed']} / {c['skipped']}"
+            for source, c in result.counts().items()
+        )
         summary.add_row(
             stack,
             str(sum(1 for r in plan.resources if r["custom"])),
-            str(counts["checkov_passed"]),
-            str(counts["checkov_failed"]),
-            str(counts["policy_failed"]),
+            checks,
             f"{time.perf_counter() - started:.1f}",
         )
     if not skip_pipeline:
