@@ -144,6 +144,10 @@ def _value(tf_type: str, key: str, value: Any) -> Any:
     is_map = name in MAP_ATTRIBUTES and name not in BLOCK_EXCEPTIONS.get(tf_type, frozenset())
     if name in JSON_ATTRIBUTES and isinstance(value, dict | list):
         return json.dumps(value)
+    if isinstance(value, dict) and "asset" in value:
+        return (
+            value.get("path") or value.get("uri") or value.get("text")
+        )  # a file, as Terraform has it
     if isinstance(value, dict):
         if is_map:
             return {

@@ -195,3 +195,10 @@ def test_plan_header_and_provider(tfplan: dict) -> None:
     resource = tfplan["planned_values"]["root_module"]["resources"][0]
     assert resource["provider_name"] == "registry.terraform.io/hashicorp/aws"
     assert resource["mode"] == "managed" and resource["sensitive_values"] == {}
+
+
+def test_assets_become_the_path_terraform_uploads() -> None:
+    values = terraform_values(
+        "aws_s3_object", {"source": {"asset": "FileAsset", "path": "build/code.tar.gz"}}
+    )
+    assert values == {"source": "build/code.tar.gz"}
