@@ -349,6 +349,9 @@ class Kubernetes(Section):
     canary_weight: Percent = 0
     ingress_host: str = "fraud.example.internal"
     ingress_class: str = "nginx"
+    tls_secret_name: str = Field(
+        default="model-server-tls", pattern=r"^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$"
+    )
     resources: KubernetesResources = KubernetesResources()
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ import pulumi
 from infra.components.context import StackContext
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
+from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
 from infra.components.monitoring import DriftMonitoring, RetrainTarget
 from infra.components.notifications import Notifications
 from infra.components.pipeline import TrainingPipeline
@@ -38,6 +39,7 @@ class Platform:
     registry: ModelRegistry | None = None
     pipeline: TrainingPipeline | None = None
     monitoring: DriftMonitoring | None = None
+    kubernetes: KubernetesServing | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -112,4 +114,5 @@ def build_platform(config: StackConfig) -> Platform:
         registry=registry,
         pipeline=pipeline,
         monitoring=monitoring,
+        kubernetes=build_kubernetes_serving(context),
     )

@@ -1,0 +1,297 @@
+"""The same inference server on Kubernetes: stable and canary Deployments behind ingress-nginx.
+
+For teams that serve from their own cluster instead of SageMaker. The image
+is the one SageMaker runs (port 8080, ``GET /ping``, ``POST /invocations``),
+started with ``serve --host 0.0.0.0``. Pods run as a non-root user with a
+read-only root filesystem, no privilege escalation, no capabilities, the
+runtime's seccomp profile and no service account token; a NetworkPolicy lets
+only the ingress controller in and nothing out, like SageMaker's network
+isolation. The canary is a second Deployment and Service that an
+ingress-nginx canary Ingress sends ``canaryWeight`` percent of requests to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components.context import StackContext
+from infra.config import Kubernetes
+
+APP = "model-server"
+PORT = 8080
+SERVICE_PORT = 80
+RUN_AS = 10001
+INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+CPU_TARGET_PERCENT = 70
+CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
+CANARY_WEIGHT_ANNOTATION = "nginx.ingress.kubernetes.io/canary-weight"
+
+
+class KubernetesServing(pulumi.ComponentResource):
+    """Namespace, Deployments, Services, Ingresses, HPA, PodDisruptionBudget, NetworkPolicy."""
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        settings: Kubernetes,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:kubernetes:KubernetesServing", name, None, opts)
+        if settings.image is None:
+            raise ValueError("KubernetesServing needs kubernetes.image")
+        self._context = context
+        self._settings = settings
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.namespace = k8s.core.v1.Namespace(
+            context.name("k8s-namespace"),
+            metadata={
+                "name": settings.namespace,
+                "labels": {
+                    **self._labels(),
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            },
+            opts=self._child,
+        )
+        self.service_account = k8s.core.v1.ServiceAccount(
+            context.name("k8s-service-account"),
+            metadata=self._metadata(APP),
+            automount_service_account_token=False,
+            opts=self._child,
+        )
+        self.stable = self._deployment("stable", settings.image, replicas=None)
+        self.stable_service = self._service("stable")
+        self.ingress = self._ingress("stable", self.stable_service, annotations={})
+        self.autoscaler = self._autoscaler()
+        self.disruption_budget = self._disruption_budget()
+        self.network_policy = self._network_policy()
+        self.canary: k8s.apps.v1.Deployment | None = None
+        self.canary_ingress: k8s.networking.v1.Ingress | None = None
+        if settings.canary_image is not None:
+            self.canary = self._deployment("canary", settings.canary_image, replicas=1)
+            canary_service = self._service("canary")
+            self.canary_ingress = self._ingress(
+                "canary",
+                canary_service,
+                annotations={
+                    CANARY_ANNOTATION: "true",
+                    CANARY_WEIGHT_ANNOTATION: str(settings.canary_weight),
+                },
+            )
+        self.register_outputs({"namespace": self.namespace.metadata["name"]})
+
+    def _labels(self, track: str | None = None) -> dict[str, str]:
+        labels = {
+            "app.kubernetes.io/name": APP,
+            "app.kubernetes.io/part-of": "mlops",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "mlops/environment": self._context.config.environment.value,
+        }
+        if track is not None:
+            labels["mlops/track"] = track
+        return labels
+
+    def _metadata(self, name: str, track: str | None = None, **extra: Any) -> dict[str, Any]:
+        return {
+            "name": name,
+            "namespace": self.namespace.metadata["name"],
+            "labels": self._labels(track),
+            **extra,
+        }
+
+    @staticmethod
+    def _selector(track: str) -> dict[str, str]:
+        return {"app.kubernetes.io/name": APP, "mlops/track": track}
+
+    def _container(self, image: str) -> dict[str, Any]:
+        resources = self._settings.resources
+        probe = {"httpGet": {"path": "/ping", "port": "http"}, "timeoutSeconds": 2}
+        return {
+            "name": APP,
+            "image": image,
+            "imagePullPolicy": "Always",
+            "args": ["serve", "--host", "0.0.0.0", "--port", str(PORT)],  # noqa: S104 - in-pod bind
+            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+            "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 24},
+            "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
+            "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+            "resources": {
+                "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
+                "limits": {"cpu": resources.cpu_limit, "memory": resources.memory_limit},
+            },
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": RUN_AS,
+                "runAsGroup": RUN_AS,
+                "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False,
+                "privileged": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - emptyDir
+        }
+
+    def _deployment(self, track: str, image: str, replicas: int | None) -> k8s.apps.v1.Deployment:
+        """``replicas`` None leaves the count to the HorizontalPodAutoscaler."""
+        name = APP if track == "stable" else f"{APP}-{track}"
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": self._selector(track)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {"labels": self._labels(track)},
+                "spec": {
+                    "serviceAccountName": self.service_account.metadata["name"],
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS,
+                        "runAsGroup": RUN_AS,
+                        "fsGroup": RUN_AS,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [self._container(image)],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        }
+        if replicas is not None:
+            spec["replicas"] = replicas
+        return k8s.apps.v1.Deployment(
+            self._context.name("k8s", track),
+            metadata=self._metadata(name, track),
+            spec=spec,
+            opts=self._child,
+        )
+
+    def _service(self, track: str) -> k8s.core.v1.Service:
+        name = APP if track == "stable" else f"{APP}-{track}"
+        return k8s.core.v1.Service(
+            self._context.name("k8s", track, "service"),
+            metadata=self._metadata(name, track),
+            spec={
+                "type": "ClusterIP",
+                "selector": self._selector(track),
+                "ports": [
+                    {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
+                ],
+            },
+            opts=self._child,
+        )
+
+    def _ingress(
+        self, track: str, service: k8s.core.v1.Service, annotations: dict[str, str]
+    ) -> k8s.networking.v1.Ingress:
+        settings = self._settings
+        name = APP if track == "stable" else f"{APP}-{track}"
+        return k8s.networking.v1.Ingress(
+            self._context.name("k8s", track, "ingress"),
+            metadata=self._metadata(name, track, annotations=annotations),
+            spec={
+                "ingressClassName": settings.ingress_class,
+                "tls": [{"hosts": [settings.ingress_host], "secretName": settings.tls_secret_name}],
+                "rules": [
+                    {
+                        "host": settings.ingress_host,
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {
+                                        "service": {
+                                            "name": service.metadata["name"],
+                                            "port": {"name": "http"},
+                                        }
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ],
+            },
+            opts=self._child,
+        )
+
+    def _autoscaler(self) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+        settings = self._settings
+        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            self._context.name("k8s", "stable", "autoscaler"),
+            metadata=self._metadata(APP, "stable"),
+            spec={
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": self.stable.metadata["name"],
+                },
+                "minReplicas": settings.replicas,
+                "maxReplicas": settings.max_replicas,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {
+                                "type": "Utilization",
+                                "averageUtilization": CPU_TARGET_PERCENT,
+                            },
+                        },
+                    }
+                ],
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+            },
+            opts=self._child,
+        )
+
+    def _disruption_budget(self) -> k8s.policy.v1.PodDisruptionBudget:
+        """At most one stable pod evicted at a time, so a drain never empties the service."""
+        return k8s.policy.v1.PodDisruptionBudget(
+            self._context.name("k8s", "stable", "disruption-budget"),
+            metadata=self._metadata(APP, "stable"),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": self._selector("stable")}},
+            opts=self._child,
+        )
+
+    def _network_policy(self) -> k8s.networking.v1.NetworkPolicy:
+        """Only the ingress controller reaches the pods; the pods reach nothing."""
+        return k8s.networking.v1.NetworkPolicy(
+            self._context.name("k8s", "network-policy"),
+            metadata=self._metadata(APP),
+            spec={
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": APP}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {
+                                        "kubernetes.io/metadata.name": INGRESS_CONTROLLER_NAMESPACE,
+                                    }
+                                }
+                            }
+                        ],
+                        "ports": [{"port": PORT, "protocol": "TCP"}],
+                    }
+                ],
+                "egress": [],
+            },
+            opts=self._child,
+        )
+
+
+def build_kubernetes_serving(context: StackContext) -> KubernetesServing | None:
+    """The Kubernetes target when ``kubernetes.enabled``; None otherwise."""
+    settings = context.config.kubernetes
+    if not settings.enabled:
+        return None
+    return KubernetesServing(context.name("kubernetes"), context, settings)
