@@ -64,12 +64,11 @@ def train_model(
     train: pd.DataFrame, validation: pd.DataFrame | None, params: TrainParams
 ) -> TrainedModel:
     """Fit features + HistGradientBoosting, calibrate and pick the 90%-precision threshold."""
-    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.frozen import FrozenEstimator
     from sklearn.metrics import average_precision_score
     from sklearn.pipeline import Pipeline
 
+    from ml.calibration import PlattCalibrated
     from ml.features import CATEGORICAL_OUTPUT_MASK, build_preprocessor, feature_frame
     from ml.metrics import recall_at_precision, threshold_at_precision
 
@@ -98,8 +97,7 @@ def train_model(
     y_val = validation[schema.LABEL_COLUMN].to_numpy(dtype=np.int64)
     model: Any = pipeline
     if params.calibrate:
-        model = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid")
-        model.fit(x_val, y_val)
+        model = PlattCalibrated(pipeline).fit(x_val, y_val)
     score = model.predict_proba(x_val)[:, 1]
     threshold = threshold_at_precision(y_val, score)
     return TrainedModel(

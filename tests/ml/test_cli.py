@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+
+runner = CliRunner()
+MLOPS = Path(sys.executable).parent / "mlops"
+
+
+def _mlops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(MLOPS), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_generate_writes_csv_and_parquet(tmp_path):
+    for name in ("d.csv", "d.parquet"):
+        result = runner.invoke(
+            app, ["data", "generate", "--rows", "500", "--seed", "1", "--out", str(tmp_path / name)]
+        )
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_unknown_drift_is_one_line_and_exit_1(tmp_path):
+    done = _mlops(
+        "data", "generate", "--rows", "10", "--out", "x.csv", "--drift", "meteor", cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: unknown drift scenario 'meteor'")
+    assert done.stderr.count("\n") == 1
+    assert "amount_shift" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_validate_exits_1_and_quarantines(tmp_path):
+    runner.invoke(app, ["data", "generate", "--rows", "300", "--out", str(tmp_path / "good.csv")])
+    (tmp_path / "bad.csv").write_bytes(b"")
+    done = _mlops(
+        "data",
+        "validate",
+        "good.csv",
+        "bad.csv",
+        "--quarantine",
+        "q",
+        "--report",
+        "r.json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert "quarantined" in done.stdout and "empty_file" in done.stdout
+    assert (tmp_path / "good.csv").exists()
+    assert (tmp_path / "q" / "bad.csv.reason.json").exists()
+    assert json.loads((tmp_path / "r.json").read_text())["quarantined"] == 1
+    ok = _mlops("data", "validate", "good.csv", "--quarantine", "q", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_validate_missing_path_is_one_line(tmp_path):
+    done = _mlops("data", "validate", "nope.csv", "--quarantine", "q", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: nope.csv: no such file or directory; check the path"
+
+
+def test_train_evaluate_drift_round_trip(tmp_path, data_dir, model_dir):
+    trained = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(data_dir / "train.parquet"),
+            "--model-dir",
+            str(tmp_path / "m"),
+            "--max-iter",
+            "20",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "validation PR AUC" in trained.output
+    evaluated = runner.invoke(
+        app,
+        [
+            "evaluate", "--model-dir", str(model_dir), "--test", str(data_dir / "test.parquet"),
+            "--out", str(tmp_path / "ev"), "--gates", "min_pr_auc=0,min_recall_at_precision=0",
+        ],
+    )  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    assert (tmp_path / "ev" / "evaluation.json").exists()
+    drift = runner.invoke(
+        app,
+        [
+            "drift",
+            "--baseline",
+            str(model_dir),
+            "--current",
+            str(data_dir / "test.parquet"),
+            "--out",
+            str(tmp_path / "d.json"),
+        ],
+    )
+    assert drift.exit_code == 0, drift.output
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("never", 0), ("alarm", 1)])
+def test_drift_fail_on_sets_the_exit_code(tmp_path, model_dir, fail_on, code):
+    runner.invoke(
+        app,
+        [
+            "data",
+            "generate",
+            "--rows",
+            "5000",
+            "--drift",
+            "amount_shift",
+            "--out",
+            str(tmp_path / "c.parquet"),
+        ],
+    )
+    done = _mlops(
+        "drift",
+        "--baseline",
+        str(model_dir),
+        "--current",
+        "c.parquet",
+        "--fail-on",
+        fail_on,
+        cwd=tmp_path,
+    )
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "status alarm" in done.stdout
+
+
+def test_evaluate_failing_gates_exit_1(tmp_path, data_dir, model_dir):
+    done = runner.invoke(
+        app,
+        [
+            "evaluate", "--model-dir", str(model_dir), "--test", str(data_dir / "test.parquet"),
+            "--out", str(tmp_path / "ev"), "--gates", "min_pr_auc=0.999",
+        ],
+    )  # fmt: skip
+    assert done.exit_code == 1
+    assert "fail" in done.output
+
+
+def test_serve_help_shows_the_safe_default_host():
+    result = runner.invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "127.0.0.1" in result.output

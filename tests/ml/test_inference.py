@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from ml import schema
+from ml.features import feature_frame
+from ml.inference import (
+    MAX_BODY_BYTES,
+    ModelLoadError,
+    RequestError,
+    input_fn,
+    model_fn,
+    output_fn,
+    predict_fn,
+)
+from ml.serve import create_app
+
+FEATURES = list(schema.FEATURE_COLUMNS)
+
+with warnings.catch_warnings():
+    # Starlette's test client still runs on httpx; it warns about a future successor.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def loaded(model_dir):
+    return model_fn(model_dir)
+
+
+@pytest.fixture(scope="module")
+def client(loaded):
+    return TestClient(create_app(loaded, max_body_bytes=64_000))
+
+
+@pytest.fixture(scope="module")
+def rows(test_frame):
+    return test_frame[FEATURES].head(20)
+
+
+def _csv(frame) -> str:
+    return frame.to_csv(index=False, header=False)
+
+
+def test_handlers_give_the_same_scores_as_the_model(loaded, rows):
+    direct = loaded.model.predict_proba(feature_frame(rows))[:, 1]
+    for body, kind in (
+        (_csv(rows), "text/csv"),
+        (json.dumps({"instances": rows.to_dict(orient="records")}), "application/json"),
+        (json.dumps({"instances": rows.to_numpy().tolist()}), "application/json"),
+    ):
+        prediction = predict_fn(input_fn(body.encode(), kind), loaded)
+        np.testing.assert_allclose(prediction[:, 0], direct, rtol=1e-12)
+
+
+def test_csv_output_is_score_and_decision_per_line(loaded, rows):
+    body = output_fn(predict_fn(input_fn(_csv(rows), "text/csv"), loaded), "text/csv")
+    lines = body.splitlines()
+    assert len(lines) == len(rows)
+    score, flag = lines[0].split(",")
+    assert 0 <= float(score) <= 1 and flag in {"0", "1"}
+
+
+def test_model_dir_without_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="mlops train"):
+        model_fn(tmp_path)
+
+
+def test_model_loads_from_a_sagemaker_tarball(model_dir, tmp_path):
+    import tarfile
+
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        for name in ("model.joblib", "metadata.json"):
+            tar.add(model_dir / name, arcname=name)
+    assert model_fn(tmp_path).threshold == model_fn(model_dir).threshold
+
+
+def test_ping_answers_200(client):
+    assert client.get("/ping").status_code == 200
+
+
+def test_invocation_csv_and_json(client, rows):
+    response = client.post("/invocations", content=_csv(rows), headers={"content-type": "text/csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert len(response.text.splitlines()) == len(rows)
+    payload = {"instances": rows.head(2).to_dict(orient="records")}
+    response = client.post("/invocations", json=payload, headers={"accept": "application/json"})
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == 2
+
+
+def test_unseen_category_is_scored_not_refused(client, rows):
+    record = rows.head(1).to_dict(orient="records")[0] | {"merchant_category": "crypto_exchange"}
+    response = client.post("/invocations", json={"instances": [record]})
+    assert response.status_code == 200
+    assert 0 <= response.json()["predictions"][0]["score"] <= 1
+
+
+def _one_row(rows) -> str:
+    return _csv(rows.head(1)).strip()
+
+
+MALFORMED = {
+    "unsupported content type": (lambda r: _one_row(r), "text/plain", 415, "not supported"),
+    "missing content type": (lambda r: _one_row(r), None, 415, "not supported"),
+    "empty body": (lambda r: "", "text/csv", 400, "empty body"),
+    "blank body": (lambda r: " \n ", "application/json", 400, "empty body"),
+    "bad json": (lambda r: '{"instances": [', "application/json", 400, "not valid JSON"),
+    "json not a list": (lambda r: '{"instances": 5}', "application/json", 400, "instances"),
+    "json empty list": (lambda r: '{"instances": []}', "application/json", 400, "at least one"),
+    "json missing field": (
+        lambda r: '{"instances": [{"amount": 1}]}',
+        "application/json",
+        400,
+        "lacks",
+    ),
+    "json short array": (
+        lambda r: '{"instances": [[1, 2]]}',
+        "application/json",
+        400,
+        "list of 10",
+    ),
+    "json string amount": (
+        lambda r: json.dumps(
+            {"instances": [r.head(1).to_dict(orient="records")[0] | {"amount": "ten"}]}
+        ),
+        "application/json",
+        400,
+        "amount must be a number",
+    ),
+    "json null amount": (
+        lambda r: json.dumps(
+            {"instances": [r.head(1).to_dict(orient="records")[0] | {"amount": None}]}
+        ),
+        "application/json",
+        400,
+        "amount must be a number",
+    ),
+    "too few columns": (lambda r: "1,2,3", "text/csv", 400, "expected 10"),
+    "too many columns": (lambda r: _one_row(r) + ",7", "text/csv", 400, "expected 10"),
+    "non-numeric value": (
+        lambda r: "abc," + _one_row(r).split(",", 1)[1],
+        "text/csv",
+        400,
+        "must be a number",
+    ),
+    "infinite value": (lambda r: "inf," + _one_row(r).split(",", 1)[1], "text/csv", 400, "finite"),
+    "not utf-8": (lambda r: b"\xff\xfe1,2", "text/csv", 400, "UTF-8"),
+    "oversize body": (lambda r: (_one_row(r) + "\n") * 2_000, "text/csv", 413, "limit"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_requests_get_a_4xx_with_a_message(client, rows, case):
+    make, content_type, status, text = MALFORMED[case]
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/invocations", content=make(rows), headers=headers)
+    assert response.status_code == status, response.text
+    assert text in response.json()["error"]
+
+
+def test_unacceptable_accept_header_is_406(client, rows):
+    response = client.post(
+        "/invocations",
+        content=_one_row(rows),
+        headers={"content-type": "text/csv", "accept": "image/png"},
+    )
+    assert response.status_code == 406
+
+
+def test_wrong_method_is_405_not_500(client):
+    assert client.get("/invocations").status_code == 405
+
+
+def test_handler_limits_body_size():
+    with pytest.raises(RequestError) as error:
+        input_fn(b"1" * (MAX_BODY_BYTES + 1), "text/csv")
+    assert error.value.status == 413
