@@ -133,7 +133,6 @@ def module_entrypoint(code_dir: str, module: str) -> list[str]:
 def processing_input(name: str, source: Any, destination: str) -> Json:
     return {
         "InputName": name,
-        "AppManaged": False,
         "S3Input": {
             "S3Uri": source,
             "LocalPath": destination,
@@ -148,7 +147,6 @@ def processing_input(name: str, source: Any, destination: str) -> Json:
 def processing_output(name: str, source: str, destination: Any) -> Json:
     return {
         "OutputName": name,
-        "AppManaged": False,
         "S3Output": {"S3Uri": destination, "LocalPath": source, "S3UploadMode": "EndOfJob"},
     }
 

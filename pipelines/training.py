@@ -289,6 +289,7 @@ def build_definition(spec: TrainingPipelineSpec) -> Json:
             "ExperimentName": {"Get": "Execution.PipelineName"},
             "TrialName": {"Get": "Execution.PipelineExecutionId"},
         },
+        "MlflowConfig": None,
         "Steps": build_steps(spec),
     }
 

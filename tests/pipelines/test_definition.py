@@ -121,3 +121,10 @@ def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
     assert validate["Arguments"]["NetworkConfig"]["VpcConfig"] == {
         "SecurityGroupIds": ["sg-a"], "Subnets": ["subnet-a", "subnet-b"]}
     assert train["Arguments"]["VpcConfig"]["Subnets"] == ["subnet-a", "subnet-b"]
+
+
+def test_image_accounts_match_the_ones_the_execution_role_may_pull_from() -> None:
+    from infra.components.iam import SAGEMAKER_IMAGE_ACCOUNTS
+    from pipelines.steps import SKLEARN_IMAGE_ACCOUNTS
+
+    assert SKLEARN_IMAGE_ACCOUNTS == SAGEMAKER_IMAGE_ACCOUNTS
