@@ -55,14 +55,27 @@ class Change:
 
 
 def sagemaker_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A SageMaker client; ``AWS_ENDPOINT_URL`` (or ``endpoint_url``) points it at an emulator."""
+    """A SageMaker client; ``AWS_ENDPOINT_URL`` (or ``endpoint_url``) points it at an emulator.
+
+    An emulator accepts any credentials, so without configured ones it gets test credentials.
+    """
     import boto3
 
-    return boto3.client(
-        "sagemaker",
-        region_name=region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
-    )
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    session = boto3.session.Session(
+        region_name=region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    if session.get_credentials() is None:
+        if endpoint is None:
+            raise RegistryError(
+                "no AWS credentials found; configure them, or pass --endpoint-url for an emulator")
+        from pipelines.emulator import FAKE_CREDENTIALS
+
+        session = boto3.session.Session(
+            region_name=session.region_name,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+    return session.client("sagemaker", endpoint_url=endpoint)
 
 
 def describe(client: Any, arn: str) -> Package:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -37,6 +39,22 @@ def register(app: typer.Typer) -> None:
     app.command("promote")(promote_command)
 
 
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    """AWS failures (unreachable endpoint, denied call) as one line instead of a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pipelines.registry import RegistryError
+
+    try:
+        yield
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message") or str(error)
+        raise RegistryError(f"{error.operation_name} failed: {message}") from None
+    except BotoCoreError as error:
+        raise RegistryError(str(error)) from None
+
+
 def _client(stack: str, region: str | None, endpoint_url: str | None) -> Any:
     from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
     from pipelines.registry import sagemaker_client
@@ -62,10 +80,15 @@ def _print_packages(title: str, packages: list[Package]) -> None:
     for package in packages:
         table.add_row(
             str(package.version), package.status,
-            package.metadata.get("PrAuc", ""), package.metadata.get("RecallAtPrecision90", ""),
+            _metric(package, "PrAuc"), _metric(package, "RecallAtPrecision90"),
             package.metadata.get("DataSha256", "")[:12], package.arn,
         )
     Console().print(table)
+
+
+def _metric(package: Package, name: str) -> str:
+    value = package.metric(name)
+    return "" if value is None else f"{value:.3f}"
 
 
 @registry_app.command("list")
@@ -82,7 +105,8 @@ def list_command(
     from pipelines.registry import list_packages
 
     name = _group(stack, group)
-    packages = list_packages(_client(stack, region, endpoint_url), name, status)
+    with _aws_errors():
+        packages = list_packages(_client(stack, region, endpoint_url), name, status)
     _print_packages(f"{name}: {len(packages)} packages", packages)
 
 
@@ -97,7 +121,8 @@ def latest_command(
     from pipelines.registry import RegistryError, latest_approved
 
     name = _group(stack, group)
-    champion = latest_approved(_client(stack, region, endpoint_url), name)
+    with _aws_errors():
+        champion = latest_approved(_client(stack, region, endpoint_url), name)
     if champion is None:
         raise RegistryError(f"no approved model in {name}")
     typer.echo(champion.arn)
@@ -107,8 +132,9 @@ def _decide(stack: str, arn: str, reason: str, region: str | None, endpoint_url:
             approve: bool) -> None:
     from pipelines import registry
 
-    client = _client(stack, region, endpoint_url)
-    change = (registry.approve if approve else registry.reject)(client, arn, reason)
+    with _aws_errors():
+        client = _client(stack, region, endpoint_url)
+        change = (registry.approve if approve else registry.reject)(client, arn, reason)
     state = change.package.status
     typer.echo(f"{arn}: {state}" + ("" if change.changed else " (unchanged)"))
 
@@ -153,8 +179,9 @@ def promote_command(
     """Promote an approved package to the next stack and pin its ARN in that stack's file."""
     from pipelines.promote import promote, source_stack
 
-    client = _client(source_stack(to), region, endpoint_url)
-    done = promote(client, to, package_arn, stack_file=stack_file)
+    with _aws_errors():
+        client = _client(source_stack(to), region, endpoint_url)
+        done = promote(client, to, package_arn, stack_file=stack_file)
     action = "registered" if done.created else "found"
     pinned = "pinned in" if done.file_changed else "already pinned in"
     typer.echo(f"{action} {done.target.arn} (from {done.source.arn}); {pinned} {done.stack_file}")

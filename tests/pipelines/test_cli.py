@@ -83,3 +83,10 @@ def test_definition_command_prints_the_deployed_definition(endpoint, tmp_path) -
     document = json.loads(out.read_text())
     assert document["Version"] == "2020-12-01"
     assert document["Parameters"][3]["DefaultValue"] == "PendingManualApproval"
+
+
+def test_an_unreachable_registry_is_one_line_and_exit_1() -> None:
+    done = mlops("registry", "latest", "--stack", "dev", endpoint="http://127.0.0.1:9")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        'error: Could not connect to the endpoint URL: "http://127.0.0.1:9/"']
