@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -44,12 +45,12 @@ def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket
 @pytest.fixture(scope="module")
 def clean_scans() -> dict[str, ScanResult]:
     """dev (serverless) and prod (instances, canary, autoscaling), each serving a model."""
-    return {
-        stack: scan_plan(
-            synthesize(stack, overrides=[f"serving.modelPackageArn={PACKAGE}/{stack}/1"])
-        )
+    plans = {
+        stack: synthesize(stack, overrides=[f"serving.modelPackageArn={PACKAGE}/{stack}/1"])
         for stack in ("dev", "prod")
     }
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the checkov runs overlap; synthesis cannot
+        return dict(zip(plans, pool.map(scan_plan, plans.values()), strict=True))
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
