@@ -1,64 +1,73 @@
 """The one feature transformation that training and inference both use.
 
-The transformer is fitted inside the model pipeline and saved with it, so a
-served model applies exactly the encoding it was trained with (no skew).
-Categories come from the schema, not from the data, so an unseen merchant
-category is encoded as "missing" instead of failing the request.
+``TransactionEncoder`` is a scikit-learn transformer that sits first in the
+model's ``Pipeline`` and is saved with it, so a served model applies exactly
+the encoding it was trained with (no skew). Categories come from the schema,
+not from the data, so an unseen merchant category is encoded as missing
+instead of failing the request. It is stateless and vectorised: a
+``ColumnTransformer`` doing the same work cost about 20x more per call, which
+dominated single-row serving latency.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from ml import schema
 
 DERIVED_FEATURES = ("log_amount_ratio",)
 CATEGORICAL = tuple(schema.CATEGORICAL_FEATURES)
-# Output order of the transformer: numeric, derived, then categorical codes.
+# Output order of the encoder: numeric, derived, then categorical codes.
 OUTPUT_FEATURES = (*schema.NUMERIC_FEATURES, *DERIVED_FEATURES, *CATEGORICAL)
 CATEGORICAL_OUTPUT_MASK = tuple(name in CATEGORICAL for name in OUTPUT_FEATURES)
 
 
-def log_amount_ratio(frame: pd.DataFrame) -> np.ndarray:
-    """How unusual the amount is for this card: log(amount / 30-day average)."""
-    values = frame.to_numpy(dtype=float)
-    return np.log1p(values[:, [0]]) - np.log1p(values[:, [1]])
+class TransactionEncoder(TransformerMixin, BaseEstimator):
+    """Numerics as floats, log(amount / 30-day average), categories as schema codes."""
+
+    def fit(self, x: pd.DataFrame, y: Any = None) -> TransactionEncoder:
+        """Nothing to learn: categories and columns come from the schema."""
+        self.n_features_in_ = len(schema.FEATURE_COLUMNS)
+        return self
+
+    def transform(self, x: pd.DataFrame) -> np.ndarray:
+        """A float matrix in OUTPUT_FEATURES order; unknown categories become NaN."""
+        missing = [name for name in schema.FEATURE_COLUMNS if name not in x.columns]
+        if missing:
+            raise KeyError(f"missing feature columns: {', '.join(missing)}")
+        out = np.empty((len(x), len(OUTPUT_FEATURES)), dtype=np.float64)
+        for i, name in enumerate(schema.NUMERIC_FEATURES):
+            out[:, i] = x[name].to_numpy(dtype=np.float64)
+        amount = OUTPUT_FEATURES.index("amount")
+        average = OUTPUT_FEATURES.index("avg_amount_30d")
+        ratio = OUTPUT_FEATURES.index("log_amount_ratio")
+        out[:, ratio] = np.log1p(out[:, amount]) - np.log1p(out[:, average])
+        for name in CATEGORICAL:
+            codes = _CATEGORY_INDEX[name].get_indexer(x[name].to_numpy()).astype(np.float64)
+            codes[codes < 0] = np.nan
+            out[:, OUTPUT_FEATURES.index(name)] = codes
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns, for inspection and importances."""
+        return np.asarray(OUTPUT_FEATURES, dtype=object)
 
 
-def _derived_names(_transformer: object, _inputs: object) -> np.ndarray:
-    return np.asarray(DERIVED_FEATURES, dtype=object)
+_CATEGORY_INDEX = {name: pd.Index(values) for name, values in schema.CATEGORICAL_FEATURES.items()}
 
 
-def build_preprocessor() -> ColumnTransformer:
-    """Numeric features as floats, the amount ratio, categories as fixed ordinal codes."""
-    encoder = OrdinalEncoder(
-        categories=[list(schema.CATEGORICAL_FEATURES[name]) for name in CATEGORICAL],
-        handle_unknown="use_encoded_value",
-        unknown_value=np.nan,
-        encoded_missing_value=np.nan,
-        dtype=np.float64,
-    )
-    ratio = FunctionTransformer(log_amount_ratio, feature_names_out=_derived_names)
-    return ColumnTransformer(
-        [
-            ("numeric", "passthrough", list(schema.NUMERIC_FEATURES)),
-            ("ratio", ratio, ["amount", "avg_amount_30d"]),
-            ("categorical", encoder, list(CATEGORICAL)),
-        ],
-        sparse_threshold=0.0,
-        verbose_feature_names_out=False,
-    )
+def build_preprocessor() -> TransactionEncoder:
+    """The feature step of the model pipeline."""
+    return TransactionEncoder()
 
 
 def feature_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The model's input columns in schema order, numerics as float, categories as str."""
+    """The model's input columns in schema order (a KeyError names any missing)."""
     missing = [name for name in schema.FEATURE_COLUMNS if name not in frame.columns]
     if missing:
         raise KeyError(f"missing feature columns: {', '.join(missing)}")
-    out = {name: frame[name].astype(np.float64) for name in schema.NUMERIC_FEATURES}
-    for name in CATEGORICAL:
-        out[name] = frame[name].astype(object)
-    return pd.DataFrame(out, index=frame.index)
+    return frame[list(schema.FEATURE_COLUMNS)]

@@ -9,9 +9,9 @@ is not an error: the encoder maps it to "unknown".
 
 from __future__ import annotations
 
-import csv
 import io
 import json
+import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ CSV = "text/csv"
 JSON = "application/json"
 FEATURES = schema.FEATURE_COLUMNS
 NUMERIC = frozenset(schema.NUMERIC_FEATURES)
+CSV_HEADER = ",".join(FEATURES[:2]).encode()
 
 
 class RequestError(MlopsError):
@@ -107,23 +108,45 @@ def input_fn(request_body: bytes | str, request_content_type: str | None) -> pd.
         raise RequestError("body is not UTF-8 text; encode the request as UTF-8") from None
     if not text.strip():
         raise RequestError("empty body; send at least one row")
-    rows = _csv_rows(text) if kind == CSV else _json_rows(text)
-    return _frame(rows)
+    frame = _csv_frame(text.encode()) if kind == CSV else _frame(_json_rows(text))
+    _require_finite(frame)
+    return frame
 
 
-def _csv_rows(text: str) -> list[list[Any]]:
-    rows = [row for row in csv.reader(io.StringIO(text)) if row]
-    if rows and [c.strip() for c in rows[0]] == list(FEATURES):
-        rows = rows[1:]  # an optional header naming the columns in order
-    if not rows:
+def _csv_frame(data: bytes) -> pd.DataFrame:
+    """Parse CSV rows with Arrow's C++ reader; an optional header row is skipped."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    header = data.lstrip()[: len(CSV_HEADER)] == CSV_HEADER
+    types = {name: pa.float64() if name in NUMERIC else pa.string() for name in FEATURES}
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(
+                column_names=list(FEATURES), skip_rows=int(header), use_threads=False
+            ),
+            convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as error:
+        raise RequestError(_arrow_message(str(error))) from None
+    if table.num_rows == 0:
         raise RequestError("no data rows in the CSV body")
-    for number, row in enumerate(rows, 1):
-        if len(row) != len(FEATURES):
-            raise RequestError(
-                f"row {number} has {len(row)} values, expected {len(FEATURES)}: "
-                + ", ".join(FEATURES)
-            )
-    return rows
+    return table.to_pandas(use_threads=False)
+
+
+def _arrow_message(text: str) -> str:
+    """Arrow's parse errors, reworded to say which row or column to fix."""
+    row = re.search(r"Row #(\d+)", text)
+    where = f"row {int(row.group(1)) - 1}: " if row else ""
+    count = re.search(r"Expected (\d+) columns?, got (\d+)", text)
+    if count:
+        return f"{where}{count.group(2)} values, expected {len(FEATURES)}: " + ", ".join(FEATURES)
+    value = re.search(r"column #(\d+).*invalid value '([^']*)'", text)
+    if value:
+        name = FEATURES[int(value.group(1))]
+        return f"{where}{name} must be a number, got {value.group(2)!r}"
+    return "malformed CSV: " + text.splitlines()[0][:200]
 
 
 def _json_rows(text: str) -> list[list[Any]]:
@@ -172,10 +195,15 @@ def _numbers(name: str, values: tuple[Any, ...]) -> np.ndarray:
     except (TypeError, ValueError):
         bad = next(i for i, v in enumerate(values, 1) if not _is_number(v))
         raise RequestError(f"row {bad}: {name} must be a number, got {values[bad - 1]!r}") from None
-    if not np.isfinite(array).all():
-        bad = int(np.flatnonzero(~np.isfinite(array))[0]) + 1
-        raise RequestError(f"row {bad}: {name} must be a finite number")
     return array
+
+
+def _require_finite(frame: pd.DataFrame) -> None:
+    for name in schema.NUMERIC_FEATURES:
+        values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(values).all():
+            bad = int(np.flatnonzero(~np.isfinite(values))[0]) + 1
+            raise RequestError(f"row {bad}: {name} must be a finite number, not empty, NaN or inf")
 
 
 def _is_number(value: Any) -> bool:

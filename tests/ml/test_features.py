@@ -35,9 +35,20 @@ def test_amount_ratio_is_derived(train_frame):
 
 
 def test_feature_frame_selects_schema_columns_in_order(train_frame):
-    frame = feature_frame(train_frame)
-    assert list(frame.columns) == list(schema.FEATURE_COLUMNS)
-    assert all(frame[c].dtype == np.float64 for c in schema.NUMERIC_FEATURES)
+    assert list(feature_frame(train_frame).columns) == list(schema.FEATURE_COLUMNS)
+
+
+def test_numeric_features_pass_through_unchanged(train_frame):
+    out = build_preprocessor().fit_transform(train_frame.head(50))
+    for name in schema.NUMERIC_FEATURES:
+        np.testing.assert_array_equal(
+            out[:, OUTPUT_FEATURES.index(name)], train_frame[name].head(50)
+        )
+
+
+def test_encoder_refuses_a_frame_without_features(train_frame):
+    with pytest.raises(KeyError, match="channel"):
+        build_preprocessor().fit(train_frame).transform(train_frame.drop(columns=["channel"]))
 
 
 def test_feature_frame_names_missing_columns(train_frame):
