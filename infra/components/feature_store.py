@@ -102,6 +102,7 @@ class FeatureStore(pulumi.ComponentResource):
             context.name("features-db"),
             name=glue_name(context.name("features")),
             description=f"Offline feature store tables of {context.name()}",
+            tags=context.tags("featurestore"),
             opts=child,
         )
         self.role = roles.execution_role
