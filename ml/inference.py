@@ -13,6 +13,7 @@ import io
 import json
 import re
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,18 +70,23 @@ class LoadedModel:
 
 
 def model_fn(model_dir: str | Path) -> LoadedModel:
-    """Load ``model.joblib`` and ``metadata.json``, unpacking ``model.tar.gz`` if that is all."""
+    """Load ``model.joblib`` and ``metadata.json``, from the directory or its ``model.tar.gz``.
+
+    A tarball (how a training job hands its model on) is unpacked into a
+    temporary directory, so a read-only model directory works as well.
+    """
     import joblib
 
     directory = Path(model_dir)
-    model_file, metadata_file = directory / "model.joblib", directory / "metadata.json"
     archive = directory / "model.tar.gz"
-    if not model_file.exists() and archive.exists():
+    if not (directory / "model.joblib").exists() and archive.exists():
+        directory = Path(tempfile.mkdtemp(prefix="mlops-model-"))
         with tarfile.open(archive) as tar:
             tar.extractall(directory, filter="data")
+    model_file, metadata_file = directory / "model.joblib", directory / "metadata.json"
     if not model_file.exists() or not metadata_file.exists():
         raise ModelLoadError(
-            f"{directory}: no model.joblib and metadata.json; run 'mlops train' first"
+            f"{model_dir}: no model.joblib and metadata.json; run 'mlops train' first"
         )
     metadata = json.loads(metadata_file.read_text())
     return LoadedModel(joblib.load(model_file), metadata, float(metadata["decision_threshold"]))

@@ -77,6 +77,7 @@ def test_model_loads_from_a_sagemaker_tarball(model_dir, tmp_path):
         for name in ("model.joblib", "metadata.json"):
             tar.add(model_dir / name, arcname=name)
     assert model_fn(tmp_path).threshold == model_fn(model_dir).threshold
+    assert [p.name for p in tmp_path.iterdir()] == ["model.tar.gz"]  # read-only friendly
 
 
 def test_ping_answers_200(client):
