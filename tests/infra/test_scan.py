@@ -29,6 +29,7 @@ from infra.plan.scan import ManifestWriterMissingError, ScanResult, scan_plan
 
 GRAPH_CHECKS = ("CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_18", "CKV_AWS_21")
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-api"
 
 
 def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket.a") -> CheckResult:
@@ -44,10 +45,19 @@ def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket
 
 @pytest.fixture(scope="module")
 def clean_scans() -> dict[str, ScanResult]:
-    """dev (serverless) and prod (instances, canary, autoscaling), each serving a model."""
+    """dev (serverless) and prod (instances, canary, autoscaling), each serving a model
+    on SageMaker and on Kubernetes (dev from an image tag, prod from a digest)."""
+    images = {"dev": f"{IMAGE}:1.4.0", "prod": f"{IMAGE}@sha256:{'a' * 64}"}
     plans = {
-        stack: synthesize(stack, overrides=[f"serving.modelPackageArn={PACKAGE}/{stack}/1"])
-        for stack in ("dev", "prod")
+        stack: synthesize(
+            stack,
+            overrides=[
+                f"serving.modelPackageArn={PACKAGE}/{stack}/1",
+                "kubernetes.enabled=true",
+                f"kubernetes.image={image}",
+            ],
+        )
+        for stack, image in images.items()
     }
     with ThreadPoolExecutor(max_workers=2) as pool:  # the checkov runs overlap; synthesis cannot
         return dict(zip(plans, pool.map(scan_plan, plans.values()), strict=True))
@@ -59,6 +69,7 @@ def test_a_stack_serving_a_model_scans_clean(clean_scans, stack: str) -> None:
     assert scan.failures == [], [(f.check_id, f.resource, f.detail) for f in scan.failures]
     counts = scan.counts()
     assert counts["checkov:terraform_plan"]["passed"] > 100 and counts["policy"]["passed"] > 40
+    assert counts["checkov:kubernetes"]["passed"] > 20
     assert all(r.detail for r in scan.skipped)
 
 
