@@ -12,10 +12,10 @@ ingress-nginx canary Ingress sends ``canaryWeight`` percent of requests to.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from infra.components.context import StackContext
 from infra.config import Kubernetes
@@ -28,6 +28,10 @@ INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 CPU_TARGET_PERCENT = 70
 CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT_ANNOTATION = "nginx.ingress.kubernetes.io/canary-weight"
+# pulumi_kubernetes is loaded when a stack enables Kubernetes, and hidden from mypy:
+# following its generated types takes mypy tens of gigabytes of memory.
+KUBERNETES_SDK = "pulumi_kubernetes"
+K8sResource = Any  # a pulumi_kubernetes resource, typed loosely for the reason above
 
 
 class KubernetesServing(pulumi.ComponentResource):
@@ -43,6 +47,8 @@ class KubernetesServing(pulumi.ComponentResource):
         super().__init__("mlops:kubernetes:KubernetesServing", name, None, opts)
         if settings.image is None:
             raise ValueError("KubernetesServing needs kubernetes.image")
+        self._k8s: Any = importlib.import_module(KUBERNETES_SDK)
+        k8s = self._k8s
         self._context = context
         self._settings = settings
         self._child = pulumi.ResourceOptions(parent=self)
@@ -70,8 +76,8 @@ class KubernetesServing(pulumi.ComponentResource):
         self.autoscaler = self._autoscaler()
         self.disruption_budget = self._disruption_budget()
         self.network_policy = self._network_policy()
-        self.canary: k8s.apps.v1.Deployment | None = None
-        self.canary_ingress: k8s.networking.v1.Ingress | None = None
+        self.canary: K8sResource | None = None
+        self.canary_ingress: K8sResource | None = None
         if settings.canary_image is not None:
             self.canary = self._deployment("canary", settings.canary_image, replicas=1)
             canary_service = self._service("canary")
@@ -137,7 +143,7 @@ class KubernetesServing(pulumi.ComponentResource):
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - emptyDir
         }
 
-    def _deployment(self, track: str, image: str, replicas: int | None) -> k8s.apps.v1.Deployment:
+    def _deployment(self, track: str, image: str, replicas: int | None) -> K8sResource:
         """``replicas`` None leaves the count to the HorizontalPodAutoscaler."""
         name = APP if track == "stable" else f"{APP}-{track}"
         spec: dict[str, Any] = {
@@ -166,16 +172,16 @@ class KubernetesServing(pulumi.ComponentResource):
         }
         if replicas is not None:
             spec["replicas"] = replicas
-        return k8s.apps.v1.Deployment(
+        return self._k8s.apps.v1.Deployment(
             self._context.name("k8s", track),
             metadata=self._metadata(name, track),
             spec=spec,
             opts=self._child,
         )
 
-    def _service(self, track: str) -> k8s.core.v1.Service:
+    def _service(self, track: str) -> K8sResource:
         name = APP if track == "stable" else f"{APP}-{track}"
-        return k8s.core.v1.Service(
+        return self._k8s.core.v1.Service(
             self._context.name("k8s", track, "service"),
             metadata=self._metadata(name, track),
             spec={
@@ -189,11 +195,11 @@ class KubernetesServing(pulumi.ComponentResource):
         )
 
     def _ingress(
-        self, track: str, service: k8s.core.v1.Service, annotations: dict[str, str]
-    ) -> k8s.networking.v1.Ingress:
+        self, track: str, service: K8sResource, annotations: dict[str, str]
+    ) -> K8sResource:
         settings = self._settings
         name = APP if track == "stable" else f"{APP}-{track}"
-        return k8s.networking.v1.Ingress(
+        return self._k8s.networking.v1.Ingress(
             self._context.name("k8s", track, "ingress"),
             metadata=self._metadata(name, track, annotations=annotations),
             spec={
@@ -222,9 +228,9 @@ class KubernetesServing(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _autoscaler(self) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    def _autoscaler(self) -> K8sResource:
         settings = self._settings
-        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        return self._k8s.autoscaling.v2.HorizontalPodAutoscaler(
             self._context.name("k8s", "stable", "autoscaler"),
             metadata=self._metadata(APP, "stable"),
             spec={
@@ -252,18 +258,18 @@ class KubernetesServing(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _disruption_budget(self) -> k8s.policy.v1.PodDisruptionBudget:
+    def _disruption_budget(self) -> K8sResource:
         """At most one stable pod evicted at a time, so a drain never empties the service."""
-        return k8s.policy.v1.PodDisruptionBudget(
+        return self._k8s.policy.v1.PodDisruptionBudget(
             self._context.name("k8s", "stable", "disruption-budget"),
             metadata=self._metadata(APP, "stable"),
             spec={"maxUnavailable": 1, "selector": {"matchLabels": self._selector("stable")}},
             opts=self._child,
         )
 
-    def _network_policy(self) -> k8s.networking.v1.NetworkPolicy:
+    def _network_policy(self) -> K8sResource:
         """Only the ingress controller reaches the pods; the pods reach nothing."""
-        return k8s.networking.v1.NetworkPolicy(
+        return self._k8s.networking.v1.NetworkPolicy(
             self._context.name("k8s", "network-policy"),
             metadata=self._metadata(APP),
             spec={
