@@ -3,7 +3,9 @@
 checkov lives in its own tool venv (its pins clash with the program's), so it
 runs as a process and speaks JSON. Skips are applied here rather than with
 checkov's ``--skip-check`` so each one keeps its reason in the report and a
-skip that no longer matches anything is visible.
+skip that no longer matches anything is visible; a suppression written inline
+(an annotation in a manifest) is not accepted, so the skip file stays the one
+place where exceptions are reviewed.
 """
 
 from __future__ import annotations
@@ -202,6 +204,11 @@ def parse_report(stdout: str, framework: str) -> list[CheckResult]:
 
 
 def _record(source: str, status: Status, check: dict[str, Any]) -> CheckResult:
+    detail = ""
+    if status == "skipped":
+        # Only the reviewed skip file may skip: an inline suppression counts as a failure.
+        comment = (check.get("check_result") or {}).get("suppress_comment") or "no reason"
+        status, detail = "failed", f"skipped inline ({comment}); move it to {SKIP_FILE.name}"
     return CheckResult(
         source=source,
         check_id=str(check.get("check_id")),
@@ -209,4 +216,5 @@ def _record(source: str, status: Status, check: dict[str, Any]) -> CheckResult:
         resource=str(check.get("resource", "")),
         file=str(check.get("file_path", "")).lstrip("/"),
         status=status,
+        detail=detail,
     )

@@ -212,3 +212,16 @@ def test_a_scan_result_fails_on_any_failure_and_counts_per_source() -> None:
     assert scan.counts() == {"checkov:terraform_plan": {"passed": 1, "failed": 1, "skipped": 1}}
     assert scan.to_dict()["passed"] is False and len(scan.to_dict()["results"]) == 3
     assert ScanResult(stack="dev", results=[result("passed"), result("skipped")]).passed
+
+
+def test_an_inline_suppression_counts_as_a_failure_until_the_skip_file_reviews_it() -> None:
+    check = {
+        "check_id": "CKV_K8S_8",
+        "check_name": "Liveness probe",
+        "resource": "Deployment.a",
+        "file_path": "/d.yaml",
+        "check_result": {"result": "SKIPPED", "suppress_comment": "later"},
+    }
+    report = {"check_type": "kubernetes", "results": {"skipped_checks": [check]}, "summary": {}}
+    [parsed] = parse_report(json.dumps(report), "kubernetes")
+    assert parsed.status == "failed" and "skipped inline (later)" in parsed.detail
