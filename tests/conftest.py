@@ -11,3 +11,16 @@ os.environ.setdefault("AWS_SECURITY_TOKEN", "testing")
 os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+
+
+def pytest_configure(config: object) -> None:
+    """Tests record feature-group fingerprints in a copy, never in the committed lock file."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[1] / "environments" / "feature-groups.lock.json"
+    copy = Path(tempfile.mkdtemp(prefix="mlops-tests-")) / "feature-groups.lock.json"
+    if committed.is_file():
+        shutil.copyfile(committed, copy)
+    os.environ.setdefault("MLOPS_FEATURE_LOCK", str(copy))
