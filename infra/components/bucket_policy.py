@@ -31,8 +31,14 @@ def secure_bucket_policy(
 
 
 def _deny(sid: str, action: str, resource: object, condition: dict[str, object]) -> Statement:
-    return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": action,
-            "Resource": resource, "Condition": condition}
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource,
+        "Condition": condition,
+    }
 
 
 def _tls_only(bucket_arn: pulumi.Output[str], objects: pulumi.Output[str]) -> list[Statement]:
@@ -47,17 +53,32 @@ def _stack_key_only(objects: pulumi.Output[str], key_arn: pulumi.Output[str]) ->
     key_id = "s3:x-amz-server-side-encryption-aws-kms-key-id"
     algorithm = "s3:x-amz-server-side-encryption"
     return [
-        _deny("DenyObjectsNotEncryptedWithTheStackKey", "s3:PutObject", objects, {
-            "StringNotEqualsIfExists": {key_id: key_arn},
-            "Null": {key_id: "false"},
-        }),
-        _deny("DenyObjectsEncryptedWithoutKms", "s3:PutObject", objects, {
-            "StringNotEquals": {algorithm: "aws:kms"},
-            "Null": {algorithm: "false"},
-        }),
-        _deny("DenyCustomerProvidedKeys", "s3:PutObject", objects, {
-            "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"},
-        }),
+        _deny(
+            "DenyObjectsNotEncryptedWithTheStackKey",
+            "s3:PutObject",
+            objects,
+            {
+                "StringNotEqualsIfExists": {key_id: key_arn},
+                "Null": {key_id: "false"},
+            },
+        ),
+        _deny(
+            "DenyObjectsEncryptedWithoutKms",
+            "s3:PutObject",
+            objects,
+            {
+                "StringNotEquals": {algorithm: "aws:kms"},
+                "Null": {algorithm: "false"},
+            },
+        ),
+        _deny(
+            "DenyCustomerProvidedKeys",
+            "s3:PutObject",
+            objects,
+            {
+                "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"},
+            },
+        ),
     ]
 
 

@@ -17,13 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from infra.plan.checkov import CheckResult, Status
-from infra.plan.iam_documents import (
-    as_list,
-    documents_in,
-    parse_document,
-    statements,
-    walk_dicts,
-)
+from infra.plan.iam_documents import as_list, documents_in, parse_document, statements, walk_dicts
 from infra.plan.tfplan import resource_addresses
 
 if TYPE_CHECKING:
@@ -48,6 +42,13 @@ KEY_PATHS: dict[str, tuple[str, ...]] = {
 }
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+# Pipeline job blocks that hold data: outputs (KmsKeyId) and storage volumes (VolumeKmsKeyId).
+PIPELINE_KEYS = {
+    "OutputDataConfig": "KmsKeyId",
+    "ProcessingOutputConfig": "KmsKeyId",
+    "ResourceConfig": "VolumeKmsKeyId",
+    "ClusterConfig": "VolumeKmsKeyId",
+}
 # Resources whose loss loses data: protected in prod.
 PROTECTED_TYPES = frozenset(
     {
@@ -206,14 +207,15 @@ def _pipeline_problem(inputs: dict[str, Any], keys: set[str]) -> str | None:
     definition = parse_document(inputs.get("pipelineDefinition"))
     if definition is None:
         return "pipelineDefinition is not an inline JSON document the scan can read"
-    unencrypted = [
-        step_output
-        for step_output in walk_dicts(definition)
-        for config_key in ("OutputDataConfig", "ProcessingOutputConfig")
-        if isinstance(step_output.get(config_key), dict)
-        and step_output[config_key].get("KmsKeyId") not in keys
-    ]
-    return f"{len(unencrypted)} job output(s) without the stack key" if unencrypted else None
+    unencrypted = sorted(
+        {
+            f"{block}.{key}"
+            for node in walk_dicts(definition)
+            for block, key in PIPELINE_KEYS.items()
+            if isinstance(node.get(block), dict) and node[block].get(key) not in keys
+        }
+    )
+    return f"without the stack key: {', '.join(unencrypted)}" if unencrypted else None
 
 
 def required_tags(plan: Plan) -> list[CheckResult]:

@@ -225,31 +225,37 @@ def test_endpoint_configs_need_the_key_for_volumes_and_captured_data(plan_for) -
     assert outcome(results, "serverless") == [("passed", "")]
 
 
-def test_pipeline_job_outputs_need_the_stack_key(plan_for) -> None:
+def pipeline(output: dict, volume: dict) -> dict[str, str]:
+    step = {
+        "Name": "Train",
+        "Arguments": {
+            "OutputDataConfig": {"S3OutputPath": "s3://b/models", **output},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, **volume},
+        },
+    }
+    return {"pipelineDefinition": json.dumps({"Steps": [step]})}
+
+
+def test_pipeline_job_outputs_and_volumes_need_the_stack_key(plan_for) -> None:
     plan = editable(plan_for("prod"))
-
-    def pipeline(kms: dict) -> str:
-        return json.dumps(
-            {
-                "Steps": [
-                    {
-                        "Name": "Train",
-                        "Arguments": {"OutputDataConfig": {"S3OutputPath": "s3://b/models", **kms}},
-                    }
-                ]
-            }
-        )
-
     add(
         plan,
         "aws:sagemaker/pipeline:Pipeline",
         "good",
-        {"pipelineDefinition": pipeline({"KmsKeyId": KEY_ARN})},
+        pipeline({"KmsKeyId": KEY_ARN}, {"VolumeKmsKeyId": KEY_ARN}),
     )
-    add(plan, "aws:sagemaker/pipeline:Pipeline", "bad", {"pipelineDefinition": pipeline({})})
+    add(
+        plan,
+        "aws:sagemaker/pipeline:Pipeline",
+        "open-output",
+        pipeline({}, {"VolumeKmsKeyId": KEY_ARN}),
+    )
+    add(plan, "aws:sagemaker/pipeline:Pipeline", "open-volume", pipeline({"KmsKeyId": KEY_ARN}, {}))
     results = policies.stack_key_encryption(plan)
     assert outcome(results, "good") == [("passed", "")]
-    assert outcome(results, "bad")[0][0] == "failed"
+    assert "OutputDataConfig.KmsKeyId" in outcome(results, "open-output")[0][1]
+    assert "ResourceConfig.VolumeKmsKeyId" in outcome(results, "open-volume")[0][1]
+    assert outcome(results, "mlops-prod-training") == [("passed", "")]
 
 
 # Tags
