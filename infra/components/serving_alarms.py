@@ -10,6 +10,7 @@ dimension and watch the whole variant.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ class EndpointMetric:
 
     namespace: str
     metric_name: str
-    dimensions: dict[str, pulumi.Input[str]]
+    dimensions: Mapping[str, pulumi.Input[str]]
     statistic: str | None = None
     extended_statistic: str | None = None
     unit: str = "None"
@@ -40,7 +41,7 @@ class EndpointMetric:
         inputs: dict[str, Any] = {
             "namespace": self.namespace,
             "metric_name": self.metric_name,
-            "dimensions": self.dimensions,
+            "dimensions": dict(self.dimensions),
         }
         if self.extended_statistic is not None:
             inputs["extended_statistic"] = self.extended_statistic
