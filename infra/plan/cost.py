@@ -1,9 +1,9 @@
 """``mlops cost``: a monthly estimate of a stack, item by item, from its offline plan.
 
-List prices are us-east-1 on-demand (checked against the AWS pricing pages in
-2025); usage that the plan cannot know (stored GB, requests, job minutes) is
-an assumption written next to the item it prices. Free tiers are ignored, so
-the estimate errs high. Resources without a recurring charge are not listed.
+List prices are us-east-1 on-demand (``prices.py``); usage that the plan
+cannot know (stored GB, requests, job minutes) is an assumption written next
+to the item it prices. Free tiers are ignored, so the estimate errs high.
+Resources without a recurring charge are not listed.
 """
 
 from __future__ import annotations
@@ -13,50 +13,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from infra.plan import prices
 from infra.plan.tfplan import resource_addresses
 
 if TYPE_CHECKING:
     from infra.plan.engine import Plan
-
-HOURS_PER_MONTH = 730
-KMS_KEY_MONTH = 1.00
-S3_STANDARD_GB_MONTH = 0.023
-ALARM_METRIC_MONTH = 0.10
-ALARM_HIGH_RESOLUTION_MONTH = 0.30
-COMPOSITE_ALARM_MONTH = 0.50
-DASHBOARD_MONTH = 3.00
-CUSTOM_METRIC_MONTH = 0.30
-LOGS_INGESTED_GB = 0.50
-LOGS_STORED_GB_MONTH = 0.03
-SERVERLESS_GB_SECOND = 0.00002
-FEATURE_STORE_WRITE_MILLION = 1.25
-FEATURE_STORE_READ_MILLION = 0.25
-FEATURE_STORE_GB_MONTH = 0.45
-ECR_GB_MONTH = 0.10
-# SageMaker hosting / processing / training, USD per instance-hour.
-INSTANCE_HOUR: dict[str, float] = {
-    "ml.t2.medium": 0.056,
-    "ml.t2.large": 0.111,
-    "ml.m5.large": 0.115,
-    "ml.m5.xlarge": 0.23,
-    "ml.m5.2xlarge": 0.461,
-    "ml.m5.4xlarge": 0.922,
-    "ml.c5.large": 0.102,
-    "ml.c5.xlarge": 0.204,
-    "ml.c5.2xlarge": 0.408,
-    "ml.r5.large": 0.151,
-    "ml.r5.xlarge": 0.302,
-    "ml.g4dn.xlarge": 0.7364,
-}
-# Assumed usage, stated in the report.
-BUCKET_GB = {"data": 100, "artifacts": 10, "monitoring": 25, "access-logs": 5}
-DEFAULT_BUCKET_GB = 10
-SERVERLESS_SECONDS = 100_000 * 0.2  # 100k invocations a month at 200 ms
-FEATURE_STORE_MILLIONS = (1.0, 1.0)  # writes, reads per month
-FEATURE_STORE_ONLINE_GB = 1
-LOG_GROUP_GB = 5
-ECR_GB = 2
-JOB_MINUTES = {"pipeline": 20, "other": 5}
 
 
 @dataclass(frozen=True)
@@ -123,21 +84,21 @@ def _kms_key(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
             address,
             "KMS",
             "1 customer managed key",
-            KMS_KEY_MONTH,
+            prices.KMS_KEY_MONTH,
             "requests not counted: bucket keys keep them within the free tier",
         )
     ]
 
 
 def _bucket(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
-    purpose = next((p for p in BUCKET_GB if resource["name"].endswith(f"-{p}")), "")
-    gb = BUCKET_GB.get(purpose, DEFAULT_BUCKET_GB)
+    purpose = next((p for p in prices.BUCKET_GB if resource["name"].endswith(f"-{p}")), "")
+    gb = prices.BUCKET_GB.get(purpose, prices.DEFAULT_BUCKET_GB)
     return [
         CostItem(
             address,
             "S3",
             f"{gb} GB Standard",
-            round(gb * S3_STANDARD_GB_MONTH, 2),
+            round(gb * prices.S3_STANDARD_GB_MONTH, 2),
             f"assumes {gb} GB stored; requests and transfer not counted",
         )
     ]
@@ -159,7 +120,7 @@ def _variant(address: str, variant: dict[str, Any]) -> CostItem:
     serverless = variant.get("serverlessConfig")
     if serverless is not None:
         gb = float(serverless.get("memorySizeInMb", 2048)) / 1024
-        cost = round(gb * SERVERLESS_SECONDS * SERVERLESS_GB_SECOND, 2)
+        cost = round(gb * prices.SERVERLESS_SECONDS * prices.SERVERLESS_GB_SECOND, 2)
         return CostItem(
             name,
             "SageMaker serverless",
@@ -169,15 +130,15 @@ def _variant(address: str, variant: dict[str, Any]) -> CostItem:
         )
     instance = str(variant.get("instanceType", ""))
     count = int(variant.get("initialInstanceCount", 1))
-    price = INSTANCE_HOUR.get(instance)
-    basis = f"{count} x {instance} x {HOURS_PER_MONTH} h"
+    price = prices.INSTANCE_HOUR.get(instance)
+    basis = f"{count} x {instance} x {prices.HOURS_PER_MONTH} h"
     if price is None:
         return CostItem(name, "SageMaker hosting", basis, None, f"no list price for {instance}")
     return CostItem(
         name,
         "SageMaker hosting",
         basis,
-        round(count * price * HOURS_PER_MONTH, 2),
+        round(count * price * prices.HOURS_PER_MONTH, 2),
         "always on at the initial instance count; autoscaling adds to it",
     )
 
@@ -187,13 +148,13 @@ def _metric_alarm(address: str, resource: dict[str, Any], *_: Any) -> list[CostI
     queries = inputs.get("metricQueries") or []
     metrics = sum(1 for query in queries if query.get("metric")) or 1
     high_resolution = 0 < int(inputs.get("period", 60) or 60) < 60
-    unit = ALARM_HIGH_RESOLUTION_MONTH if high_resolution else ALARM_METRIC_MONTH
+    unit = prices.ALARM_HIGH_RESOLUTION_MONTH if high_resolution else prices.ALARM_METRIC_MONTH
     basis = f"{metrics} metric(s), {'high' if high_resolution else 'standard'} resolution"
     return [CostItem(address, "CloudWatch alarms", basis, round(metrics * unit, 2))]
 
 
 def _composite_alarm(address: str, *_: Any) -> list[CostItem]:
-    return [CostItem(address, "CloudWatch alarms", "composite alarm", COMPOSITE_ALARM_MONTH)]
+    return [CostItem(address, "CloudWatch alarms", "composite alarm", prices.COMPOSITE_ALARM_MONTH)]
 
 
 def _dashboard(address: str, *_: Any) -> list[CostItem]:
@@ -202,21 +163,21 @@ def _dashboard(address: str, *_: Any) -> list[CostItem]:
             address,
             "CloudWatch dashboards",
             "1 dashboard",
-            DASHBOARD_MONTH,
+            prices.DASHBOARD_MONTH,
             "the 3 free dashboards per account are not subtracted",
         )
     ]
 
 
 def _log_group(address: str, *_: Any) -> list[CostItem]:
-    cost = LOG_GROUP_GB * (LOGS_INGESTED_GB + LOGS_STORED_GB_MONTH)
+    cost = prices.LOG_GROUP_GB * (prices.LOGS_INGESTED_GB + prices.LOGS_STORED_GB_MONTH)
     return [
         CostItem(
             address,
             "CloudWatch Logs",
-            f"{LOG_GROUP_GB} GB ingested and stored",
+            f"{prices.LOG_GROUP_GB} GB ingested and stored",
             round(cost, 2),
-            f"assumes {LOG_GROUP_GB} GB of logs a month",
+            f"assumes {prices.LOG_GROUP_GB} GB of logs a month",
         )
     ]
 
@@ -233,11 +194,11 @@ def _feature_group(address: str, resource: dict[str, Any], *_: Any) -> list[Cost
                 "the offline store is priced with the bucket that holds it",
             )
         ]
-    writes, reads = FEATURE_STORE_MILLIONS
+    writes, reads = prices.FEATURE_STORE_MILLIONS
     cost = (
-        writes * FEATURE_STORE_WRITE_MILLION
-        + reads * FEATURE_STORE_READ_MILLION
-        + FEATURE_STORE_ONLINE_GB * FEATURE_STORE_GB_MONTH
+        writes * prices.FEATURE_STORE_WRITE_MILLION
+        + reads * prices.FEATURE_STORE_READ_MILLION
+        + prices.FEATURE_STORE_ONLINE_GB * prices.FEATURE_STORE_GB_MONTH
     )
     return [
         CostItem(
@@ -255,9 +216,35 @@ def _ecr_repository(address: str, *_: Any) -> list[CostItem]:
         CostItem(
             address,
             "ECR",
-            f"{ECR_GB} GB of images",
-            ECR_GB * ECR_GB_MONTH,
-            f"assumes {ECR_GB} GB of images",
+            f"{prices.ECR_GB} GB of images",
+            prices.ECR_GB * prices.ECR_GB_MONTH,
+            f"assumes {prices.ECR_GB} GB of images",
+        )
+    ]
+
+
+def _topic(address: str, *_: Any) -> list[CostItem]:
+    cost = round(prices.SNS_PUBLISHES / 1e6 * prices.SNS_PUBLISH_MILLION, 2)
+    return [
+        CostItem(
+            address,
+            "SNS",
+            f"{prices.SNS_PUBLISHES:,} publishes",
+            cost,
+            f"assumes {prices.SNS_PUBLISHES:,} alarm and event messages a month",
+        )
+    ]
+
+
+def _queue(address: str, *_: Any) -> list[CostItem]:
+    cost = round(prices.SQS_REQUESTS / 1e6 * prices.SQS_REQUEST_MILLION, 2)
+    return [
+        CostItem(
+            address,
+            "SQS",
+            f"{prices.SQS_REQUESTS:,} requests",
+            cost,
+            f"assumes {prices.SQS_REQUESTS:,} requests a month (long polling)",
         )
     ]
 
@@ -270,8 +257,8 @@ def _schedule(address: str, resource: dict[str, Any], plan: Plan, *_: Any) -> li
     target = str((inputs.get("target") or {}).get("arn", ""))
     kind = "pipeline" if ":pipeline/" in target else "other"
     instance = plan.config.pipeline.processing_instance_type
-    price = INSTANCE_HOUR.get(instance)
-    minutes = JOB_MINUTES[kind]
+    price = prices.INSTANCE_HOUR.get(instance)
+    minutes = prices.JOB_MINUTES[kind]
     basis = f"{runs:g} runs x {minutes} min on {instance}"
     note = f"assumes {minutes} instance-minutes per run" + (f"; {assumed}" if assumed else "")
     if price is None:
@@ -284,13 +271,13 @@ def runs_per_month(expression: str) -> tuple[float, str]:
     rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", expression.strip())
     if rate:
         minutes = int(rate.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[rate.group(2)]
-        return HOURS_PER_MONTH * 60 / minutes, ""
+        return prices.HOURS_PER_MONTH * 60 / minutes, ""
     cron = re.fullmatch(r"cron\((\S+) (\S+) .+\)", expression.strip())
     if cron and cron.group(2) == "*":
-        return float(HOURS_PER_MONTH), ""
+        return float(prices.HOURS_PER_MONTH), ""
     if cron and cron.group(1).isdigit() and cron.group(2).isdigit():
         return 30.0, ""
-    return float(HOURS_PER_MONTH), f"'{expression}' read as hourly"
+    return float(prices.HOURS_PER_MONTH), f"'{expression}' read as hourly"
 
 
 def _custom_metrics(plan: Plan) -> list[CostItem]:
@@ -311,7 +298,7 @@ def _custom_metrics(plan: Plan) -> list[CostItem]:
             "custom metrics",
             "CloudWatch metrics",
             f"{len(metrics)} custom metric(s)",
-            round(len(metrics) * CUSTOM_METRIC_MONTH, 2),
+            round(len(metrics) * prices.CUSTOM_METRIC_MONTH, 2),
             "counts the custom metrics alarms watch; others published are extra",
         )
     ]
@@ -333,4 +320,6 @@ PRICERS: dict[str, Pricer] = {
     "aws:sagemaker/featureGroup:FeatureGroup": _feature_group,
     "aws:ecr/repository:Repository": _ecr_repository,
     "aws:scheduler/schedule:Schedule": _schedule,
+    "aws:sns/topic:Topic": _topic,
+    "aws:sqs/queue:Queue": _queue,
 }

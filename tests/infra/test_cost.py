@@ -202,3 +202,10 @@ def test_print_cost_shows_every_item_and_the_total(plan_for, capsys) -> None:
         print_cost(estimate)
     text = captured.get()
     assert f"${estimate.total:,.2f}" in text and "KMS" in text
+
+
+def test_the_topic_and_queue_are_priced_on_stated_volumes(plan_for) -> None:
+    estimate = estimate_cost(plan_for("prod"))
+    [topic] = items_of(estimate, "SNS")
+    assert topic.monthly_usd == 0.01 and "10,000" in topic.assumption
+    assert all(i.monthly_usd == 0.04 for i in items_of(estimate, "SQS"))

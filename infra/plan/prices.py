@@ -1,0 +1,52 @@
+"""us-east-1 on-demand list prices (USD) and the usage the cost estimate assumes.
+
+Prices are AWS's published list prices for us-east-1; update them here when
+AWS changes them. The usage figures are assumptions, and every item the
+estimate prices with one says so in its report line.
+"""
+
+from __future__ import annotations
+
+HOURS_PER_MONTH = 730
+KMS_KEY_MONTH = 1.00
+S3_STANDARD_GB_MONTH = 0.023
+ALARM_METRIC_MONTH = 0.10
+ALARM_HIGH_RESOLUTION_MONTH = 0.30
+COMPOSITE_ALARM_MONTH = 0.50
+DASHBOARD_MONTH = 3.00
+CUSTOM_METRIC_MONTH = 0.30
+LOGS_INGESTED_GB = 0.50
+LOGS_STORED_GB_MONTH = 0.03
+SERVERLESS_GB_SECOND = 0.00002
+FEATURE_STORE_WRITE_MILLION = 1.25
+FEATURE_STORE_READ_MILLION = 0.25
+FEATURE_STORE_GB_MONTH = 0.45
+ECR_GB_MONTH = 0.10
+SNS_PUBLISH_MILLION = 0.50
+SQS_REQUEST_MILLION = 0.40
+# SageMaker hosting / processing / training, USD per instance-hour.
+INSTANCE_HOUR: dict[str, float] = {
+    "ml.t2.medium": 0.056,
+    "ml.t2.large": 0.111,
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+    "ml.m5.2xlarge": 0.461,
+    "ml.m5.4xlarge": 0.922,
+    "ml.c5.large": 0.102,
+    "ml.c5.xlarge": 0.204,
+    "ml.c5.2xlarge": 0.408,
+    "ml.r5.large": 0.151,
+    "ml.r5.xlarge": 0.302,
+    "ml.g4dn.xlarge": 0.7364,
+}
+# Assumed usage, stated in the report.
+BUCKET_GB = {"data": 100, "artifacts": 10, "monitoring": 25, "access-logs": 5}
+DEFAULT_BUCKET_GB = 10
+SERVERLESS_SECONDS = 100_000 * 0.2  # 100k invocations a month at 200 ms
+FEATURE_STORE_MILLIONS = (1.0, 1.0)  # writes, reads per month
+FEATURE_STORE_ONLINE_GB = 1
+LOG_GROUP_GB = 5
+ECR_GB = 2
+JOB_MINUTES = {"pipeline": 20, "other": 5}
+SNS_PUBLISHES = 10_000
+SQS_REQUESTS = 100_000
