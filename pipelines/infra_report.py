@@ -113,8 +113,9 @@ def print_scan(result: ScanResult) -> None:
         for (check_id, reason), resources in sorted(grouped.items()):
             skipped.add_row(check_id, "\n".join(sorted(resources)), reason)
         console.print(skipped)
-    for skip in result.unused_skips:
-        console.print(f"[yellow]unused skip[/]: {skip.check} on {skip.resource} matched nothing")
+    if result.unused_skips:
+        unused = ", ".join(f"{skip.check} ({skip.resource})" for skip in result.unused_skips)
+        console.print(f"[dim]skips this stack does not need: {unused}[/]")
     for source, counts in result.counts().items():
         colour = "red" if counts["failed"] else "green"
         console.print(
