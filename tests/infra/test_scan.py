@@ -225,3 +225,18 @@ def test_an_inline_suppression_counts_as_a_failure_until_the_skip_file_reviews_i
     report = {"check_type": "kubernetes", "results": {"skipped_checks": [check]}, "summary": {}}
     [parsed] = parse_report(json.dumps(report), "kubernetes")
     assert parsed.status == "failed" and "skipped inline (later)" in parsed.detail
+
+
+def test_print_scan_lists_failures_skip_reasons_and_counts_per_source() -> None:
+    from pipelines.infra_report import console, print_scan
+
+    skipped = dataclasses.replace(
+        result("skipped", check="CKV_AWS_144"), detail="a reviewed reason"
+    )
+    scan = ScanResult(stack="prod", results=[result("failed", check="CKV_AWS_63"), skipped])
+    with console.capture() as captured:
+        print_scan(scan)
+    text = captured.get()
+    assert "CKV_AWS_63" in text and "a reviewed reason" in text
+    assert "checkov:terraform_plan: 1 failed, 0 passed, 1 skipped" in text
+    assert "scan failed" in text
