@@ -211,7 +211,10 @@ def run_client(mode: str, port: int, body: str) -> dict[str, float]:
     start = time.perf_counter()
     if mode == "rate":
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        give_up = start + 3 * LOAD_SECONDS  # bounded in time even if the server falls behind
         for i in range(min(TARGET_RATE * LOAD_SECONDS, MAX_REQUESTS)):
+            if time.perf_counter() > give_up:
+                break
             scheduled = start + i / TARGET_RATE
             delay = scheduled - time.perf_counter()
             if delay > 0:

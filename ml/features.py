@@ -47,9 +47,7 @@ class TransactionEncoder(TransformerMixin, BaseEstimator):
         ratio = OUTPUT_FEATURES.index("log_amount_ratio")
         out[:, ratio] = np.log1p(out[:, amount]) - np.log1p(out[:, average])
         for name in CATEGORICAL:
-            codes = _CATEGORY_INDEX[name].get_indexer(x[name].to_numpy()).astype(np.float64)
-            codes[codes < 0] = np.nan
-            out[:, OUTPUT_FEATURES.index(name)] = codes
+            out[:, OUTPUT_FEATURES.index(name)] = _codes(name, x[name].to_numpy(dtype=object))
         return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -58,6 +56,25 @@ class TransactionEncoder(TransformerMixin, BaseEstimator):
 
 
 _CATEGORY_INDEX = {name: pd.Index(values) for name, values in schema.CATEGORICAL_FEATURES.items()}
+_CATEGORY_CODE = {
+    name: {value: float(code) for code, value in enumerate(values)}
+    for name, values in schema.CATEGORICAL_FEATURES.items()
+}
+SMALL_BATCH = 256
+
+
+def _codes(name: str, values: np.ndarray) -> np.ndarray:
+    """Schema codes of one categorical column; NaN for a value the schema does not know.
+
+    A dict lookup is cheapest for the few rows of an online request, a hash
+    index for training-sized batches; both give the same codes.
+    """
+    if values.shape[0] <= SMALL_BATCH:
+        lookup = _CATEGORY_CODE[name]
+        return np.array([lookup.get(value, np.nan) for value in values], dtype=np.float64)
+    codes = _CATEGORY_INDEX[name].get_indexer(values).astype(np.float64)
+    codes[codes < 0] = np.nan
+    return codes
 
 
 def build_preprocessor() -> TransactionEncoder:

@@ -54,3 +54,12 @@ def test_encoder_refuses_a_frame_without_features(train_frame):
 def test_feature_frame_names_missing_columns(train_frame):
     with pytest.raises(KeyError, match="amount"):
         feature_frame(train_frame.drop(columns=["amount"]))
+
+
+def test_small_and_large_batches_encode_alike(train_frame):
+    frame = train_frame.head(600).copy()
+    frame.loc[frame.index[::7], "merchant_category"] = "crypto_exchange"
+    encoder = build_preprocessor().fit(frame)
+    whole = encoder.transform(frame)  # hash-index path
+    pieces = np.vstack([encoder.transform(frame.iloc[i : i + 100]) for i in range(0, 600, 100)])
+    np.testing.assert_array_equal(whole, pieces)
