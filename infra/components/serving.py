@@ -115,8 +115,11 @@ class ModelEndpoint(pulumi.ComponentResource):
             endpoint_config_name=self.config.name,
             deployment_config=cast(Any, self.deployment_config),
             tags=context.tags("serving"),
+            # The roles component's policies (image pull, logs) and the bucket grants must be
+            # in place before SageMaker starts instances with the execution role.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*grants, *self.rollback_alarms.alarms]
+                parent=self,
+                depends_on=[*grants, *self.rollback_alarms.alarms, args.roles, args.storage],
             ),
         )
         self.scaling = (
