@@ -23,7 +23,6 @@ DERIVED_FEATURES = ("log_amount_ratio",)
 CATEGORICAL = tuple(schema.CATEGORICAL_FEATURES)
 # Output order of the encoder: numeric, derived, then categorical codes.
 OUTPUT_FEATURES = (*schema.NUMERIC_FEATURES, *DERIVED_FEATURES, *CATEGORICAL)
-CATEGORICAL_OUTPUT_MASK = tuple(name in CATEGORICAL for name in OUTPUT_FEATURES)
 
 
 class TransactionEncoder(TransformerMixin, BaseEstimator):

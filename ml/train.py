@@ -69,8 +69,9 @@ def train_model(
     from sklearn.pipeline import Pipeline
 
     from ml.calibration import PlattCalibrated
-    from ml.features import CATEGORICAL_OUTPUT_MASK, build_preprocessor, feature_frame
+    from ml.features import build_preprocessor, feature_frame
     from ml.metrics import recall_at_precision, threshold_at_precision
+    from ml.trees import SmallBatchPipeline
 
     _check_training_frame(train, "training")
     if validation is None:
@@ -85,7 +86,6 @@ def train_model(
         max_leaf_nodes=params.max_leaf_nodes,
         min_samples_leaf=params.min_samples_leaf,
         l2_regularization=params.l2_regularization,
-        categorical_features=list(CATEGORICAL_OUTPUT_MASK),
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=20,
@@ -95,9 +95,12 @@ def train_model(
     pipeline.fit(feature_frame(train), y, classifier__sample_weight=np.where(y == 1, weight, 1.0))
     x_val = feature_frame(validation)
     y_val = validation[schema.LABEL_COLUMN].to_numpy(dtype=np.int64)
-    model: Any = pipeline
+    # Category codes are split on as ordered numbers, not as native categories: on
+    # the generated data that costs about 0.01 PR AUC and lets small online
+    # batches walk flat trees (ml.trees) at a fraction of the per-row cost.
+    model: Any = SmallBatchPipeline(pipeline).fit()
     if params.calibrate:
-        model = PlattCalibrated(pipeline).fit(x_val, y_val)
+        model = PlattCalibrated(model).fit(x_val, y_val)
     score = model.predict_proba(x_val)[:, 1]
     threshold = threshold_at_precision(y_val, score)
     return TrainedModel(
