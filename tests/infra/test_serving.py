@@ -81,6 +81,13 @@ def test_endpoint_waits_for_its_rollback_alarms(prod: Plan) -> None:
         assert alarm_named(prod, name)["urn"] in endpoint["dependencies"]
 
 
+def test_endpoint_waits_for_the_execution_roles_policies(prod: Plan) -> None:
+    dependencies = prod.one(ENDPOINT)["dependencies"]
+    for policy in ("image-pull", "key-endpoint", "monitoring-data-capture-rw"):
+        urn = prod.one("aws:iam/rolePolicy:RolePolicy", f"mlops-prod-execution-{policy}")["urn"]
+        assert urn in dependencies, policy
+
+
 def test_rollback_alarms_cover_5xx_p99_latency_and_memory(prod: Plan) -> None:
     by_metric = {
         alarm_named(prod, n)["inputs"]["metricName"]: alarm_named(prod, n)["inputs"]

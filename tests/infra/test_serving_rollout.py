@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic.alias_generators import to_camel
 
+from infra.components.serving_alarms import EndpointMetrics
 from infra.components.serving_policy import (
     content_name,
     deployment_config,
@@ -191,3 +192,14 @@ def test_every_strategy_is_accepted_on_an_instance_fleet(strategy: str) -> None:
     serving = config_with("staging", f"serving.rollout.strategy={strategy}").serving
     assert serving.rollout.strategy == strategy
     assert deployment_config(serving.rollout, ALARMS)["auto_rollback_configuration"]
+
+
+def test_metrics_of_the_new_fleet_add_the_config_dimension_and_keep_their_statistic() -> None:
+    metrics = EndpointMetrics("mlops-prod-endpoint", "primary", "mlops-prod-endpoint-config-abc")
+    latency = metrics.latency_p99(new_fleet_only=True).alarm_inputs()
+    assert latency["extended_statistic"] == "p99" and "statistic" not in latency
+    assert latency["dimensions"]["EndpointConfigName"] == "mlops-prod-endpoint-config-abc"
+    whole = metrics.errors_5xx(new_fleet_only=False).alarm_inputs()
+    assert whole["statistic"] == "Sum"
+    assert whole["dimensions"] == {"EndpointName": "mlops-prod-endpoint", "VariantName": "primary"}
+    assert "EndpointConfigName" not in metrics.memory_utilization().dimensions
