@@ -71,7 +71,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             tags=context.tags("pipeline"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, self.step_code.object]),
         )
-        self.scheduler_role = self._scheduler_role()
+        self.scheduler_role = self._scheduler_role(storage)
         self.schedule = aws.scheduler.Schedule(
             context.name("training-schedule"),
             name=context.name("training-schedule"),
@@ -80,6 +80,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             schedule_expression_timezone=settings.schedule_timezone,
             state="ENABLED" if settings.schedule_enabled else "DISABLED",
             flexible_time_window={"mode": "OFF"},
+            kms_key_arn=storage.key.arn,
             target={
                 "arn": self.pipeline.arn,
                 "role_arn": self.scheduler_role.arn,
@@ -158,7 +159,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             ],
         }]
 
-    def _scheduler_role(self) -> aws.iam.Role:
+    def _scheduler_role(self, storage: StackStorage) -> aws.iam.Role:
         context = self._context
         schedule_name = context.name("training-schedule")
         schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
@@ -183,12 +184,20 @@ class TrainingPipeline(pulumi.ComponentResource):
             context.name("training-scheduler-start"),
             role=role.id,
             name="start-training-pipeline",
-            policy=policy_json([{
-                "Sid": "StartThisPipelineOnly",
-                "Effect": "Allow",
-                "Action": "sagemaker:StartPipelineExecution",
-                "Resource": self.pipeline.arn,
-            }]),
+            policy=policy_json([
+                {
+                    "Sid": "StartThisPipelineOnly",
+                    "Effect": "Allow",
+                    "Action": "sagemaker:StartPipelineExecution",
+                    "Resource": self.pipeline.arn,
+                },
+                {
+                    "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": storage.key.arn,
+                },
+            ]),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return role

@@ -81,11 +81,15 @@ def test_scheduler_role_may_only_start_this_pipeline_for_this_schedule(plan_for)
     assert trust["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(
         ":schedule/default/mlops-prod-training-schedule")
     start = policy(plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-training-scheduler-start"))
-    assert start["Statement"] == [{
-        "Sid": "StartThisPipelineOnly", "Effect": "Allow",
-        "Action": "sagemaker:StartPipelineExecution",
-        "Resource": plan.one(PIPELINE)["outputs"]["arn"],
-    }]
+    key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    assert start["Statement"] == [
+        {"Sid": "StartThisPipelineOnly", "Effect": "Allow",
+         "Action": "sagemaker:StartPipelineExecution",
+         "Resource": plan.one(PIPELINE)["outputs"]["arn"]},
+        {"Sid": "ReadTheScheduleEncryptedWithTheStackKey", "Effect": "Allow",
+         "Action": "kms:Decrypt", "Resource": key_arn},
+    ]
+    assert plan.one(SCHEDULE)["inputs"]["kmsKeyArn"] == key_arn
 
 
 def test_pipeline_role_runs_only_pipeline_named_jobs(plan_for) -> None:
