@@ -153,15 +153,24 @@ def checkov_executable() -> Path:
     return executable
 
 
-def run_checkov(target: Path, framework: str) -> list[CheckResult]:
-    """Run checkov offline on a file (Terraform plan JSON) or a folder (manifests)."""
+def run_checkov(targets: dict[Path, str]) -> list[CheckResult]:
+    """Run checkov offline, once, on files (Terraform plan JSON) and folders (manifests).
+
+    ``targets`` maps each path to its framework; one process for all of them,
+    since checkov's start-up costs more than a small plan's checks.
+    """
     executable = checkov_executable()
-    selector = ["-d", str(target)] if target.is_dir() else ["-f", str(target)]
+    selectors = [
+        argument
+        for target in targets
+        for argument in (["-d", str(target)] if target.is_dir() else ["-f", str(target)])
+    ]
+    frameworks = sorted(set(targets.values()))
     command = [
         str(executable),
-        *selector,
+        *selectors,
         "--framework",
-        framework,
+        *frameworks,
         "--skip-download",
         "--output",
         "json",
@@ -178,8 +187,9 @@ def run_checkov(target: Path, framework: str) -> list[CheckResult]:
     )
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CheckovRunError(f"checkov exited with {completed.returncode} on {target}: {last}")
-    return parse_report(completed.stdout, framework)
+        names = ", ".join(target.name for target in targets)
+        raise CheckovRunError(f"checkov exited with {completed.returncode} on {names}: {last}")
+    return parse_report(completed.stdout, " and ".join(frameworks))
 
 
 def parse_report(stdout: str, framework: str) -> list[CheckResult]:
@@ -214,7 +224,7 @@ def _record(source: str, status: Status, check: dict[str, Any]) -> CheckResult:
         check_id=str(check.get("check_id")),
         name=str(check.get("check_name", "")),
         resource=str(check.get("resource", "")),
-        file=str(check.get("file_path", "")).lstrip("/"),
+        file=Path(str(check.get("file_path", ""))).name,
         status=status,
         detail=detail,
     )

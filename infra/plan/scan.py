@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,17 +85,18 @@ def scan_plan(plan: Plan, skip_file: Path | None = None) -> ScanResult:
         tfplan = root / "tfplan.json"
         document = to_terraform_plan(plan)
         tfplan.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
-        jobs: list[tuple[Path, str]] = [(tfplan, "terraform_plan")]
+        targets = {tfplan: "terraform_plan"}
         if has_kubernetes(plan):
-            jobs.append((_write_manifests(plan, root / "kubernetes"), "kubernetes"))
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            outcomes = list(pool.map(lambda job: run_checkov(*job), jobs))
+            targets[_write_manifests(plan, root / "kubernetes")] = "kubernetes"
+        checkov_results = run_checkov(targets)
     exported = len(document["planned_values"]["root_module"]["resources"])
-    if exported and not any(r.resource != "aws.default" for r in outcomes[0]):
-        raise CheckovRunError(
-            f"checkov reported no checks for the {exported} resources of the Terraform plan"
-        )
-    results = [result for outcome in outcomes for result in outcome] + evaluate_policies(plan)
+    for framework in set(targets.values()) if exported else set():
+        source = f"checkov:{framework}"
+        if not any(r.source == source and r.resource != "aws.default" for r in checkov_results):
+            raise CheckovRunError(
+                f"checkov reported no {framework} checks: the export is unreadable"
+            )
+    results = checkov_results + evaluate_policies(plan)
     return ScanResult(stack=plan.stack, results=skips.apply(results), unused_skips=skips.unused)
 
 
