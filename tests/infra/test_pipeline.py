@@ -106,3 +106,18 @@ def test_the_same_stack_synthesises_the_same_definition(plan_for) -> None:
 
     again = synthesize("staging").one(PIPELINE)["inputs"]["pipelineDefinition"]
     assert again == plan_for("staging").one(PIPELINE)["inputs"]["pipelineDefinition"]
+
+
+def test_the_local_runner_walks_the_definition_the_stack_deploys(plan_for) -> None:
+    from pipelines.local import local_spec
+    from pipelines.training import definition_json
+
+    plan = plan_for("dev")
+    deployed = plan.one(PIPELINE)["inputs"]["pipelineDefinition"]
+    code = plan.one("aws:s3/bucketObjectv2:BucketObjectv2")["inputs"]
+    sha256 = code["tags"]["sha256"]
+    local = definition_json(local_spec(
+        plan.config, f"s3://mlops-dev-artifacts-123456789012-us-east-1/code/{sha256}/", sha256))
+    key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    local_key = "arn:aws:kms:us-east-1:123456789012:alias/mlops-dev-data"
+    assert local.replace(local_key, key_arn) == deployed
