@@ -76,11 +76,9 @@ MAP_ATTRIBUTES = frozenset(
         "labels",
         "annotations",
         "customer_metadata_properties",
-        "context",
         "request_parameters",
         "response_parameters",
         "request_templates",
-        "options",
     }
 )
 # Blocks that share a name with a map attribute elsewhere (a Lambda's environment block).

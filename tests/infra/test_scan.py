@@ -240,3 +240,16 @@ def test_print_scan_lists_failures_skip_reasons_and_counts_per_source() -> None:
     assert "CKV_AWS_63" in text and "a reviewed reason" in text
     assert "checkov:terraform_plan: 1 failed, 0 passed, 1 skipped" in text
     assert "scan failed" in text
+
+
+def test_mlops_scan_exits_1_when_the_scan_fails(monkeypatch, plan_for) -> None:
+    from infra.plan import scan as scan_module
+    from pipelines import cli, infra_report
+
+    failing = ScanResult(stack="dev", results=[result("failed", check="CKV_AWS_63")])
+    monkeypatch.setattr(infra_report, "synthesize_with_progress", lambda *args: plan_for("dev"))
+    monkeypatch.setattr(scan_module, "scan_plan", lambda plan: failing)
+    monkeypatch.setattr(sys, "argv", ["mlops", "scan", "--stack", "dev"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 1
