@@ -58,8 +58,10 @@ def code_files(root: Path = REPO_ROOT) -> list[Path]:
 def archive_bytes(root: Path = REPO_ROOT) -> bytes:
     """A tar.gz of the step code whose bytes depend only on file names and contents."""
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as zipped, \
-            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for relative in code_files(root):
             data = (root / relative).read_bytes()
             info = tarfile.TarInfo(relative.as_posix())

@@ -39,8 +39,9 @@ def aws_emulator(region: str, endpoint_url: str | None = None) -> Iterator[AwsCl
     import boto3
 
     if endpoint_url:
-        yield _clients(boto3.session.Session(region_name=region, **_credentials()), region,
-                       endpoint_url)
+        yield _clients(
+            boto3.session.Session(region_name=region, **_credentials()), region, endpoint_url
+        )
         return
     from moto import mock_aws
 
@@ -96,8 +97,11 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> None:
         return
     except ClientError:
         pass
-    options = {} if region == "us-east-1" else {
-        "CreateBucketConfiguration": {"LocationConstraint": region}}
+    options = (
+        {}
+        if region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    )
     s3.create_bucket(Bucket=bucket, **options)
 
 
@@ -126,7 +130,7 @@ def download_prefix(s3: Any, uri: str, local: Path) -> int:
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             # Keys land relative to the prefix; a prefix naming one object lands as its file name.
-            relative = item["Key"][len(prefix):].lstrip("/") or item["Key"].rsplit("/", 1)[-1]
+            relative = item["Key"][len(prefix) :].lstrip("/") or item["Key"].rsplit("/", 1)[-1]
             target = local / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, item["Key"], str(target))

@@ -71,15 +71,21 @@ def local_spec(config: StackConfig, code_uri: str, code_sha256: str) -> Training
         code_uri=code_uri,
         code_sha256=code_sha256,
         model_package_group=config.resource_name(MODEL_GROUP_SUFFIX),
-        feature_group_name=(config.resource_name(f"{store.feature_group_name}-v{store.version}")
-                            if store.enabled else None),
+        feature_group_name=(
+            config.resource_name(f"{store.feature_group_name}-v{store.version}")
+            if store.enabled
+            else None
+        ),
         processing_instance_type=settings.processing_instance_type,
         training_instance_type=settings.training_instance_type,
         approval_status=settings.approval_status,
         cache_expiry=settings.cache_expiry,
         max_retry_attempts=settings.max_retry_attempts,
-        gates=Gates(settings.gates.min_pr_auc, settings.gates.min_recall_at_precision,
-                    settings.gates.max_regression),
+        gates=Gates(
+            settings.gates.min_pr_auc,
+            settings.gates.min_recall_at_precision,
+            settings.gates.max_regression,
+        ),
     )
 
 
@@ -116,8 +122,9 @@ def prepare(clients: AwsClients, spec: TrainingPipelineSpec, archive_path: Path)
                 RecordIdentifierFeatureName="transaction_id",
                 EventTimeFeatureName="event_time",
                 FeatureDefinitions=feature_definitions(),
-                OfflineStoreConfig={"S3StorageConfig": {
-                    "S3Uri": f"s3://{spec.data_bucket}/feature-store/"}},
+                OfflineStoreConfig={
+                    "S3StorageConfig": {"S3Uri": f"s3://{spec.data_bucket}/feature-store/"}
+                },
                 RoleArn=spec.role_arn,
             )
         except ClientError as error:
@@ -135,8 +142,9 @@ def offline_ingest(clients: AwsClients, spec: TrainingPipelineSpec, execution_id
 
         rows = [{f["FeatureName"]: f["ValueAsString"] for f in record} for record in records]
         key = f"feature-store/{spec.feature_group_name}/local/{execution_id}.parquet"
-        clients.s3.put_object(Bucket=spec.data_bucket, Key=key,
-                              Body=pd.DataFrame(rows).to_parquet(index=False))
+        clients.s3.put_object(
+            Bucket=spec.data_bucket, Key=key, Body=pd.DataFrame(rows).to_parquet(index=False)
+        )
         return len(rows)
 
     def run(argv: list[str]) -> int:
@@ -176,22 +184,34 @@ def run_local(
     archive = build_archive()
     run = LocalRun(execution_id=execution_id)
     with aws_emulator(config.region, endpoint_url) as clients:
-        spec = local_spec(config, f"s3://{config.resource_name('artifacts')}-{LOCAL_ACCOUNT}-"
-                          f"{config.region}/{archive.prefix}", archive.sha256)
+        spec = local_spec(
+            config,
+            f"s3://{config.resource_name('artifacts')}-{LOCAL_ACCOUNT}-"
+            f"{config.region}/{archive.prefix}",
+            archive.sha256,
+        )
         definition = build_definition(spec)
         prepare(clients, spec, archive.path)
         raw = f"s3://{spec.data_bucket}/raw/{execution_id}/"
         _upload_input(clients, source, raw)
-        floors = champion_floors(clients.sagemaker, spec.model_package_group,
-                                 spec.gates.max_regression)
+        floors = champion_floors(
+            clients.sagemaker, spec.model_package_group, spec.gates.max_regression
+        )
         state = RunState(
-            parameters={**{p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
-                        "InputDataUri": raw, "ChampionFloorPrAuc": floors[0],
-                        "ChampionFloorRecallAtPrecision": floors[1]},
+            parameters={
+                **{p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
+                "InputDataUri": raw,
+                "ChampionFloorPrAuc": floors[0],
+                "ChampionFloorRecallAtPrecision": floors[1],
+            },
             execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
         )
-        runner = JobRunner(clients, work_dir / "runs" / execution_id, work_dir / "cache",
-                           {"pipelines.ingest": offline_ingest(clients, spec, execution_id)})
+        runner = JobRunner(
+            clients,
+            work_dir / "runs" / execution_id,
+            work_dir / "cache",
+            {"pipelines.ingest": offline_ingest(clients, spec, execution_id)},
+        )
         try:
             _walk(definition["Steps"], state, runner, run, clients, console)
         except StepFailedError as failed:
@@ -210,8 +230,14 @@ def _upload_input(clients: AwsClients, source: Path, uri: str) -> None:
         upload_file(clients.s3, source, f"{uri}{source.name}")
 
 
-def _walk(steps: Iterable[dict[str, Any]], state: RunState, runner: JobRunner, run: LocalRun,
-          clients: AwsClients, console: Console) -> None:
+def _walk(
+    steps: Iterable[dict[str, Any]],
+    state: RunState,
+    runner: JobRunner,
+    run: LocalRun,
+    clients: AwsClients,
+    console: Console,
+) -> None:
     for step in steps:
         started = time.perf_counter()
         outcome = StepOutcome(step["Name"], "ran")
@@ -225,14 +251,22 @@ def _walk(steps: Iterable[dict[str, Any]], state: RunState, runner: JobRunner, r
             finally:
                 outcome.seconds = time.perf_counter() - started
         mark = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]"}.get(outcome.status, "•")
-        console.print(f"{mark} {step['Name']:<11} {outcome.seconds:5.1f} s  {outcome.status}"
-                      f"{'  ' + outcome.detail if outcome.detail else ''}")
+        console.print(
+            f"{mark} {step['Name']:<11} {outcome.seconds:5.1f} s  {outcome.status}"
+            f"{'  ' + outcome.detail if outcome.detail else ''}"
+        )
         if branch:
             _walk(branch, state, runner, run, clients, console)
 
 
-def _run_step(step: dict[str, Any], state: RunState, runner: JobRunner, run: LocalRun,
-              clients: AwsClients, outcome: StepOutcome) -> list[dict[str, Any]]:
+def _run_step(
+    step: dict[str, Any],
+    state: RunState,
+    runner: JobRunner,
+    run: LocalRun,
+    clients: AwsClients,
+    outcome: StepOutcome,
+) -> list[dict[str, Any]]:
     kind, arguments = step["Type"], step["Arguments"]
     if kind == "Processing":
         outcome.status = runner.processing(step, state)
@@ -255,19 +289,22 @@ def _run_step(step: dict[str, Any], state: RunState, runner: JobRunner, run: Loc
 
 def _register(request: dict[str, Any], run: LocalRun, clients: AwsClients) -> None:
     request["CustomerMetadataProperties"] = {
-        key: str(value) for key, value in request.get("CustomerMetadataProperties", {}).items()}
+        key: str(value) for key, value in request.get("CustomerMetadataProperties", {}).items()
+    }
     created = clients.sagemaker.create_model_package(**request)
     arn = created["ModelPackageArn"]
     described = clients.sagemaker.describe_model_package(ModelPackageName=arn)
     run.package_arn = described["ModelPackageArn"]
     run.approval_status = described["ModelApprovalStatus"]
     run.metadata = dict(described.get("CustomerMetadataProperties") or {})
-    run.metrics = {k: float(run.metadata[k]) for k in ("PrAuc", "RecallAtPrecision90")
-                   if k in run.metadata}
+    run.metrics = {
+        k: float(run.metadata[k]) for k in ("PrAuc", "RecallAtPrecision90") if k in run.metadata
+    }
 
 
-def _validation_failure(failed: StepFailedError, runner: JobRunner, work_dir: Path
-                        ) -> StepFailedError:
+def _validation_failure(
+    failed: StepFailedError, runner: JobRunner, work_dir: Path
+) -> StepFailedError:
     """Keep the quarantined files in the work directory and say which checks failed."""
     output = runner.map_path("Validate", "/opt/ml/processing/output")
     target = work_dir / "quarantine"
@@ -283,8 +320,10 @@ def _validation_failure(failed: StepFailedError, runner: JobRunner, work_dir: Pa
         checks = sorted({c for r in report.get("reports", []) for c in r.get("checks_failed", [])})
     why = f" ({', '.join(checks)})" if checks else ""
     return StepFailedError(
-        "Validate", f"{moved} input file(s) failed validation{why}; quarantined in {target}; "
-                    "no model registered")
+        "Validate",
+        f"{moved} input file(s) failed validation{why}; quarantined in {target}; "
+        "no model registered",
+    )
 
 
 def print_summary(console: Console, run: LocalRun) -> None:

@@ -147,11 +147,12 @@ class JobRunner:
             lines = [line for line in buffer.getvalue().splitlines() if line.strip()]
             raise StepFailedError(step, lines[-1] if lines else f"{module} exited {code}")
 
-    def cache_key(self, step: str, module: str, args: list[str],
-                  inputs: dict[str, Path]) -> str:
+    def cache_key(self, step: str, module: str, args: list[str], inputs: dict[str, Path]) -> str:
         """sha256 of what decides a step's result: module, arguments, input contents."""
         document = {
-            "step": step, "module": module, "args": args,
+            "step": step,
+            "module": module,
+            "args": args,
             "inputs": {name: tree_sha256(path) for name, path in sorted(inputs.items())},
         }
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
@@ -206,7 +207,8 @@ class JobRunner:
         for item in step.get("PropertyFiles", []):
             document = outputs[item["OutputName"]] / item["FilePath"]
             state.property_files[(name, item["PropertyFileName"])] = json.loads(
-                document.read_text(encoding="utf-8"))
+                document.read_text(encoding="utf-8")
+            )
         return status
 
     def _upload_outputs(self, name: str, arguments: dict[str, Any], state: RunState) -> None:

@@ -87,14 +87,18 @@ def choose_source(client: Any, group: str, package_arn: str | None) -> Package:
     return package
 
 
-def copy_into(client: Any, source: Package, target_group: str, source_stack_name: str
-              ) -> tuple[Package, bool]:
+def copy_into(
+    client: Any, source: Package, target_group: str, source_stack_name: str
+) -> tuple[Package, bool]:
     """The source's copy in ``target_group``: found if it exists, registered if not."""
     for existing in list_packages(client, target_group):
         if existing.metadata.get("PromotedFrom") == source.arn:
             return existing, False
-    metadata = {**source.metadata, "PromotedFrom": source.arn,
-                "PromotedFromStack": source_stack_name}
+    metadata = {
+        **source.metadata,
+        "PromotedFrom": source.arn,
+        "PromotedFromStack": source_stack_name,
+    }
     request: dict[str, Any] = {
         "ModelPackageGroupName": target_group,
         "ModelPackageDescription": f"Promoted from {source.arn}",
@@ -128,8 +132,9 @@ def promote(
     return Promotion(source, target, target_stack, path, created, changed)
 
 
-def promote_on_event(client: Any, event: dict[str, Any], stack_files: dict[str, Path] | None = None
-                     ) -> Promotion | None:
+def promote_on_event(
+    client: Any, event: dict[str, Any], stack_files: dict[str, Path] | None = None
+) -> Promotion | None:
     """The CD hook: an approval in one stack promotes to the next; other events are ignored.
 
     Duplicate deliveries find the same copy and the same pinned ARN, so they change nothing.
@@ -206,7 +211,7 @@ def _indent(line: str) -> str:
 
 def _child_indent(lines: list[str], parent: int) -> str | None:
     """Indentation of the first key under ``lines[parent]``, None when the block is empty."""
-    for line in lines[parent + 1:]:
+    for line in lines[parent + 1 :]:
         if line.strip() and not line.lstrip().startswith("#"):
             indent = _indent(line)
             return indent if len(indent) > len(_indent(lines[parent])) else None

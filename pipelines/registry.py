@@ -63,11 +63,13 @@ def sagemaker_client(region: str | None = None, endpoint_url: str | None = None)
 
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     session = boto3.session.Session(
-        region_name=region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+        region_name=region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    )
     if session.get_credentials() is None:
         if endpoint is None:
             raise RegistryError(
-                "no AWS credentials found; configure them, or pass --endpoint-url for an emulator")
+                "no AWS credentials found; configure them, or pass --endpoint-url for an emulator"
+            )
         from pipelines.emulator import FAKE_CREDENTIALS
 
         session = boto3.session.Session(
@@ -146,8 +148,9 @@ def champion_floors(client: Any, group: str, max_regression: float) -> tuple[flo
     return max(0.0, pr_auc - max_regression), max(0.0, recall - max_regression)
 
 
-def set_status(client: Any, arn: str, status: str, reason: str,
-               extra_metadata: dict[str, str] | None = None) -> Change:
+def set_status(
+    client: Any, arn: str, status: str, reason: str, extra_metadata: dict[str, str] | None = None
+) -> Change:
     """Move a package to ``status`` with a reason; a package already there is left alone."""
     if not reason.strip():
         raise RegistryError("give a reason (--reason) for the approval decision")
@@ -179,12 +182,18 @@ def reject(client: Any, arn: str, reason: str) -> Change:
 def state_change(event: dict[str, Any]) -> tuple[str, str, str]:
     """(group, package ARN, status) of an EventBridge model package state change event."""
     detail = event.get("detail") or {}
-    missing = [k for k in ("ModelPackageGroupName", "ModelPackageArn", "ModelApprovalStatus")
-               if not detail.get(k)]
+    missing = [
+        k
+        for k in ("ModelPackageGroupName", "ModelPackageArn", "ModelApprovalStatus")
+        if not detail.get(k)
+    ]
     if event.get("detail-type") != "SageMaker Model Package State Change" or missing:
         raise RegistryError(
             "not a model package state change event (expected detail-type "
             "'SageMaker Model Package State Change' with group, ARN and approval status)"
         )
-    return (detail["ModelPackageGroupName"], detail["ModelPackageArn"],
-            detail["ModelApprovalStatus"])
+    return (
+        detail["ModelPackageGroupName"],
+        detail["ModelPackageArn"],
+        detail["ModelApprovalStatus"],
+    )

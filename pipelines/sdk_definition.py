@@ -45,33 +45,62 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
         params[item["Name"]] = kind(item["Name"], default_value=item["DefaultValue"])
     reference = {step["Name"]: step for step in build_steps(spec)}
     validate = _processing(reference["Validate"], spec, params, session, VALIDATION_REPORT)
-    features = _processing(reference["Features"], spec, params, session, FEATURES_REPORT,
-                           upstream={"validated": validate})
+    features = _processing(
+        reference["Features"],
+        spec,
+        params,
+        session,
+        FEATURES_REPORT,
+        upstream={"validated": validate},
+    )
     train = _prebuilt(reference["Train"], "Training", "DescribeTrainingJobResponse")
-    evaluate = _processing(reference["Evaluate"], spec, params, session, EVALUATION_REPORT,
-                           upstream={"model": train, "test": features})
-    pr_auc = JsonGet(step_name=evaluate.name, property_file=EVALUATION_REPORT.name,
-                     json_path=PR_AUC_PATH)
-    recall = JsonGet(step_name=evaluate.name, property_file=EVALUATION_REPORT.name,
-                     json_path=RECALL_PATH)
+    evaluate = _processing(
+        reference["Evaluate"],
+        spec,
+        params,
+        session,
+        EVALUATION_REPORT,
+        upstream={"model": train, "test": features},
+    )
+    pr_auc = JsonGet(
+        step_name=evaluate.name, property_file=EVALUATION_REPORT.name, json_path=PR_AUC_PATH
+    )
+    recall = JsonGet(
+        step_name=evaluate.name, property_file=EVALUATION_REPORT.name, json_path=RECALL_PATH
+    )
     gate = reference["CheckGates"]["Arguments"]
     register = _prebuilt(gate["IfSteps"][0], "RegisterModel", "DescribeModelPackageOutput")
     failed = gate["ElseSteps"][0]
-    fail = FailStep(name=failed["Name"], description=failed["Description"], error_message=Join(
-        on=" ", values=[_sdk_value(v, params, pr_auc, recall)
-                        for v in failed["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]]))
+    fail = FailStep(
+        name=failed["Name"],
+        description=failed["Description"],
+        error_message=Join(
+            on=" ",
+            values=[
+                _sdk_value(v, params, pr_auc, recall)
+                for v in failed["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+            ],
+        ),
+    )
     conditions = [
         ConditionGreaterThanOrEqualTo(left=pr_auc, right=spec.gates.min_pr_auc),
         ConditionGreaterThanOrEqualTo(left=recall, right=spec.gates.min_recall_at_precision),
         ConditionGreaterThanOrEqualTo(left=pr_auc, right=params["ChampionFloorPrAuc"]),
-        ConditionGreaterThanOrEqualTo(left=recall,
-                                      right=params["ChampionFloorRecallAtPrecision"]),
+        ConditionGreaterThanOrEqualTo(left=recall, right=params["ChampionFloorRecallAtPrecision"]),
     ]
-    condition = ConditionStep(name="CheckGates", description=reference["CheckGates"]["Description"],
-                              conditions=conditions, if_steps=[register], else_steps=[fail])
-    pipeline = Pipeline(name=spec.pipeline_name, parameters=list(params.values()),
-                        steps=[validate, features, train, evaluate, condition],
-                        sagemaker_session=session)
+    condition = ConditionStep(
+        name="CheckGates",
+        description=reference["CheckGates"]["Description"],
+        conditions=conditions,
+        if_steps=[register],
+        else_steps=[fail],
+    )
+    pipeline = Pipeline(
+        name=spec.pipeline_name,
+        parameters=list(params.values()),
+        steps=[validate, features, train, evaluate, condition],
+        sagemaker_session=session,
+    )
     return str(pipeline.definition())
 
 
@@ -92,23 +121,35 @@ def _retry_policies(spec: TrainingPipelineSpec) -> list[Any]:
         StepRetryPolicy,
     )
 
-    common = {"interval_seconds": dict_steps.RETRY_INTERVAL_SECONDS,
-              "backoff_rate": dict_steps.RETRY_BACKOFF_RATE,
-              "max_attempts": spec.max_retry_attempts}
+    common = {
+        "interval_seconds": dict_steps.RETRY_INTERVAL_SECONDS,
+        "backoff_rate": dict_steps.RETRY_BACKOFF_RATE,
+        "max_attempts": spec.max_retry_attempts,
+    }
     return [
-        SageMakerJobStepRetryPolicy(exception_types=[
-            SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
-            SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
-            SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
-        ], **common),
-        StepRetryPolicy(exception_types=[StepExceptionTypeEnum.THROTTLING,
-                                         StepExceptionTypeEnum.SERVICE_FAULT], **common),
+        SageMakerJobStepRetryPolicy(
+            exception_types=[
+                SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+            ],
+            **common,
+        ),
+        StepRetryPolicy(
+            exception_types=[StepExceptionTypeEnum.THROTTLING, StepExceptionTypeEnum.SERVICE_FAULT],
+            **common,
+        ),
     ]
 
 
-def _processing(reference: dict[str, Any], spec: TrainingPipelineSpec, params: dict[str, Any],
-                session: Any, report: dict_steps.PropertyFile,
-                upstream: dict[str, Any] | None = None) -> Any:
+def _processing(
+    reference: dict[str, Any],
+    spec: TrainingPipelineSpec,
+    params: dict[str, Any],
+    session: Any,
+    report: dict_steps.PropertyFile,
+    upstream: dict[str, Any] | None = None,
+) -> Any:
     """A ``ProcessingStep`` from ``Processor.run``, configured as the builder configures it."""
     from sagemaker.core.processing import Processor
     from sagemaker.core.shapes import (
@@ -125,11 +166,16 @@ def _processing(reference: dict[str, Any], spec: TrainingPipelineSpec, params: d
     arguments = reference["Arguments"]
     app = arguments["AppSpecification"]
     processor = Processor(
-        role=arguments["RoleArn"], image_uri=app["ImageUri"], instance_count=1,
-        instance_type=params["ProcessingInstanceType"], entrypoint=app["ContainerEntrypoint"],
-        volume_kms_key=spec.kms_key_arn, output_kms_key=spec.kms_key_arn,
+        role=arguments["RoleArn"],
+        image_uri=app["ImageUri"],
+        instance_count=1,
+        instance_type=params["ProcessingInstanceType"],
+        entrypoint=app["ContainerEntrypoint"],
+        volume_kms_key=spec.kms_key_arn,
+        output_kms_key=spec.kms_key_arn,
         max_runtime_in_seconds=arguments["StoppingCondition"]["MaxRuntimeInSeconds"],
-        sagemaker_session=session, env=arguments["Environment"],
+        sagemaker_session=session,
+        env=arguments["Environment"],
     )
 
     def source(name: str, uri: Any) -> Any:
@@ -144,29 +190,45 @@ def _processing(reference: dict[str, Any], spec: TrainingPipelineSpec, params: d
     def destination(uri: Any) -> Any:
         if not isinstance(uri, dict):
             return uri
-        values = [ExecutionVariables.PIPELINE_EXECUTION_ID if isinstance(v, dict) else v
-                  for v in uri["Std:Join"]["Values"]]
+        values = [
+            ExecutionVariables.PIPELINE_EXECUTION_ID if isinstance(v, dict) else v
+            for v in uri["Std:Join"]["Values"]
+        ]
         return Join(on="/", values=values)
 
     inputs = [
-        ProcessingInput(input_name=item["InputName"], s3_input=ProcessingS3Input(
-            s3_uri=source(item["InputName"], item["S3Input"]["S3Uri"]),
-            local_path=item["S3Input"]["LocalPath"], s3_data_type="S3Prefix",
-            s3_input_mode="File", s3_data_distribution_type="FullyReplicated",
-            s3_compression_type="None"))
+        ProcessingInput(
+            input_name=item["InputName"],
+            s3_input=ProcessingS3Input(
+                s3_uri=source(item["InputName"], item["S3Input"]["S3Uri"]),
+                local_path=item["S3Input"]["LocalPath"],
+                s3_data_type="S3Prefix",
+                s3_input_mode="File",
+                s3_data_distribution_type="FullyReplicated",
+                s3_compression_type="None",
+            ),
+        )
         for item in arguments["ProcessingInputs"]
     ]
     outputs = [
-        ProcessingOutput(output_name=item["OutputName"], s3_output=ProcessingS3Output(
-            s3_uri=destination(item["S3Output"]["S3Uri"]),
-            local_path=item["S3Output"]["LocalPath"], s3_upload_mode="EndOfJob"))
+        ProcessingOutput(
+            output_name=item["OutputName"],
+            s3_output=ProcessingS3Output(
+                s3_uri=destination(item["S3Output"]["S3Uri"]),
+                local_path=item["S3Output"]["LocalPath"],
+                s3_upload_mode="EndOfJob",
+            ),
+        )
         for item in arguments["ProcessingOutputConfig"]["Outputs"]
     ]
     step_args = processor.run(inputs=inputs, outputs=outputs, arguments=app["ContainerArguments"])
     return ProcessingStep(
-        name=reference["Name"], step_args=step_args, description=reference["Description"],
-        property_files=[PropertyFile(name=report.name, output_name=report.output_name,
-                                     path=report.path)],
+        name=reference["Name"],
+        step_args=step_args,
+        description=reference["Description"],
+        property_files=[
+            PropertyFile(name=report.name, output_name=report.output_name, path=report.path)
+        ],
         cache_config=CacheConfig(enable_caching=True, expire_after=spec.cache_expiry),
         retry_policies=_retry_policies(spec),
     )
@@ -179,10 +241,12 @@ def _prebuilt(reference: dict[str, Any], step_type: str, shape: str) -> Any:
 
     class PrebuiltStep(Step):
         def __init__(self) -> None:
-            super().__init__(name=reference["Name"], step_type=StepTypeEnum(step_type),
-                             description=reference["Description"])
-            self._properties = Properties(step_name=reference["Name"], step=self,
-                                          shape_name=shape)
+            super().__init__(
+                name=reference["Name"],
+                step_type=StepTypeEnum(step_type),
+                description=reference["Description"],
+            )
+            self._properties = Properties(step_name=reference["Name"], step=self, shape_name=shape)
 
         @property
         def arguments(self) -> dict[str, Any]:

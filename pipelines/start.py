@@ -21,8 +21,9 @@ class Started:
     parameters: dict[str, str]
 
 
-def start_training(client: Any, pipeline_name: str, group: str, max_regression: float,
-                   input_uri: str | None = None) -> Started:
+def start_training(
+    client: Any, pipeline_name: str, group: str, max_regression: float, input_uri: str | None = None
+) -> Started:
     """Start one execution; the champion floors come from the group's newest approved package."""
     pr_floor, recall_floor = champion_floors(client, group, max_regression)
     parameters = {

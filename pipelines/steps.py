@@ -124,7 +124,7 @@ class JobSettings:
 def module_entrypoint(code_dir: str, module: str) -> list[str]:
     """Unpack the step-code archive, then run ``python3 -m module`` with the job's arguments."""
     script = (
-        f'mkdir -p /tmp/code && tar -xzf {code_dir}/{ARCHIVE_NAME} -C /tmp/code && '
+        f"mkdir -p /tmp/code && tar -xzf {code_dir}/{ARCHIVE_NAME} -C /tmp/code && "
         f'PYTHONPATH=/tmp/code exec python3 -m {module} "$@"'
     )
     return ["/bin/sh", "-c", script, module]
@@ -161,7 +161,9 @@ class PropertyFile:
 
     def expr(self) -> Json:
         return {
-            "PropertyFileName": self.name, "OutputName": self.output_name, "FilePath": self.path,
+            "PropertyFileName": self.name,
+            "OutputName": self.output_name,
+            "FilePath": self.path,
         }
 
 

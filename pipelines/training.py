@@ -10,15 +10,25 @@ land in the data bucket's ``quarantine/`` prefix with their reasons.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
+from pipelines.gating import gate_conditions, gate_steps, register_step
+from pipelines.spec import (
+    EVALUATION_REPORT,
+    FEATURES_REPORT,
+    MEASURE_ONLY_GATES,
+    PR_AUC_PATH,
+    PROCESSING,
+    RECALL_PATH,
+    VALIDATION_REPORT,
+    Gates,
+    TrainingPipelineSpec,
+    output_uri,
+)
 from pipelines.steps import (
     JobSettings,
     Json,
-    PropertyFile,
     execution_id,
     join,
-    json_get,
     parameter,
     processing_input,
     processing_output,
@@ -28,66 +38,42 @@ from pipelines.steps import (
     training_step,
 )
 
+__all__ = [
+    "EVALUATION_REPORT",
+    "FEATURES_REPORT",
+    "PR_AUC_PATH",
+    "RECALL_PATH",
+    "VALIDATION_REPORT",
+    "Gates",
+    "TrainingPipelineSpec",
+    "build_definition",
+    "build_steps",
+    "definition_json",
+    "flatten_steps",
+    "gate_conditions",
+    "parameters",
+    "register_step",
+]
+
 DEFINITION_VERSION = "2020-12-01"
 STEP_ORDER = ("Validate", "Features", "Train", "Evaluate", "CheckGates", "Register", "GateFailed")
 JOB_STEPS = ("Validate", "Features", "Train", "Evaluate")
-PROCESSING = "/opt/ml/processing"
-
-VALIDATION_REPORT = PropertyFile("ValidationReport", "report", "validation.json")
-FEATURES_REPORT = PropertyFile("FeaturesReport", "report", "features.json")
-EVALUATION_REPORT = PropertyFile("EvaluationReport", "evaluation", "evaluation.json")
-
-# Where the gates read the challenger's metrics in evaluation.json (SageMaker model-metrics shape).
-PR_AUC_PATH = "binary_classification_metrics.pr_auc.value"
-RECALL_PATH = "binary_classification_metrics.recall_at_precision_90.value"
-MEASURE_ONLY_GATES = "min_pr_auc=0,min_recall_at_precision=0,max_regression=1"
-
-
-@dataclass(frozen=True)
-class Gates:
-    """Metric floors a challenger must reach (``mlops:pipeline.gates``)."""
-
-    min_pr_auc: float
-    min_recall_at_precision: float
-    max_regression: float
-
-
-@dataclass(frozen=True)
-class TrainingPipelineSpec:
-    """Everything the definition depends on; all plain values, resolved before building."""
-
-    pipeline_name: str
-    region: str
-    role_arn: str
-    data_bucket: str
-    artifacts_bucket: str
-    kms_key_arn: str
-    code_uri: str
-    code_sha256: str
-    model_package_group: str
-    feature_group_name: str | None
-    processing_instance_type: str
-    training_instance_type: str
-    approval_status: str
-    cache_expiry: str
-    max_retry_attempts: int
-    gates: Gates
-    subnet_ids: tuple[str, ...] = ()
-    security_group_ids: tuple[str, ...] = ()
-
-    @property
-    def raw_uri(self) -> str:
-        return f"s3://{self.data_bucket}/raw/"
 
 
 def parameters(spec: TrainingPipelineSpec) -> list[Json]:
     """Pipeline parameters with the stack's defaults; a run may override any of them."""
     return [
         {"Name": "InputDataUri", "Type": "String", "DefaultValue": spec.raw_uri},
-        {"Name": "ProcessingInstanceType", "Type": "String",
-         "DefaultValue": spec.processing_instance_type},
-        {"Name": "TrainingInstanceType", "Type": "String",
-         "DefaultValue": spec.training_instance_type},
+        {
+            "Name": "ProcessingInstanceType",
+            "Type": "String",
+            "DefaultValue": spec.processing_instance_type,
+        },
+        {
+            "Name": "TrainingInstanceType",
+            "Type": "String",
+            "DefaultValue": spec.training_instance_type,
+        },
         {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": spec.approval_status},
         # The current champion's metrics less maxRegression; 0 when there is no champion.
         {"Name": "ChampionFloorPrAuc", "Type": "Float", "DefaultValue": 0.0},
@@ -114,43 +100,61 @@ def build_steps(spec: TrainingPipelineSpec) -> list[Json]:
     )
     processing_type = parameter("ProcessingInstanceType")
     validate = processing_step(
-        "Validate", settings,
+        "Validate",
+        settings,
         module="ml.validate",
         description="Check every input file; move bad ones to quarantine with a reason.",
         arguments=[
-            "--input", f"{PROCESSING}/input/data",
-            "--validated", f"{PROCESSING}/output/validated",
-            "--quarantine", f"{PROCESSING}/output/quarantine",
-            "--report", f"{PROCESSING}/output/report/validation.json",
+            "--input",
+            f"{PROCESSING}/input/data",
+            "--validated",
+            f"{PROCESSING}/output/validated",
+            "--quarantine",
+            f"{PROCESSING}/output/quarantine",
+            "--report",
+            f"{PROCESSING}/output/report/validation.json",
         ],
         inputs=[processing_input("data", parameter("InputDataUri"), f"{PROCESSING}/input/data")],
         outputs=[
-            processing_output("validated", f"{PROCESSING}/output/validated",
-                              run_uri(spec, "validate", "validated")),
-            processing_output("quarantine", f"{PROCESSING}/output/quarantine",
-                              join(f"s3://{spec.data_bucket}/quarantine", execution_id())),
-            processing_output("report", f"{PROCESSING}/output/report",
-                              run_uri(spec, "validate", "report")),
+            processing_output(
+                "validated",
+                f"{PROCESSING}/output/validated",
+                run_uri(spec, "validate", "validated"),
+            ),
+            processing_output(
+                "quarantine",
+                f"{PROCESSING}/output/quarantine",
+                join(f"s3://{spec.data_bucket}/quarantine", execution_id()),
+            ),
+            processing_output(
+                "report", f"{PROCESSING}/output/report", run_uri(spec, "validate", "report")
+            ),
         ],
         instance_type=processing_type,
         property_files=(VALIDATION_REPORT,),
     )
     features_env = {"AWS_DEFAULT_REGION": spec.region}
     features_args = [
-        "--input", f"{PROCESSING}/input/validated",
-        "--output", f"{PROCESSING}/output",
+        "--input",
+        f"{PROCESSING}/input/validated",
+        "--output",
+        f"{PROCESSING}/output",
     ]
     if spec.feature_group_name is not None:
         features_args += ["--feature-group", spec.feature_group_name]
     features = processing_step(
-        "Features", settings,
+        "Features",
+        settings,
         module="pipelines.ingest",
         description="Ingest the validated records into the Feature Store; split train and test.",
         arguments=features_args,
-        inputs=[processing_input(
-            "validated", step_property("Validate", _output_uri("validated")),
-            f"{PROCESSING}/input/validated",
-        )],
+        inputs=[
+            processing_input(
+                "validated",
+                step_property("Validate", output_uri("validated")),
+                f"{PROCESSING}/input/validated",
+            )
+        ],
         outputs=[
             processing_output(name, f"{PROCESSING}/output/{name}", run_uri(spec, "features", name))
             for name in ("train", "test", "report")
@@ -160,123 +164,52 @@ def build_steps(spec: TrainingPipelineSpec) -> list[Json]:
         property_files=(FEATURES_REPORT,),
     )
     train = training_step(
-        "Train", settings,
+        "Train",
+        settings,
         module="ml.train",
         description="Fit the fraud model on the training split.",
-        channels={"train": step_property("Features", _output_uri("train"))},
+        channels={"train": step_property("Features", output_uri("train"))},
         output_uri=join(f"s3://{spec.artifacts_bucket}/pipeline-runs", execution_id(), "train"),
         instance_type=parameter("TrainingInstanceType"),
         hyperparameters={"model-dir": "/opt/ml/model", "train": "/opt/ml/input/data/train"},
     )
     evaluate = processing_step(
-        "Evaluate", settings,
+        "Evaluate",
+        settings,
         module="ml.evaluate",
         description="Score the held-out split; write evaluation.json in model-metrics format.",
         # Evaluate measures; CheckGates decides, so a miss ends in GateFailed with the reason.
         arguments=[
-            "--model-dir", f"{PROCESSING}/input/model",
-            "--test", f"{PROCESSING}/input/test",
-            "--out", f"{PROCESSING}/output/evaluation",
-            "--gates", MEASURE_ONLY_GATES,
+            "--model-dir",
+            f"{PROCESSING}/input/model",
+            "--test",
+            f"{PROCESSING}/input/test",
+            "--out",
+            f"{PROCESSING}/output/evaluation",
+            "--gates",
+            MEASURE_ONLY_GATES,
         ],
         inputs=[
-            processing_input("model", step_property("Train", "ModelArtifacts.S3ModelArtifacts"),
-                             f"{PROCESSING}/input/model"),
-            processing_input("test", step_property("Features", _output_uri("test")),
-                             f"{PROCESSING}/input/test"),
+            processing_input(
+                "model",
+                step_property("Train", "ModelArtifacts.S3ModelArtifacts"),
+                f"{PROCESSING}/input/model",
+            ),
+            processing_input(
+                "test", step_property("Features", output_uri("test")), f"{PROCESSING}/input/test"
+            ),
         ],
-        outputs=[processing_output("evaluation", f"{PROCESSING}/output/evaluation",
-                                   run_uri(spec, "evaluate", "evaluation"))],
+        outputs=[
+            processing_output(
+                "evaluation",
+                f"{PROCESSING}/output/evaluation",
+                run_uri(spec, "evaluate", "evaluation"),
+            )
+        ],
         instance_type=processing_type,
         property_files=(EVALUATION_REPORT,),
     )
     return [validate, features, train, evaluate, *gate_steps(spec)]
-
-
-def _output_uri(name: str) -> str:
-    return f"ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
-
-
-def gate_conditions(spec: TrainingPipelineSpec) -> list[Json]:
-    """All must hold: both metric floors and no regression against the champion."""
-    pr_auc = json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH)
-    recall = json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH)
-    return [
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": pr_auc, "RightValue": spec.gates.min_pr_auc},
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": recall,
-         "RightValue": spec.gates.min_recall_at_precision},
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": pr_auc,
-         "RightValue": parameter("ChampionFloorPrAuc")},
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": recall,
-         "RightValue": parameter("ChampionFloorRecallAtPrecision")},
-    ]
-
-
-def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
-    """The condition step with its two branches: register, or fail with the reason."""
-    pr_auc = json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH)
-    recall = json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH)
-    register = register_step(spec)
-    failed = {
-        "Name": "GateFailed",
-        "Type": "Fail",
-        "Description": "The challenger missed a metric gate or regressed against the champion.",
-        "Arguments": {"ErrorMessage": join(
-            "challenger not registered: pr_auc", pr_auc,
-            f"(floor {spec.gates.min_pr_auc}, champion floor", parameter("ChampionFloorPrAuc"),
-            "), recall_at_precision_90", recall,
-            f"(floor {spec.gates.min_recall_at_precision}, champion floor",
-            parameter("ChampionFloorRecallAtPrecision"), ")",
-            on=" ",
-        )},
-    }
-    condition = {
-        "Name": "CheckGates",
-        "Type": "Condition",
-        "Description": "Metric gates from mlops:pipeline.gates and the champion comparison.",
-        "Arguments": {
-            "Conditions": gate_conditions(spec),
-            "IfSteps": [register],
-            "ElseSteps": [failed],
-        },
-    }
-    return [condition]
-
-
-def register_step(spec: TrainingPipelineSpec) -> Json:
-    """Register the challenger with its metrics, data hash and code revision."""
-    evaluation_uri = join(
-        step_property("Evaluate", _output_uri("evaluation")), EVALUATION_REPORT.path
-    )
-    image = sklearn_image_uri(spec.region)
-    return {
-        "Name": "Register",
-        "Type": "RegisterModel",
-        "Description": "Register the challenger in the stack's model package group.",
-        "Arguments": {
-            "ModelPackageGroupName": spec.model_package_group,
-            "ModelPackageDescription": "Fraud model trained by the training pipeline",
-            "ModelApprovalStatus": parameter("ModelApprovalStatus"),
-            "InferenceSpecification": {
-                "Containers": [{
-                    "Image": image,
-                    "ModelDataUrl": step_property("Train", "ModelArtifacts.S3ModelArtifacts"),
-                    "Environment": {"MLOPS_CODE_URI": spec.code_uri},
-                }],
-                "SupportedContentTypes": ["application/json", "text/csv"],
-                "SupportedResponseMIMETypes": ["application/json"],
-            },
-            "ModelMetrics": {"ModelQuality": {"Statistics": {
-                "ContentType": "application/json", "S3Uri": evaluation_uri,
-            }}},
-            "CustomerMetadataProperties": {
-                "DataSha256": json_get("Features", FEATURES_REPORT.name, "data_sha256"),
-                "CodeSha256": spec.code_sha256,
-                "PrAuc": json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH),
-                "RecallAtPrecision90": json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH),
-            },
-        },
-    }
 
 
 def build_definition(spec: TrainingPipelineSpec) -> Json:

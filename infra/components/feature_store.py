@@ -46,8 +46,9 @@ def lock_path() -> Path:
     return Path(os.environ.get(LOCK_ENV) or LOCK_FILE)
 
 
-def check_feature_lock(stack: str, group_name: str, version: int, fingerprint: str,
-                       path: Path | None = None) -> bool:
+def check_feature_lock(
+    stack: str, group_name: str, version: int, fingerprint: str, path: Path | None = None
+) -> bool:
     """Refuse changed features under an already recorded version; record a new version.
 
     Returns True when the lock file gained an entry (commit it with the change).
@@ -95,8 +96,9 @@ class FeatureStore(pulumi.ComponentResource):
         self._context = context
         self._storage = storage
         self.group_name = context.name(f"{settings.feature_group_name}-v{settings.version}")
-        check_feature_lock(pulumi.get_stack(), self.group_name, settings.version,
-                           features_fingerprint())
+        check_feature_lock(
+            pulumi.get_stack(), self.group_name, settings.version, features_fingerprint()
+        )
         child = pulumi.ResourceOptions(parent=self)
         self.database = aws.glue.CatalogDatabase(
             context.name("features-db"),
@@ -121,7 +123,7 @@ class FeatureStore(pulumi.ComponentResource):
             self.group_name,
             feature_group_name=self.group_name,
             description=f"Card transactions ({len(feature_definitions())} features), "
-                        f"version {settings.version}",
+            f"version {settings.version}",
             record_identifier_feature_name=schema.ID_COLUMN,
             event_time_feature_name=schema.TIME_COLUMN,
             feature_definitions=[
@@ -146,14 +148,20 @@ class FeatureStore(pulumi.ComponentResource):
             opts=context.stateful(
                 self,
                 depends_on=grants,
-                replace_on_changes=["featureDefinitions", "recordIdentifierFeatureName",
-                                    "eventTimeFeatureName", "offlineStoreConfig"],
+                replace_on_changes=[
+                    "featureDefinitions",
+                    "recordIdentifierFeatureName",
+                    "eventTimeFeatureName",
+                    "offlineStoreConfig",
+                ],
             ),
         )
-        self.register_outputs({
-            "featureGroupName": self.feature_group.feature_group_name,
-            "featureGroupArn": self.feature_group.arn,
-        })
+        self.register_outputs(
+            {
+                "featureGroupName": self.feature_group.feature_group_name,
+                "featureGroupArn": self.feature_group.arn,
+            }
+        )
 
     @property
     def arn(self) -> pulumi.Output[str]:
@@ -167,22 +175,35 @@ class FeatureStore(pulumi.ComponentResource):
             {
                 "Sid": "ReadAndWriteThisFeatureGroup",
                 "Effect": "Allow",
-                "Action": ["sagemaker:PutRecord", "sagemaker:GetRecord", "sagemaker:DeleteRecord",
-                           "sagemaker:BatchGetRecord", "sagemaker:DescribeFeatureGroup"],
+                "Action": [
+                    "sagemaker:PutRecord",
+                    "sagemaker:GetRecord",
+                    "sagemaker:DeleteRecord",
+                    "sagemaker:BatchGetRecord",
+                    "sagemaker:DescribeFeatureGroup",
+                ],
                 "Resource": context.arn("sagemaker", f"feature-group/{self.group_name}"),
             },
             {
                 "Sid": "OfflineStoreBucketAcl",
                 "Effect": "Allow",
                 "Action": ["s3:GetBucketAcl", "s3:PutObjectAcl"],
-                "Resource": [storage.data.arn,
-                             pulumi.Output.concat(storage.data.arn, "/", OFFLINE_PREFIX, "*")],
+                "Resource": [
+                    storage.data.arn,
+                    pulumi.Output.concat(storage.data.arn, "/", OFFLINE_PREFIX, "*"),
+                ],
             },
             {
                 "Sid": "OfflineStoreGlueTable",
                 "Effect": "Allow",
-                "Action": ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
-                           "glue:UpdateTable", "glue:GetPartitions", "glue:BatchCreatePartition"],
+                "Action": [
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:CreateTable",
+                    "glue:UpdateTable",
+                    "glue:GetPartitions",
+                    "glue:BatchCreatePartition",
+                ],
                 "Resource": [
                     context.arn("glue", "catalog"),
                     context.arn("glue", f"database/{database}"),
@@ -194,9 +215,13 @@ class FeatureStore(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": [*KEY_USE_ACTIONS, "kms:CreateGrant"],
                 "Resource": storage.key.arn,
-                "Condition": {"StringEquals": {"kms:ViaService": [
-                    f"sagemaker.{context.region}.amazonaws.com",
-                    f"s3.{context.region}.amazonaws.com",
-                ]}},
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            f"sagemaker.{context.region}.amazonaws.com",
+                            f"s3.{context.region}.amazonaws.com",
+                        ]
+                    }
+                },
             },
         ]

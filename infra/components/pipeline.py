@@ -58,8 +58,9 @@ class TrainingPipeline(pulumi.ComponentResource):
             storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
             roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
         ]
-        self.definition = self._definition(context, settings, storage, roles, registry,
-                                           feature_store, network)
+        self.definition = self._definition(
+            context, settings, storage, roles, registry, feature_store, network
+        )
         self.pipeline = aws.sagemaker.Pipeline(
             self.pipeline_name,
             pipeline_name=self.pipeline_name,
@@ -84,17 +85,18 @@ class TrainingPipeline(pulumi.ComponentResource):
             target={
                 "arn": self.pipeline.arn,
                 "role_arn": self.scheduler_role.arn,
-                "retry_policy": {"maximum_retry_attempts": 3,
-                                 "maximum_event_age_in_seconds": 3600},
+                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
             },
             opts=child,
         )
-        self.register_outputs({
-            "pipelineName": self.pipeline.pipeline_name,
-            "pipelineArn": self.pipeline.arn,
-            "scheduleName": self.schedule.name,
-            "stepCodeSha256": self.step_code.archive.sha256,
-        })
+        self.register_outputs(
+            {
+                "pipelineName": self.pipeline.pipeline_name,
+                "pipelineArn": self.pipeline.arn,
+                "scheduleName": self.schedule.name,
+                "stepCodeSha256": self.step_code.archive.sha256,
+            }
+        )
 
     def _definition(
         self,
@@ -117,47 +119,61 @@ class TrainingPipeline(pulumi.ComponentResource):
 
         def build(values: list[Any]) -> str:
             role_arn, data, artifacts, key_arn, code_uri, subnet_ids, group_ids = values
-            return definition_json(TrainingPipelineSpec(
-                pipeline_name=self.pipeline_name,
-                region=context.region,
-                role_arn=role_arn,
-                data_bucket=data,
-                artifacts_bucket=artifacts,
-                kms_key_arn=key_arn,
-                code_uri=code_uri,
-                code_sha256=sha256,
-                model_package_group=registry.group_name,
-                feature_group_name=feature_store.group_name if feature_store else None,
-                processing_instance_type=settings.processing_instance_type,
-                training_instance_type=settings.training_instance_type,
-                approval_status=settings.approval_status,
-                cache_expiry=settings.cache_expiry,
-                max_retry_attempts=settings.max_retry_attempts,
-                gates=gates,
-                subnet_ids=tuple(subnet_ids),
-                security_group_ids=tuple(group_ids),
-            ))
+            return definition_json(
+                TrainingPipelineSpec(
+                    pipeline_name=self.pipeline_name,
+                    region=context.region,
+                    role_arn=role_arn,
+                    data_bucket=data,
+                    artifacts_bucket=artifacts,
+                    kms_key_arn=key_arn,
+                    code_uri=code_uri,
+                    code_sha256=sha256,
+                    model_package_group=registry.group_name,
+                    feature_group_name=feature_store.group_name if feature_store else None,
+                    processing_instance_type=settings.processing_instance_type,
+                    training_instance_type=settings.training_instance_type,
+                    approval_status=settings.approval_status,
+                    cache_expiry=settings.cache_expiry,
+                    max_retry_attempts=settings.max_retry_attempts,
+                    gates=gates,
+                    subnet_ids=tuple(subnet_ids),
+                    security_group_ids=tuple(group_ids),
+                )
+            )
 
         return pulumi.Output.all(
-            roles.execution_role.arn, storage.data.name, storage.artifacts.name,
-            storage.key.arn, self.step_code.uri, subnets, groups,
+            roles.execution_role.arn,
+            storage.data.name,
+            storage.artifacts.name,
+            storage.key.arn,
+            self.step_code.uri,
+            subnets,
+            groups,
         ).apply(build)
 
     def _job_statements(self) -> list[dict[str, object]]:
         """The jobs a pipeline starts are named ``pipelines-<id>-<step>``, not after the stack."""
         context = self._context
-        return [{
-            "Sid": "RunThePipelinesJobs",
-            "Effect": "Allow",
-            "Action": ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-                       "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
-                       "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                       "sagemaker:AddTags"],
-            "Resource": [
-                context.arn("sagemaker", f"processing-job/{PIPELINE_JOB_PREFIX}*"),
-                context.arn("sagemaker", f"training-job/{PIPELINE_JOB_PREFIX}*"),
-            ],
-        }]
+        return [
+            {
+                "Sid": "RunThePipelinesJobs",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                "Resource": [
+                    context.arn("sagemaker", f"processing-job/{PIPELINE_JOB_PREFIX}*"),
+                    context.arn("sagemaker", f"training-job/{PIPELINE_JOB_PREFIX}*"),
+                ],
+            }
+        ]
 
     def _scheduler_role(self, storage: StackStorage) -> aws.iam.Role:
         context = self._context
@@ -167,16 +183,20 @@ class TrainingPipeline(pulumi.ComponentResource):
             context.name("training-scheduler"),
             name=context.name("training-scheduler"),
             description=f"Lets EventBridge Scheduler start {self.pipeline_name}",
-            assume_role_policy=policy_json([{
-                "Sid": "SchedulerOfThisAccountOnly",
-                "Effect": "Allow",
-                "Principal": {"Service": "scheduler.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": context.account_id},
-                    "ArnEquals": {"aws:SourceArn": schedule_arn},
-                },
-            }]),
+            assume_role_policy=policy_json(
+                [
+                    {
+                        "Sid": "SchedulerOfThisAccountOnly",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": context.account_id},
+                            "ArnEquals": {"aws:SourceArn": schedule_arn},
+                        },
+                    }
+                ]
+            ),
             tags=context.tags("pipeline"),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -184,20 +204,22 @@ class TrainingPipeline(pulumi.ComponentResource):
             context.name("training-scheduler-start"),
             role=role.id,
             name="start-training-pipeline",
-            policy=policy_json([
-                {
-                    "Sid": "StartThisPipelineOnly",
-                    "Effect": "Allow",
-                    "Action": "sagemaker:StartPipelineExecution",
-                    "Resource": self.pipeline.arn,
-                },
-                {
-                    "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": storage.key.arn,
-                },
-            ]),
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "StartThisPipelineOnly",
+                        "Effect": "Allow",
+                        "Action": "sagemaker:StartPipelineExecution",
+                        "Resource": self.pipeline.arn,
+                    },
+                    {
+                        "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": storage.key.arn,
+                    },
+                ]
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return role

@@ -99,24 +99,26 @@ class ModelRegistry(pulumi.ComponentResource):
         aws.sqs.QueuePolicy(
             context.name("model-approvals-policy"),
             queue_url=self.cd_queue.url,
-            policy=policy_json([
-                {
-                    "Sid": "ApprovalRuleSendsOnly",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": self.cd_queue.arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": self.approval_rule.arn}},
-                },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sqs:*",
-                    "Resource": self.cd_queue.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ]),
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "ApprovalRuleSendsOnly",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": self.cd_queue.arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": self.approval_rule.arn}},
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sqs:*",
+                        "Resource": self.cd_queue.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
             opts=child,
         )
         aws.cloudwatch.EventTarget(
@@ -126,32 +128,44 @@ class ModelRegistry(pulumi.ComponentResource):
             arn=self.cd_queue.arn,
             opts=child,
         )
-        self.register_outputs({
-            "modelPackageGroupName": self.group.model_package_group_name,
-            "modelPackageGroupArn": self.group.arn,
-            "cdQueueUrl": self.cd_queue.url,
-        })
+        self.register_outputs(
+            {
+                "modelPackageGroupName": self.group.model_package_group_name,
+                "modelPackageGroupArn": self.group.arn,
+                "cdQueueUrl": self.cd_queue.url,
+            }
+        )
 
     @property
     def packages_arn(self) -> pulumi.Output[str]:
         """ARN pattern of this group's versioned packages."""
         return self._context.arn("sagemaker", f"model-package/{self.group_name}/*")
 
-    def grant_register(self, role: aws.iam.Role, parent: pulumi.Resource | None = None
-                       ) -> aws.iam.RolePolicy:
+    def grant_register(
+        self, role: aws.iam.Role, parent: pulumi.Resource | None = None
+    ) -> aws.iam.RolePolicy:
         """Let ``role`` register and describe packages in this group, and nothing else."""
-        return self._roles.add_policy(role, "register-models", [
-            {
-                "Sid": "RegisterIntoThisGroup",
-                "Effect": "Allow",
-                "Action": ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                           "sagemaker:UpdateModelPackage", "sagemaker:AddTags"],
-                "Resource": [self.group.arn, self.packages_arn],
-            },
-            {
-                "Sid": "ReadThisGroup",
-                "Effect": "Allow",
-                "Action": ["sagemaker:DescribeModelPackageGroup"],
-                "Resource": self.group.arn,
-            },
-        ], parent=parent or self)
+        return self._roles.add_policy(
+            role,
+            "register-models",
+            [
+                {
+                    "Sid": "RegisterIntoThisGroup",
+                    "Effect": "Allow",
+                    "Action": [
+                        "sagemaker:CreateModelPackage",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:UpdateModelPackage",
+                        "sagemaker:AddTags",
+                    ],
+                    "Resource": [self.group.arn, self.packages_arn],
+                },
+                {
+                    "Sid": "ReadThisGroup",
+                    "Effect": "Allow",
+                    "Action": ["sagemaker:DescribeModelPackageGroup"],
+                    "Resource": self.group.arn,
+                },
+            ],
+            parent=parent or self,
+        )

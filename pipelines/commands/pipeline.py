@@ -58,8 +58,11 @@ def run_local_command(
     ] = None,
     endpoint_url: Annotated[
         str | None,
-        typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
-                     help="Use this emulator (e.g. moto_server) instead of an in-process one."),
+        typer.Option(
+            "--endpoint-url",
+            envvar="AWS_ENDPOINT_URL",
+            help="Use this emulator (e.g. moto_server) instead of an in-process one.",
+        ),
     ] = None,
 ) -> None:
     """Run the pipeline's steps in-process against an AWS emulator and register the model."""
@@ -77,8 +80,9 @@ def start_command(
     ] = None,
     endpoint_url: Annotated[
         str | None,
-        typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
-                     help="AWS endpoint, e.g. an emulator."),
+        typer.Option(
+            "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint, e.g. an emulator."
+        ),
     ] = None,
 ) -> None:
     """Start the deployed pipeline; the challenger must not regress against the champion."""
@@ -92,8 +96,11 @@ def start_command(
     client = sagemaker_client(config.region, endpoint_url)
     try:
         started = start_training(
-            client, config.resource_name("training"), config.resource_name(MODEL_GROUP_SUFFIX),
-            config.pipeline.gates.max_regression, input_uri,
+            client,
+            config.resource_name("training"),
+            config.resource_name(MODEL_GROUP_SUFFIX),
+            config.pipeline.gates.max_regression,
+            input_uri,
         )
     except (BotoCoreError, ClientError) as error:
         name = config.resource_name("training")

@@ -25,8 +25,11 @@ GroupOption = Annotated[
 ]
 EndpointOption = Annotated[
     str | None,
-    typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
-                 help="AWS endpoint, e.g. a moto_server on 127.0.0.1."),
+    typer.Option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        help="AWS endpoint, e.g. a moto_server on 127.0.0.1.",
+    ),
 ]
 RegionOption = Annotated[
     str | None, typer.Option("--region", help="AWS region (default: the stack's).")
@@ -79,9 +82,12 @@ def _print_packages(title: str, packages: list[Package]) -> None:
         table.add_column(column, overflow="fold")
     for package in packages:
         table.add_row(
-            str(package.version), package.status,
-            _metric(package, "PrAuc"), _metric(package, "RecallAtPrecision90"),
-            package.metadata.get("DataSha256", "")[:12], package.arn,
+            str(package.version),
+            package.status,
+            _metric(package, "PrAuc"),
+            _metric(package, "RecallAtPrecision90"),
+            package.metadata.get("DataSha256", "")[:12],
+            package.arn,
         )
     Console().print(table)
 
@@ -128,8 +134,9 @@ def latest_command(
     typer.echo(champion.arn)
 
 
-def _decide(stack: str, arn: str, reason: str, region: str | None, endpoint_url: str | None,
-            approve: bool) -> None:
+def _decide(
+    stack: str, arn: str, reason: str, region: str | None, endpoint_url: str | None, approve: bool
+) -> None:
     from pipelines import registry
 
     with _aws_errors():

@@ -29,8 +29,10 @@ def test_group_is_named_by_stack_and_version_with_the_schema_keys(plan_for) -> N
 
 
 def test_feature_types_follow_the_schema(plan_for) -> None:
-    definitions = {d["featureName"]: d["featureType"]
-                   for d in plan_for("dev").one(GROUP)["inputs"]["featureDefinitions"]}
+    definitions = {
+        d["featureName"]: d["featureType"]
+        for d in plan_for("dev").one(GROUP)["inputs"]["featureDefinitions"]
+    }
     assert definitions["amount"] == "Fractional"
     assert definitions["hour"] == "Integral"
     assert definitions["merchant_category"] == "String"
@@ -47,7 +49,8 @@ def test_offline_store_is_in_the_data_bucket_encrypted_with_a_glue_table(plan_fo
     assert offline["disableGlueTableCreation"] is False
     database = plan.one("aws:glue/catalogDatabase:CatalogDatabase")["inputs"]["name"]
     assert offline["dataCatalogConfig"] == {
-        "catalog": "AwsDataCatalog", "database": database,
+        "catalog": "AwsDataCatalog",
+        "database": database,
         "tableName": "mlops_prod_transactions_v1",
     }
 
@@ -72,14 +75,17 @@ def test_role_gets_a_custom_policy_scoped_to_the_group_and_its_glue_table(plan_f
     group = plan.one(GROUP)
     assert group["inputs"]["roleArn"].endswith(":role/mlops-prod-execution")
     document = policy(
-        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-execution-feature-store"))
+        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-execution-feature-store")
+    )
     by_sid = {s["Sid"]: s for s in document["Statement"]}
     assert by_sid["ReadAndWriteThisFeatureGroup"]["Resource"].endswith(
-        ":feature-group/mlops-prod-transactions-v1")
+        ":feature-group/mlops-prod-transactions-v1"
+    )
     assert "kms:CreateGrant" in by_sid["OnlineAndOfflineStoreEncryption"]["Action"]
     assert all(a != "*" for s in document["Statement"] for a in s["Action"])
-    offline = policy(plan.one("aws:iam/rolePolicy:RolePolicy",
-                              "mlops-prod-execution-data-feature-store-rw"))
+    offline = policy(
+        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-execution-data-feature-store-rw")
+    )
     assert offline["Statement"][1]["Resource"].endswith("/feature-store/*")
 
 
@@ -93,8 +99,11 @@ def test_the_committed_lock_records_every_stack_at_the_current_features() -> Non
 def test_changed_features_under_the_same_version_are_refused(tmp_path) -> None:
     lock = tmp_path / "lock.json"
     assert check_feature_lock("prod", "mlops-prod-transactions-v1", 1, "a" * 64, lock) is True
-    with pytest.raises(ConfigError, match=r"features of feature group mlops-prod-transactions-v1 "
-                                          r"changed; bump mlops:featureStore.version to 2"):
+    with pytest.raises(
+        ConfigError,
+        match=r"features of feature group mlops-prod-transactions-v1 "
+        r"changed; bump mlops:featureStore.version to 2",
+    ):
         check_feature_lock("prod", "mlops-prod-transactions-v1", 1, "b" * 64, lock)
     assert check_feature_lock("prod", "mlops-prod-transactions-v2", 2, "b" * 64, lock) is True
     assert check_feature_lock("prod", "mlops-prod-transactions-v2", 2, "b" * 64, lock) is False
@@ -104,8 +113,10 @@ def test_synth_stops_when_the_recorded_fingerprint_differs(tmp_path, monkeypatch
     from infra.plan.engine import synthesize
 
     lock = tmp_path / "lock.json"
-    lock.write_text(json.dumps({"dev/mlops-dev-transactions-v1": {
-        "fingerprint": "0" * 64, "version": 1}}), encoding="utf-8")
+    lock.write_text(
+        json.dumps({"dev/mlops-dev-transactions-v1": {"fingerprint": "0" * 64, "version": 1}}),
+        encoding="utf-8",
+    )
     monkeypatch.setenv(LOCK_ENV, str(lock))
     with pytest.raises(ConfigError, match=r"bump mlops:featureStore\.version to 2"):
         synthesize("dev")

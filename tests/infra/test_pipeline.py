@@ -36,9 +36,14 @@ def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_fo
     assert "mlops-prod-artifacts-123456789012-us-east-1" in text
 
 
-@pytest.mark.parametrize(("stack", "status"), [
-    ("dev", "Approved"), ("staging", "PendingManualApproval"), ("prod", "PendingManualApproval"),
-])
+@pytest.mark.parametrize(
+    ("stack", "status"),
+    [
+        ("dev", "Approved"),
+        ("staging", "PendingManualApproval"),
+        ("prod", "PendingManualApproval"),
+    ],
+)
 def test_approval_status_parameter_comes_from_the_stack(plan_for, stack: str, status: str) -> None:
     parameters = {p["Name"]: p for p in definition(plan_for(stack))["Parameters"]}
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == status
@@ -79,22 +84,33 @@ def test_scheduler_role_may_only_start_this_pipeline_for_this_schedule(plan_for)
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
     assert trust["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(
-        ":schedule/default/mlops-prod-training-schedule")
+        ":schedule/default/mlops-prod-training-schedule"
+    )
     start = policy(plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-training-scheduler-start"))
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     assert start["Statement"] == [
-        {"Sid": "StartThisPipelineOnly", "Effect": "Allow",
-         "Action": "sagemaker:StartPipelineExecution",
-         "Resource": plan.one(PIPELINE)["outputs"]["arn"]},
-        {"Sid": "ReadTheScheduleEncryptedWithTheStackKey", "Effect": "Allow",
-         "Action": "kms:Decrypt", "Resource": key_arn},
+        {
+            "Sid": "StartThisPipelineOnly",
+            "Effect": "Allow",
+            "Action": "sagemaker:StartPipelineExecution",
+            "Resource": plan.one(PIPELINE)["outputs"]["arn"],
+        },
+        {
+            "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+        },
     ]
     assert plan.one(SCHEDULE)["inputs"]["kmsKeyArn"] == key_arn
 
 
 def test_pipeline_role_runs_only_pipeline_named_jobs(plan_for) -> None:
-    document = policy(plan_for("prod").one("aws:iam/rolePolicy:RolePolicy",
-                                           "mlops-prod-pipeline-run-pipeline-jobs"))
+    document = policy(
+        plan_for("prod").one(
+            "aws:iam/rolePolicy:RolePolicy", "mlops-prod-pipeline-run-pipeline-jobs"
+        )
+    )
     assert document["Statement"][0]["Resource"] == [
         "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipelines-*",
         "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-*",
@@ -116,8 +132,11 @@ def test_the_local_runner_walks_the_definition_the_stack_deploys(plan_for) -> No
     deployed = plan.one(PIPELINE)["inputs"]["pipelineDefinition"]
     code = plan.one("aws:s3/bucketObjectv2:BucketObjectv2")["inputs"]
     sha256 = code["tags"]["sha256"]
-    local = definition_json(local_spec(
-        plan.config, f"s3://mlops-dev-artifacts-123456789012-us-east-1/code/{sha256}/", sha256))
+    local = definition_json(
+        local_spec(
+            plan.config, f"s3://mlops-dev-artifacts-123456789012-us-east-1/code/{sha256}/", sha256
+        )
+    )
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     local_key = "arn:aws:kms:us-east-1:123456789012:alias/mlops-dev-data"
     assert local.replace(local_key, key_arn) == deployed

@@ -49,7 +49,8 @@ def test_only_approvals_reach_the_cd_queue_which_only_that_rule_may_feed(plan_fo
 def test_pipeline_role_may_register_into_this_group_only(plan_for) -> None:
     plan = plan_for("prod")
     document = policy(
-        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-pipeline-register-models"))
+        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-pipeline-register-models")
+    )
     register = document["Statement"][0]
     assert "sagemaker:CreateModelPackage" in register["Action"]
     group_arn = plan.one(GROUP)["outputs"]["arn"]
@@ -57,6 +58,9 @@ def test_pipeline_role_may_register_into_this_group_only(plan_for) -> None:
         group_arn,
         "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/*",
     ]
-    resources = [r for s in document["Statement"] for r in
-                 (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    resources = [
+        r
+        for s in document["Statement"]
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
     assert "*" not in resources

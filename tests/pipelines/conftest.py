@@ -54,25 +54,40 @@ def sagemaker() -> Iterator[Any]:
         yield client
 
 
-def register_package(client: Any, group: str = GROUP, status: str = "PendingManualApproval",
-                     pr_auc: float = 0.6, recall: float = 0.3) -> str:
+def register_package(
+    client: Any,
+    group: str = GROUP,
+    status: str = "PendingManualApproval",
+    pr_auc: float = 0.6,
+    recall: float = 0.3,
+) -> str:
     """A package as the pipeline registers it: image, model data, metrics, metadata."""
     created = client.create_model_package(
         ModelPackageGroupName=group,
         ModelPackageDescription="test package",
         ModelApprovalStatus=status,
         InferenceSpecification={
-            "Containers": [{
-                "Image": sklearn_image_uri("us-east-1"),
-                "ModelDataUrl": "s3://bucket/model.tar.gz",
-            }],
+            "Containers": [
+                {
+                    "Image": sklearn_image_uri("us-east-1"),
+                    "ModelDataUrl": "s3://bucket/model.tar.gz",
+                }
+            ],
             "SupportedContentTypes": ["application/json"],
             "SupportedResponseMIMETypes": ["application/json"],
         },
-        ModelMetrics={"ModelQuality": {"Statistics": {
-            "ContentType": "application/json", "S3Uri": "s3://bucket/evaluation.json"}}},
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": "s3://bucket/evaluation.json",
+                }
+            }
+        },
         CustomerMetadataProperties={
-            "PrAuc": str(pr_auc), "RecallAtPrecision90": str(recall), "DataSha256": "d" * 64,
+            "PrAuc": str(pr_auc),
+            "RecallAtPrecision90": str(recall),
+            "DataSha256": "d" * 64,
             "CodeSha256": "c" * 64,
         },
     )

@@ -40,8 +40,14 @@ def client(endpoint) -> object:
 
 def mlops(*args: str, endpoint: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True,
-                          text=True, cwd=REPO, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_approve_then_latest_then_promote(client, endpoint, tmp_path) -> None:
@@ -68,11 +74,20 @@ def test_promoting_a_rejected_package_exits_1_with_one_line(client, endpoint, tm
     assert rejected.returncode == 0, rejected.stderr
     target = tmp_path / "Pulumi.staging.yaml"
     target.write_text("config:\n  mlops:environment: staging\n", encoding="utf-8")
-    refused = mlops("promote", "--to", "staging", "--package-arn", arn, "--stack-file",
-                    str(target), endpoint=endpoint)
+    refused = mlops(
+        "promote",
+        "--to",
+        "staging",
+        "--package-arn",
+        arn,
+        "--stack-file",
+        str(target),
+        endpoint=endpoint,
+    )
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
-        f"error: model package {arn} is Rejected (drifted); only approved packages are promoted"]
+        f"error: model package {arn} is Rejected (drifted); only approved packages are promoted"
+    ]
     assert target.read_text() == "config:\n  mlops:environment: staging\n"
 
 
@@ -89,4 +104,5 @@ def test_an_unreachable_registry_is_one_line_and_exit_1() -> None:
     done = mlops("registry", "latest", "--stack", "dev", endpoint="http://127.0.0.1:9")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        'error: Could not connect to the endpoint URL: "http://127.0.0.1:9/"']
+        'error: Could not connect to the endpoint URL: "http://127.0.0.1:9/"'
+    ]

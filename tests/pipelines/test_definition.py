@@ -15,8 +15,11 @@ from pipelines.training import (
 from tests.pipelines.conftest import make_spec
 
 REQUIRED_RETRIES = {
-    "SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT",
-    "Step.THROTTLING", "Step.SERVICE_FAULT",
+    "SageMaker.JOB_INTERNAL_ERROR",
+    "SageMaker.CAPACITY_ERROR",
+    "SageMaker.RESOURCE_LIMIT",
+    "Step.THROTTLING",
+    "Step.SERVICE_FAULT",
 }
 
 
@@ -24,14 +27,22 @@ def test_steps_run_validate_features_train_evaluate_then_the_gate(spec) -> None:
     steps = flatten_steps(build_definition(spec))
     assert [s["Name"] for s in steps] == list(STEP_ORDER)
     assert [s["Type"] for s in steps] == [
-        "Processing", "Processing", "Training", "Processing", "Condition", "RegisterModel", "Fail"]
+        "Processing",
+        "Processing",
+        "Training",
+        "Processing",
+        "Condition",
+        "RegisterModel",
+        "Fail",
+    ]
 
 
 def test_each_step_reads_the_previous_steps_output(spec) -> None:
     steps = {s["Name"]: s for s in flatten_steps(build_definition(spec))}
     features_in = steps["Features"]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
-    assert features_in == {"Get": "Steps.Validate.ProcessingOutputConfig.Outputs['validated']"
-                                  ".S3Output.S3Uri"}
+    assert features_in == {
+        "Get": "Steps.Validate.ProcessingOutputConfig.Outputs['validated'].S3Output.S3Uri"
+    }
     train_in = steps["Train"]["Arguments"]["InputDataConfig"][1]
     assert train_in["ChannelName"] == "train"
     assert "Steps.Features" in json.dumps(train_in)
@@ -57,13 +68,21 @@ def test_retry_attempts_and_cache_expiry_follow_the_config() -> None:
 
 def test_evaluation_is_a_property_file_the_gate_reads(spec) -> None:
     steps = {s["Name"]: s for s in flatten_steps(build_definition(spec))}
-    assert steps["Evaluate"]["PropertyFiles"] == [{
-        "PropertyFileName": "EvaluationReport", "OutputName": "evaluation",
-        "FilePath": "evaluation.json"}]
+    assert steps["Evaluate"]["PropertyFiles"] == [
+        {
+            "PropertyFileName": "EvaluationReport",
+            "OutputName": "evaluation",
+            "FilePath": "evaluation.json",
+        }
+    ]
     conditions = steps["CheckGates"]["Arguments"]["Conditions"]
     floors = [c["RightValue"] for c in conditions]
-    assert floors == [0.3, 0.1, {"Get": "Parameters.ChampionFloorPrAuc"},
-                      {"Get": "Parameters.ChampionFloorRecallAtPrecision"}]
+    assert floors == [
+        0.3,
+        0.1,
+        {"Get": "Parameters.ChampionFloorPrAuc"},
+        {"Get": "Parameters.ChampionFloorRecallAtPrecision"},
+    ]
     left = conditions[0]["LeftValue"]["Std:JsonGet"]
     assert left["PropertyFile"] == {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"}
     assert left["Path"] == "binary_classification_metrics.pr_auc.value"
@@ -91,8 +110,10 @@ def test_register_records_metrics_data_hash_and_code_revision(spec) -> None:
 
 def test_parameters_carry_the_stack_defaults(spec) -> None:
     parameters = {p["Name"]: p for p in build_definition(spec)["Parameters"]}
-    assert parameters["InputDataUri"]["DefaultValue"] == \
-        "s3://mlops-dev-data-123456789012-us-east-1/raw/"
+    assert (
+        parameters["InputDataUri"]["DefaultValue"]
+        == "s3://mlops-dev-data-123456789012-us-east-1/raw/"
+    )
     assert parameters["TrainingInstanceType"]["DefaultValue"] == "ml.m5.xlarge"
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == "Approved"
     pending = build_definition(make_spec(approval_status="PendingManualApproval"))
@@ -103,8 +124,10 @@ def test_bad_input_is_quarantined_in_the_data_bucket(spec) -> None:
     validate = build_definition(spec)["Steps"][0]["Arguments"]
     quarantine = validate["ProcessingOutputConfig"]["Outputs"][1]
     assert quarantine["OutputName"] == "quarantine"
-    assert quarantine["S3Output"]["S3Uri"]["Std:Join"]["Values"][0] == \
-        "s3://mlops-dev-data-123456789012-us-east-1/quarantine"
+    assert (
+        quarantine["S3Output"]["S3Uri"]["Std:Join"]["Values"][0]
+        == "s3://mlops-dev-data-123456789012-us-east-1/quarantine"
+    )
 
 
 def test_same_spec_gives_byte_identical_json_without_timestamps(spec) -> None:
@@ -115,11 +138,14 @@ def test_same_spec_gives_byte_identical_json_without_timestamps(spec) -> None:
 
 
 def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
-    definition = build_definition(make_spec(subnet_ids=("subnet-a", "subnet-b"),
-                                            security_group_ids=("sg-a",)))
+    definition = build_definition(
+        make_spec(subnet_ids=("subnet-a", "subnet-b"), security_group_ids=("sg-a",))
+    )
     validate, _, train = definition["Steps"][:3]
     assert validate["Arguments"]["NetworkConfig"]["VpcConfig"] == {
-        "SecurityGroupIds": ["sg-a"], "Subnets": ["subnet-a", "subnet-b"]}
+        "SecurityGroupIds": ["sg-a"],
+        "Subnets": ["subnet-a", "subnet-b"],
+    }
     assert train["Arguments"]["VpcConfig"]["Subnets"] == ["subnet-a", "subnet-b"]
 
 

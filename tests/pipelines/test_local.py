@@ -28,8 +28,15 @@ def first_run(work_dir) -> LocalRun:
 
 
 def evaluation_of(work_dir: Path, run: LocalRun) -> dict:
-    path = (work_dir / "runs" / run.execution_id / "Evaluate" / "opt/ml/processing/output"
-            / "evaluation" / "evaluation.json")
+    path = (
+        work_dir
+        / "runs"
+        / run.execution_id
+        / "Evaluate"
+        / "opt/ml/processing/output"
+        / "evaluation"
+        / "evaluation.json"
+    )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -40,10 +47,17 @@ def test_dev_run_ends_with_an_approved_package_whose_metrics_match(work_dir, fir
     metrics = evaluation_of(work_dir, first_run)["binary_classification_metrics"]
     assert first_run.metrics["PrAuc"] == pytest.approx(metrics["pr_auc"]["value"])
     assert first_run.metrics["RecallAtPrecision90"] == pytest.approx(
-        metrics["recall_at_precision_90"]["value"])
+        metrics["recall_at_precision_90"]["value"]
+    )
     assert len(first_run.metadata["DataSha256"]) == 64
     assert [o.name for o in first_run.outcomes] == [
-        "Validate", "Features", "Train", "Evaluate", "CheckGates", "Register"]
+        "Validate",
+        "Features",
+        "Train",
+        "Evaluate",
+        "CheckGates",
+        "Register",
+    ]
 
 
 def test_a_second_run_on_the_same_input_reuses_every_job_step(work_dir, first_run) -> None:
@@ -55,10 +69,15 @@ def test_a_second_run_on_the_same_input_reuses_every_job_step(work_dir, first_ru
 
 def test_a_challenger_below_the_gates_is_not_registered(work_dir, first_run, tmp_path) -> None:
     strict = tmp_path / "Pulumi.dev.yaml"
-    strict.write_text("config:\n  mlops:environment: dev\n  mlops:pipeline:\n"
-                      "    gates:\n      minPrAuc: 0.99\n", encoding="utf-8")
-    with pytest.raises(StepFailedError, match=r"GateFailed: challenger not registered: pr_auc "
-                                              r"0\.\d+ \(floor 0\.99"):
+    strict.write_text(
+        "config:\n  mlops:environment: dev\n  mlops:pipeline:\n    gates:\n      minPrAuc: 0.99\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        StepFailedError,
+        match=r"GateFailed: challenger not registered: pr_auc "
+        r"0\.\d+ \(floor 0\.99",
+    ):
         run_local("dev", work_dir=work_dir, config_file=strict)
 
 
@@ -68,9 +87,24 @@ def test_corrupted_input_stops_at_validation_and_quarantines_it(tmp_path) -> Non
     data.write_text("transaction_id,amount\n1,lots\n", encoding="utf-8")
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "pipeline", "run-local", "--stack", "dev",
-         "--input", str(data), "--work-dir", str(tmp_path / "work")],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "pipeline",
+            "run-local",
+            "--stack",
+            "dev",
+            "--input",
+            str(data),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
     )
     assert done.returncode == 1
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]

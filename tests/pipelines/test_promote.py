@@ -25,9 +25,13 @@ def staging_file(tmp_path) -> Path:
 
 def event(arn: str, status: str = "Approved", group: str = GROUP) -> dict:
     return {
-        "source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change",
-        "detail": {"ModelPackageGroupName": group, "ModelPackageArn": arn,
-                   "ModelApprovalStatus": status},
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Model Package State Change",
+        "detail": {
+            "ModelPackageGroupName": group,
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+        },
     }
 
 
@@ -70,8 +74,10 @@ def test_duplicate_approval_events_promote_once(sagemaker, staging_file) -> None
 
 def test_events_other_than_approval_are_ignored(sagemaker, staging_file) -> None:
     arn = register_package(sagemaker)
-    assert promote_on_event(sagemaker, event(arn, "PendingManualApproval"),
-                            {"staging": staging_file}) is None
+    assert (
+        promote_on_event(sagemaker, event(arn, "PendingManualApproval"), {"staging": staging_file})
+        is None
+    )
     assert registry.list_packages(sagemaker, STAGING) == []
 
 

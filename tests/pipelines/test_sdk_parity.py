@@ -43,6 +43,7 @@ def test_sdk_image_lookup_agrees_with_the_builders_image() -> None:
     from pipelines.steps import SKLEARN_VERSION, sklearn_image_uri
 
     for region in ("us-east-1", "eu-west-1", "ap-southeast-2"):
-        expected = image_uris.retrieve("sklearn", region=region, version=SKLEARN_VERSION,
-                                       instance_type="ml.m5.large")
+        expected = image_uris.retrieve(
+            "sklearn", region=region, version=SKLEARN_VERSION, instance_type="ml.m5.large"
+        )
         assert sklearn_image_uri(region) == expected

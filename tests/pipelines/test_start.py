@@ -30,7 +30,8 @@ def test_floors_are_the_champions_metrics_less_the_allowed_regression(sagemaker,
     register_package(sagemaker, status="Approved", pr_auc=0.7, recall=0.4)
     started = start_training(sagemaker, pipeline, GROUP, 0.05, "s3://data/raw/2026-11-27/")
     assert parameters_of(sagemaker, started.execution_arn) == {
-        "ChampionFloorPrAuc": "0.650000", "ChampionFloorRecallAtPrecision": "0.350000",
+        "ChampionFloorPrAuc": "0.650000",
+        "ChampionFloorRecallAtPrecision": "0.350000",
         "InputDataUri": "s3://data/raw/2026-11-27/",
     }
 
@@ -38,5 +39,7 @@ def test_floors_are_the_champions_metrics_less_the_allowed_regression(sagemaker,
 def test_without_a_champion_the_floors_are_zero(sagemaker, pipeline) -> None:
     register_package(sagemaker, status="Rejected", pr_auc=0.9)
     started = start_training(sagemaker, pipeline, GROUP, 0.05)
-    assert started.parameters == {"ChampionFloorPrAuc": "0.000000",
-                                  "ChampionFloorRecallAtPrecision": "0.000000"}
+    assert started.parameters == {
+        "ChampionFloorPrAuc": "0.000000",
+        "ChampionFloorRecallAtPrecision": "0.000000",
+    }

@@ -1,0 +1,117 @@
+"""The end of the training pipeline: the metric gates, then register or fail with the reason."""
+
+from __future__ import annotations
+
+from pipelines.spec import (
+    EVALUATION_REPORT,
+    FEATURES_REPORT,
+    PR_AUC_PATH,
+    RECALL_PATH,
+    TrainingPipelineSpec,
+    output_uri,
+)
+from pipelines.steps import Json, join, json_get, parameter, sklearn_image_uri, step_property
+
+
+def gate_conditions(spec: TrainingPipelineSpec) -> list[Json]:
+    """All must hold: both metric floors and no regression against the champion."""
+    pr_auc = json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH)
+    recall = json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH)
+    return [
+        {"Type": "GreaterThanOrEqualTo", "LeftValue": pr_auc, "RightValue": spec.gates.min_pr_auc},
+        {
+            "Type": "GreaterThanOrEqualTo",
+            "LeftValue": recall,
+            "RightValue": spec.gates.min_recall_at_precision,
+        },
+        {
+            "Type": "GreaterThanOrEqualTo",
+            "LeftValue": pr_auc,
+            "RightValue": parameter("ChampionFloorPrAuc"),
+        },
+        {
+            "Type": "GreaterThanOrEqualTo",
+            "LeftValue": recall,
+            "RightValue": parameter("ChampionFloorRecallAtPrecision"),
+        },
+    ]
+
+
+def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
+    """The condition step with its two branches: register, or fail with the reason."""
+    pr_auc = json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH)
+    recall = json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH)
+    register = register_step(spec)
+    failed = {
+        "Name": "GateFailed",
+        "Type": "Fail",
+        "Description": "The challenger missed a metric gate or regressed against the champion.",
+        "Arguments": {
+            "ErrorMessage": join(
+                "challenger not registered: pr_auc",
+                pr_auc,
+                f"(floor {spec.gates.min_pr_auc}, champion floor",
+                parameter("ChampionFloorPrAuc"),
+                "), recall_at_precision_90",
+                recall,
+                f"(floor {spec.gates.min_recall_at_precision}, champion floor",
+                parameter("ChampionFloorRecallAtPrecision"),
+                ")",
+                on=" ",
+            )
+        },
+    }
+    condition = {
+        "Name": "CheckGates",
+        "Type": "Condition",
+        "Description": "Metric gates from mlops:pipeline.gates and the champion comparison.",
+        "Arguments": {
+            "Conditions": gate_conditions(spec),
+            "IfSteps": [register],
+            "ElseSteps": [failed],
+        },
+    }
+    return [condition]
+
+
+def register_step(spec: TrainingPipelineSpec) -> Json:
+    """Register the challenger with its metrics, data hash and code revision."""
+    evaluation_uri = join(
+        step_property("Evaluate", output_uri("evaluation")), EVALUATION_REPORT.path
+    )
+    image = sklearn_image_uri(spec.region)
+    return {
+        "Name": "Register",
+        "Type": "RegisterModel",
+        "Description": "Register the challenger in the stack's model package group.",
+        "Arguments": {
+            "ModelPackageGroupName": spec.model_package_group,
+            "ModelPackageDescription": "Fraud model trained by the training pipeline",
+            "ModelApprovalStatus": parameter("ModelApprovalStatus"),
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": image,
+                        "ModelDataUrl": step_property("Train", "ModelArtifacts.S3ModelArtifacts"),
+                        "Environment": {"MLOPS_CODE_URI": spec.code_uri},
+                    }
+                ],
+                "SupportedContentTypes": ["application/json", "text/csv"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+            "ModelMetrics": {
+                "ModelQuality": {
+                    "Statistics": {
+                        "ContentType": "application/json",
+                        "S3Uri": evaluation_uri,
+                    }
+                }
+            },
+            "CustomerMetadataProperties": {
+                "DataSha256": json_get("Features", FEATURES_REPORT.name, "data_sha256"),
+                "CodeSha256": spec.code_sha256,
+                "PrAuc": json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH),
+                "RecallAtPrecision90": json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH),
+            },
+        },
+    }

@@ -1,0 +1,60 @@
+"""What the training pipeline's definition depends on: the spec, report files, metric paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.steps import PropertyFile
+
+PROCESSING = "/opt/ml/processing"
+
+VALIDATION_REPORT = PropertyFile("ValidationReport", "report", "validation.json")
+FEATURES_REPORT = PropertyFile("FeaturesReport", "report", "features.json")
+EVALUATION_REPORT = PropertyFile("EvaluationReport", "evaluation", "evaluation.json")
+
+# Where the gates read the challenger's metrics in evaluation.json (SageMaker model-metrics shape).
+PR_AUC_PATH = "binary_classification_metrics.pr_auc.value"
+RECALL_PATH = "binary_classification_metrics.recall_at_precision_90.value"
+MEASURE_ONLY_GATES = "min_pr_auc=0,min_recall_at_precision=0,max_regression=1"
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Metric floors a challenger must reach (``mlops:pipeline.gates``)."""
+
+    min_pr_auc: float
+    min_recall_at_precision: float
+    max_regression: float
+
+
+@dataclass(frozen=True)
+class TrainingPipelineSpec:
+    """Everything the definition depends on; all plain values, resolved before building."""
+
+    pipeline_name: str
+    region: str
+    role_arn: str
+    data_bucket: str
+    artifacts_bucket: str
+    kms_key_arn: str
+    code_uri: str
+    code_sha256: str
+    model_package_group: str
+    feature_group_name: str | None
+    processing_instance_type: str
+    training_instance_type: str
+    approval_status: str
+    cache_expiry: str
+    max_retry_attempts: int
+    gates: Gates
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+    @property
+    def raw_uri(self) -> str:
+        return f"s3://{self.data_bucket}/raw/"
+
+
+def output_uri(name: str) -> str:
+    """The property path of a processing output's S3 URI."""
+    return f"ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
