@@ -122,6 +122,9 @@ def synthesize(
         namespace["region"] = flat["aws:region"]
     config = resolve(stack, namespace)  # fails here, before any resource exists
     monitor = RecordingMonitor(OfflineMocks(config.region))
+    # A fresh root stack per synth: set_mocks keeps an existing one, and with it the
+    # outputs an earlier synth in this process exported.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
     )

@@ -71,3 +71,12 @@ def test_synth_with_bad_config_exits_1_with_one_line(assignment: str, key: str) 
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and key in lines[0], completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_a_synth_does_not_inherit_outputs_of_an_earlier_synth() -> None:
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
+    with_model = synthesize("prod", overrides=[f"serving.modelPackageArn={arn}"])
+    without_model = synthesize("prod")
+    assert "endpointName" in with_model.outputs
+    assert "endpointName" not in without_model.outputs
+    assert "servingStatus" in without_model.outputs
