@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "pipelines.commands.pipeline",
     "pipelines.commands.registry",
     "pipelines.commands.monitoring",
+    "pipelines.commands.smoke",
     "pipelines.commands.demo",
 )
 
