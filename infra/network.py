@@ -51,7 +51,8 @@ def _from_terraform_state(network: Network) -> NetworkIds:
         ).outputs
     elif settings.backend == "remote":
         outputs = state.get_remote_reference_output(
-            organization=settings.organization, workspaces={"name": settings.workspace}
+            organization=settings.organization,
+            workspaces=state.Workspaces(name=settings.workspace),
         ).outputs
     else:
         outputs = state.get_local_reference_output(path=settings.path).outputs

@@ -133,11 +133,15 @@ def synthesize(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+        _sync_await(run_pulumi_func(_run_program))
     resources = sorted(monitor.records, key=lambda record: record["urn"])
     plan = Plan(project=PROJECT, stack=stack, config=config, resources=resources)
     plan.outputs = _stack_outputs()
     return plan
+
+
+def _run_program() -> None:
+    runpy.run_path(str(PROGRAM), run_name="__main__")
 
 
 def _stack_outputs() -> dict[str, Any]:

@@ -85,3 +85,10 @@ def test_network_ids_can_come_from_a_terraform_state(plan_for, tmp_path) -> None
     vpc = next(r for r in plan.of_type(ROLE_POLICY) if r["inputs"]["name"] == "vpc-access")
     resources = policy(vpc)["Statement"][0]["Resource"]
     assert "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0fedcba9876543211" in resources
+
+
+def test_network_ids_can_come_from_a_remote_terraform_workspace(plan_for) -> None:
+    plan = plan_for("prod", "network.mode=terraform", "network.terraform.backend=remote",
+                    "network.terraform.organization=acme", "network.terraform.workspace=landing-zone")
+    vpc = next(r for r in plan.of_type(ROLE_POLICY) if r["inputs"]["name"] == "vpc-access")
+    assert "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0a1b2c3d4e5f60719" in policy(vpc)["Statement"][0]["Resource"]
