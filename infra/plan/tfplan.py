@@ -142,15 +142,12 @@ def _value(tf_type: str, key: str, value: Any) -> Any:
     is_map = name in MAP_ATTRIBUTES and name not in BLOCK_EXCEPTIONS.get(tf_type, frozenset())
     if name in JSON_ATTRIBUTES and isinstance(value, dict | list):
         return json.dumps(value)
-    if isinstance(value, dict) and "asset" in value:
-        return (
-            value.get("path") or value.get("uri") or value.get("text")
-        )  # a file, as Terraform has it
+    if isinstance(value, dict) and is_map:
+        return {k: v if isinstance(v, dict | list) else _scalar(v) for k, v in value.items()}
+    if isinstance(value, dict) and _is_asset(value):
+        # A file Pulumi uploads: Terraform holds its path.
+        return value.get("path") or value.get("uri") or value.get("text")
     if isinstance(value, dict):
-        if is_map:
-            return {
-                k: _scalar(v) if not isinstance(v, dict | list) else v for k, v in value.items()
-            }
         return [terraform_values(tf_type, value)]
     if isinstance(value, list):
         return [
@@ -158,6 +155,11 @@ def _value(tf_type: str, key: str, value: Any) -> Any:
             for item in value
         ]
     return _scalar(value)
+
+
+def _is_asset(value: dict[str, Any]) -> bool:
+    """The engine records assets and archives as ``{"asset": "FileAsset", "path": ...}``."""
+    return str(value.get("asset", "")).endswith(("Asset", "Archive"))
 
 
 def _scalar(value: Any) -> Any:
