@@ -4,6 +4,7 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml import schema
@@ -55,6 +56,24 @@ def test_handlers_give_the_same_scores_as_the_model(loaded, rows):
     ):
         prediction = predict_fn(input_fn(body.encode(), kind), loaded)
         np.testing.assert_allclose(prediction[:, 0], direct, rtol=1e-12)
+
+
+def test_small_and_large_csv_bodies_parse_alike(test_frame):
+    from ml.inference import SMALL_CSV_CHARS
+
+    rows = test_frame[FEATURES].head(400)
+    body = _csv(rows)
+    assert len(body) > SMALL_CSV_CHARS  # Arrow path
+    large = input_fn(body.encode(), "text/csv")
+    small = pd.concat(
+        [input_fn(_csv(rows.iloc[i : i + 50]).encode(), "text/csv") for i in range(0, 400, 50)],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(large, small, check_dtype=False)
+    bad = body.replace(_csv(rows.head(1)).split(",")[0], "abc", 1)
+    for text in (bad, "".join(bad.splitlines(keepends=True)[:5])):
+        with pytest.raises(RequestError, match="row 1: amount must be a number, got 'abc'"):
+            input_fn(text.encode(), "text/csv")
 
 
 def test_csv_output_is_score_and_decision_per_line(loaded, rows):
