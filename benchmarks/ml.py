@@ -148,6 +148,7 @@ def bench_server(model_dir: Path) -> None:
     try:
         _wait_ready(port, server)
         body = generate(1, 3)[list(FEATURE_COLUMNS)].to_csv(index=False, header=False)
+        _warm_up(port, body)
         for mode in ("rate", "max"):
             client = subprocess.run(
                 ["taskset", "-c", "1", sys.executable, __file__, "--client", mode, str(port), body],
@@ -170,6 +171,14 @@ def bench_server(model_dir: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _warm_up(port: int, body: str, requests: int = 200) -> None:
+    """Send some requests first: the first ones pay for lazy imports and caches."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(requests):
+        conn.request("POST", "/invocations", body=body, headers={"Content-Type": "text/csv"})
+        conn.getresponse().read()
 
 
 def _wait_ready(port: int, server: subprocess.Popen) -> None:
