@@ -71,11 +71,12 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def feature_store_sink(feature_group: str, region: str | None = None) -> Sink:
+def feature_store_sink(feature_group: str, region: str | None = None, client: Any = None) -> Sink:
     """Put records into the feature group through the Feature Store runtime API."""
-    import boto3
+    if client is None:
+        import boto3
 
-    client = boto3.client("sagemaker-featurestore-runtime", region_name=region)
+        client = boto3.client("sagemaker-featurestore-runtime", region_name=region)
 
     def put(records: list[Record]) -> int:
         def one(record: Record) -> None:
