@@ -29,6 +29,16 @@ BUILD_DIR = REPO_ROOT / "build" / "code"
 ARCHIVE_NAME = "sourcedir.tar.gz"
 # What the jobs import: the ML library and the feature-ingestion step.
 CODE_FILES = ("ml/**/*.py", "pipelines/__init__.py", "pipelines/ingest.py")
+# SageMaker's scikit-learn serving container imports the module named by
+# SAGEMAKER_PROGRAM from the top of the archive; this one hands it our handlers.
+SERVING_ENTRY = "inference_entry.py"
+GENERATED_FILES = {
+    SERVING_ENTRY: (
+        b'"""Entry of SageMaker\'s scikit-learn serving container (SAGEMAKER_PROGRAM)."""\n\n'
+        b"from ml.inference import input_fn, model_fn, output_fn, predict_fn\n\n"
+        b'__all__ = ["input_fn", "model_fn", "output_fn", "predict_fn"]\n'
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -62,9 +72,10 @@ def archive_bytes(root: Path = REPO_ROOT) -> bytes:
         gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as zipped,
         tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for relative in code_files(root):
-            data = (root / relative).read_bytes()
-            info = tarfile.TarInfo(relative.as_posix())
+        entries = {p.as_posix(): (root / p).read_bytes() for p in code_files(root)}
+        entries.update(GENERATED_FILES)
+        for name, data in sorted(entries.items()):
+            info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = 0o644
             info.mtime = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.code_assets import ARCHIVE_NAME, SERVING_ENTRY
 from pipelines.spec import (
     EVALUATION_REPORT,
     FEATURES_REPORT,
@@ -93,7 +94,11 @@ def register_step(spec: TrainingPipelineSpec) -> Json:
                     {
                         "Image": image,
                         "ModelDataUrl": step_property("Train", "ModelArtifacts.S3ModelArtifacts"),
-                        "Environment": {"MLOPS_CODE_URI": spec.code_uri},
+                        "Environment": {
+                            "MLOPS_CODE_URI": spec.code_uri,
+                            "SAGEMAKER_PROGRAM": SERVING_ENTRY,
+                            "SAGEMAKER_SUBMIT_DIRECTORY": f"{spec.code_uri}{ARCHIVE_NAME}",
+                        },
                     }
                 ],
                 "SupportedContentTypes": ["application/json", "text/csv"],
