@@ -23,7 +23,8 @@ started = time.perf_counter()
 from infra.plan.engine import synthesize
 plan = synthesize({stack!r})
 elapsed = time.perf_counter() - started
-print(json.dumps({{"seconds": elapsed, "resources": sum(1 for r in plan.resources if r["custom"])}}))
+resources = sum(1 for r in plan.resources if r["custom"])
+print(json.dumps({{"seconds": elapsed, "resources": resources}}))
 """
 
 
@@ -32,7 +33,9 @@ def measure_cli(stack: str) -> float:
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "synth", "--stack", stack, "--quiet"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return time.perf_counter() - started
 
@@ -42,7 +45,10 @@ def measure(stack: str) -> tuple[float, float, int]:
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-c", PROBE.format(stack=stack)],
-        check=True, capture_output=True, text=True, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     process_seconds = time.perf_counter() - started
     figures = json.loads(completed.stdout.strip().splitlines()[-1])

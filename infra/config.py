@@ -24,7 +24,9 @@ SCHEDULE_PATTERN = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+
 SCHEDULE_HINT = "an EventBridge expression: rate(1 hour), rate(30 minutes) or cron(0 * * * ? *)"
 REGION_HINT = "an AWS region such as us-east-1"
 INSTANCE_HINT = "a SageMaker instance type such as ml.m5.large"
-ARN_HINT = "a model package ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
+ARN_HINT = (
+    "a model package ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
+)
 
 
 class ConfigError(MlopsError):
@@ -55,7 +57,10 @@ class Section(BaseModel):
 
 Percent = Annotated[int, Field(ge=0, le=100)]
 ResourceId = Annotated[
-    str, Field(pattern=r"^[a-z]+-[0-9a-f]{8,17}$", description="an AWS id such as subnet-0123456789abcdef0")
+    str,
+    Field(
+        pattern=r"^[a-z]+-[0-9a-f]{8,17}$", description="an AWS id such as subnet-0123456789abcdef0"
+    ),
 ]
 
 
@@ -81,7 +86,11 @@ class TerraformState(Section):
 
     @model_validator(mode="after")
     def _backend_needs_its_keys(self) -> TerraformState:
-        needs = {"s3": ("bucket", "key"), "remote": ("organization", "workspace"), "local": ("path",)}
+        needs = {
+            "s3": ("bucket", "key"),
+            "remote": ("organization", "workspace"),
+            "local": ("path",),
+        }
         for field in needs[self.backend]:
             if getattr(self, field) is None:
                 raise ConfigValueError(
@@ -141,7 +150,9 @@ class Storage(Section):
 
 class FeatureStore(Section):
     enabled: bool = True
-    feature_group_name: str = Field(default="transactions", pattern=r"^[a-zA-Z0-9]([-a-zA-Z0-9]){0,40}$")
+    feature_group_name: str = Field(
+        default="transactions", pattern=r"^[a-zA-Z0-9]([-a-zA-Z0-9]){0,40}$"
+    )
     version: int = Field(default=1, ge=1, le=999)
     online_store: bool = True
     online_ttl_days: int | None = Field(default=None, ge=1, le=3650)
@@ -156,11 +167,17 @@ class Gates(Section):
 
 
 class Pipeline(Section):
-    schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT)
+    schedule: str = Field(
+        default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
+    )
     schedule_enabled: bool = True
     schedule_timezone: str = "UTC"
-    processing_instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT)
-    training_instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT)
+    processing_instance_type: str = Field(
+        default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
+    )
+    training_instance_type: str = Field(
+        default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
+    )
     approval_status: Literal["Approved", "PendingManualApproval"] = "PendingManualApproval"
     cache_expiry: str = Field(default="P30D", pattern=r"^P(\d+D)?(T(\d+H)?(\d+M)?)?$")
     max_retry_attempts: int = Field(default=5, ge=1, le=20)
@@ -188,7 +205,8 @@ class Rollout(Section):
             needed = self.wait_seconds * -(-100 // self.rolling_batch_percent)
             if self.timeout_seconds > ROLLING_MAX_TIMEOUT_SECONDS:
                 raise ConfigValueError(
-                    "timeoutSeconds", self.timeout_seconds,
+                    "timeoutSeconds",
+                    self.timeout_seconds,
                     f"rolling deployments allow at most {ROLLING_MAX_TIMEOUT_SECONDS} s",
                 )
         else:
@@ -228,7 +246,9 @@ class Autoscaling(Section):
     def _min_not_above_max(self) -> Autoscaling:
         if self.min_capacity > self.max_capacity:
             raise ConfigValueError(
-                "minCapacity", self.min_capacity, f"must not exceed maxCapacity ({self.max_capacity})"
+                "minCapacity",
+                self.min_capacity,
+                f"must not exceed maxCapacity ({self.max_capacity})",
             )
         return self
 
@@ -249,9 +269,13 @@ ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-
 class Serving(Section):
     enabled: bool = True
     model_package_arn: str | None = Field(default=None, pattern=ARN_PATTERN, description=ARN_HINT)
-    shadow_model_package_arn: str | None = Field(default=None, pattern=ARN_PATTERN, description=ARN_HINT)
+    shadow_model_package_arn: str | None = Field(
+        default=None, pattern=ARN_PATTERN, description=ARN_HINT
+    )
     shadow_sampling_percent: int = Field(default=10, ge=1, le=100)
-    instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT)
+    instance_type: str = Field(
+        default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
+    )
     instance_count: int = Field(default=1, ge=1, le=100)
     serverless: Serverless | None = None
     data_capture: DataCapture = DataCapture()
@@ -278,22 +302,27 @@ class Serving(Section):
                 )
         if self.serverless is not None and rollout.strategy in ("canary", "linear"):
             raise ConfigValueError(
-                "rollout.strategy", rollout.strategy,
-                "serverless endpoints shift traffic all at once; use all_at_once, or drop serverless",
+                "rollout.strategy",
+                rollout.strategy,
+                "serverless endpoints shift traffic all at once; "
+                "use all_at_once, or drop serverless",
             )
         if self.serverless is not None and self.data_capture.enabled:
             raise ConfigValueError(
-                "dataCapture.enabled", True,
+                "dataCapture.enabled",
+                True,
                 "serverless endpoints cannot capture data; set it to false or remove serverless",
             )
         if self.shadow_model_package_arn and rollout.strategy == "rolling":
             raise ConfigValueError(
-                "rollout.strategy", "rolling",
+                "rollout.strategy",
+                "rolling",
                 "rolling deployments need a single-variant endpoint; remove shadowModelPackageArn",
             )
         if self.shadow_model_package_arn and self.serverless is not None:
             raise ConfigValueError(
-                "shadowModelPackageArn", self.shadow_model_package_arn,
+                "shadowModelPackageArn",
+                self.shadow_model_package_arn,
                 "shadow variants need instance-based serving; remove serverless",
             )
         if self.autoscaling.enabled and self.serverless is not None:
@@ -302,14 +331,17 @@ class Serving(Section):
             )
         if self.autoscaling.enabled and self.autoscaling.min_capacity > self.instance_count:
             raise ConfigValueError(
-                "autoscaling.minCapacity", self.autoscaling.min_capacity,
+                "autoscaling.minCapacity",
+                self.autoscaling.min_capacity,
                 f"must not exceed instanceCount ({self.instance_count})",
             )
         return self
 
 
 class Monitoring(Section):
-    drift_schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT)
+    drift_schedule: str = Field(
+        default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
+    )
     psi_warn: float = Field(default=0.1, gt=0, le=10)
     psi_alarm: float = Field(default=0.25, gt=0, le=10)
     alarm_email: str | None = Field(
@@ -337,10 +369,14 @@ class KubernetesResources(Section):
 
 class Kubernetes(Section):
     enabled: bool = False
-    image: str | None = Field(default=None, pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
+    image: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
         description="an image reference with a tag or an @sha256: digest",
     )
-    canary_image: str | None = Field(default=None, pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
+    canary_image: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
         description="an image reference with a tag or an @sha256: digest",
     )
     namespace: str = Field(default="mlops-serving", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -374,7 +410,8 @@ class StackConfig(Section):
 
     environment: Environment
     name_prefix: str = Field(
-        default="mlops", pattern=r"^[a-z][a-z0-9-]{1,14}$",
+        default="mlops",
+        pattern=r"^[a-z][a-z0-9-]{1,14}$",
         description="2-15 lowercase letters, digits or '-', starting with a letter",
     )
     region: str = Field(default="us-east-1", pattern=AWS_REGION_PATTERN, description=REGION_HINT)
@@ -398,18 +435,26 @@ class StackConfig(Section):
             raise ConfigValueError("protect", False, "prod keeps data-holding resources protected")
         if self.serving.serverless is not None and self.network.mode != "none":
             raise ConfigValueError(
-                "serving.serverless", self.serving.serverless.model_dump(by_alias=True),
+                "serving.serverless",
+                self.serving.serverless.model_dump(by_alias=True),
                 "serverless endpoints cannot run in a VPC; remove it or set network.mode to 'none'",
             )
         if self.environment != Environment.DEV and self.kubernetes.enabled:
-            for key, image in (("image", self.kubernetes.image), ("canaryImage", self.kubernetes.canary_image)):
+            for key, image in (
+                ("image", self.kubernetes.image),
+                ("canaryImage", self.kubernetes.canary_image),
+            ):
                 if image is not None and "@sha256:" not in image:
                     raise ConfigValueError(
-                        f"kubernetes.{key}", image, "staging and prod need an image pinned by digest (@sha256:...)"
+                        f"kubernetes.{key}",
+                        image,
+                        "staging and prod need an image pinned by digest (@sha256:...)",
                     )
         reserved = {"project", "environment", "component"} & set(self.tags)
         if reserved:
-            raise ConfigValueError("tags", sorted(reserved), "these tag keys are set by the platform")
+            raise ConfigValueError(
+                "tags", sorted(reserved), "these tag keys are set by the platform"
+            )
         return self
 
     @property
@@ -452,9 +497,7 @@ def _field_info(loc: tuple[Any, ...]) -> Any:
     for part in loc:
         if model is None:
             return None
-        info = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == str(part)), None
-        )
+        info = next((f for n, f in model.model_fields.items() if (f.alias or n) == str(part)), None)
         if info is None:
             return None
         model = _field_by_alias(model, str(part))
@@ -487,7 +530,7 @@ def check_key_path(dotted: str) -> None:
     model: type[BaseModel] | None = StackConfig
     parts = dotted.split(".")
     for index, part in enumerate(parts):
-        if model is None or model is not StackConfig and model.__name__ == "dict":
+        if model is None or (model is not StackConfig and model.__name__ == "dict"):
             return
         fields = {info.alias or name: info for name, info in model.model_fields.items()}
         if part not in fields:

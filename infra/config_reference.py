@@ -35,12 +35,21 @@ def _sub_model(annotation: Any) -> type[BaseModel] | None:
 
 def _allowed(info: FieldInfo) -> str:
     annotation = info.annotation
-    literal_args = [a for a in (annotation, *typing.get_args(annotation)) if typing.get_origin(a) is typing.Literal]
+    literal_args = [
+        a
+        for a in (annotation, *typing.get_args(annotation))
+        if typing.get_origin(a) is typing.Literal
+    ]
     if literal_args:
         return " \\| ".join(f"`{v}`" for v in typing.get_args(literal_args[0]))
     bounds = []
     for meta in info.metadata:
-        for kind, attribute, symbol in ((Ge, "ge", ">="), (Gt, "gt", ">"), (Le, "le", "<="), (Lt, "lt", "<")):
+        for kind, attribute, symbol in (
+            (Ge, "ge", ">="),
+            (Gt, "gt", ">"),
+            (Le, "le", "<="),
+            (Lt, "lt", "<"),
+        ):
             if isinstance(meta, kind):
                 bounds.append(f"{symbol} {getattr(meta, attribute)}")
     text = info.description or _type_name(annotation)
@@ -120,7 +129,9 @@ def write(readme: Path = README) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true", help="Rewrite the README's reference block.")
+    parser.add_argument(
+        "--write", action="store_true", help="Rewrite the README's reference block."
+    )
     arguments = parser.parse_args()
     if arguments.write:
         write()

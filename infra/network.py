@@ -70,7 +70,8 @@ def _from_terraform_state(network: Network) -> NetworkIds:
 def _required_output(values: dict[str, object], name: str) -> object:
     if name not in values:
         raise ValueError(
-            f"the Terraform state has no output {name!r}; outputs present: {', '.join(sorted(values))}. "
+            f"the Terraform state has no output {name!r}; "
+            f"outputs present: {', '.join(sorted(values))}. "
             f"Set mlops:network.terraform to the output names your landing zone exports."
         )
     return values[name]

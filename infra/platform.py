@@ -85,21 +85,37 @@ def build_platform(config: StackConfig) -> Platform:
     notifications = Notifications(
         context.name("notifications"), context, storage, email=config.monitoring.alarm_email
     )
-    serving = build_model_endpoint(context, ModelEndpointArgs(
-        settings=config.serving, roles=roles, storage=storage,
-        topic=notifications.topic, network=network,
-    ))
+    serving = build_model_endpoint(
+        context,
+        ModelEndpointArgs(
+            settings=config.serving,
+            roles=roles,
+            storage=storage,
+            topic=notifications.topic,
+            network=network,
+        ),
+    )
     feature_store = (
         FeatureStore(context.name("feature-store"), context, config.feature_store, storage, roles)
-        if config.feature_store.enabled else None
+        if config.feature_store.enabled
+        else None
     )
     registry = ModelRegistry(context.name("registry"), context, storage, roles, notifications)
     pipeline = TrainingPipeline(
-        context.name("pipeline"), context, config.pipeline, storage, roles, registry,
-        feature_store=feature_store, network=network,
+        context.name("pipeline"),
+        context,
+        config.pipeline,
+        storage,
+        roles,
+        registry,
+        feature_store=feature_store,
+        network=network,
     )
     monitoring = DriftMonitoring(
-        context.name("monitoring"), context, config.monitoring, notifications,
+        context.name("monitoring"),
+        context,
+        config.monitoring,
+        notifications,
         endpoint=serving,
         retrain=RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name),
     )

@@ -13,7 +13,14 @@ from typing import Any
 
 import yaml
 
-from infra.config import ENVIRONMENTS, NAMESPACE, ConfigError, StackConfig, check_key_path, parse_stack_config
+from infra.config import (
+    ENVIRONMENTS,
+    NAMESPACE,
+    ConfigError,
+    StackConfig,
+    check_key_path,
+    parse_stack_config,
+)
 from infra.defaults import deep_merge, defaults_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +53,9 @@ def parse_override(assignment: str) -> tuple[str, Any]:
     key, sep, raw = assignment.partition("=")
     key = key.strip().removeprefix(f"{NAMESPACE}:")
     if not sep or not key:
-        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, for example serving.instanceCount=2")
+        raise ConfigError(
+            f"--set {assignment!r}: expected KEY=VALUE, for example serving.instanceCount=2"
+        )
     check_key_path(key)
     return key, _typed(raw.strip())
 

@@ -51,13 +51,17 @@ def drift_metric_data(
 
 
 def publish_drift(
-    report: dict[str, Any], *, stack: str, endpoint: str, cloudwatch: Any,
+    report: dict[str, Any],
+    *,
+    stack: str,
+    endpoint: str,
+    cloudwatch: Any,
     timestamp: datetime | None = None,
 ) -> int:
     """Send the report's metrics to CloudWatch; returns how many values were sent."""
     data = drift_metric_data(report, stack=stack, endpoint=endpoint, timestamp=timestamp)
     for start in range(0, len(data), BATCH_SIZE):
-        cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start:start + BATCH_SIZE])
+        cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + BATCH_SIZE])
     return len(data)
 
 

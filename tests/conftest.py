@@ -23,4 +23,6 @@ def pytest_configure(config: object) -> None:
     copy = Path(tempfile.mkdtemp(prefix="mlops-tests-")) / "feature-groups.lock.json"
     if committed.is_file():
         shutil.copyfile(committed, copy)
-    os.environ["MLOPS_FEATURE_LOCK"] = str(copy)  # one copy per process: xdist workers never share it
+    os.environ["MLOPS_FEATURE_LOCK"] = str(
+        copy
+    )  # one copy per process: xdist workers never share it

@@ -24,8 +24,21 @@ def test_drift_check_alarms_on_shifted_inputs_and_stays_quiet_on_normal_data() -
 @pytest.mark.slow
 def test_demo_plans_scans_and_trains_for_a_stack(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "demo", "--stack", "dev", "--work-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, check=False, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "demo",
+            "--stack",
+            "dev",
+            "--work-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert (tmp_path / "dev.tfplan.json").is_file() and (tmp_path / "dev.plan.json").is_file()

@@ -44,7 +44,9 @@ class StackContext:
             "component": component,
         }
 
-    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> pulumi.Output[str]:
+    def arn(
+        self, service: str, resource: str, *, region: bool = True, account: bool = True
+    ) -> pulumi.Output[str]:
         """An ARN in this stack's partition, region and account."""
         return pulumi.Output.all(self.partition, self.account_id).apply(
             lambda values: ":".join(

@@ -57,30 +57,40 @@ class PlatformRoles(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:iam:PlatformRoles", name, None, opts)
         self._context = context
-        self.execution_role = self._sagemaker_role("execution", "Runs this stack's SageMaker jobs and endpoints")
-        self.pipeline_role = self._sagemaker_role("pipeline", "Runs this stack's SageMaker pipeline")
+        self.execution_role = self._sagemaker_role(
+            "execution", "Runs this stack's SageMaker jobs and endpoints"
+        )
+        self.pipeline_role = self._sagemaker_role(
+            "pipeline", "Runs this stack's SageMaker pipeline"
+        )
         self._grant_logs_and_metrics(self.execution_role)
         self._grant_image_pull(self.execution_role)
         self._grant_pipeline_jobs()
         if network_ids is not None:
             self._grant_vpc_access(network_ids)
-        self.register_outputs({
-            "executionRoleArn": self.execution_role.arn,
-            "pipelineRoleArn": self.pipeline_role.arn,
-        })
+        self.register_outputs(
+            {
+                "executionRoleArn": self.execution_role.arn,
+                "pipelineRoleArn": self.pipeline_role.arn,
+            }
+        )
 
     def _sagemaker_role(self, purpose: str, description: str) -> aws.iam.Role:
         context = self._context
-        trust = policy_json([{
-            "Sid": "SageMakerOfThisAccountOnly",
-            "Effect": "Allow",
-            "Principal": {"Service": "sagemaker.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": context.account_id},
-                "ArnLike": {"aws:SourceArn": context.arn("sagemaker", "*")},
-            },
-        }])
+        trust = policy_json(
+            [
+                {
+                    "Sid": "SageMakerOfThisAccountOnly",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": context.account_id},
+                        "ArnLike": {"aws:SourceArn": context.arn("sagemaker", "*")},
+                    },
+                }
+            ]
+        )
         return aws.iam.Role(
             context.name(purpose),
             name=context.name(purpose),
@@ -92,72 +102,112 @@ class PlatformRoles(pulumi.ComponentResource):
         )
 
     def add_policy(
-        self, role: aws.iam.Role, label: str, statements: list[dict[str, object]],
+        self,
+        role: aws.iam.Role,
+        label: str,
+        statements: list[dict[str, object]],
         parent: pulumi.Resource | None = None,
     ) -> aws.iam.RolePolicy:
-        """Attach an inline policy named ``label`` to ``role``; ``parent`` is the owning component."""
+        """Attach inline policy ``label`` to ``role``; ``parent`` is the owning component."""
         return aws.iam.RolePolicy(
-            f"{role._name}-{label}",  # noqa: SLF001 - the logical name keeps policy names stable
+            f"{role._name}-{label}",
             role=role.id,
             name=label,
             policy=policy_json(statements),
             opts=pulumi.ResourceOptions(parent=parent or self),
         )
 
-    def grant_pass_execution_role(self, role: aws.iam.Role, label: str, parent: pulumi.Resource | None = None) -> aws.iam.RolePolicy:
+    def grant_pass_execution_role(
+        self, role: aws.iam.Role, label: str, parent: pulumi.Resource | None = None
+    ) -> aws.iam.RolePolicy:
         """Let ``role`` hand the execution role to SageMaker, and to nothing else."""
-        return self.add_policy(role, label, [{
-            "Sid": "PassTheExecutionRoleToSageMaker",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": self.execution_role.arn,
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        }], parent=parent)
+        return self.add_policy(
+            role,
+            label,
+            [
+                {
+                    "Sid": "PassTheExecutionRoleToSageMaker",
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": self.execution_role.arn,
+                    "Condition": {
+                        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+                    },
+                }
+            ],
+            parent=parent,
+        )
 
     def _grant_logs_and_metrics(self, role: aws.iam.Role) -> None:
         context = self._context
-        self.add_policy(role, "logs-and-metrics", [
-            {
-                "Sid": "WriteSageMakerLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                           "logs:DescribeLogStreams"],
-                "Resource": [context.arn("logs", "log-group:/aws/sagemaker/*"),
-                             context.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*")],
-            },
-            {
-                "Sid": "PublishMetricsToOurNamespaces",
-                "Effect": "Allow",
-                "Action": "cloudwatch:PutMetricData",
-                "Resource": "*",
-                "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "mlops/*"]}},
-            },
-        ])
+        self.add_policy(
+            role,
+            "logs-and-metrics",
+            [
+                {
+                    "Sid": "WriteSageMakerLogs",
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    "Resource": [
+                        context.arn("logs", "log-group:/aws/sagemaker/*"),
+                        context.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*"),
+                    ],
+                },
+                {
+                    "Sid": "PublishMetricsToOurNamespaces",
+                    "Effect": "Allow",
+                    "Action": "cloudwatch:PutMetricData",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "mlops/*"]}
+                    },
+                },
+            ],
+        )
 
     def _grant_image_pull(self, role: aws.iam.Role) -> None:
         context = self._context
         image_account = SAGEMAKER_IMAGE_ACCOUNTS.get(context.region)
         repositories = [context.arn("ecr", f"repository/{context.name()}-*")]
         if image_account is not None:
-            repositories.append(pulumi.Output.concat(
-                "arn:", context.partition, ":ecr:", context.region, ":", image_account,
-                ":repository/sagemaker-scikit-learn",
-            ))
-        self.add_policy(role, "image-pull", [
-            {
-                "Sid": "PullServingAndFrameworkImages",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
-                           "ecr:GetDownloadUrlForLayer"],
-                "Resource": repositories,
-            },
-            {
-                "Sid": "AuthenticateToEcr",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
-        ])
+            repositories.append(
+                pulumi.Output.concat(
+                    "arn:",
+                    context.partition,
+                    ":ecr:",
+                    context.region,
+                    ":",
+                    image_account,
+                    ":repository/sagemaker-scikit-learn",
+                )
+            )
+        self.add_policy(
+            role,
+            "image-pull",
+            [
+                {
+                    "Sid": "PullServingAndFrameworkImages",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    "Resource": repositories,
+                },
+                {
+                    "Sid": "AuthenticateToEcr",
+                    "Effect": "Allow",
+                    "Action": "ecr:GetAuthorizationToken",
+                    "Resource": "*",
+                },
+            ],
+        )
 
     def _grant_pipeline_jobs(self) -> None:
         context = self._context
@@ -165,21 +215,31 @@ class PlatformRoles(pulumi.ComponentResource):
             context.arn("sagemaker", f"{kind}/{context.name()}-*")
             for kind in ("processing-job", "training-job", "pipeline", "model")
         ]
-        self.add_policy(self.pipeline_role, "run-jobs", [
-            {
-                "Sid": "RunThisStacksJobs",
-                "Effect": "Allow",
-                "Action": [
-                    "sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:CreateProcessingJob",
-                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeModel",
-                    "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob",
-                    "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob",
-                    "sagemaker:DescribePipeline", "sagemaker:DescribePipelineExecution",
-                    "sagemaker:ListPipelineExecutionSteps",
-                ],
-                "Resource": jobs,
-            },
-        ])
+        self.add_policy(
+            self.pipeline_role,
+            "run-jobs",
+            [
+                {
+                    "Sid": "RunThisStacksJobs",
+                    "Effect": "Allow",
+                    "Action": [
+                        "sagemaker:AddTags",
+                        "sagemaker:CreateModel",
+                        "sagemaker:CreateProcessingJob",
+                        "sagemaker:CreateTrainingJob",
+                        "sagemaker:DescribeModel",
+                        "sagemaker:DescribeProcessingJob",
+                        "sagemaker:DescribeTrainingJob",
+                        "sagemaker:StopProcessingJob",
+                        "sagemaker:StopTrainingJob",
+                        "sagemaker:DescribePipeline",
+                        "sagemaker:DescribePipelineExecution",
+                        "sagemaker:ListPipelineExecutionSteps",
+                    ],
+                    "Resource": jobs,
+                },
+            ],
+        )
         self.grant_pass_execution_role(self.pipeline_role, "pass-execution-role")
         self._grant_logs_and_metrics(self.pipeline_role)
 
@@ -188,26 +248,34 @@ class PlatformRoles(pulumi.ComponentResource):
         interfaces = context.arn("ec2", "network-interface/*")
         scoped = pulumi.Output.all(network_ids, context.account_id, interfaces).apply(
             lambda values: [
-                *(f"arn:aws:ec2:{context.region}:{values[1]}:subnet/{subnet}"
-                  for subnet in values[0]["subnet_ids"]),
-                *(f"arn:aws:ec2:{context.region}:{values[1]}:security-group/{group}"
-                  for group in values[0]["security_group_ids"]),
+                *(
+                    f"arn:aws:ec2:{context.region}:{values[1]}:subnet/{subnet}"
+                    for subnet in values[0]["subnet_ids"]
+                ),
+                *(
+                    f"arn:aws:ec2:{context.region}:{values[1]}:security-group/{group}"
+                    for group in values[0]["security_group_ids"]
+                ),
                 values[2],
             ]
         )
         for role in (self.execution_role, self.pipeline_role):
-            self.add_policy(role, "vpc-access", [
-                {
-                    "Sid": "NetworkInterfacesInTheStacksSubnets",
-                    "Effect": "Allow",
-                    "Action": ENI_ACTIONS,
-                    "Resource": scoped,
-                    "Condition": {"StringEquals": {"aws:RequestedRegion": context.region}},
-                },
-                {
-                    "Sid": "DescribeTheNetwork",
-                    "Effect": "Allow",
-                    "Action": ENI_DESCRIBE_ACTIONS,
-                    "Resource": "*",
-                },
-            ])
+            self.add_policy(
+                role,
+                "vpc-access",
+                [
+                    {
+                        "Sid": "NetworkInterfacesInTheStacksSubnets",
+                        "Effect": "Allow",
+                        "Action": ENI_ACTIONS,
+                        "Resource": scoped,
+                        "Condition": {"StringEquals": {"aws:RequestedRegion": context.region}},
+                    },
+                    {
+                        "Sid": "DescribeTheNetwork",
+                        "Effect": "Allow",
+                        "Action": ENI_DESCRIBE_ACTIONS,
+                        "Resource": "*",
+                    },
+                ],
+            )

@@ -10,7 +10,7 @@ from infra.components.storage import StackStorage
 
 
 class Notifications(pulumi.ComponentResource):
-    """One KMS-encrypted topic per stack, publishable by CloudWatch, EventBridge and this account."""
+    """One KMS-encrypted topic per stack; CloudWatch, EventBridge and this account publish."""
 
     topic: aws.sns.Topic
 
@@ -34,24 +34,28 @@ class Notifications(pulumi.ComponentResource):
         self.topic_policy = aws.sns.TopicPolicy(
             context.name("events-policy"),
             arn=self.topic.arn,
-            policy=policy_json([
-                {
-                    "Sid": "AlarmsAndEventsOfThisAccountPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                    "Action": "sns:Publish",
-                    "Resource": self.topic.arn,
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sns:Publish",
-                    "Resource": self.topic.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ]),
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "AlarmsAndEventsOfThisAccountPublish",
+                        "Effect": "Allow",
+                        "Principal": {
+                            "Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+                        },
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
             opts=child,
         )
         if email is not None:
@@ -65,7 +69,7 @@ class Notifications(pulumi.ComponentResource):
         self.register_outputs({"topicArn": self.topic.arn})
 
     def grant_publish_statement(self) -> dict[str, object]:
-        """The IAM statement a role needs to publish here (the topic's key is granted separately)."""
+        """The IAM statement a role needs to publish here (the key is granted separately)."""
         return {
             "Sid": "PublishToTheStackTopic",
             "Effect": "Allow",

@@ -20,16 +20,38 @@ from infra.components.context import StackContext, policy_json
 from infra.config import Storage as StorageSettings
 
 KEY_ADMIN_ACTIONS = [
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias",
-    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey",
-    "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-    "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListResourceTags",
-    "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
 ]
 KEY_USE_ACTIONS = [
-    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
 ]
 READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
 WRITE_ACTIONS = ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
@@ -87,24 +109,36 @@ class StackStorage(pulumi.ComponentResource):
             target_key_id=self.key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.access_logs = self._secure_bucket("access-logs", kms=False, expiring=[
-            ExpiringPrefix("", settings.access_log_expiration_days),
-        ])
-        self.data = self._secure_bucket("data", expiring=[
-            ExpiringPrefix("raw/", settings.raw_expiration_days),
-            ExpiringPrefix("quarantine/", settings.quarantine_expiration_days),
-        ])
+        self.access_logs = self._secure_bucket(
+            "access-logs",
+            kms=False,
+            expiring=[
+                ExpiringPrefix("", settings.access_log_expiration_days),
+            ],
+        )
+        self.data = self._secure_bucket(
+            "data",
+            expiring=[
+                ExpiringPrefix("raw/", settings.raw_expiration_days),
+                ExpiringPrefix("quarantine/", settings.quarantine_expiration_days),
+            ],
+        )
         self.artifacts = self._secure_bucket("artifacts", object_lock=settings.object_lock.enabled)
-        self.monitoring = self._secure_bucket("monitoring", expiring=[
-            ExpiringPrefix("data-capture/", settings.capture_expiration_days),
-        ])
-        self.register_outputs({
-            "keyArn": self.key.arn,
-            "dataBucket": self.data.name,
-            "artifactsBucket": self.artifacts.name,
-            "monitoringBucket": self.monitoring.name,
-            "accessLogsBucket": self.access_logs.name,
-        })
+        self.monitoring = self._secure_bucket(
+            "monitoring",
+            expiring=[
+                ExpiringPrefix("data-capture/", settings.capture_expiration_days),
+            ],
+        )
+        self.register_outputs(
+            {
+                "keyArn": self.key.arn,
+                "dataBucket": self.data.name,
+                "artifactsBucket": self.artifacts.name,
+                "monitoringBucket": self.monitoring.name,
+                "accessLogsBucket": self.access_logs.name,
+            }
+        )
 
     @property
     def buckets(self) -> list[SecureBucket]:
@@ -113,34 +147,46 @@ class StackStorage(pulumi.ComponentResource):
     def _create_key(self) -> aws.kms.Key:
         context = self._context
         root = context.arn("iam", "root", region=False)
-        key_policy = policy_json([
-            {
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": root},
-                "Action": KEY_ADMIN_ACTIONS + KEY_USE_ACTIONS,
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsEncryptsThisStacksLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{context.region}.amazonaws.com"},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-                           "kms:GenerateDataKey", "kms:DescribeKey"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": context.arn("logs", "log-group:*"),
-                }},
-            },
-            {
-                "Sid": "AlarmsAndEventsPublishToTheEncryptedTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-            },
-        ])
+        key_policy = policy_json(
+            [
+                {
+                    "Sid": "AccountAdministersKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": KEY_ADMIN_ACTIONS + KEY_USE_ACTIONS,
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsEncryptsThisStacksLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{context.region}.amazonaws.com"},
+                    "Action": [
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncryptFrom",
+                        "kms:ReEncryptTo",
+                        "kms:GenerateDataKey",
+                        "kms:DescribeKey",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": context.arn(
+                                "logs", "log-group:*"
+                            ),
+                        }
+                    },
+                },
+                {
+                    "Sid": "AlarmsAndEventsPublishToTheEncryptedTopic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                },
+            ]
+        )
         return aws.kms.Key(
             context.name("key"),
             description=f"Encrypts the data, models and logs of {context.name()}",
@@ -174,12 +220,14 @@ class StackStorage(pulumi.ComponentResource):
         )
         secure = SecureBucket(purpose=purpose, bucket=bucket, kms_encrypted=kms)
         bucket_opts = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
-        secure.children.append(aws.s3.BucketOwnershipControls(
-            f"{logical}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=bucket_opts,
-        ))
+        secure.children.append(
+            aws.s3.BucketOwnershipControls(
+                f"{logical}-ownership",
+                bucket=bucket.id,
+                rule={"object_ownership": "BucketOwnerEnforced"},
+                opts=bucket_opts,
+            )
+        )
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{logical}-public-access",
             bucket=bucket.id,
@@ -190,12 +238,14 @@ class StackStorage(pulumi.ComponentResource):
             opts=bucket_opts,
         )
         secure.children.append(public_access)
-        secure.children.append(aws.s3.BucketVersioning(
-            f"{logical}-versioning",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=bucket_opts,
-        ))
+        secure.children.append(
+            aws.s3.BucketVersioning(
+                f"{logical}-versioning",
+                bucket=bucket.id,
+                versioning_configuration={"status": "Enabled"},
+                opts=bucket_opts,
+            )
+        )
         default_encryption: dict[str, Any] = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn}
             if kms
@@ -205,62 +255,78 @@ class StackStorage(pulumi.ComponentResource):
             "apply_server_side_encryption_by_default": default_encryption,
             "bucket_key_enabled": kms,
         }
-        secure.children.append(aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{logical}-encryption",
-            bucket=bucket.id,
-            rules=[encryption_rule],
-            opts=bucket_opts,
-        ))
-        secure.children.append(aws.s3.BucketPolicy(
-            f"{logical}-policy",
-            bucket=bucket.id,
-            policy=secure_bucket_policy(context, bucket.arn, self.key.arn if kms else None),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        ))
-        secure.children.append(aws.s3.BucketLifecycleConfiguration(
-            f"{logical}-lifecycle",
-            bucket=bucket.id,
-            rules=self._lifecycle_rules(expiring or []),
-            opts=bucket_opts,
-        ))
-        if purpose != "access-logs":
-            secure.children.append(aws.s3.BucketLogging(
-                f"{logical}-logging",
+        secure.children.append(
+            aws.s3.BucketServerSideEncryptionConfiguration(
+                f"{logical}-encryption",
                 bucket=bucket.id,
-                target_bucket=self.access_logs.bucket.id,
-                target_prefix=f"{purpose}/",
+                rules=[encryption_rule],
                 opts=bucket_opts,
-            ))
+            )
+        )
+        secure.children.append(
+            aws.s3.BucketPolicy(
+                f"{logical}-policy",
+                bucket=bucket.id,
+                policy=secure_bucket_policy(context, bucket.arn, self.key.arn if kms else None),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            )
+        )
+        secure.children.append(
+            aws.s3.BucketLifecycleConfiguration(
+                f"{logical}-lifecycle",
+                bucket=bucket.id,
+                rules=self._lifecycle_rules(expiring or []),
+                opts=bucket_opts,
+            )
+        )
+        if purpose != "access-logs":
+            secure.children.append(
+                aws.s3.BucketLogging(
+                    f"{logical}-logging",
+                    bucket=bucket.id,
+                    target_bucket=self.access_logs.bucket.id,
+                    target_prefix=f"{purpose}/",
+                    opts=bucket_opts,
+                )
+            )
         if object_lock:
             lock = settings.object_lock
-            secure.children.append(aws.s3.BucketObjectLockConfiguration(
-                f"{logical}-object-lock",
-                bucket=bucket.id,
-                object_lock_enabled="Enabled",
-                rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
-                opts=bucket_opts,
-            ))
+            secure.children.append(
+                aws.s3.BucketObjectLockConfiguration(
+                    f"{logical}-object-lock",
+                    bucket=bucket.id,
+                    object_lock_enabled="Enabled",
+                    rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
+                    opts=bucket_opts,
+                )
+            )
         return secure
 
     def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[Any]:
         settings = self._settings
-        rules: list[Any] = [{
-            "id": "abort-incomplete-uploads-and-tier-old-versions",
-            "status": "Enabled",
-            "filter": {"prefix": ""},
-            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-            "noncurrent_version_transitions": [
-                {"noncurrent_days": 30, "storage_class": "STANDARD_IA"},
-            ],
-            "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_version_days},
-        }]
-        for item in expiring:
-            rules.append({
-                "id": f"expire-{item.prefix.strip('/') or 'all'}",
+        rules: list[Any] = [
+            {
+                "id": "abort-incomplete-uploads-and-tier-old-versions",
                 "status": "Enabled",
-                "filter": {"prefix": item.prefix},
-                "expiration": {"days": item.days},
-            })
+                "filter": {"prefix": ""},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                "noncurrent_version_transitions": [
+                    {"noncurrent_days": 30, "storage_class": "STANDARD_IA"},
+                ],
+                "noncurrent_version_expiration": {
+                    "noncurrent_days": settings.noncurrent_version_days
+                },
+            }
+        ]
+        for item in expiring:
+            rules.append(
+                {
+                    "id": f"expire-{item.prefix.strip('/') or 'all'}",
+                    "status": "Enabled",
+                    "filter": {"prefix": item.prefix},
+                    "expiration": {"days": item.days},
+                }
+            )
         return rules
 
     # Grants: IAM lives next to the resource that needs it.
@@ -279,12 +345,18 @@ class StackStorage(pulumi.ComponentResource):
 
     def grant_key_use(self, role: aws.iam.Role, purpose: str) -> aws.iam.RolePolicy:
         """Let ``role`` encrypt and decrypt with the stack key (services that hold the key id)."""
-        return self._role_policy(role, f"key-{purpose}", [{
-            "Sid": "UseTheStackKey",
-            "Effect": "Allow",
-            "Action": KEY_USE_ACTIONS,
-            "Resource": self.key.arn,
-        }])
+        return self._role_policy(
+            role,
+            f"key-{purpose}",
+            [
+                {
+                    "Sid": "UseTheStackKey",
+                    "Effect": "Allow",
+                    "Action": KEY_USE_ACTIONS,
+                    "Resource": self.key.arn,
+                }
+            ],
+        )
 
     def _grant(
         self, role: aws.iam.Role, bucket: SecureBucket, prefix: str, *, write: bool
@@ -309,15 +381,19 @@ class StackStorage(pulumi.ComponentResource):
             },
         ]
         if bucket.kms_encrypted:
-            statements.append({
-                "Sid": "UseTheStackKeyForThisBucket",
-                "Effect": "Allow",
-                "Action": key_actions,
-                "Resource": self.key.arn,
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": f"s3.{self._context.region}.amazonaws.com"},
-                },
-            })
+            statements.append(
+                {
+                    "Sid": "UseTheStackKeyForThisBucket",
+                    "Effect": "Allow",
+                    "Action": key_actions,
+                    "Resource": self.key.arn,
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": f"s3.{self._context.region}.amazonaws.com"
+                        },
+                    },
+                }
+            )
         access = "rw" if write else "ro"
         label = f"{bucket.purpose}-{prefix.strip('/').replace('/', '-') or 'all'}-{access}"
         return self._role_policy(role, label, statements)

@@ -83,22 +83,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack" or request.type.startswith("pulumi:providers:"):
             return response
         registration = self.resources.get(response.urn)
-        self.records.append({
-            "urn": response.urn,
-            "type": request.type,
-            "name": request.name,
-            "custom": bool(request.custom),
-            "inputs": _plain(rpc.deserialize_properties(request.object)),
-            "outputs": _plain(registration.state) if registration is not None else {},
-            "id": response.id or None,
-            "parent": request.parent or None,
-            "dependencies": sorted(set(request.dependencies)),
-            "protect": bool(request.protect),
-            "retainOnDelete": bool(request.retainOnDelete),
-            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-            "replaceOnChanges": list(request.replaceOnChanges),
-            "ignoreChanges": list(request.ignoreChanges),
-        })
+        self.records.append(
+            {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": bool(request.custom),
+                "inputs": _plain(rpc.deserialize_properties(request.object)),
+                "outputs": _plain(registration.state) if registration is not None else {},
+                "id": response.id or None,
+                "parent": request.parent or None,
+                "dependencies": sorted(set(request.dependencies)),
+                "protect": bool(request.protect),
+                "retainOnDelete": bool(request.retainOnDelete),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "replaceOnChanges": list(request.replaceOnChanges),
+                "ignoreChanges": list(request.ignoreChanges),
+            }
+        )
         return response
 
 

@@ -34,11 +34,20 @@ ARN_SHAPES: dict[str, tuple[str, str, str]] = {
     "aws:sagemaker/model:Model": ("sagemaker", "model/{name}", "name"),
     "aws:sagemaker/endpoint:Endpoint": ("sagemaker", "endpoint/{name}", "name"),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
-        "sagemaker", "endpoint-config/{name}", "name"),
+        "sagemaker",
+        "endpoint-config/{name}",
+        "name",
+    ),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (
-        "sagemaker", "model-package-group/{name}", "modelPackageGroupName"),
+        "sagemaker",
+        "model-package-group/{name}",
+        "modelPackageGroupName",
+    ),
     "aws:sagemaker/featureGroup:FeatureGroup": (
-        "sagemaker", "feature-group/{name}", "featureGroupName"),
+        "sagemaker",
+        "feature-group/{name}",
+        "featureGroupName",
+    ),
     "aws:sagemaker/pipeline:Pipeline": ("sagemaker", "pipeline/{name}", "pipelineName"),
     "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}", "name"),
     "aws:lambda/function:Function": ("lambda", "function:{name}", "name"),
@@ -53,7 +62,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         shape = ARN_SHAPES.get(args.typ)
         name = _physical_name(args, shape)
@@ -74,21 +85,27 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        token, inputs = args.token, args.args
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
-                    "id": ACCOUNT_ID, "userId": ACCOUNT_ID}, []
-        if token == "aws:index/getPartition:getPartition":
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        invoke, inputs = args.token, args.args
+        if invoke == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
+                "id": ACCOUNT_ID,
+                "userId": ACCOUNT_ID,
+            }, []
+        if invoke == "aws:index/getPartition:getPartition":
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}, []
-        if token == "aws:index/getRegion:getRegion":
+        if invoke == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, []
-        if token == "terraform:state:getLocalReference":
+        if invoke == "terraform:state:getLocalReference":
             return {"outputs": _local_terraform_outputs(inputs.get("path"))}, []
-        if token in ("terraform:state:getS3Reference", "terraform:state:getRemoteReference"):
+        if invoke in ("terraform:state:getS3Reference", "terraform:state:getRemoteReference"):
             return {"outputs": OFFLINE_TERRAFORM_OUTPUTS}, []
         raise NotImplementedError(
-            f"the offline plan has no answer for invoke {token}; add one in infra/plan/mocks.py"
+            f"the offline plan has no answer for invoke {invoke}; add one in infra/plan/mocks.py"
         )
 
     def _arn(self, service: str, path: str) -> str:
@@ -105,7 +122,9 @@ OFFLINE_TERRAFORM_OUTPUTS: dict[str, Any] = {
 }
 
 
-def _physical_name(args: pulumi.runtime.MockResourceArgs, shape: tuple[str, str, str] | None) -> str:
+def _physical_name(
+    args: pulumi.runtime.MockResourceArgs, shape: tuple[str, str, str] | None
+) -> str:
     if shape is not None and shape[2]:
         explicit = args.inputs.get(shape[2])
         if isinstance(explicit, str) and explicit:

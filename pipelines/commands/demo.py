@@ -35,7 +35,13 @@ def demo(
     from rich.table import Table
 
     from infra.plan.scan import scan_plan
-    from pipelines.infra_report import console, print_plan, print_scan, synthesize_with_progress, write_outputs
+    from pipelines.infra_report import (
+        console,
+        print_plan,
+        print_scan,
+        synthesize_with_progress,
+        write_outputs,
+    )
 
     work_dir.mkdir(parents=True, exist_ok=True)
     summary = Table(title="mlops demo")
@@ -53,7 +59,9 @@ def demo(
             tfplan=work_dir / f"{stack}.tfplan.json",
             k8s_dir=None,
         )
-        with console.status(f"scanning stack [bold]{stack}[/] with checkov and the project policies"):
+        with console.status(
+            f"scanning stack [bold]{stack}[/] with checkov and the project policies"
+        ):
             result = scan_plan(plan)
         print_scan(result)
         failed = failed or not result.passed

@@ -8,14 +8,20 @@ from typing import Annotated
 
 import typer
 
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")]
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")
+]
 ConfigFileOption = Annotated[
     Path | None,
-    typer.Option("--config-file", help="Stack file to read instead of environments/Pulumi.<stack>.yaml."),
+    typer.Option(
+        "--config-file", help="Stack file to read instead of environments/Pulumi.<stack>.yaml."
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a dotted key of the mlops namespace: KEY=VALUE (repeatable)."),
+    typer.Option(
+        "--set", help="Override a dotted key of the mlops namespace: KEY=VALUE (repeatable)."
+    ),
 ]
 
 
@@ -29,14 +35,20 @@ def synth(
     stack: StackOption,
     config_file: ConfigFileOption = None,
     set_: SetOption = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the plan JSON here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the plan JSON here.")
+    ] = None,
     tfplan: Annotated[
-        Path | None, typer.Option("--tfplan", help="Write the Terraform-plan JSON (for scanners) here.")
+        Path | None,
+        typer.Option("--tfplan", help="Write the Terraform-plan JSON (for scanners) here."),
     ] = None,
     k8s_dir: Annotated[
-        Path | None, typer.Option("--k8s-dir", help="Write the Kubernetes manifests into this folder.")
+        Path | None,
+        typer.Option("--k8s-dir", help="Write the Kubernetes manifests into this folder."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary line.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the summary line.")
+    ] = False,
 ) -> None:
     """Run the Pulumi program offline for a stack and print what it would create."""
     from pipelines.infra_report import print_plan, synthesize_with_progress, write_outputs
@@ -55,8 +67,8 @@ def scan(
     ] = None,
 ) -> None:
     """Synthesise a stack, then run checkov and the project's own policies on it."""
-    from pipelines.infra_report import print_scan, synthesize_with_progress
     from infra.plan.scan import scan_plan
+    from pipelines.infra_report import print_scan, synthesize_with_progress
 
     plan = synthesize_with_progress(stack, config_file, set_ or [])
     result = scan_plan(plan)

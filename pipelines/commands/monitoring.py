@@ -17,12 +17,21 @@ def register(app: typer.Typer) -> None:
 
 @monitoring_app.command("publish-drift")
 def publish_drift_command(
-    report: Annotated[Path, typer.Option("--report", help="Drift report JSON written by 'mlops drift --out'.")],
-    stack: Annotated[str, typer.Option("--stack", help="Stack whose endpoint the batch came from.")],
+    report: Annotated[
+        Path, typer.Option("--report", help="Drift report JSON written by 'mlops drift --out'.")
+    ],
+    stack: Annotated[
+        str, typer.Option("--stack", help="Stack whose endpoint the batch came from.")
+    ],
     endpoint: Annotated[str, typer.Option("--endpoint", help="Endpoint name (metric dimension).")],
-    region: Annotated[str | None, typer.Option("--region", help="AWS region; default from the environment.")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region; default from the environment.")
+    ] = None,
     endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint, e.g. an emulator.")
+        str | None,
+        typer.Option(
+            "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint, e.g. an emulator."
+        ),
     ] = None,
 ) -> None:
     """Send a drift report's PSI and CDF-distance figures to CloudWatch (namespace mlops/drift)."""
@@ -33,9 +42,13 @@ def publish_drift_command(
     try:
         document = json.loads(report.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DriftReportError(f"{report}: no such file; write one with 'mlops drift --out'") from None
+        raise DriftReportError(
+            f"{report}: no such file; write one with 'mlops drift --out'"
+        ) from None
     except json.JSONDecodeError:
-        raise DriftReportError(f"{report}: not JSON; pass the file written by 'mlops drift --out'") from None
+        raise DriftReportError(
+            f"{report}: not JSON; pass the file written by 'mlops drift --out'"
+        ) from None
     cloudwatch = boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint_url)
     sent = publish_drift(document, stack=stack, endpoint=endpoint, cloudwatch=cloudwatch)
     typer.echo(f"published {sent} drift metric values to mlops/drift for {stack}/{endpoint}")

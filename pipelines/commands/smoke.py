@@ -18,7 +18,9 @@ def smoke(
     url: Annotated[
         str | None, typer.Option("--url", help="Base URL of a server with /ping and /invocations.")
     ] = None,
-    region: Annotated[str | None, typer.Option("--region", help="AWS region of the endpoint.")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region of the endpoint.")
+    ] = None,
     budget_ms: Annotated[
         float, typer.Option("--budget-ms", help="Slowest acceptable answer, in milliseconds.")
     ] = 2000.0,

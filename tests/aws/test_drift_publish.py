@@ -23,9 +23,13 @@ def shifted_report() -> dict:
 
 def statistic(cloudwatch, name: str, dimensions: list[dict[str, str]]) -> float:
     points = cloudwatch.get_metric_statistics(
-        Namespace="mlops/drift", MetricName=name, Dimensions=dimensions,
-        StartTime=NOW - timedelta(minutes=5), EndTime=NOW + timedelta(minutes=5),
-        Period=60, Statistics=["Maximum"],
+        Namespace="mlops/drift",
+        MetricName=name,
+        Dimensions=dimensions,
+        StartTime=NOW - timedelta(minutes=5),
+        EndTime=NOW + timedelta(minutes=5),
+        Period=60,
+        Statistics=["Maximum"],
     )["Datapoints"]
     assert len(points) == 1, points
     return points[0]["Maximum"]
@@ -34,21 +38,34 @@ def statistic(cloudwatch, name: str, dimensions: list[dict[str, str]]) -> float:
 @mock_aws
 def test_summary_and_per_feature_psi_reach_cloudwatch(shifted_report: dict) -> None:
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-    sent = publish_drift(shifted_report, stack="prod", endpoint="mlops-prod-endpoint",
-                         cloudwatch=cloudwatch, timestamp=NOW)
+    sent = publish_drift(
+        shifted_report,
+        stack="prod",
+        endpoint="mlops-prod-endpoint",
+        cloudwatch=cloudwatch,
+        timestamp=NOW,
+    )
     assert sent == 3 + len(shifted_report["features"])
     dimensions = metric_dimensions("prod", "mlops-prod-endpoint")
-    assert statistic(cloudwatch, "MaxPSI", dimensions) == pytest.approx(shifted_report["summary"]["max_psi"])
+    assert statistic(cloudwatch, "MaxPSI", dimensions) == pytest.approx(
+        shifted_report["summary"]["max_psi"]
+    )
     assert shifted_report["summary"]["max_psi"] >= 0.25
     amount = [*dimensions, {"Name": "Feature", "Value": "amount"}]
-    assert statistic(cloudwatch, "FeaturePSI", amount) == pytest.approx(shifted_report["features"]["amount"]["psi"])
-    assert statistic(cloudwatch, "DriftedFeatures", dimensions) == len(shifted_report["summary"]["drifted_features"])
+    assert statistic(cloudwatch, "FeaturePSI", amount) == pytest.approx(
+        shifted_report["features"]["amount"]["psi"]
+    )
+    assert statistic(cloudwatch, "DriftedFeatures", dimensions) == len(
+        shifted_report["summary"]["drifted_features"]
+    )
 
 
 @mock_aws
 def test_metrics_of_another_stack_stay_apart(shifted_report: dict) -> None:
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-    publish_drift(shifted_report, stack="staging", endpoint="e", cloudwatch=cloudwatch, timestamp=NOW)
+    publish_drift(
+        shifted_report, stack="staging", endpoint="e", cloudwatch=cloudwatch, timestamp=NOW
+    )
     listed = cloudwatch.list_metrics(Namespace="mlops/drift", MetricName="MaxPSI")["Metrics"]
     assert [m["Dimensions"] for m in listed] == [metric_dimensions("staging", "e")]
 

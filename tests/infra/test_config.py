@@ -7,9 +7,14 @@ from pathlib import Path
 import pytest
 
 from infra.config import ConfigError
-from infra.stack_config import apply_overrides, read_stack_file, resolve, stack_file
 from infra.plan.engine import load_stack_values, synthesize
-from infra.stack_config import namespace_values
+from infra.stack_config import (
+    apply_overrides,
+    namespace_values,
+    read_stack_file,
+    resolve,
+    stack_file,
+)
 
 MODEL_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
 
@@ -56,21 +61,42 @@ INVALID = [
     ("prod", ["serving.rollout.linearStepPercent=5"], "serving.rollout.linearStepPercent"),
     ("prod", ["serving.rollout.timeoutSeconds=700"], "serving.rollout.timeoutSeconds"),
     ("prod", ["serving.rollout.waitSeconds=4000"], "serving.rollout.waitSeconds"),
-    ("prod", ["serving.rollout.strategy=rolling", "serving.instanceCount=1",
-              "serving.autoscaling.minCapacity=1"], "serving.rollout.strategy"),
+    (
+        "prod",
+        [
+            "serving.rollout.strategy=rolling",
+            "serving.instanceCount=1",
+            "serving.autoscaling.minCapacity=1",
+        ],
+        "serving.rollout.strategy",
+    ),
     ("dev", ["serving.rollout.strategy=rolling"], "serving.rollout.strategy"),
     ("prod", ["serving.modelPackageArn=not-an-arn"], "serving.modelPackageArn"),
-    ("prod", ["serving.autoscaling.minCapacity=5", "serving.autoscaling.maxCapacity=3"],
-     "serving.autoscaling.minCapacity"),
+    (
+        "prod",
+        ["serving.autoscaling.minCapacity=5", "serving.autoscaling.maxCapacity=3"],
+        "serving.autoscaling.minCapacity",
+    ),
     ("prod", ["storage.kmsDeletionWindowDays=3"], "storage.kmsDeletionWindowDays"),
     ("prod", ["storage.forceDestroy=true"], "storage.forceDestroy"),
     ("prod", ["protect=false"], "protect"),
     ("prod", ["network.mode=explicit"], "network.vpcId"),
-    ("prod", ["network.mode=explicit", "network.vpcId=vpc-0123456789abcdef0",
-              "network.subnetIds=[subnet-0123456789abcdef0]", "network.securityGroupIds=[sg-0123456789abcdef0]"],
-     "network.subnetIds"),
+    (
+        "prod",
+        [
+            "network.mode=explicit",
+            "network.vpcId=vpc-0123456789abcdef0",
+            "network.subnetIds=[subnet-0123456789abcdef0]",
+            "network.securityGroupIds=[sg-0123456789abcdef0]",
+        ],
+        "network.subnetIds",
+    ),
     ("prod", ["network.mode=terraform"], "network.terraform"),
-    ("prod", ["network.mode=terraform", "network.terraform.backend=s3"], "network.terraform.bucket"),
+    (
+        "prod",
+        ["network.mode=terraform", "network.terraform.backend=s3"],
+        "network.terraform.bucket",
+    ),
     ("prod", ["network.vpcId=vpc-0123456789abcdef0"], "network.mode"),
     ("prod", ["region=mars-1"], "region"),
     ("prod", ["pipeline.schedule=every hour"], "pipeline.schedule"),
@@ -79,8 +105,11 @@ INVALID = [
     ("prod", ["monitoring.psiWarn=0.3"], "monitoring.psiWarn"),
     ("prod", ["monitoring.alarmEmail=nobody"], "monitoring.alarmEmail"),
     ("prod", ["kubernetes.enabled=true"], "kubernetes.image"),
-    ("prod", ["kubernetes.enabled=true", "kubernetes.image=registry.example.com/fraud:1.0"],
-     "kubernetes.image"),
+    (
+        "prod",
+        ["kubernetes.enabled=true", "kubernetes.image=registry.example.com/fraud:1.0"],
+        "kubernetes.image",
+    ),
     ("prod", ["tags.project=other"], "tags"),
     ("prod", ["namePrefix=Bad_Prefix"], "namePrefix"),
     ("prod", ["serving.dataCapture.samplingPercent=101"], "serving.dataCapture.samplingPercent"),
@@ -88,8 +117,12 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("stack", "assignments", "key"), INVALID, ids=[case[2] + ":" + case[1][-1] for case in INVALID])
-def test_invalid_config_gives_one_line_naming_the_key(stack: str, assignments: list[str], key: str) -> None:
+@pytest.mark.parametrize(
+    ("stack", "assignments", "key"), INVALID, ids=[case[2] + ":" + case[1][-1] for case in INVALID]
+)
+def test_invalid_config_gives_one_line_naming_the_key(
+    stack: str, assignments: list[str], key: str
+) -> None:
     with pytest.raises(ConfigError) as raised:
         config_with(stack, *assignments)
     message = str(raised.value)
@@ -97,14 +130,16 @@ def test_invalid_config_gives_one_line_naming_the_key(stack: str, assignments: l
     assert f"mlops:{key}" in message, message
 
 
-def test_invalid_config_fails_before_any_resource_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_config_fails_before_any_resource_is_registered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import infra.plan.engine as engine
 
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("the program ran although the config was invalid")
 
     monkeypatch.setattr(engine.pulumi.runtime, "set_mocks", forbidden)
-    with pytest.raises(ConfigError, match="serving.rollout.canaryPercent"):
+    with pytest.raises(ConfigError, match=r"serving\.rollout\.canaryPercent"):
         synthesize("prod", overrides=["serving.rollout.canaryPercent=80"])
 
 
@@ -122,7 +157,9 @@ def test_unknown_stack_needs_an_explicit_environment(tmp_path: Path) -> None:
 
 def test_a_custom_stack_file_with_an_environment_plans(tmp_path: Path) -> None:
     custom = tmp_path / "Pulumi.sandbox.yaml"
-    custom.write_text("config:\n  aws:region: eu-west-1\n  mlops:environment: dev\n", encoding="utf-8")
+    custom.write_text(
+        "config:\n  aws:region: eu-west-1\n  mlops:environment: dev\n", encoding="utf-8"
+    )
     plan = synthesize("sandbox", config_file=custom)
     assert plan.config.region == "eu-west-1"
     assert plan.outputs["environment"] == "dev"

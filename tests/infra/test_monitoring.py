@@ -7,7 +7,10 @@ import json
 from pipelines.drift_publish import NAMESPACE, metric_dimensions
 from tests.infra.conftest import policy
 
-ARN = "serving.modelPackageArn=arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
+ARN = (
+    "serving.modelPackageArn="
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
+)
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
@@ -36,16 +39,26 @@ def test_drift_alarm_starts_the_training_pipeline(plan_for) -> None:
     alarm_arn = plan.one(ALARM, "mlops-prod-drift-alarm")["outputs"]["arn"]
     assert pattern["resources"] == [alarm_arn]
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
-    target = plan.one("aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-drift-target")
+    target = plan.one(
+        "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-drift-target"
+    )
     pipeline = plan.one("aws:sagemaker/pipeline:Pipeline")
     assert target["inputs"]["arn"] == pipeline["outputs"]["arn"]
-    role_policy = policy(plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-retrain-events-start-pipeline"))
-    assert role_policy["Statement"] == [{
-        "Sid": "StartTheTrainingPipeline", "Effect": "Allow",
-        "Action": "sagemaker:StartPipelineExecution", "Resource": pipeline["outputs"]["arn"],
-    }]
+    role_policy = policy(
+        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-retrain-events-start-pipeline")
+    )
+    assert role_policy["Statement"] == [
+        {
+            "Sid": "StartTheTrainingPipeline",
+            "Effect": "Allow",
+            "Action": "sagemaker:StartPipelineExecution",
+            "Resource": pipeline["outputs"]["arn"],
+        }
+    ]
     trust = policy(plan.one("aws:iam/role:Role", "mlops-prod-retrain-events"), "assumeRolePolicy")
-    assert trust["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
+    assert (
+        trust["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
+    )
 
 
 def test_dev_does_not_retrain_on_drift_by_default(plan_for) -> None:
@@ -60,7 +73,9 @@ def test_without_an_endpoint_there_is_no_drift_alarm_but_pipeline_failures_alarm
     names = {a["name"] for a in plan.of_type(ALARM)}
     assert "mlops-staging-drift-alarm" not in names
     failed = plan.one(ALARM, "mlops-staging-training-failed")["inputs"]
-    assert failed["dimensions"] == {"PipelineName": plan.one("aws:sagemaker/pipeline:Pipeline")["inputs"]["pipelineName"]}
+    assert failed["dimensions"] == {
+        "PipelineName": plan.one("aws:sagemaker/pipeline:Pipeline")["inputs"]["pipelineName"]
+    }
 
 
 def test_dashboard_shows_drift_with_thresholds_and_endpoint_metrics(plan_for) -> None:
@@ -68,7 +83,10 @@ def test_dashboard_shows_drift_with_thresholds_and_endpoint_metrics(plan_for) ->
     body = json.loads(plan.one("aws:cloudwatch/dashboard:Dashboard")["inputs"]["dashboardBody"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert titles[0] == "Drift: largest feature PSI"
-    assert {a["value"] for a in body["widgets"][0]["properties"]["annotations"]["horizontal"]} == {0.1, 0.25}
+    assert {a["value"] for a in body["widgets"][0]["properties"]["annotations"]["horizontal"]} == {
+        0.1,
+        0.25,
+    }
     latency = next(w for w in body["widgets"] if "latency" in w["properties"]["title"])
     assert latency["properties"]["metrics"][0][-1] == {"stat": "p99"}
     assert all(w["x"] in (0, 12) for w in body["widgets"])

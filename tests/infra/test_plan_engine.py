@@ -62,8 +62,11 @@ def test_synth_writes_the_plan_json_in_the_documented_shape(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     ("assignment", "key"),
-    [("nosuch.key=1", "nosuch.key"), ("serving.instanceCount=many", "serving.instanceCount"),
-     ("serving.rollout.canaryPercent=80", "serving.rollout.canaryPercent")],
+    [
+        ("nosuch.key=1", "nosuch.key"),
+        ("serving.instanceCount=many", "serving.instanceCount"),
+        ("serving.rollout.canaryPercent=80", "serving.rollout.canaryPercent"),
+    ],
 )
 def test_synth_with_bad_config_exits_1_with_one_line(assignment: str, key: str) -> None:
     completed = run_cli("synth", "--stack", "prod", "--set", assignment)

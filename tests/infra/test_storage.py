@@ -12,8 +12,12 @@ PURPOSES = ("data", "artifacts", "monitoring", "access-logs")
 
 def children_of_bucket(plan, purpose: str, type_token: str) -> list[dict]:
     bucket = plan.one(BUCKET, f"mlops-{plan.stack}-{purpose}")
-    return [r for r in plan.of_type(type_token) if bucket["urn"] in r["dependencies"]
-            and r["inputs"].get("bucket") == bucket["outputs"]["id"]]
+    return [
+        r
+        for r in plan.of_type(type_token)
+        if bucket["urn"] in r["dependencies"]
+        and r["inputs"].get("bucket") == bucket["outputs"]["id"]
+    ]
 
 
 def test_the_stack_key_rotates_and_has_an_explicit_policy(plan_for) -> None:
@@ -21,7 +25,11 @@ def test_the_stack_key_rotates_and_has_an_explicit_policy(plan_for) -> None:
     assert key["inputs"]["enableKeyRotation"] is True
     assert key["inputs"]["customerMasterKeySpec"] == "SYMMETRIC_DEFAULT"
     statements = policy(key)["Statement"]
-    actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    actions = [
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
     assert "kms:*" not in actions and "*" not in actions
     assert {s["Sid"] for s in statements} >= {"AccountAdministersKey"}
 
@@ -31,10 +39,21 @@ def test_every_bucket_is_versioned_private_and_lifecycled(plan_for, purpose: str
     plan = plan_for("prod")
     versioning = children_of_bucket(plan, purpose, "aws:s3/bucketVersioning:BucketVersioning")
     assert versioning[0]["inputs"]["versioningConfiguration"]["status"] == "Enabled"
-    block = children_of_bucket(plan, purpose, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0]
-    assert all(block["inputs"][flag] is True for flag in
-               ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-    lifecycle = children_of_bucket(plan, purpose, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]
+    block = children_of_bucket(
+        plan, purpose, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+    )[0]
+    assert all(
+        block["inputs"][flag] is True
+        for flag in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    lifecycle = children_of_bucket(
+        plan, purpose, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    )[0]
     assert any("abortIncompleteMultipartUpload" in rule for rule in lifecycle["inputs"]["rules"])
 
 
@@ -42,8 +61,12 @@ def test_every_bucket_is_versioned_private_and_lifecycled(plan_for, purpose: str
 def test_every_bucket_denies_plain_http(plan_for, purpose: str) -> None:
     plan = plan_for("staging")
     bucket_policy = policy(children_of_bucket(plan, purpose, "aws:s3/bucketPolicy:BucketPolicy")[0])
-    deny = [s for s in bucket_policy["Statement"] if s["Effect"] == "Deny"
-            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
+    deny = [
+        s
+        for s in bucket_policy["Statement"]
+        if s["Effect"] == "Deny"
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
     assert deny and deny[0]["Principal"] == "*"
 
 
@@ -52,10 +75,15 @@ def test_data_buckets_use_the_stack_key_with_bucket_keys(plan_for, purpose: str)
     plan = plan_for("dev")
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     encryption = children_of_bucket(
-        plan, purpose, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        plan,
+        purpose,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     )[0]
     rule = encryption["inputs"]["rules"][0]
-    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key_arn}
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": key_arn,
+    }
     assert rule["bucketKeyEnabled"] is True
 
 
@@ -71,10 +99,16 @@ def test_data_buckets_log_access_to_the_log_bucket(plan_for, purpose: str) -> No
 def test_access_log_bucket_uses_sse_s3_because_log_delivery_requires_it(plan_for) -> None:
     plan = plan_for("prod")
     encryption = children_of_bucket(
-        plan, "access-logs", "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        plan,
+        "access-logs",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     )[0]
-    assert encryption["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
-    statements = policy(children_of_bucket(plan, "access-logs", "aws:s3/bucketPolicy:BucketPolicy")[0])["Statement"]
+    assert encryption["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "AES256"
+    }
+    statements = policy(
+        children_of_bucket(plan, "access-logs", "aws:s3/bucketPolicy:BucketPolicy")[0]
+    )["Statement"]
     delivery = next(s for s in statements if s["Effect"] == "Allow")
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert delivery["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
@@ -98,7 +132,9 @@ def test_prod_artifacts_are_object_locked(plan_for) -> None:
     assert plan.one(BUCKET, "mlops-prod-artifacts")["inputs"]["objectLockEnabled"] is True
     lock = plan.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
     assert lock["inputs"]["rule"]["defaultRetention"] == {"mode": "GOVERNANCE", "days": 90}
-    assert not plan_for("dev").of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    assert not plan_for("dev").of_type(
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+    )
 
 
 def test_bucket_names_are_deterministic_and_stack_scoped(plan_for) -> None:
@@ -108,7 +144,9 @@ def test_bucket_names_are_deterministic_and_stack_scoped(plan_for) -> None:
 
 def test_raw_and_quarantine_prefixes_expire_on_their_own_schedule(plan_for) -> None:
     plan = plan_for("prod")
-    rules = children_of_bucket(plan, "data", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]["inputs"]["rules"]
+    rules = children_of_bucket(
+        plan, "data", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    )[0]["inputs"]["rules"]
     by_prefix = {r["filter"]["prefix"]: r.get("expiration", {}).get("days") for r in rules}
     assert by_prefix["raw/"] == plan.config.storage.raw_expiration_days
     assert by_prefix["quarantine/"] == plan.config.storage.quarantine_expiration_days
@@ -116,10 +154,15 @@ def test_raw_and_quarantine_prefixes_expire_on_their_own_schedule(plan_for) -> N
 
 def test_grant_read_scopes_objects_prefix_and_key_use(plan_for) -> None:
     plan = plan_for("prod")
-    grant = next(r for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
-                 if r["name"] == "mlops-prod-pipeline-artifacts-code-ro")
+    grant = next(
+        r
+        for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        if r["name"] == "mlops-prod-pipeline-artifacts-code-ro"
+    )
     statements = {s["Sid"]: s for s in policy(grant)["Statement"]}
-    assert statements["ReadObjects"]["Resource"].endswith("mlops-prod-artifacts-123456789012-us-east-1/code/*")
+    assert statements["ReadObjects"]["Resource"].endswith(
+        "mlops-prod-artifacts-123456789012-us-east-1/code/*"
+    )
     assert "s3:PutObject" not in statements["ReadObjects"]["Action"]
     assert statements["ListThePrefix"]["Condition"]["StringLike"]["s3:prefix"] == ["code/*"]
     key_use = statements["UseTheStackKeyForThisBucket"]

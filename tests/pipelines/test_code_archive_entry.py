@@ -29,4 +29,7 @@ def test_registered_container_runs_the_entry_from_the_code_archive() -> None:
     spec = local_spec(load_config("dev"), "s3://artifacts/code/abc/", "abc")
     container = register_step(spec)["Arguments"]["InferenceSpecification"]["Containers"][0]
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == SERVING_ENTRY
-    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == f"s3://artifacts/code/abc/{ARCHIVE_NAME}"
+    assert (
+        container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]
+        == f"s3://artifacts/code/abc/{ARCHIVE_NAME}"
+    )
