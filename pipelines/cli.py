@@ -39,13 +39,12 @@ def main() -> None:
         sys.exit(1)
     except SystemExit:
         raise
-    except Exception as error:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code if error.exit_code else 1)
-        raise
+    except typer.TyperException as error:  # usage errors: the parser's message, then exit 1
+        show = getattr(error, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(1)
     # Skip the final garbage collection of the provider SDKs' object graph at exit
     # (about a second after a synth); the process is ending anyway.
     gc.freeze()

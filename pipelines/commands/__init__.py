@@ -20,12 +20,6 @@ COMMAND_MODULES = (
 
 
 def register_all(app: typer.Typer) -> None:
-    """Attach every area's commands that exists in this checkout."""
+    """Attach every area's commands."""
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as missing:
-            if missing.name == name:
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(name).register(app)
