@@ -118,11 +118,10 @@ def input_fn(request_body: bytes | str, request_content_type: str | None) -> pd.
     if not text.strip():
         raise RequestError("empty body; send at least one row")
     if kind == JSON:
-        frame = _frame(_json_rows(text))
-    elif len(text) <= SMALL_CSV_CHARS:
-        frame = _frame(_csv_rows(text))
-    else:
-        frame = _csv_frame(text.encode())
+        return _frame(_json_rows(text))
+    if len(text) <= SMALL_CSV_CHARS:
+        return _frame(_csv_rows(text))
+    frame = _csv_frame(text.encode())
     _require_finite(frame)
     return frame
 
@@ -224,6 +223,9 @@ def _numbers(name: str, values: tuple[Any, ...]) -> np.ndarray:
     except (TypeError, ValueError):
         bad = next(i for i, v in enumerate(values, 1) if not _is_number(v))
         raise RequestError(f"row {bad}: {name} must be a number, got {values[bad - 1]!r}") from None
+    if not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array))[0]) + 1
+        raise RequestError(f"row {bad}: {name} must be a finite number, not empty, NaN or inf")
     return array
 
 
@@ -246,10 +248,12 @@ def _is_number(value: Any) -> bool:
 
 
 def predict_fn(input_data: pd.DataFrame, model: LoadedModel) -> np.ndarray:
-    """Fraud probability and 0/1 decision per row, as an (n, 2) array."""
-    from ml.features import feature_frame
+    """Fraud probability and 0/1 decision per row, as an (n, 2) array.
 
-    score = model.model.predict_proba(feature_frame(input_data))[:, 1]
+    The model's encoder picks the feature columns by name (and names any that
+    are missing), so extra columns such as the label are simply ignored.
+    """
+    score = model.model.predict_proba(input_data)[:, 1]
     return np.column_stack([score, score >= model.threshold])
 
 
