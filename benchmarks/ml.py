@@ -91,7 +91,6 @@ def bench_handlers(model_dir: Path) -> None:
     from threadpoolctl import threadpool_limits
 
     from ml.data import generate
-    from ml.features import feature_frame
     from ml.inference import input_fn, model_fn, output_fn, predict_fn
     from ml.schema import FEATURE_COLUMNS
 
@@ -102,7 +101,7 @@ def bench_handlers(model_dir: Path) -> None:
         for rows, runs in ((1, 300), (1_000, 60)):
             batch = frame.head(rows)
             body = batch.to_csv(index=False, header=False).encode()
-            direct = repeat(lambda b=batch: loaded.model.predict_proba(feature_frame(b)), runs)
+            direct = repeat(lambda b=batch: loaded.model.predict_proba(b), runs)
             handler = repeat(
                 lambda b=body: output_fn(predict_fn(input_fn(b, "text/csv"), loaded), "text/csv"),
                 runs,
