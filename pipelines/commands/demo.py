@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STACKS = ("dev", "staging", "prod")
 
@@ -76,14 +79,14 @@ def demo(
             f"{time.perf_counter() - started:.1f}",
         )
     if not skip_pipeline:
-        _run_pipeline_tour(work_dir)
+        _run_pipeline_tour(work_dir, console)
     console.print(summary)
     if failed:
         raise typer.Exit(1)
 
 
-def _run_pipeline_tour(work_dir: Path) -> None:
+def _run_pipeline_tour(work_dir: Path, console: Console) -> None:
     """Train, evaluate and register a model locally, then check drift on a shifted batch."""
     from pipelines.demo_tour import run_tour
 
-    run_tour(work_dir)
+    run_tour(work_dir, console)
