@@ -12,21 +12,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from pipelines.steps import SKLEARN_IMAGE_ACCOUNTS
 
-# Accounts that publish SageMaker's framework images (scikit-learn) per region.
-SAGEMAKER_IMAGE_ACCOUNTS = {
-    "us-east-1": "683313688378",
-    "us-east-2": "257758044811",
-    "us-west-1": "746614075791",
-    "us-west-2": "246618743249",
-    "eu-west-1": "141502667606",
-    "eu-west-2": "764974769150",
-    "eu-central-1": "492215442770",
-    "eu-north-1": "662702820516",
-    "ap-southeast-1": "121021644041",
-    "ap-southeast-2": "783357654285",
-    "ap-northeast-1": "354813040037",
-}
 ENI_ACTIONS = [
     "ec2:CreateNetworkInterface",
     "ec2:CreateNetworkInterfacePermission",
@@ -172,7 +159,7 @@ class PlatformRoles(pulumi.ComponentResource):
 
     def _grant_image_pull(self, role: aws.iam.Role) -> None:
         context = self._context
-        image_account = SAGEMAKER_IMAGE_ACCOUNTS.get(context.region)
+        image_account = SKLEARN_IMAGE_ACCOUNTS.get(context.region)
         repositories = [context.arn("ecr", f"repository/{context.name()}-*")]
         if image_account is not None:
             repositories.append(

@@ -149,8 +149,21 @@ def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
     assert train["Arguments"]["VpcConfig"]["Subnets"] == ["subnet-a", "subnet-b"]
 
 
-def test_image_accounts_match_the_ones_the_execution_role_may_pull_from() -> None:
-    from infra.components.iam import SAGEMAKER_IMAGE_ACCOUNTS
-    from pipelines.steps import SKLEARN_IMAGE_ACCOUNTS
+def test_execution_role_may_pull_the_image_the_jobs_run() -> None:
+    import json
 
-    assert SKLEARN_IMAGE_ACCOUNTS == SAGEMAKER_IMAGE_ACCOUNTS
+    from infra.plan.engine import synthesize
+    from pipelines.steps import sklearn_image_uri
+
+    image = sklearn_image_uri("us-east-1")
+    registry, _, repository = image.partition("/")
+    account = registry.split(".")[0]
+    repository_arn = f"arn:aws:ecr:us-east-1:{account}:repository/{repository.split(':')[0]}"
+    plan = synthesize("dev")
+    pull = next(
+        r
+        for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        if r["name"] == "mlops-dev-execution-image-pull"
+    )
+    statement = json.loads(pull["inputs"]["policy"])["Statement"][0]
+    assert repository_arn in statement["Resource"]
