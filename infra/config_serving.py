@@ -1,0 +1,213 @@
+"""Config sections of serving: SageMaker endpoints, rollouts, alarms, the Kubernetes target."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from infra.config_base import (
+    ARN_HINT,
+    INSTANCE_HINT,
+    ConfigValueError,
+    Percent,
+    Section,
+)
+
+ROLLING_MAX_TIMEOUT_SECONDS = 14400
+
+
+class Rollout(Section):
+    """Blue/green traffic shifting, checked against SageMaker's limits."""
+
+    strategy: Literal["all_at_once", "canary", "linear", "rolling"] = "all_at_once"
+    canary_percent: int = Field(default=10, ge=1, le=50)
+    linear_step_percent: int = Field(default=20, ge=10, le=50)
+    rolling_batch_percent: int = Field(default=50, ge=5, le=50)
+    wait_seconds: int = Field(default=600, ge=0, le=3600)
+    termination_wait_seconds: int = Field(default=300, ge=0, le=3600)
+    timeout_seconds: int = Field(default=3600, ge=600, le=28800)
+
+    @model_validator(mode="after")
+    def _timeout_exceeds_waits(self) -> Rollout:
+        if self.strategy == "rolling":
+            # Rolling bakes after every batch and has no old fleet left to wait for.
+            needed = self.wait_seconds * -(-100 // self.rolling_batch_percent)
+            if self.timeout_seconds > ROLLING_MAX_TIMEOUT_SECONDS:
+                raise ConfigValueError(
+                    "timeoutSeconds",
+                    self.timeout_seconds,
+                    f"rolling deployments allow at most {ROLLING_MAX_TIMEOUT_SECONDS} s",
+                )
+        else:
+            linear_steps = -(-100 // self.linear_step_percent)
+            steps = {"linear": linear_steps, "canary": 2}.get(self.strategy, 1)
+            needed = self.wait_seconds * steps + self.termination_wait_seconds
+        if self.timeout_seconds <= needed:
+            raise ConfigValueError(
+                "timeoutSeconds",
+                self.timeout_seconds,
+                f"must be greater than the rollout's waits ({needed} s for {self.strategy})",
+            )
+        return self
+
+
+class Serverless(Section):
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(default=5, ge=1, le=200)
+
+
+class DataCapture(Section):
+    """What share of requests and responses the endpoint writes to the monitoring bucket."""
+
+    enabled: bool = True
+    sampling_percent: Percent = 100
+
+
+class Autoscaling(Section):
+    enabled: bool = False
+    min_capacity: int = Field(default=1, ge=1, le=100)
+    max_capacity: int = Field(default=2, ge=1, le=100)
+    target_invocations_per_instance: int = Field(default=1000, ge=1, le=100000)
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> Autoscaling:
+        if self.min_capacity > self.max_capacity:
+            raise ConfigValueError(
+                "minCapacity",
+                self.min_capacity,
+                f"must not exceed maxCapacity ({self.max_capacity})",
+            )
+        return self
+
+
+class RollbackAlarms(Section):
+    """Thresholds of the alarms that roll a deployment back."""
+
+    error_5xx_threshold: int = Field(default=1, ge=1, alias="error5xxThreshold")
+    latency_p99_ms: int = Field(default=500, ge=1, le=60000)
+    evaluation_periods: int = Field(default=2, ge=1, le=10)
+    period_seconds: Literal[10, 30, 60, 300] = 60
+    memory_utilization_percent: int = Field(default=90, ge=50, le=100)
+
+
+ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]+(/\d+)?$"
+
+
+class Serving(Section):
+    enabled: bool = True
+    model_package_arn: str | None = Field(default=None, pattern=ARN_PATTERN, description=ARN_HINT)
+    shadow_model_package_arn: str | None = Field(
+        default=None, pattern=ARN_PATTERN, description=ARN_HINT
+    )
+    shadow_sampling_percent: int = Field(default=10, ge=1, le=100)
+    instance_type: str = Field(
+        default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
+    )
+    instance_count: int = Field(default=1, ge=1, le=100)
+    serverless: Serverless | None = None
+    data_capture: DataCapture = DataCapture()
+    rollout: Rollout = Rollout()
+    autoscaling: Autoscaling = Autoscaling()
+    alarms: RollbackAlarms = RollbackAlarms()
+
+    @model_validator(mode="after")
+    def _rollout_fits_the_fleet(self) -> Serving:
+        rollout = self.rollout
+        if self.serverless is not None and rollout.strategy == "rolling":
+            raise ConfigValueError(
+                "rollout.strategy", "rolling", "is not available for serverless endpoints"
+            )
+        if rollout.strategy == "rolling" and self.instance_count < 2:
+            raise ConfigValueError(
+                "rollout.strategy", "rolling", "needs instanceCount of at least 2"
+            )
+        if rollout.strategy == "canary" and self.serverless is None:
+            canary_instances = self.instance_count * rollout.canary_percent / 100
+            if canary_instances > self.instance_count / 2:
+                raise ConfigValueError(
+                    "rollout.canaryPercent", rollout.canary_percent, "at most half of the instances"
+                )
+        if self.serverless is not None and rollout.strategy in ("canary", "linear"):
+            raise ConfigValueError(
+                "rollout.strategy",
+                rollout.strategy,
+                "serverless endpoints shift traffic all at once; "
+                "use all_at_once, or drop serverless",
+            )
+        if self.serverless is not None and self.data_capture.enabled:
+            raise ConfigValueError(
+                "dataCapture.enabled",
+                True,
+                "serverless endpoints cannot capture data; set it to false or remove serverless",
+            )
+        if self.shadow_model_package_arn and rollout.strategy == "rolling":
+            raise ConfigValueError(
+                "rollout.strategy",
+                "rolling",
+                "rolling deployments need a single-variant endpoint; remove shadowModelPackageArn",
+            )
+        if self.shadow_model_package_arn and self.serverless is not None:
+            raise ConfigValueError(
+                "shadowModelPackageArn",
+                self.shadow_model_package_arn,
+                "shadow variants need instance-based serving; remove serverless",
+            )
+        if self.autoscaling.enabled and self.serverless is not None:
+            raise ConfigValueError(
+                "autoscaling.enabled", True, "serverless endpoints scale themselves; disable it"
+            )
+        if self.autoscaling.enabled and self.autoscaling.min_capacity > self.instance_count:
+            raise ConfigValueError(
+                "autoscaling.minCapacity",
+                self.autoscaling.min_capacity,
+                f"must not exceed instanceCount ({self.instance_count})",
+            )
+        return self
+
+
+class KubernetesResources(Section):
+    cpu_request: str = Field(default="250m", pattern=r"^\d+(\.\d+)?m?$")
+    cpu_limit: str = Field(default="1", pattern=r"^\d+(\.\d+)?m?$")
+    memory_request: str = Field(default="512Mi", pattern=r"^\d+(Mi|Gi)$")
+    memory_limit: str = Field(default="1Gi", pattern=r"^\d+(Mi|Gi)$")
+
+
+class Kubernetes(Section):
+    enabled: bool = False
+    image: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
+        description="an image reference with a tag or an @sha256: digest",
+    )
+    canary_image: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
+        description="an image reference with a tag or an @sha256: digest",
+    )
+    namespace: str = Field(default="mlops-serving", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    replicas: int = Field(default=2, ge=1, le=100)
+    max_replicas: int = Field(default=6, ge=1, le=200)
+    canary_weight: Percent = 0
+    ingress_host: str = "fraud.example.internal"
+    ingress_class: str = "nginx"
+    tls_secret_name: str = Field(
+        default="model-server-tls", pattern=r"^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$"
+    )
+    resources: KubernetesResources = KubernetesResources()
+
+    @model_validator(mode="after")
+    def _enabled_needs_an_image(self) -> Kubernetes:
+        if self.enabled and self.image is None:
+            raise ConfigValueError("image", None, "required when kubernetes.enabled is true")
+        if self.replicas > self.max_replicas:
+            raise ConfigValueError(
+                "replicas", self.replicas, f"must not exceed maxReplicas ({self.max_replicas})"
+            )
+        if self.canary_weight > 0 and self.canary_image is None:
+            raise ConfigValueError(
+                "canaryWeight", self.canary_weight, "needs canaryImage to send traffic to"
+            )
+        return self
