@@ -21,7 +21,8 @@ import pulumi_aws as aws
 
 from infra.components.context import StackContext
 from infra.components.iam import PlatformRoles
-from infra.components.storage import KEY_USE_ACTIONS, StackStorage
+from infra.components.key_policy import KEY_USE_ACTIONS
+from infra.components.storage import StackStorage
 from infra.config import ConfigError
 from infra.config import FeatureStore as FeatureStoreSettings
 from ml import schema

@@ -17,42 +17,9 @@ import pulumi_aws as aws
 
 from infra.components.bucket_policy import secure_bucket_policy
 from infra.components.context import StackContext, policy_json
+from infra.components.key_policy import KEY_USE_ACTIONS, stack_key_policy
 from infra.config import Storage as StorageSettings
 
-KEY_ADMIN_ACTIONS = [
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:CreateGrant",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:RetireGrant",
-    "kms:RevokeGrant",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-]
-KEY_USE_ACTIONS = [
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-]
 READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
 WRITE_ACTIONS = ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
 
@@ -146,47 +113,7 @@ class StackStorage(pulumi.ComponentResource):
 
     def _create_key(self) -> aws.kms.Key:
         context = self._context
-        root = context.arn("iam", "root", region=False)
-        key_policy = policy_json(
-            [
-                {
-                    "Sid": "AccountAdministersKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": KEY_ADMIN_ACTIONS + KEY_USE_ACTIONS,
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "CloudWatchLogsEncryptsThisStacksLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{context.region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncryptFrom",
-                        "kms:ReEncryptTo",
-                        "kms:GenerateDataKey",
-                        "kms:DescribeKey",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": context.arn(
-                                "logs", "log-group:*"
-                            ),
-                        }
-                    },
-                },
-                {
-                    "Sid": "AlarmsAndEventsPublishToTheEncryptedTopic",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                },
-            ]
-        )
+        key_policy = stack_key_policy(context)
         return aws.kms.Key(
             context.name("key"),
             description=f"Encrypts the data, models and logs of {context.name()}",
