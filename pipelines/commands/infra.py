@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-StackOption = Annotated[
-    str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")
-]
+from pipelines.commands.options import StackOption
+
 ConfigFileOption = Annotated[
     Path | None,
     typer.Option(

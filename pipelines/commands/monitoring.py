@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from pipelines.commands.options import EndpointUrlOption, RegionOption
+
 monitoring_app = typer.Typer(help="Publish drift metrics to CloudWatch.", no_args_is_help=True)
 
 
@@ -24,15 +26,8 @@ def publish_drift_command(
         str, typer.Option("--stack", help="Stack whose endpoint the batch came from.")
     ],
     endpoint: Annotated[str, typer.Option("--endpoint", help="Endpoint name (metric dimension).")],
-    region: Annotated[
-        str | None, typer.Option("--region", help="AWS region; default from the environment.")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint, e.g. an emulator."
-        ),
-    ] = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """Send a drift report's PSI and CDF-distance figures to CloudWatch (namespace mlops/drift)."""
     import boto3

@@ -7,14 +7,12 @@ from typing import Annotated
 
 import typer
 
+from pipelines.commands.options import EndpointUrlOption, StackOption
+
 pipeline_app = typer.Typer(
     help="The training pipeline: its SageMaker definition, and a local run.",
     no_args_is_help=True,
 )
-
-StackOption = Annotated[
-    str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -78,12 +76,7 @@ def start_command(
     input_uri: Annotated[
         str | None, typer.Option("--input", help="s3:// prefix to train on (default: raw/).")
     ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint, e.g. an emulator."
-        ),
-    ] = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """Start the deployed pipeline; the challenger must not regress against the champion."""
     from botocore.exceptions import BotoCoreError, ClientError

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from pipelines.commands.options import EndpointUrlOption, RegionOption
+
 if TYPE_CHECKING:
     from pipelines.registry import Package
 
@@ -22,17 +24,6 @@ StackOption = Annotated[
 ]
 GroupOption = Annotated[
     str | None, typer.Option("--group", help="Model package group (default: the stack's).")
-]
-EndpointOption = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint-url",
-        envvar="AWS_ENDPOINT_URL",
-        help="AWS endpoint, e.g. a moto_server on 127.0.0.1.",
-    ),
-]
-RegionOption = Annotated[
-    str | None, typer.Option("--region", help="AWS region (default: the stack's).")
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why; recorded on the package.")]
 
@@ -105,7 +96,7 @@ def list_command(
         str | None, typer.Option("--status", help="Approved, Rejected or PendingManualApproval.")
     ] = None,
     region: RegionOption = None,
-    endpoint_url: EndpointOption = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """List the packages of a stack's group, newest first."""
     from pipelines.registry import list_packages
@@ -121,7 +112,7 @@ def latest_command(
     stack: StackOption,
     group: GroupOption = None,
     region: RegionOption = None,
-    endpoint_url: EndpointOption = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """Print the ARN of the newest approved package (the champion); exit 1 if there is none."""
     from pipelines.registry import RegistryError, latest_approved
@@ -152,7 +143,7 @@ def approve_command(
     reason: ReasonOption,
     stack: StackOption = "dev",
     region: RegionOption = None,
-    endpoint_url: EndpointOption = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """Approve a package: it becomes the champion of its group. Repeating it changes nothing."""
     _decide(stack, arn, reason, region, endpoint_url, approve=True)
@@ -164,7 +155,7 @@ def reject_command(
     reason: ReasonOption,
     stack: StackOption = "dev",
     region: RegionOption = None,
-    endpoint_url: EndpointOption = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """Reject a package with a reason; a rejected package is never promoted."""
     _decide(stack, arn, reason, region, endpoint_url, approve=False)
@@ -181,7 +172,7 @@ def promote_command(
         typer.Option("--stack-file", help="Target stack file (default: its environments file)."),
     ] = None,
     region: RegionOption = None,
-    endpoint_url: EndpointOption = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """Promote an approved package to the next stack and pin its ARN in that stack's file."""
     from pipelines.promote import promote, source_stack
