@@ -104,7 +104,6 @@ INVALID = [
     ("prod", ["pipeline.gates.minPrAuc=1.5"], "pipeline.gates.minPrAuc"),
     ("prod", ["monitoring.psiWarn=0.3"], "monitoring.psiWarn"),
     ("prod", ["monitoring.alarmEmail=nobody"], "monitoring.alarmEmail"),
-    ("prod", ["kubernetes.enabled=true"], "kubernetes.image"),
     (
         "prod",
         ["kubernetes.enabled=true", "kubernetes.image=registry.example.com/fraud:1.0"],

@@ -209,3 +209,11 @@ def test_the_topic_and_queue_are_priced_on_stated_volumes(plan_for) -> None:
     [topic] = items_of(estimate, "SNS")
     assert topic.monthly_usd == 0.01 and "10,000" in topic.assumption
     assert all(i.monthly_usd == 0.04 for i in items_of(estimate, "SQS"))
+
+
+def test_every_stack_prices_the_project_image_repository(plan_for) -> None:
+    for stack in ("dev", "staging", "prod"):
+        (item,) = items_of(estimate_cost(plan_for(stack)), "ECR")
+        assert item.resource == f"aws_ecr_repository.mlops-{stack}-image"
+        assert item.monthly_usd == pytest.approx(2 * 0.10)
+        assert "GB stored" in item.assumption

@@ -39,14 +39,14 @@ def test_steps_run_validate_features_train_evaluate_then_the_gate(spec) -> None:
 
 def test_each_step_reads_the_previous_steps_output(spec) -> None:
     steps = {s["Name"]: s for s in flatten_steps(build_definition(spec))}
-    features_in = steps["Features"]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+    features_in = steps["Features"]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     assert features_in == {
         "Get": "Steps.Validate.ProcessingOutputConfig.Outputs['validated'].S3Output.S3Uri"
     }
-    train_in = steps["Train"]["Arguments"]["InputDataConfig"][1]
+    train_in = steps["Train"]["Arguments"]["InputDataConfig"][0]
     assert train_in["ChannelName"] == "train"
     assert "Steps.Features" in json.dumps(train_in)
-    model_in = steps["Evaluate"]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+    model_in = steps["Evaluate"]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     assert model_in == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
 
 
@@ -96,7 +96,7 @@ def test_gate_registers_or_fails_with_the_reason(spec) -> None:
     assert "pr_auc" in message and "Parameters.ChampionFloorPrAuc" in message
 
 
-def test_register_records_metrics_data_hash_and_code_revision(spec) -> None:
+def test_register_records_metrics_data_hash_and_image(spec) -> None:
     register = build_definition(spec)["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
     assert register["ModelPackageGroupName"] == "mlops-dev-fraud-models"
     assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
@@ -104,7 +104,7 @@ def test_register_records_metrics_data_hash_and_code_revision(spec) -> None:
     assert statistics["ContentType"] == "application/json"
     assert "evaluation.json" in json.dumps(statistics["S3Uri"])
     metadata = register["CustomerMetadataProperties"]
-    assert metadata["CodeSha256"] == "abc"
+    assert metadata["ImageUri"] == spec.image_uri
     assert metadata["DataSha256"]["Std:JsonGet"]["Path"] == "data_sha256"
 
 
@@ -134,7 +134,8 @@ def test_same_spec_gives_byte_identical_json_without_timestamps(spec) -> None:
     first, second = definition_json(spec), definition_json(make_spec())
     assert first == second
     assert not re.search(r"20\d\d-\d\d-\d\dT\d\d", first)
-    assert definition_json(make_spec(code_sha256="def")) != first
+    other_image = spec.image_uri.replace("a" * 64, "b" * 64)
+    assert definition_json(make_spec(image_uri=other_image)) != first
 
 
 def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
@@ -149,21 +150,38 @@ def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
     assert train["Arguments"]["VpcConfig"]["Subnets"] == ["subnet-a", "subnet-b"]
 
 
-def test_execution_role_may_pull_the_image_the_jobs_run() -> None:
-    import json
+def job_steps(definition: dict) -> list[dict]:
+    return [s for s in definition["Steps"] if s["Type"] in ("Processing", "Training")]
 
-    from infra.plan.engine import synthesize
-    from pipelines.steps import sklearn_image_uri
 
-    image = sklearn_image_uri("us-east-1")
-    registry, _, repository = image.partition("/")
-    account = registry.split(".")[0]
-    repository_arn = f"arn:aws:ecr:us-east-1:{account}:repository/{repository.split(':')[0]}"
-    plan = synthesize("dev")
-    pull = next(
-        r
-        for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
-        if r["name"] == "mlops-dev-execution-image-pull"
-    )
-    statement = json.loads(pull["inputs"]["policy"])["Statement"][0]
-    assert repository_arn in statement["Resource"]
+def test_every_job_step_runs_its_module_with_python3_in_the_image(spec) -> None:
+    modules = {}
+    for step in job_steps(build_definition(spec)):
+        arguments = step["Arguments"]
+        app = arguments.get("AppSpecification") or arguments["AlgorithmSpecification"]
+        image = app.get("ImageUri") or app.get("TrainingImage")
+        assert image == spec.image_uri
+        assert app["ContainerEntrypoint"][:2] == ["python3", "-m"]
+        modules[step["Name"]] = app["ContainerEntrypoint"]
+    assert modules == {
+        "Validate": ["python3", "-m", "ml.validate"],
+        "Features": ["python3", "-m", "pipelines.ingest"],
+        "Train": ["python3", "-m", "ml.train"],
+        "Evaluate": ["python3", "-m", "ml.evaluate"],
+    }
+
+
+def test_no_step_downloads_a_code_archive(spec) -> None:
+    for step in job_steps(build_definition(spec)):
+        arguments = step["Arguments"]
+        names = [i["InputName"] for i in arguments.get("ProcessingInputs", [])]
+        names += [c["ChannelName"] for c in arguments.get("InputDataConfig", [])]
+        assert "code" not in names
+    assert "sourcedir.tar.gz" not in definition_json(spec)
+
+
+def test_registered_model_serves_from_the_project_image_itself(spec) -> None:
+    register = build_definition(spec)["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    (container,) = register["InferenceSpecification"]["Containers"]
+    assert container["Image"] == spec.image_uri
+    assert not {k for k in container["Environment"] if k.startswith("SAGEMAKER_")}
