@@ -388,12 +388,10 @@ def _inference_time(value: Any) -> pd.Timestamp:
     if not isinstance(value, str):
         raise CaptureLineError("missing_field", "eventMetadata.inferenceTime is missing")
     try:
-        stamp = pd.Timestamp(value)
+        when = datetime.fromisoformat(value)
     except ValueError:
         raise CaptureLineError("bad_time", f"inferenceTime {value!r} is not ISO 8601") from None
-    if stamp is pd.NaT:
-        raise CaptureLineError("bad_time", f"inferenceTime {value!r} is not ISO 8601")
-    return stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return pd.Timestamp(when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC))
 
 
 def _payload(capture: dict[str, Any], key: str, mode: str) -> tuple[str, bytes | str]:

@@ -5,7 +5,8 @@ feature, decile bin edges with their proportions and a 101-point quantile grid;
 per categorical feature, category frequencies. A batch is compared against it
 without the training data, with vectorised binning (``np.searchsorted`` and
 ``np.bincount``), so a million rows take well under a second per feature.
-The result is what the drift publisher turns into CloudWatch metrics.
+The batch is a table or an endpoint's data capture (``ml.capture``), and the
+result is what the drift publisher turns into CloudWatch metrics.
 """
 
 from __future__ import annotations
