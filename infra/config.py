@@ -66,6 +66,7 @@ __all__ = [
     "ObjectLock",
     "Percent",
     "Pipeline",
+    "Quality",
     "ResourceId",
     "RollbackAlarms",
     "Rollout",
@@ -195,10 +196,25 @@ class Pipeline(Section):
     gates: Gates = Gates()
 
 
+class Quality(Section):
+    """Production model quality: captured predictions against labels, floors and the bias gap."""
+
+    enabled: bool = True
+    window_hours: int = Field(default=168, ge=1, le=2160)
+    min_labelled_rows: int = Field(default=200, ge=1, le=10_000_000)
+    min_segment_positives: int = Field(default=5, ge=1, le=10_000)
+    min_recall: float = Field(default=0.2, ge=0, le=1)
+    min_precision: float = Field(default=0.5, ge=0, le=1)
+    min_pr_auc: float = Field(default=0.5, ge=0, le=1)
+    max_recall_gap: float = Field(default=0.3, gt=0, le=1)
+
+
 class Monitoring(Section):
     drift_schedule: str = Field(
         default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
     )
+    drift_window_hours: int = Field(default=1, ge=1, le=168)
+    quality: Quality = Quality()
     psi_warn: float = Field(default=0.1, gt=0, le=10)
     psi_alarm: float = Field(default=0.25, gt=0, le=10)
     alarm_email: str | None = Field(

@@ -37,7 +37,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                 "timeoutSeconds": 600,
             },
         },
-        "monitoring": {"logRetentionDays": 14, "retrainOnAlarm": False},
+        "monitoring": {
+            "logRetentionDays": 14,
+            "retrainOnAlarm": False,
+            "quality": {
+                "windowHours": 24,
+                "minLabelledRows": 50,
+                "minRecall": 0.1,
+                "minPrecision": 0.3,
+                "minPrAuc": 0.3,
+            },
+        },
     },
     "staging": {
         "protect": False,
@@ -55,7 +65,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             },
             "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 3},
         },
-        "monitoring": {"logRetentionDays": 90},
+        "monitoring": {"logRetentionDays": 90, "quality": {"windowHours": 72}},
     },
     "prod": {
         "protect": True,

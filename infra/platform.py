@@ -12,8 +12,10 @@ from infra.components.iam import PlatformRoles
 from infra.components.image import ProjectImage
 from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
 from infra.components.monitoring import DriftMonitoring, RetrainTarget
+from infra.components.monitoring_pipeline import MonitoringPipeline, build_monitoring_pipeline
 from infra.components.notifications import Notifications
 from infra.components.pipeline import TrainingPipeline
+from infra.components.quality_alarms import QualityAlarms
 from infra.components.registry import ModelRegistry
 from infra.components.serving import (
     ModelEndpoint,
@@ -41,6 +43,8 @@ class Platform:
     registry: ModelRegistry | None = None
     pipeline: TrainingPipeline | None = None
     monitoring: DriftMonitoring | None = None
+    monitoring_pipeline: MonitoringPipeline | None = None
+    quality_alarms: QualityAlarms | None = None
     kubernetes: KubernetesServing | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
@@ -69,6 +73,8 @@ class Platform:
             outputs["modelApprovalQueueUrl"] = self.registry.cd_queue.url
         if self.pipeline is not None:
             outputs["trainingPipelineName"] = self.pipeline.pipeline_name
+        if self.monitoring_pipeline is not None:
+            outputs["monitoringPipelineName"] = self.monitoring_pipeline.pipeline_name
         return outputs
 
 
@@ -116,13 +122,29 @@ def build_platform(config: StackConfig) -> Platform:
         feature_store=feature_store,
         network=network,
     )
+    retrain = RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name)
     monitoring = DriftMonitoring(
         context.name("monitoring"),
         context,
         config.monitoring,
         notifications,
         endpoint=serving,
-        retrain=RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name),
+        retrain=retrain,
+    )
+    monitoring_pipeline = build_monitoring_pipeline(
+        context, config, storage, roles, image, serving, network=network
+    )
+    quality_alarms = (
+        QualityAlarms(
+            context.name("quality-alarms"),
+            context,
+            config.monitoring.quality,
+            monitoring_pipeline,
+            notifications.topic,
+            retrain=retrain if config.monitoring.retrain_on_alarm else None,
+        )
+        if monitoring_pipeline is not None and monitoring_pipeline.quality_enabled
+        else None
     )
     return Platform(
         context=context,
@@ -136,5 +158,7 @@ def build_platform(config: StackConfig) -> Platform:
         registry=registry,
         pipeline=pipeline,
         monitoring=monitoring,
+        monitoring_pipeline=monitoring_pipeline,
+        quality_alarms=quality_alarms,
         kubernetes=build_kubernetes_serving(context, image),
     )

@@ -224,8 +224,6 @@ def run_drift(
     Capture lines that cannot be read are counted in the report and, with a
     quarantine directory, copied there with their reasons; the rest are compared.
     """
-    from ml.capture import quarantine_lines
-
     baseline = load_baseline(baseline_path)
     frame, batch = read_current(current, capture, window)
     if batch is not None and not len(batch.frame):
@@ -235,10 +233,26 @@ def run_drift(
             if batch.bad_lines
             else f"{current}: the capture files hold no events in the window; widen it"
         )
-    report = compute_drift(baseline, frame, thresholds)
     if batch is None:
+        report = compute_drift(baseline, frame, thresholds)
         report["input"] = {"kind": "table", "path": str(current), "rows": len(frame)}
         return report
+    return capture_drift(baseline, batch, current, thresholds, window=window, quarantine=quarantine)
+
+
+def capture_drift(
+    baseline: dict[str, Any],
+    batch: CaptureBatch,
+    current: Path,
+    thresholds: Thresholds | None = None,
+    *,
+    window: Window | None = None,
+    quarantine: Path | None = None,
+) -> dict[str, Any]:
+    """Drift of captured traffic already read, with what was read under ``input``."""
+    from ml.capture import quarantine_lines
+
+    report = compute_drift(baseline, batch.frame, thresholds)
     kept = quarantine_lines(batch.bad_lines, quarantine) if quarantine is not None else []
     report["input"] = {
         "kind": "capture",

@@ -44,6 +44,7 @@ class PlatformRoles(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:iam:PlatformRoles", name, None, opts)
         self._context = context
+        self._network_ids = network_ids
         self.execution_role = self._sagemaker_role(
             "execution", "Runs this stack's SageMaker jobs and endpoints"
         )
@@ -86,6 +87,17 @@ class PlatformRoles(pulumi.ComponentResource):
             tags=context.tags("iam"),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def job_role(self, purpose: str, description: str) -> aws.iam.Role:
+        """A role for one kind of SageMaker job, with the stack's trust and network access.
+
+        It starts with no permissions but the VPC's (when the stack has a VPC);
+        the component that runs the job grants the rest.
+        """
+        role = self._sagemaker_role(purpose, description)
+        if self._network_ids is not None:
+            self._vpc_policy(role, self._network_ids)
+        return role
 
     def add_policy(
         self,
@@ -191,6 +203,12 @@ class PlatformRoles(pulumi.ComponentResource):
         self._grant_logs_and_metrics(self.pipeline_role)
 
     def _grant_vpc_access(self, network_ids: pulumi.Output[dict[str, list[str]]]) -> None:
+        for role in (self.execution_role, self.pipeline_role):
+            self._vpc_policy(role, network_ids)
+
+    def _vpc_policy(
+        self, role: aws.iam.Role, network_ids: pulumi.Output[dict[str, list[str]]]
+    ) -> None:
         context = self._context
         interfaces = context.arn("ec2", "network-interface/*")
         scoped = pulumi.Output.all(network_ids, context.account_id, interfaces).apply(
@@ -206,23 +224,22 @@ class PlatformRoles(pulumi.ComponentResource):
                 values[2],
             ]
         )
-        for role in (self.execution_role, self.pipeline_role):
-            self.add_policy(
-                role,
-                "vpc-access",
-                [
-                    {
-                        "Sid": "NetworkInterfacesInTheStacksSubnets",
-                        "Effect": "Allow",
-                        "Action": ENI_ACTIONS,
-                        "Resource": scoped,
-                        "Condition": {"StringEquals": {"aws:RequestedRegion": context.region}},
-                    },
-                    {
-                        "Sid": "DescribeTheNetwork",
-                        "Effect": "Allow",
-                        "Action": ENI_DESCRIBE_ACTIONS,
-                        "Resource": "*",
-                    },
-                ],
-            )
+        self.add_policy(
+            role,
+            "vpc-access",
+            [
+                {
+                    "Sid": "NetworkInterfacesInTheStacksSubnets",
+                    "Effect": "Allow",
+                    "Action": ENI_ACTIONS,
+                    "Resource": scoped,
+                    "Condition": {"StringEquals": {"aws:RequestedRegion": context.region}},
+                },
+                {
+                    "Sid": "DescribeTheNetwork",
+                    "Effect": "Allow",
+                    "Action": ENI_DESCRIBE_ACTIONS,
+                    "Resource": "*",
+                },
+            ],
+        )

@@ -1,0 +1,199 @@
+"""Model quality alarms: precision, recall and PR AUC below their floors, recall gap above its cap.
+
+They watch the quality job's metrics through ``MonitoringPipeline.metric_quality``
+(the publisher's own names and dimensions), notify the stack topic, and the
+floor alarms start the training pipeline like the drift alarm does: a model
+that misses fraud it used to catch is retrained on the newer data. The recall
+gap between merchant categories (the bias signal) notifies people only,
+because retraining on the same data does not close it by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext, policy_json
+from infra.components.monitoring import HOUR, RetrainTarget
+from infra.components.monitoring_pipeline import MonitoringPipeline
+from infra.config import Quality
+
+
+@dataclass(frozen=True)
+class QualityAlarm:
+    """One alarm: its name part, metric, comparison and the config value it compares with."""
+
+    part: str
+    metric: str
+    comparison: str
+    threshold: float
+    retrains: bool
+    description: str
+
+
+def quality_alarm_specs(settings: Quality) -> list[QualityAlarm]:
+    """The quality alarms a stack gets, from ``monitoring.quality``."""
+    return [
+        QualityAlarm(
+            "recall",
+            "Recall",
+            "LessThanThreshold",
+            settings.min_recall,
+            True,
+            "Recall of labelled traffic fell below monitoring.quality.minRecall",
+        ),
+        QualityAlarm(
+            "precision",
+            "Precision",
+            "LessThanThreshold",
+            settings.min_precision,
+            True,
+            "Precision of labelled traffic fell below monitoring.quality.minPrecision",
+        ),
+        QualityAlarm(
+            "pr-auc",
+            "PrAuc",
+            "LessThanThreshold",
+            settings.min_pr_auc,
+            True,
+            "PR AUC of labelled traffic fell below monitoring.quality.minPrAuc",
+        ),
+        QualityAlarm(
+            "recall-gap",
+            "RecallGap",
+            "GreaterThanThreshold",
+            settings.max_recall_gap,
+            False,
+            "Recall differs between merchant categories by more than "
+            "monitoring.quality.maxRecallGap",
+        ),
+    ]
+
+
+class QualityAlarms(pulumi.ComponentResource):
+    """Quality and bias alarms to the stack topic; the floor alarms also start retraining."""
+
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    retrain_rule: aws.cloudwatch.EventRule | None
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        settings: Quality,
+        monitoring: MonitoringPipeline,
+        topic: aws.sns.Topic,
+        retrain: RetrainTarget | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:monitoring:QualityAlarms", name, None, opts)
+        self._context = context
+        specs = quality_alarm_specs(settings)
+        self.alarms = {
+            spec.part: self._alarm(spec, monitoring, topic.arn, monitoring.endpoint_name)
+            for spec in specs
+        }
+        retraining = [self.alarms[spec.part] for spec in specs if spec.retrains]
+        self.retrain_rule = (
+            self._retrain_on(retraining, retrain) if retrain is not None and retraining else None
+        )
+        self.register_outputs({"qualityAlarmNames": [a.name for a in self.alarms.values()]})
+
+    def _alarm(
+        self,
+        spec: QualityAlarm,
+        monitoring: MonitoringPipeline,
+        topic: pulumi.Output[str],
+        endpoint_name: str,
+    ) -> aws.cloudwatch.MetricAlarm:
+        context = self._context
+        name = context.name("quality", spec.part)
+        metric = monitoring.metric_quality(spec.metric)
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=f"{spec.description} ({spec.threshold}) on {endpoint_name}",
+            **metric.alarm_inputs(),
+            period=HOUR,
+            evaluation_periods=1,
+            threshold=spec.threshold,
+            comparison_operator=spec.comparison,
+            # The job publishes nothing when there is no traffic or too few labels.
+            treat_missing_data="notBreaching",
+            actions_enabled=True,
+            alarm_actions=[topic],
+            ok_actions=[topic],
+            tags=context.tags("monitoring"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _retrain_on(
+        self, alarms: list[aws.cloudwatch.MetricAlarm], pipeline: RetrainTarget
+    ) -> aws.cloudwatch.EventRule:
+        context = self._context
+        child = pulumi.ResourceOptions(parent=self)
+        rule_name = context.name("retrain-on-quality")
+        rule = aws.cloudwatch.EventRule(
+            rule_name,
+            name=rule_name,
+            description="Start the training pipeline when a quality floor alarm enters ALARM",
+            event_pattern=pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.cloudwatch"],
+                    "detail-type": ["CloudWatch Alarm State Change"],
+                    "resources": [alarm.arn for alarm in alarms],
+                    "detail": {"state": {"value": ["ALARM"]}},
+                }
+            ),
+            tags=context.tags("monitoring"),
+            opts=child,
+        )
+        role_name = context.name("retrain-quality-events")
+        role = aws.iam.Role(
+            role_name,
+            name=role_name,
+            description="Lets EventBridge start this stack's training pipeline on quality alarms",
+            assume_role_policy=policy_json(
+                [
+                    {
+                        "Sid": "EventBridgeRuleOfThisStackOnly",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": context.account_id},
+                            "ArnEquals": {"aws:SourceArn": rule.arn},
+                        },
+                    }
+                ]
+            ),
+            tags=context.tags("monitoring"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{role_name}-start-pipeline",
+            role=role.id,
+            name="start-pipeline",
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "StartTheTrainingPipeline",
+                        "Effect": "Allow",
+                        "Action": "sagemaker:StartPipelineExecution",
+                        "Resource": pipeline.arn,
+                    }
+                ]
+            ),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            context.name("retrain-on-quality-target"),
+            rule=rule.name,
+            arn=pipeline.arn,
+            role_arn=role.arn,
+            retry_policy={"maximum_event_age_in_seconds": HOUR, "maximum_retry_attempts": 10},
+            opts=child,
+        )
+        return rule

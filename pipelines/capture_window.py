@@ -1,0 +1,144 @@
+"""The capture files of a time window, and the serving model's files, fetched from S3.
+
+Why the job lists S3 itself instead of declaring a processing input: an
+``S3Prefix`` input downloads every object under the prefix (the whole capture
+retention, each hour), and a ``ManifestFile`` input needs the key list written
+before the job starts (ProcessingS3Input,
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html).
+The endpoint writes capture under ``<variant>/yyyy/mm/dd/hh/`` (the hour of the
+invocation, UTC), so listing one prefix per hour of the window reads exactly the
+window. Files land locally in the same ``yyyy/mm/dd/hh/`` layout, which is what
+``ml.capture`` places a window by.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tarfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ml.capture import CAPTURE_SUFFIX, Window
+from ml.errors import MlopsError
+from ml.io import TABLE_SUFFIXES
+from ml.train import BASELINE_FILE, METADATA_FILE
+
+HOUR = timedelta(hours=1)
+
+
+class ServingModelError(MlopsError):
+    """The serving model package or its artifact lacks what monitoring needs."""
+
+
+def hour_prefixes(prefix: str, window: Window) -> list[str]:
+    """``<prefix>yyyy/mm/dd/hh/`` for every hour that overlaps the window."""
+    if window.start is None or window.end is None:
+        raise MlopsError("a capture window needs both a start and an end")
+    hour = window.start.replace(minute=0, second=0, microsecond=0)
+    prefixes = []
+    while hour < window.end:
+        prefixes.append(f"{_folder(prefix)}{hour:%Y/%m/%d/%H}/")
+        hour += HOUR
+    return prefixes
+
+
+def _folder(prefix: str) -> str:
+    return prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
+
+
+def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return sorted(keys)
+
+
+def download_window(
+    s3: Any, bucket: str, prefix: str, window: Window, destination: Path
+) -> list[Path]:
+    """Download the window's capture files to ``destination/yyyy/mm/dd/hh/``; [] if none."""
+    root = _folder(prefix)
+    written = []
+    for hour_prefix in hour_prefixes(root, window):
+        for key in _keys(s3, bucket, hour_prefix):
+            if not key.endswith(CAPTURE_SUFFIX):
+                continue
+            path = destination / key[len(root) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(path))
+            written.append(path)
+    return written
+
+
+def download_tables(s3: Any, bucket: str, prefix: str, destination: Path) -> list[Path]:
+    """Download every CSV or Parquet file under a prefix (label files); [] if none."""
+    root = _folder(prefix)
+    written = []
+    for key in _keys(s3, bucket, root):
+        if Path(key).suffix.lower() not in TABLE_SUFFIXES:
+            continue
+        path = destination / key[len(root) :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(path))
+        written.append(path)
+    return written
+
+
+def model_data_url(sagemaker: Any, package_arn: str) -> str:
+    """The S3 URI of a model package's artifact (its first container's ``ModelDataUrl``)."""
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    try:
+        return str(package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"])
+    except (KeyError, IndexError):
+        raise ServingModelError(
+            f"{package_arn}: the package names no model artifact (ModelDataUrl); "
+            "register it from a training run"
+        ) from None
+
+
+def fetch_model_files(s3: Any, url: str, destination: Path) -> Path:
+    """Download a ``model.tar.gz`` and extract its drift baseline and metadata into destination.
+
+    Only those two members are read, by name, so an archive cannot write outside
+    the destination.
+    """
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise ServingModelError(f"{url}: not an s3://bucket/key model artifact URI")
+    destination.mkdir(parents=True, exist_ok=True)
+    archive = destination / "model.tar.gz"
+    s3.download_file(parsed.netloc, parsed.path.lstrip("/"), str(archive))
+    try:
+        with tarfile.open(archive) as tar:
+            for name in (BASELINE_FILE, METADATA_FILE):
+                member = _member(tar, name)
+                handle = tar.extractfile(member) if member is not None else None
+                if handle is None:
+                    raise ServingModelError(
+                        f"{url}: the model artifact has no {name}; retrain with ml.train, "
+                        "which writes it beside the model"
+                    )
+                (destination / name).write_bytes(handle.read())
+    except tarfile.TarError:
+        raise ServingModelError(f"{url}: not a gzipped tar model artifact") from None
+    return destination
+
+
+def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo | None:
+    for candidate in (name, f"./{name}"):
+        try:
+            return tar.getmember(candidate)
+        except KeyError:
+            continue
+    return None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 argument as a UTC instant (naive means UTC)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
