@@ -93,7 +93,7 @@ def judge(alarm: dict[str, Any], datapoints: list[float | None]) -> tuple[str, s
 
 def period_datapoints(cloudwatch: Any, alarm: dict[str, Any], now: datetime) -> list[float | None]:
     """The alarm's statistic for each of its last EvaluationPeriods periods ending at now."""
-    if "Metrics" in alarm or "ThresholdMetricId" in alarm or "MetricName" not in alarm:
+    if alarm.get("Metrics") or alarm.get("ThresholdMetricId") or not alarm.get("MetricName"):
         raise AlarmEvaluationError(
             f"alarm {alarm.get('AlarmName')}: metric math and anomaly alarms are not evaluated "
             "here; give a single-metric alarm"
@@ -138,3 +138,40 @@ def evaluate_alarm(cloudwatch: Any, name: str, now: datetime | None = None) -> E
     if changed:
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason[:1023])
     return Evaluation(name, state, reason, tuple(datapoints), changed)
+
+
+# The ``aws.cloudwatch.MetricAlarm`` inputs (camelCase, as a plan records them) that
+# ``PutMetricAlarm`` takes, and its parameter names.
+PLAN_TO_API = {
+    "name": "AlarmName",
+    "alarmDescription": "AlarmDescription",
+    "namespace": "Namespace",
+    "metricName": "MetricName",
+    "statistic": "Statistic",
+    "extendedStatistic": "ExtendedStatistic",
+    "period": "Period",
+    "evaluationPeriods": "EvaluationPeriods",
+    "datapointsToAlarm": "DatapointsToAlarm",
+    "threshold": "Threshold",
+    "comparisonOperator": "ComparisonOperator",
+    "treatMissingData": "TreatMissingData",
+    "actionsEnabled": "ActionsEnabled",
+}
+
+INTEGER_PARAMETERS = {"Period", "EvaluationPeriods", "DatapointsToAlarm"}
+
+
+def alarm_parameters(inputs: dict[str, Any]) -> dict[str, Any]:
+    """``PutMetricAlarm`` parameters from a planned alarm's inputs (actions left out).
+
+    Actions name resources of the real account (the stack topic), so an
+    emulator gets the definition that decides the state and nothing else.
+    """
+    parameters = {api: inputs[key] for key, api in PLAN_TO_API.items() if key in inputs}
+    for whole in INTEGER_PARAMETERS & parameters.keys():  # a plan records numbers as floats
+        parameters[whole] = int(parameters[whole])
+    parameters["Dimensions"] = [
+        {"Name": name, "Value": value}
+        for name, value in sorted(inputs.get("dimensions", {}).items())
+    ]
+    return parameters
