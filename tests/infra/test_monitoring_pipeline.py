@@ -1,0 +1,149 @@
+"""The deployed monitoring loop in the plan: pipeline, schedule, job role, quality alarms."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipelines import quality_publish
+from pipelines.drift_publish import metric_dimensions
+from pipelines.monitoring_pipeline import step_arguments
+from tests.infra.conftest import policy
+
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3"
+ARN = f"serving.modelPackageArn={PACKAGE}"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def definition(plan: Any) -> dict[str, Any]:
+    return json.loads(plan.one(PIPELINE, "mlops-prod-monitoring")["inputs"]["pipelineDefinition"])
+
+
+def statements(plan: Any, name: str) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in policy(plan.one(POLICY, name))["Statement"]}
+
+
+def test_the_drift_steps_dimensions_are_the_drift_alarms(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    args = step_arguments(definition(plan), "Drift")
+    published = {d["Name"]: d["Value"] for d in metric_dimensions(args["stack"], args["endpoint"])}
+    for level in ("alarm", "warn"):
+        assert plan.one(ALARM, f"mlops-prod-drift-{level}")["inputs"]["dimensions"] == published
+
+
+def test_the_quality_steps_dimensions_are_the_quality_alarms(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    args = step_arguments(definition(plan), "Quality")
+    dims = quality_publish.metric_dimensions(args["endpoint"], args["variant"])
+    published = {d["Name"]: d["Value"] for d in dims}
+    for part in ("recall", "precision", "pr-auc", "recall-gap"):
+        alarm = plan.one(ALARM, f"mlops-prod-quality-{part}")["inputs"]
+        assert alarm["namespace"] == quality_publish.NAMESPACE
+        assert alarm["dimensions"] == published
+
+
+def test_the_drift_step_uses_the_pinned_package_and_the_configured_thresholds(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.psiAlarm=0.3", "monitoring.driftWindowHours=2")
+    args = step_arguments(definition(plan), "Drift")
+    assert args["model-package-arn"] == PACKAGE
+    assert (args["psi-alarm"], args["window-hours"]) == ("0.3", "2")
+
+
+def test_the_schedule_starts_the_monitoring_pipeline_on_the_drift_schedule(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.driftSchedule=rate(30 minutes)")
+    schedule = plan.one("aws:scheduler/schedule:Schedule", "mlops-prod-monitoring-schedule")
+    pipeline = plan.one(PIPELINE, "mlops-prod-monitoring")
+    key = plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    inputs = schedule["inputs"]
+    assert inputs["scheduleExpression"] == "rate(30 minutes)"
+    assert inputs["state"] == "ENABLED" and inputs["kmsKeyArn"] == key
+    assert inputs["target"]["arn"] == pipeline["outputs"]["arn"]
+    start = statements(plan, "mlops-prod-monitoring-scheduler-start")
+    assert start["StartThisPipelineOnly"]["Resource"] == pipeline["outputs"]["arn"]
+    assert start["StartThisPipelineOnly"]["Action"] == "sagemaker:StartPipelineExecution"
+
+
+def test_the_job_role_publishes_to_the_drift_and_quality_namespaces_only(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    found = statements(plan, "mlops-prod-monitor-drift-and-quality")
+    publish = found["PublishDriftAndQualityMetricsOnly"]
+    assert publish["Action"] == "cloudwatch:PutMetricData"
+    assert publish["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": ["mlops/drift", "mlops/quality"]}
+    }
+    assert found["ReadTheServingModelPackage"]["Resource"] == PACKAGE
+
+
+def test_the_job_role_reads_capture_and_labels_and_writes_only_reports(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    names = {r["name"] for r in plan.of_type(POLICY) if r["name"].startswith("mlops-prod-monitor-")}
+    prefix = "mlops-prod-monitor-monitoring-"
+    assert {
+        f"{prefix}data-capture-mlops-prod-endpoint-ro",
+        f"{prefix}labels-mlops-prod-endpoint-ro",
+        f"{prefix}drift-mlops-prod-endpoint-rw",
+        f"{prefix}quality-mlops-prod-endpoint-rw",
+        "mlops-prod-monitor-artifacts-pipeline-runs-ro",
+    } <= names
+    assert not [n for n in names if n.endswith("-rw") and "drift" not in n and "quality" not in n]
+
+
+def test_the_pipeline_role_may_pass_the_monitor_role_to_sagemaker_only(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    role = plan.one("aws:iam/role:Role", "mlops-prod-monitor")["outputs"]["arn"]
+    passing = statements(plan, "mlops-prod-pipeline-run-monitoring-jobs")
+    assert passing["PassTheMonitorRoleToSageMaker"]["Resource"] == role
+    assert passing["PassTheMonitorRoleToSageMaker"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    steps = definition(plan)["Steps"]
+    assert {s["Arguments"]["RoleArn"] for s in steps} == {role}
+
+
+def test_quality_alarms_compare_with_the_configured_floors(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.quality.minRecall=0.4")
+    recall = plan.one(ALARM, "mlops-prod-quality-recall")["inputs"]
+    assert (recall["threshold"], recall["comparisonOperator"]) == (0.4, "LessThanThreshold")
+    gap = plan.one(ALARM, "mlops-prod-quality-recall-gap")["inputs"]
+    quality = plan.config.monitoring.quality
+    assert (gap["threshold"], gap["comparisonOperator"]) == (
+        quality.max_recall_gap,
+        "GreaterThanThreshold",
+    )
+    topic = plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
+    assert recall["alarmActions"] == [topic] and gap["alarmActions"] == [topic]
+
+
+def test_quality_floor_alarms_start_retraining_and_the_gap_alarm_does_not(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-quality")
+    arns = {
+        part: plan.one(ALARM, f"mlops-prod-quality-{part}")["outputs"]["arn"]
+        for part in ("recall", "precision", "pr-auc", "recall-gap")
+    }
+    pattern = json.loads(rule["inputs"]["eventPattern"])
+    assert pattern["resources"] == [arns["recall"], arns["precision"], arns["pr-auc"]]
+    target = plan.one(
+        "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-quality-target"
+    )
+    training = plan.one(PIPELINE, "mlops-prod-training")["outputs"]["arn"]
+    assert target["inputs"]["arn"] == training
+
+
+def test_no_monitoring_pipeline_before_a_model_is_pinned(plan_for) -> None:
+    plan = plan_for("prod")
+    assert [r["name"] for r in plan.of_type(PIPELINE)] == ["mlops-prod-training"]
+    assert not [r for r in plan.of_type(ALARM) if r["name"].startswith("mlops-prod-quality-")]
+
+
+def test_no_monitoring_pipeline_when_the_endpoint_captures_nothing(plan_for) -> None:
+    plan = plan_for("prod", ARN, "serving.dataCapture.enabled=false")
+    assert [r["name"] for r in plan.of_type(PIPELINE)] == ["mlops-prod-training"]
+
+
+def test_quality_can_be_turned_off_keeping_the_drift_job(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.quality.enabled=false")
+    assert [s["Name"] for s in definition(plan)["Steps"]] == ["Drift"]
+    assert not [r for r in plan.of_type(ALARM) if r["name"].startswith("mlops-prod-quality-")]
