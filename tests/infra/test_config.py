@@ -43,6 +43,13 @@ def test_dev_is_cheap_staging_is_canary_prod_is_safe() -> None:
     assert dev.pipeline.approval_status == "Approved"
 
 
+def test_dev_quality_floors_are_lower_and_its_window_shorter_than_prod() -> None:
+    dev, prod = config_with("dev").monitoring.quality, config_with("prod").monitoring.quality
+    assert dev.window_hours < prod.window_hours
+    assert dev.min_recall < prod.min_recall and dev.min_pr_auc < prod.min_pr_auc
+    assert dev.min_labelled_rows < prod.min_labelled_rows
+
+
 def test_a_valid_override_takes_effect() -> None:
     config = config_with("prod", f"serving.modelPackageArn={MODEL_ARN}", "serving.instanceCount=4")
     assert config.serving.model_package_arn == MODEL_ARN
@@ -104,6 +111,9 @@ INVALID = [
     ("prod", ["pipeline.gates.minPrAuc=1.5"], "pipeline.gates.minPrAuc"),
     ("prod", ["monitoring.psiWarn=0.3"], "monitoring.psiWarn"),
     ("prod", ["monitoring.alarmEmail=nobody"], "monitoring.alarmEmail"),
+    ("prod", ["monitoring.quality.minRecall=1.2"], "monitoring.quality.minRecall"),
+    ("prod", ["monitoring.quality.maxRecallGap=0"], "monitoring.quality.maxRecallGap"),
+    ("prod", ["monitoring.driftWindowHours=0"], "monitoring.driftWindowHours"),
     (
         "prod",
         ["kubernetes.enabled=true", "kubernetes.image=registry.example.com/fraud:1.0"],
