@@ -42,7 +42,7 @@ def test_drift_alarm_starts_the_training_pipeline(plan_for) -> None:
     target = plan.one(
         "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-drift-target"
     )
-    pipeline = plan.one("aws:sagemaker/pipeline:Pipeline")
+    pipeline = plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-training")
     assert target["inputs"]["arn"] == pipeline["outputs"]["arn"]
     role_policy = policy(
         plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-retrain-events-start-pipeline")
