@@ -257,7 +257,9 @@ def _schedule(address: str, resource: dict[str, Any], plan: Plan, *_: Any) -> li
         return [CostItem(address, "SageMaker jobs", "schedule disabled", 0.0)]
     runs, assumed = runs_per_month(str(inputs.get("scheduleExpression", "")))
     target = str((inputs.get("target") or {}).get("arn", ""))
-    kind = "pipeline" if ":pipeline/" in target else "other"
+    kind = "other"
+    if ":pipeline/" in target:
+        kind = "monitoring" if target.endswith("-monitoring") else "pipeline"
     instance = plan.config.pipeline.processing_instance_type
     price = prices.INSTANCE_HOUR.get(instance)
     minutes = prices.JOB_MINUTES[kind]

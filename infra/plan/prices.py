@@ -47,6 +47,7 @@ FEATURE_STORE_MILLIONS = (1.0, 1.0)  # writes, reads per month
 FEATURE_STORE_ONLINE_GB = 1
 LOG_GROUP_GB = 5
 ECR_GB = 2  # the project image's repository: kept images, shared layers
-JOB_MINUTES = {"pipeline": 20, "other": 5}
+# Instance-minutes a run bills: training pipeline, the monitoring pipeline (two short jobs), other.
+JOB_MINUTES = {"pipeline": 20, "monitoring": 10, "other": 5}
 SNS_PUBLISHES = 10_000
 SQS_REQUESTS = 100_000
