@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from ml.capture import Window
+from ml.errors import MlopsError
 from pipelines.capture_window import (
     ServingModelError,
     download_window,
@@ -132,3 +133,18 @@ def test_undefined_quality_values_are_not_published() -> None:
         {"Name": "Endpoint", "Value": "e"},
         {"Name": "Variant", "Value": "primary"},
     ]
+
+
+def test_a_window_of_only_malformed_lines_fails_the_drift_job(s3, tmp_path: Path) -> None:
+    from pipelines.monitor_drift import run_drift_job
+
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}2026/01/01/10/a.jsonl", Body=b"not json\n")
+    args = argparse.Namespace(
+        bucket=BUCKET,
+        capture_prefix=PREFIX,
+        window_hours=2.0,
+        now=datetime(2026, 1, 1, 11, 5, tzinfo=UTC),
+        model_package_arn="arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
+    )
+    with pytest.raises(MlopsError, match="none of 1 capture lines in the window could be read"):
+        run_drift_job(args, s3=s3, sagemaker=None, cloudwatch=None, work=tmp_path)
