@@ -148,3 +148,23 @@ def test_a_window_of_only_malformed_lines_fails_the_drift_job(s3, tmp_path: Path
     )
     with pytest.raises(MlopsError, match="none of 1 capture lines in the window could be read"):
         run_drift_job(args, s3=s3, sagemaker=None, cloudwatch=None, work=tmp_path)
+
+
+def test_an_unknown_model_package_is_one_line_and_exit_1(s3, tmp_path: Path, capsys) -> None:
+    from pipelines.monitor_drift import main
+
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}2026/01/01/10/a.jsonl", Body=_capture_line("e1"))
+    code = main(
+        [
+            "--stack=prod",
+            "--endpoint=mlops-prod-endpoint",
+            f"--bucket={BUCKET}",
+            f"--capture-prefix={PREFIX}",
+            "--model-package-arn=arn:aws:sagemaker:us-east-1:123456789012:model-package/g/9",
+            "--now=2026-01-01T11:05:00Z",
+            f"--out={tmp_path / 'drift.json'}",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+    assert not (tmp_path / "drift.json").exists()
