@@ -48,10 +48,14 @@ def _folder(prefix: str) -> str:
     return prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
 
 
-def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+def _keys(s3: Any, bucket: str, prefix: str, since: datetime | None = None) -> list[str]:
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(item["Key"] for item in page.get("Contents", []))
+        keys.extend(
+            item["Key"]
+            for item in page.get("Contents", [])
+            if since is None or item["LastModified"] >= since
+        )
     return sorted(keys)
 
 
@@ -72,11 +76,17 @@ def download_window(
     return written
 
 
-def download_tables(s3: Any, bucket: str, prefix: str, destination: Path) -> list[Path]:
-    """Download every CSV or Parquet file under a prefix (label files); [] if none."""
+def download_tables(
+    s3: Any, bucket: str, prefix: str, destination: Path, since: datetime | None = None
+) -> list[Path]:
+    """Download the CSV or Parquet files under a prefix written since an instant; [] if none.
+
+    Labels of predictions made in a window can only have been written after
+    the window began, so older label files are never read again.
+    """
     root = _folder(prefix)
     written = []
-    for key in _keys(s3, bucket, root):
+    for key in _keys(s3, bucket, root, since):
         if Path(key).suffix.lower() not in TABLE_SUFFIXES:
             continue
         path = destination / key[len(root) :]

@@ -5,7 +5,8 @@ pipelines.monitor_quality``). Ground truth lands as CSV or Parquet files under
 the monitoring bucket's ``labels/<endpoint>/`` (``event_id`` = the capture's
 ``eventId``, ``is_fraud``, and ``event_row`` for multi-row requests; a
 ``merchant_category`` column is optional, the captured request has it). The
-job reads the window's capture and every label file, scores the matched rows at
+job reads the window's capture and the label files written since the window
+began (older ones cannot hold its labels), scores the matched rows at
 the serving model's own decision threshold, writes the report where the
 step's output uploads it (``quality/``) and publishes ``mlops/quality``:
 precision, recall, PR AUC and recall per merchant category with the largest
@@ -62,7 +63,9 @@ def run_quality_job(
     batch = read_capture(capture, window) if files else None
     if batch is None or not len(batch.frame):
         return {"status": NO_TRAFFIC, "source": source, "published": 0}
-    label_files = download_tables(s3, args.bucket, args.labels_prefix, work / "labels")
+    label_files = download_tables(
+        s3, args.bucket, args.labels_prefix, work / "labels", since=window.start
+    )
     if not label_files:
         return {"status": NO_LABELS, "source": source, "published": 0}
     labels = read_table(work / "labels")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import tarfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +168,17 @@ def test_an_unknown_model_package_is_one_line_and_exit_1(s3, tmp_path: Path, cap
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
     assert not (tmp_path / "drift.json").exists()
+
+
+def test_label_files_written_before_the_window_began_are_not_read(s3, tmp_path: Path) -> None:
+    from pipelines.capture_window import download_tables
+
+    s3.put_object(Bucket=BUCKET, Key="labels/e/day-1.csv", Body=b"event_id,is_fraud\ne1,1\n")
+    written = datetime.now(UTC)
+    later = download_tables(
+        s3, BUCKET, "labels/e/", tmp_path / "a", since=written + timedelta(hours=1)
+    )
+    earlier = download_tables(
+        s3, BUCKET, "labels/e/", tmp_path / "b", since=written - timedelta(hours=1)
+    )
+    assert (later, [p.name for p in earlier]) == ([], ["day-1.csv"])
