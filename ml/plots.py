@@ -74,8 +74,8 @@ def champion_vs_challenger(
     plt.close(fig)
 
 
-def pr_curves(curves: list[tuple[str, dict[str, list[float]], float]], path: Path) -> None:
-    """Several models' precision-recall curves on one plot: (label, curve, PR AUC) each."""
+def pr_curves(curves: list[tuple[str, dict[str, list[float]], float]], path: Path) -> list[str]:
+    """Several models' precision-recall curves on one plot; returns the legend's labels."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for label, curve, pr_auc in curves:
@@ -85,6 +85,8 @@ def pr_curves(curves: list[tuple[str, dict[str, list[float]], float]], path: Pat
         xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision-recall"
     )
     ax.legend(loc="lower left")
+    labels = [str(label) for label in ax.get_legend_handles_labels()[1]]
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return labels

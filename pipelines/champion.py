@@ -134,8 +134,9 @@ def compare_with_champion(
         "metrics": {"champion": champion_metrics, "challenger": headline(challenger)},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
+    curves = write_report(document, challenger, champion, out_dir)
+    document["report"] = {"markdown": REPORT_FILE, "plot": PLOT_FILE, "curves": curves}
     (out_dir / CHAMPION_FILE).write_text(json.dumps(document, indent=2), encoding="utf-8")
-    write_report(document, challenger, champion, out_dir)
     return document
 
 
@@ -144,8 +145,11 @@ def write_report(
     challenger: dict[str, Any],
     champion: dict[str, Any] | None,
     out_dir: Path,
-) -> Path:
-    """Markdown: who is compared, the metrics side by side, the floors, both PR curves."""
+) -> list[str]:
+    """Markdown: who is compared, the metrics side by side, the floors, both PR curves.
+
+    Returns the labels of the curves drawn into the one PR plot.
+    """
     from ml import plots
 
     curves = []
@@ -154,7 +158,7 @@ def write_report(
         curves.append(("champion", metrics["precision_recall_curve"], metrics["pr_auc"]["value"]))
     metrics = challenger["binary_classification_metrics"]
     curves.append(("challenger", metrics["precision_recall_curve"], metrics["pr_auc"]["value"]))
-    plots.pr_curves(curves, out_dir / PLOT_FILE)
+    labels = plots.pr_curves(curves, out_dir / PLOT_FILE)
     ours, theirs = document["metrics"]["challenger"], document["metrics"]["champion"]
     who = document["champion"]["package_arn"]
     lines = [
@@ -187,9 +191,8 @@ def write_report(
     if theirs is None:
         lines += ["", "No approved champion yet: only the fixed metric gates apply."]
     lines += ["", f"![Precision-recall curves of champion and challenger]({PLOT_FILE})", ""]
-    path = out_dir / REPORT_FILE
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    (out_dir / REPORT_FILE).write_text("\n".join(lines), encoding="utf-8")
+    return labels
 
 
 def main(argv: list[str] | None = None) -> int:
