@@ -296,7 +296,8 @@ def _run_step(
         outcome.status = runner.training(step, state)
     elif kind == "Condition":
         holds = all(condition_holds(state, c) for c in arguments["Conditions"])
-        outcome.status, outcome.detail = "evaluated", "all gates met" if holds else "a gate failed"
+        outcome.status = "evaluated"
+        outcome.detail = "conditions hold" if holds else "a condition does not hold"
         return arguments["IfSteps"] if holds else arguments["ElseSteps"]
     elif kind == "Fail":
         outcome.status = "failed"
