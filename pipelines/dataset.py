@@ -84,6 +84,14 @@ def _skipped(relative: str) -> bool:
     return relative.endswith("/") or not relative or any(f in SKIPPED_FOLDERS for f in folders)
 
 
+def _sha256(body: Any) -> str:
+    """sha256 of a streamed S3 body, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    while chunk := body.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def list_objects(s3: Any, prefix_uri: str) -> list[DataObject]:
     """Every object under the prefix (``quarantine/`` folders skipped), hashed, in key order."""
     bucket, prefix = split_uri(prefix_uri)
@@ -93,11 +101,8 @@ def list_objects(s3: Any, prefix_uri: str) -> list[DataObject]:
             relative = item["Key"][len(prefix) :]
             if _skipped(relative):
                 continue
-            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"]
-            digest = hashlib.sha256()
-            for chunk in iter(lambda body=body: body.read(CHUNK), b""):
-                digest.update(chunk)
-            found.append(DataObject(relative, int(item["Size"]), digest.hexdigest()))
+            digest = _sha256(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"])
+            found.append(DataObject(relative, int(item["Size"]), digest))
     return sorted(found, key=lambda item: item.key)
 
 

@@ -3,8 +3,10 @@
 ``pipelines.training`` writes the definition as plain data because the SDK
 costs about six seconds to import and asks for a default bucket. This module
 builds the same pipeline from SDK objects (parameters, processing steps,
-property files, ``JsonGet`` conditions, retry policies, cache config, the fail
-step) and lets the SDK serialise it; the tests compare the two. The training
+property files, a ``ManifestFile`` input whose URI is a ``JsonGet``,
+``JsonGet`` conditions, a condition step nested in another's branch, retry
+policies, cache config on and off, the fail step) and lets the SDK serialise
+it; the tests compare the two. The training
 and register steps keep the builder's arguments inside an SDK step, because
 ``ModelTrainer`` and ``ModelStep`` upload their own driver code and need a
 ``sagemaker.serve`` model.

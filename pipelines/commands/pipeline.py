@@ -67,6 +67,9 @@ def run_local_command(
     from pipelines.local import run_local
 
     run = run_local(stack, input_path, work_dir, endpoint_url)
+    if run.package_arn is None:
+        typer.echo("nothing registered: the group already holds this model (data unchanged)")
+        return
     typer.echo(f"registered {run.package_arn} ({run.approval_status})")
 
 
