@@ -27,8 +27,16 @@ if TYPE_CHECKING:  # the local runner builds archives without loading Pulumi
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build" / "code"
 ARCHIVE_NAME = "sourcedir.tar.gz"
-# What the jobs import: the ML library and the feature-ingestion step.
-CODE_FILES = ("ml/**/*.py", "pipelines/__init__.py", "pipelines/ingest.py")
+# What the jobs import: the ML library, the dataset, feature-ingestion and champion steps
+# (and the registry reads the champion step makes).
+CODE_FILES = (
+    "ml/**/*.py",
+    "pipelines/__init__.py",
+    "pipelines/champion.py",
+    "pipelines/dataset.py",
+    "pipelines/ingest.py",
+    "pipelines/registry.py",
+)
 # SageMaker's scikit-learn serving container imports the module named by
 # SAGEMAKER_PROGRAM from the top of the archive; this one hands it our handlers.
 SERVING_ENTRY = "inference_entry.py"

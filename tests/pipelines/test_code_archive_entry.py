@@ -33,3 +33,19 @@ def test_registered_container_runs_the_entry_from_the_code_archive() -> None:
         container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]
         == f"s3://artifacts/code/abc/{ARCHIVE_NAME}"
     )
+
+
+def test_every_module_a_job_step_runs_is_in_the_code_archive() -> None:
+    from pipelines.training import build_definition, flatten_steps
+
+    with tarfile.open(fileobj=io.BytesIO(archive_bytes()), mode="r:gz") as tar:
+        names = set(tar.getnames())
+    spec = local_spec(load_config("dev"), "s3://artifacts/code/abc/", "abc")
+    for step in flatten_steps(build_definition(spec)):
+        app = step["Arguments"].get("AppSpecification") or step["Arguments"].get(
+            "AlgorithmSpecification"
+        )
+        if app is None:
+            continue
+        module = app["ContainerEntrypoint"][-1]
+        assert f"{module.replace('.', '/')}.py" in names, step["Name"]
