@@ -30,6 +30,7 @@ from infra.config_base import (
     ResourceId,
     Section,
 )
+from infra.config_delivery import Delivery, GitHubDispatch
 from infra.config_serving import (
     ARN_PATTERN,
     Autoscaling,
@@ -56,9 +57,11 @@ __all__ = [
     "ConfigError",
     "ConfigValueError",
     "DataCapture",
+    "Delivery",
     "Environment",
     "FeatureStore",
     "Gates",
+    "GitHubDispatch",
     "Kubernetes",
     "KubernetesResources",
     "Monitoring",
@@ -236,6 +239,7 @@ class StackConfig(Section):
     serving: Serving = Serving()
     monitoring: Monitoring = Monitoring()
     kubernetes: Kubernetes = Kubernetes()
+    delivery: Delivery = Delivery()
 
     @model_validator(mode="after")
     def _production_rules(self) -> StackConfig:

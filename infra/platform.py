@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.components.context import StackContext
+from infra.components.delivery import GitHubDispatch, build_github_dispatch
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
 from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
@@ -40,6 +41,7 @@ class Platform:
     pipeline: TrainingPipeline | None = None
     monitoring: DriftMonitoring | None = None
     kubernetes: KubernetesServing | None = None
+    delivery: GitHubDispatch | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -131,4 +133,5 @@ def build_platform(config: StackConfig) -> Platform:
         pipeline=pipeline,
         monitoring=monitoring,
         kubernetes=build_kubernetes_serving(context),
+        delivery=build_github_dispatch(context, registry, storage),
     )
