@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.components.budget import CostBudget
 from infra.components.context import StackContext
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
@@ -40,6 +41,7 @@ class Platform:
     pipeline: TrainingPipeline | None = None
     monitoring: DriftMonitoring | None = None
     kubernetes: KubernetesServing | None = None
+    budget: CostBudget | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -53,6 +55,7 @@ class Platform:
             "executionRoleArn": self.roles.execution_role.arn,
             "pipelineRoleArn": self.roles.pipeline_role.arn,
             "notificationTopicArn": self.notifications.topic.arn,
+            "deadLetterQueueUrl": self.notifications.dead_letters.queue.url,
             **serving_outputs(self.context.config.serving, self.serving),
             **self._training_outputs(),
         }
@@ -83,7 +86,12 @@ def build_platform(config: StackConfig) -> Platform:
     storage.grant_read(roles.execution_role, storage.monitoring, "data-capture/")
     storage.grant_read(roles.pipeline_role, storage.artifacts, "code/")
     notifications = Notifications(
-        context.name("notifications"), context, storage, email=config.monitoring.alarm_email
+        context.name("notifications"),
+        context,
+        storage,
+        emails=config.monitoring.alarm_emails,
+        https_endpoints=config.monitoring.alarm_https_endpoints,
+        budgets_publish=config.budget.enabled,
     )
     serving = build_model_endpoint(
         context,
@@ -110,6 +118,7 @@ def build_platform(config: StackConfig) -> Platform:
         registry,
         feature_store=feature_store,
         network=network,
+        dead_letters=notifications.dead_letters,
     )
     monitoring = DriftMonitoring(
         context.name("monitoring"),
@@ -119,6 +128,19 @@ def build_platform(config: StackConfig) -> Platform:
         endpoint=serving,
         retrain=RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name),
     )
+    budget = (
+        CostBudget(
+            context.name("budget"),
+            context,
+            config.budget,
+            notifications.topic,
+            depends_on=[notifications.topic_policy],
+        )
+        if config.budget.enabled
+        else None
+    )
+    # Last: the dead-letter queue's policy names every source wired above.
+    notifications.dead_letters.attach_policy()
     return Platform(
         context=context,
         network=network,
@@ -131,4 +153,5 @@ def build_platform(config: StackConfig) -> Platform:
         pipeline=pipeline,
         monitoring=monitoring,
         kubernetes=build_kubernetes_serving(context),
+        budget=budget,
     )

@@ -54,6 +54,7 @@ class DriftMonitoring(pulumi.ComponentResource):
         self._context = context
         self._settings = settings
         self._topic = notifications.topic.arn
+        self._dead_letters = notifications.dead_letters
         self.drift_alarm = None
         self.drift_warning = None
         self.pipeline_failure_alarm = None
@@ -195,6 +196,7 @@ class DriftMonitoring(pulumi.ComponentResource):
             arn=pipeline.arn,
             role_arn=role.arn,
             retry_policy={"maximum_event_age_in_seconds": HOUR, "maximum_retry_attempts": 10},
+            dead_letter_config=self._dead_letters.for_rule(rule),
             opts=child,
         )
         return rule
