@@ -213,6 +213,7 @@ class Monitoring(Section):
         default_factory=list, description="list of https:// URLs (endpoints that confirm SNS)"
     )
     retrain_on_alarm: bool = True
+    retrain_cooldown_minutes: int = Field(default=360, ge=15, le=10080)
     dashboard: bool = True
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 365
 

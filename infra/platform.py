@@ -15,6 +15,7 @@ from infra.components.monitoring import DriftMonitoring, RetrainTarget
 from infra.components.notifications import Notifications
 from infra.components.pipeline import TrainingPipeline
 from infra.components.registry import ModelRegistry
+from infra.components.retrain_gate import GateTarget, RetrainGate
 from infra.components.serving import (
     ModelEndpoint,
     ModelEndpointArgs,
@@ -120,6 +121,26 @@ def build_platform(config: StackConfig) -> Platform:
         network=network,
         dead_letters=notifications.dead_letters,
     )
+    retrain_gate = (
+        RetrainGate(
+            context.name("retrain-gate"),
+            context,
+            GateTarget(
+                pipeline_arn=pipeline.pipeline.arn,
+                pipeline_name=pipeline.pipeline_name,
+                group_name=registry.group_name,
+                packages_arn=registry.packages_arn,
+                all_packages_arn=context.arn("sagemaker", "model-package/*"),
+                max_regression=config.pipeline.gates.max_regression,
+            ),
+            cooldown_minutes=config.monitoring.retrain_cooldown_minutes,
+            key=storage.key.arn,
+            dead_letters=notifications.dead_letters,
+            log_retention_days=config.monitoring.log_retention_days,
+        )
+        if serving is not None and config.monitoring.retrain_on_alarm
+        else None
+    )
     monitoring = DriftMonitoring(
         context.name("monitoring"),
         context,
@@ -127,6 +148,7 @@ def build_platform(config: StackConfig) -> Platform:
         notifications,
         endpoint=serving,
         retrain=RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name),
+        retrain_gate=retrain_gate,
     )
     budget = (
         CostBudget(

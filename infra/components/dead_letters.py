@@ -3,7 +3,8 @@
 Whatever the stack delivers asynchronously names this queue for what it could
 not deliver: every EventBridge rule target (``DeadLetterConfig``, sent by
 ``events.amazonaws.com`` for the rule), every EventBridge Scheduler schedule
-(sent with the schedule's execution role) and every SNS subscription
+(sent with the schedule's execution role), the retrain gate function (sent
+with its role) and every SNS subscription
 (``RedrivePolicy``, sent by ``sns.amazonaws.com`` for the topic). The queue
 policy lets exactly those sources send, and an alarm tells the stack topic as
 soon as one message waits.
@@ -29,7 +30,7 @@ QUEUE_ALARM_PERIOD = 300  # SQS publishes its metrics every five minutes
 class DeadLetterQueue(pulumi.ComponentResource):
     """One KMS-encrypted dead-letter queue per stack, alarmed, open only to the stack's sources.
 
-    Sources register as they are wired (``for_rule``, ``for_schedule``,
+    Sources register as they are wired (``for_rule``, ``for_role``,
     ``redrive_policy``); ``attach_policy`` then writes the queue policy naming
     exactly them, once every component exists.
     """
@@ -82,13 +83,15 @@ class DeadLetterQueue(pulumi.ComponentResource):
         self._rule_arns[rule._name] = rule.arn
         return {"arn": self.queue.arn}
 
-    def for_schedule(
+    def for_role(
         self, role: aws.iam.Role, parent: pulumi.Resource
     ) -> tuple[dict[str, pulumi.Input[str]], aws.iam.RolePolicy]:
-        """A schedule's ``dead_letter_config``: Scheduler sends with the schedule's own role.
+        """A dead-letter config for a sender that uses its own role: a schedule, a function.
 
-        The role gets ``sqs:SendMessage`` on this queue and the key actions an
-        encrypted queue needs; the returned policy must exist before the schedule.
+        Scheduler sends a schedule's dead letters with the schedule's execution
+        role, Lambda an asynchronous invocation's with the function's. The role
+        gets ``sqs:SendMessage`` on this queue and the key actions an encrypted
+        queue needs; the returned policy must exist before the sender.
         """
         self._role_arns[role._name] = role.arn
         grant = aws.iam.RolePolicy(
@@ -148,7 +151,7 @@ class DeadLetterQueue(pulumi.ComponentResource):
         if self._role_arns:
             statements.append(
                 {
-                    "Sid": "SchedulesOfThisStackSendFailedInvocations",
+                    "Sid": "RolesOfThisStackSendFailedInvocations",
                     "Effect": "Allow",
                     "Principal": {"AWS": list(self._role_arns.values())},
                     "Action": "sqs:SendMessage",

@@ -78,7 +78,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         dead_letter: dict[str, Any] = {}
         schedule_deps: list[pulumi.Resource] = []
         if dead_letters is not None:
-            config, grant = dead_letters.for_schedule(self.scheduler_role, parent=self)
+            config, grant = dead_letters.for_role(self.scheduler_role, parent=self)
             dead_letter, schedule_deps = {"dead_letter_config": config}, [grant]
         self.schedule = aws.scheduler.Schedule(
             context.name("training-schedule"),

@@ -283,6 +283,24 @@ def _subscription(address: str, resource: dict[str, Any], *_: Any) -> list[CostI
     ]
 
 
+def _function(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    gb = float(resource["inputs"].get("memorySize", 128)) / 1024
+    calls = prices.GATE_INVOCATIONS
+    cost = calls / 1e6 * prices.LAMBDA_REQUEST_MILLION + (
+        calls * prices.GATE_SECONDS * gb * prices.LAMBDA_GB_SECOND
+    )
+    return [
+        CostItem(
+            address,
+            "Lambda",
+            f"{calls:,} invocations x {prices.GATE_SECONDS:g} s at {gb * 1024:g} MB",
+            round(cost, 2),
+            f"assumes {calls:,} invocations a month of {prices.GATE_SECONDS:g} s each; "
+            "the free tier is not subtracted",
+        )
+    ]
+
+
 def _budget(address: str, *_: Any) -> list[CostItem]:
     return [
         CostItem(
@@ -370,4 +388,5 @@ PRICERS: dict[str, Pricer] = {
     "aws:sqs/queue:Queue": _queue,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:budgets/budget:Budget": _budget,
+    "aws:lambda/function:Function": _function,
 }

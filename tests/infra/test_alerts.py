@@ -70,7 +70,7 @@ def test_the_dead_letter_policy_lets_exactly_the_stacks_rules_send(plan_for) -> 
     assert events["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
 
 
-def test_the_dead_letter_policy_lets_the_topic_and_the_schedule_roles_send(plan_for) -> None:
+def test_the_dead_letter_policy_lets_the_topic_schedule_and_gate_roles_send(plan_for) -> None:
     plan = plan_for("prod", ARN, EMAILS)
     statements = dead_letter_policy(plan)
     sns = statements["TheStackTopicRedrivesFailedDeliveries"]
@@ -78,10 +78,11 @@ def test_the_dead_letter_policy_lets_the_topic_and_the_schedule_roles_send(plan_
     assert sns["Condition"]["ArnEquals"]["aws:SourceArn"] == [
         plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
     ]
-    schedules = statements["SchedulesOfThisStackSendFailedInvocations"]
-    assert schedules["Principal"]["AWS"] == [
-        s["inputs"]["target"]["roleArn"] for s in plan.of_type(SCHEDULE)
-    ]
+    roles = statements["RolesOfThisStackSendFailedInvocations"]
+    assert set(roles["Principal"]["AWS"]) == {
+        *(s["inputs"]["target"]["roleArn"] for s in plan.of_type(SCHEDULE)),
+        plan.one("aws:lambda/function:Function")["inputs"]["role"],
+    }
     assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
 
 
@@ -157,3 +158,12 @@ def test_the_stack_key_lets_sns_and_budgets_use_it_for_this_account_only(plan_fo
     assert set(statement["Principal"]["Service"]) == {"sns.amazonaws.com", "budgets.amazonaws.com"}
     assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_every_function_sends_failed_invocations_to_the_dead_letter_queue(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    dlq_arn = plan.one(QUEUE, DLQ)["outputs"]["arn"]
+    functions = plan.of_type("aws:lambda/function:Function")
+    assert functions
+    for function in functions:
+        assert function["inputs"]["deadLetterConfig"] == {"targetArn": dlq_arn}

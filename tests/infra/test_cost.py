@@ -241,3 +241,14 @@ def test_dev_costs_under_a_tenth_of_a_serving_prod(plan_for) -> None:
     )
     dev = estimate_cost(plan_for("dev"))
     assert dev.total < prod.total / 10, (dev.total, prod.total)
+
+
+def test_the_retrain_gate_is_priced_on_stated_invocations(plan_for) -> None:
+    plan = plan_for(
+        "prod",
+        "serving.modelPackageArn="
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3",
+    )
+    [gate] = items_of(estimate_cost(plan), "Lambda")
+    assert gate.basis == "1,000 invocations x 2 s at 128 MB"
+    assert gate.monthly_usd == 0.0 and "1,000 invocations" in gate.assumption
