@@ -79,16 +79,13 @@ class RetrainGate(pulumi.ComponentResource):
             assume_role_policy=policy_json(
                 [
                     {
-                        "Sid": "ThisFunctionOnly",
+                        # Lambda of this account only; which function may use the role is
+                        # decided by iam:PassRole, scoped to the stack by whoever deploys it.
+                        "Sid": "LambdaOfThisAccountOnly",
                         "Effect": "Allow",
                         "Principal": {"Service": "lambda.amazonaws.com"},
                         "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": context.account_id},
-                            "ArnEquals": {
-                                "aws:SourceArn": context.arn("lambda", f"function:{function_name}")
-                            },
-                        },
+                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
                     }
                 ]
             ),

@@ -85,9 +85,10 @@ def test_the_gate_may_list_and_start_this_pipeline_only(plan_for) -> None:
         "sagemaker:StartPipelineExecution",
     }
     trust = policy(plan.one("aws:iam/role:Role", "mlops-prod-retrain-gate"), "assumeRolePolicy")
-    assert trust["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == (
-        "arn:aws:lambda:us-east-1:123456789012:function:mlops-prod-retrain-gate"
-    )
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"}
+    }
 
 
 def test_the_gate_package_holds_every_module_the_handler_imports() -> None:
