@@ -8,7 +8,7 @@ properties. The body is built by an input transformer from the documented
 ``SageMaker Model Package State Change`` event
 (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
 The token is a Pulumi secret, stored by EventBridge in Secrets Manager under the
-stack key; what GitHub does not accept in a day lands in an encrypted dead-letter queue.
+stack key; what GitHub does not accept in a day lands in the stack's dead-letter queue.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from infra.components.dead_letters import DeadLetterQueue
 from infra.components.registry import ModelRegistry
 from infra.components.storage import StackStorage
 from infra.config import GitHubDispatch as GitHubDispatchSettings
@@ -26,7 +27,6 @@ from infra.config_delivery import GITHUB_TOKEN_KEY
 
 GITHUB_API_VERSION = "2022-11-28"
 GITHUB_MEDIA_TYPE = "application/vnd.github+json"
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 MAX_EVENT_AGE_SECONDS = 24 * 3600
 MAX_RETRY_ATTEMPTS = 20
 # Event fields the payload carries (EventBridge JSONPath into the event).
@@ -57,7 +57,6 @@ class GitHubDispatch(pulumi.ComponentResource):
 
     connection: aws.cloudwatch.EventConnection
     destination: aws.cloudwatch.EventApiDestination
-    dead_letters: aws.sqs.Queue
 
     def __init__(
         self,
@@ -66,6 +65,7 @@ class GitHubDispatch(pulumi.ComponentResource):
         settings: GitHubDispatchSettings,
         registry: ModelRegistry,
         storage: StackStorage,
+        dead_letters: DeadLetterQueue,
         token: pulumi.Output[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -105,40 +105,6 @@ class GitHubDispatch(pulumi.ComponentResource):
             invocation_endpoint=settings.dispatch_url,
             http_method="POST",
             invocation_rate_limit_per_second=settings.invocations_per_second,
-            opts=child,
-        )
-        self.dead_letters = aws.sqs.Queue(
-            context.name("github-dispatch-dlq"),
-            name=context.name("github-dispatch-dlq"),
-            kms_master_key_id=storage.key.arn,
-            kms_data_key_reuse_period_seconds=3600,
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            tags=context.tags("delivery"),
-            opts=child,
-        )
-        aws.sqs.QueuePolicy(
-            context.name("github-dispatch-dlq-policy"),
-            queue_url=self.dead_letters.url,
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "ApprovalRuleDeadLettersOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": self.dead_letters.arn,
-                        "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}},
-                    },
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "sqs:*",
-                        "Resource": self.dead_letters.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
-                ]
-            ),
             opts=child,
         )
         self.role = aws.iam.Role(
@@ -194,19 +160,17 @@ class GitHubDispatch(pulumi.ComponentResource):
                 "maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS,
                 "maximum_retry_attempts": MAX_RETRY_ATTEMPTS,
             },
-            dead_letter_config={"arn": self.dead_letters.arn},
+            dead_letter_config=dead_letters.for_rule(rule),
             opts=child,
         )
-        self.register_outputs(
-            {
-                "apiDestinationArn": self.destination.arn,
-                "deadLetterQueueUrl": self.dead_letters.url,
-            }
-        )
+        self.register_outputs({"apiDestinationArn": self.destination.arn})
 
 
 def build_github_dispatch(
-    context: StackContext, registry: ModelRegistry, storage: StackStorage
+    context: StackContext,
+    registry: ModelRegistry,
+    storage: StackStorage,
+    dead_letters: DeadLetterQueue,
 ) -> GitHubDispatch | None:
     """The dispatch of this stack's approvals when ``delivery.github.repository`` is set."""
     settings = context.config.delivery.github
@@ -214,5 +178,5 @@ def build_github_dispatch(
         return None
     token = pulumi.Config("mlops").require_secret(GITHUB_TOKEN_KEY)
     return GitHubDispatch(
-        context.name("delivery"), context, settings, registry, storage, token=token
+        context.name("delivery"), context, settings, registry, storage, dead_letters, token=token
     )

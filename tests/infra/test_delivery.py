@@ -207,17 +207,30 @@ def test_the_transformer_builds_a_repository_dispatch_body(delivered) -> None:
     assert payload["event_id"]
 
 
-def test_failed_dispatches_retry_for_a_day_then_land_in_an_encrypted_queue(plan) -> None:
+def test_failed_dispatches_retry_for_a_day_then_land_in_the_stacks_dead_letter_queue(plan) -> None:
     target = plan.one(TARGET, "mlops-prod-model-package-approved-github")["inputs"]
     assert target["retryPolicy"] == {"maximumEventAgeInSeconds": 86400, "maximumRetryAttempts": 20}
-    queue = plan.one(QUEUE, "mlops-prod-github-dispatch-dlq")
+    queue = plan.one(QUEUE, "mlops-prod-dead-letters")
     assert target["deadLetterConfig"]["arn"] == queue["outputs"]["arn"]
     assert queue["inputs"]["kmsMasterKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
     rule_arn = plan.one(RULE, "mlops-prod-model-package-approved")["outputs"]["arn"]
-    queue_policies = plan.of_type("aws:sqs/queuePolicy:QueuePolicy")
-    dlq_policy = next(p for p in queue_policies if p["name"].endswith("github-dispatch-dlq-policy"))
-    allow = policy(dlq_policy)["Statement"][0]
-    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == rule_arn
+    (dlq_policy,) = [
+        p
+        for p in plan.of_type("aws:sqs/queuePolicy:QueuePolicy")
+        if p["inputs"]["queueUrl"] == queue["outputs"]["url"]
+    ]
+    allowed_rules = [
+        arn
+        for statement in policy(dlq_policy)["Statement"]
+        if statement["Effect"] == "Allow"
+        and statement.get("Principal") == {"Service": "events.amazonaws.com"}
+        for arn in _as_list(statement["Condition"]["ArnEquals"]["aws:SourceArn"])
+    ]
+    assert rule_arn in allowed_rules
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_the_target_role_may_invoke_only_this_api_destination(plan) -> None:

@@ -37,11 +37,12 @@ def test_only_approvals_reach_the_cd_queue_which_only_that_rule_may_feed(plan_fo
     rule = plan.one(RULE, "mlops-prod-model-package-approved")
     pattern = json.loads(rule["inputs"]["eventPattern"])
     assert pattern["detail"]["ModelApprovalStatus"] == ["Approved"]
-    queue = plan.one("aws:sqs/queue:Queue")
+    queue = plan.one("aws:sqs/queue:Queue", "mlops-prod-model-approvals")
     assert queue["inputs"]["kmsMasterKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
     target = plan.one(TARGET, "mlops-prod-model-package-approved-cd")
     assert target["inputs"]["arn"] == queue["outputs"]["arn"]
-    allow = policy(plan.one("aws:sqs/queuePolicy:QueuePolicy"))["Statement"][0]
+    queue_policy = plan.one("aws:sqs/queuePolicy:QueuePolicy", "mlops-prod-model-approvals-policy")
+    allow = policy(queue_policy)["Statement"][0]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
     assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
 
