@@ -60,6 +60,12 @@ def test_dev_run_ends_with_an_approved_package_whose_metrics_match(work_dir, fir
     ]
 
 
+def test_the_emulator_the_run_started_is_stopped_after_it(first_run) -> None:
+    assert first_run.emulator_pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(first_run.emulator_pid, 0)
+
+
 def test_a_second_run_on_the_same_input_reuses_every_job_step(work_dir, first_run) -> None:
     second = run_local("dev", work_dir=work_dir)
     statuses = {o.name: o.status for o in second.outcomes}
