@@ -10,7 +10,6 @@ the run, so ``mlops registry list --endpoint-url ...`` can inspect it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -224,17 +223,6 @@ def upload_file(s3: Any, local: Path, uri: str) -> None:
     s3.upload_file(str(local), bucket, key)
 
 
-def object_exists(s3: Any, uri: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    bucket, key = split_s3_uri(uri)
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError:
-        return False
-    return True
-
-
 def download_input(s3: Any, uri: str, data_type: str, local: Path) -> int:
     """Download a job input the way SageMaker does for ``S3DataType`` (S3Prefix, ManifestFile)."""
     if data_type == "S3Prefix":
@@ -312,13 +300,3 @@ def download_manifest(s3: Any, uri: str, local: Path) -> int:
         except ClientError:
             raise MlopsError(f"manifest {uri} lists {object_uri}, which does not exist") from None
     return len(entries)
-
-
-def tree_sha256(root: Path) -> str:
-    """A fingerprint of a directory: relative names and contents, in name order."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-    for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
