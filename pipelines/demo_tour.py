@@ -1,6 +1,6 @@
 """The ML half of ``mlops demo``: the training pipeline run locally, then a drift check.
 
-The pipeline runs for the dev stack against the embedded AWS emulator and
+The pipeline runs for the dev stack against a moto_server it starts and
 registers a model; the drift check compares a normal batch and each named
 drift scenario with a baseline built the way training builds it, and shows
 which would raise the drift alarm.

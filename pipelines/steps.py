@@ -124,13 +124,9 @@ class JobSettings:
         return {"SecurityGroupIds": list(self.security_group_ids), "Subnets": list(self.subnet_ids)}
 
 
-def module_entrypoint(code_dir: str, module: str) -> list[str]:
-    """Unpack the step-code archive, then run ``python3 -m module`` with the job's arguments."""
-    script = (
-        f"mkdir -p /tmp/code && tar -xzf {code_dir}/{ARCHIVE_NAME} -C /tmp/code && "
-        f'PYTHONPATH=/tmp/code exec python3 -m {module} "$@"'
-    )
-    return ["/bin/sh", "-c", script, module]
+def module_entrypoint(module: str) -> list[str]:
+    """Run one module of the step code baked into the project image."""
+    return ["python3", "-m", module]
 
 
 def processing_input(name: str, source: Any, destination: str, data_type: str = "S3Prefix") -> Json:
@@ -199,7 +195,7 @@ def processing_step(
         "AppSpecification": {
             "ImageUri": settings.image_uri,
             "ContainerArguments": arguments,
-            "ContainerEntrypoint": module_entrypoint(CODE_DIR, module),
+            "ContainerEntrypoint": module_entrypoint(module),
         },
         "RoleArn": settings.role_arn,
         "ProcessingInputs": [processing_input("code", settings.code_uri, CODE_DIR), *inputs],
@@ -259,7 +255,7 @@ def training_step(
         "AlgorithmSpecification": {
             "TrainingImage": settings.image_uri,
             "TrainingInputMode": "File",
-            "ContainerEntrypoint": module_entrypoint(TRAINING_CODE_DIR, module),
+            "ContainerEntrypoint": module_entrypoint(module),
             "ContainerArguments": [
                 part for key, value in hyperparameters.items() for part in (f"--{key}", value)
             ],

@@ -1,7 +1,7 @@
 """``mlops demo``: the offline tour of the platform on a fresh machine.
 
 It plans and scans every stack, then runs the training pipeline locally
-against the embedded AWS emulator and checks drift on a shifted batch. Each
+against a moto_server it starts and checks drift on a shifted batch. Each
 part is the same library call the dedicated commands make.
 """
 

@@ -59,11 +59,11 @@ def run_local_command(
         typer.Option(
             "--endpoint-url",
             envvar="AWS_ENDPOINT_URL",
-            help="Use this emulator (e.g. moto_server) instead of an in-process one.",
+            help="Use this emulator (e.g. moto_server) instead of starting one.",
         ),
     ] = None,
 ) -> None:
-    """Run the pipeline's steps in-process against an AWS emulator and register the model."""
+    """Run the pipeline's steps as SageMaker runs them, against moto_server; register the model."""
     from pipelines.local import run_local
 
     run = run_local(stack, input_path, work_dir, endpoint_url)

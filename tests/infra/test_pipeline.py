@@ -142,3 +142,12 @@ def test_the_local_runner_walks_the_definition_the_stack_deploys(plan_for) -> No
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     local_key = "arn:aws:kms:us-east-1:123456789012:alias/mlops-dev-data"
     assert local.replace(local_key, key_arn) == deployed
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_deployed_definition_never_sends_records_around_the_feature_store(
+    plan_for, stack: str
+) -> None:
+    from pipelines.ingest import OFFLINE_RECORDS_ENV
+
+    assert OFFLINE_RECORDS_ENV not in plan_for(stack).one(PIPELINE)["inputs"]["pipelineDefinition"]
