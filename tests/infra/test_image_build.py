@@ -238,3 +238,27 @@ def test_checkov_passes_on_the_dockerfile() -> None:
     summary = json.loads(completed.stdout)["summary"]
     assert summary["passed"] > 0
     assert summary["failed"] == 0, completed.stdout
+
+
+def instruction(name: str) -> list[str]:
+    """Arguments of top-level ``name`` instructions (continuation lines are indented)."""
+    return [
+        line.removeprefix(f"{name} ").strip()
+        for line in dockerfile().splitlines()
+        if line.startswith(f"{name} ")
+    ]
+
+
+def test_image_serves_by_default_as_sagemaker_runs_it() -> None:
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html:
+    # SageMaker runs "docker run IMAGE serve" (exec-form ENTRYPOINT) and talks to port 8080.
+    assert [json.loads(e) for e in instruction("ENTRYPOINT")] == [["python3", "-m", "ml.serve"]]
+    assert [json.loads(c) for c in instruction("CMD")] == [["serve"]]
+    assert instruction("EXPOSE") == ["8080"]
+
+
+def test_image_runs_as_a_non_root_user_with_a_healthcheck() -> None:
+    assert instruction("USER") == ["10001"]
+    assert len(instruction("HEALTHCHECK")) == 1
+    healthcheck = dockerfile().split("\nHEALTHCHECK ", 1)[1].split("\n\n", 1)[0]
+    assert "http://127.0.0.1:8080/ping" in healthcheck
