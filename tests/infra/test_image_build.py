@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 import subprocess
 import tomllib
 from importlib.metadata import packages_distributions
@@ -20,12 +21,13 @@ from infra.image_context import (
     context_files,
     context_sha256,
 )
+from infra.plan.checkov import checkov_executable
+from infra.plan.hadolint import hadolint_executable
 from pipelines.training import build_definition, flatten_steps
 from tests.pipelines.conftest import make_spec
 
+# uv where the Makefile puts it, else the one on PATH.
 UV = REPO_ROOT / ".tools" / "uv" / "bin" / "uv"
-CHECKOV = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
-HADOLINT = REPO_ROOT / ".venv" / "bin" / "hadolint"
 FIRST_PARTY = {"ml", "pipelines", "infra"}
 # ``uv export`` as the requirements file was written (see ml/Dockerfile).
 EXPORT = [
@@ -134,10 +136,16 @@ def test_every_pin_of_the_image_requirements_carries_a_hash() -> None:
     assert all("--hash=sha256:" in block for block in blocks)
 
 
+def uv() -> str:
+    found = str(UV) if UV.is_file() else shutil.which("uv")
+    assert found is not None, "uv is installed by `make install`"
+    return found
+
+
 def test_image_requirements_are_the_current_export_of_the_lock(tmp_path) -> None:
     exported = tmp_path / "requirements.txt"
     subprocess.run(
-        [str(UV), *EXPORT, "-o", str(exported)], cwd=REPO_ROOT, check=True, capture_output=True
+        [uv(), *EXPORT, "-o", str(exported)], cwd=REPO_ROOT, check=True, capture_output=True
     )
     assert exported.read_text(encoding="utf-8") == (REPO_ROOT / REQUIREMENTS).read_text(
         encoding="utf-8"
@@ -212,7 +220,10 @@ def test_context_hash_changes_with_the_code(tmp_path) -> None:
 
 def test_hadolint_passes_on_the_dockerfile() -> None:
     completed = subprocess.run(
-        [str(HADOLINT), str(REPO_ROOT / DOCKERFILE)], capture_output=True, text=True, check=False
+        [str(hadolint_executable()), str(REPO_ROOT / DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
@@ -221,7 +232,7 @@ def test_hadolint_passes_on_the_dockerfile() -> None:
 def test_checkov_passes_on_the_dockerfile() -> None:
     completed = subprocess.run(
         [
-            str(CHECKOV),
+            str(checkov_executable()),
             "-f",
             str(REPO_ROOT / DOCKERFILE),
             "--framework",
