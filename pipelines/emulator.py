@@ -138,6 +138,25 @@ def download_prefix(s3: Any, uri: str, local: Path) -> int:
     return count
 
 
+def download_manifest(s3: Any, uri: str, local: Path) -> int:
+    """Download the objects a SageMaker manifest names (``S3DataType: ManifestFile``).
+
+    The manifest is a JSON list: ``{"prefix": "s3://..."}`` first, then keys relative to it
+    (SageMaker API reference, ``S3DataSource.S3Uri``); each lands under ``local`` by that key.
+    """
+    import json
+
+    bucket, key = split_s3_uri(uri)
+    entries = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    prefix_bucket, prefix = split_s3_uri(entries[0]["prefix"])
+    local.mkdir(parents=True, exist_ok=True)
+    for relative in entries[1:]:
+        target = local / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(prefix_bucket, f"{prefix}{relative}", str(target))
+    return len(entries) - 1
+
+
 def tree_sha256(root: Path) -> str:
     """A fingerprint of a directory: relative names and contents, in name order."""
     digest = hashlib.sha256()

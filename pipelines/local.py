@@ -12,10 +12,12 @@ Features step writes its records to the offline-store prefix of the data bucket.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.emulator import AwsClients, aws_emulator, ensure_bucket, upload_dir, upload_file
+from pipelines.emulator import (
+    FAKE_CREDENTIALS,
+    AwsClients,
+    aws_emulator,
+    ensure_bucket,
+    upload_dir,
+    upload_file,
+)
 from pipelines.local_steps import JobRunner, RunState, StepFailedError, StepOutcome, condition_holds
 from pipelines.training import Gates, TrainingPipelineSpec, build_definition
 
@@ -172,7 +181,6 @@ def run_local(
     config_file: Path | None = None,
 ) -> LocalRun:
     """Run the pipeline for ``stack``; raises ``StepFailedError`` when a step stops it."""
-    from pipelines.registry import champion_floors
 
     console = console or Console(stderr=True)
     config = load_config(stack, config_file)
@@ -188,18 +196,11 @@ def run_local(
         spec = local_spec(config)
         definition = build_definition(spec)
         prepare(clients, spec)
-        raw = f"s3://{spec.data_bucket}/raw/{execution_id}/"
-        _upload_input(clients, source, raw)
-        floors = champion_floors(
-            clients.sagemaker, spec.model_package_group, spec.gates.max_regression
-        )
+        # The input joins raw/ as new files would; the run then starts as the schedule starts
+        # it, with the definition's defaults only (Dataset versions raw/, Champion gates).
+        _upload_input(clients, source, spec.raw_uri)
         state = RunState(
-            parameters={
-                **{p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
-                "InputDataUri": raw,
-                "ChampionFloorPrAuc": floors[0],
-                "ChampionFloorRecallAtPrecision": floors[1],
-            },
+            parameters={p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
             execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
         )
         runner = JobRunner(
@@ -209,7 +210,8 @@ def run_local(
             {"pipelines.ingest": offline_ingest(clients, spec, execution_id)},
         )
         try:
-            _walk(definition["Steps"], state, runner, run, clients, console)
+            with _step_environment(config.region, endpoint_url):
+                _walk(definition["Steps"], state, runner, run, clients, console)
         except StepFailedError as failed:
             if failed.step == "Validate":
                 raise _validation_failure(failed, runner, work_dir) from None
@@ -217,6 +219,26 @@ def run_local(
         finally:
             print_summary(console, run)
     return run
+
+
+@contextmanager
+def _step_environment(region: str, endpoint_url: str | None) -> Iterator[None]:
+    """What step modules' default boto3 clients read: the region, and the emulator's URL."""
+    values = {"AWS_DEFAULT_REGION": region}
+    if endpoint_url:
+        values["AWS_ENDPOINT_URL"] = endpoint_url
+        if not os.environ.get("AWS_ACCESS_KEY_ID"):  # an emulator accepts any credentials
+            values.update(FAKE_CREDENTIALS)
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _upload_input(clients: AwsClients, source: Path, uri: str) -> None:
@@ -270,7 +292,8 @@ def _run_step(
         outcome.status = runner.training(step, state)
     elif kind == "Condition":
         holds = all(condition_holds(state, c) for c in arguments["Conditions"])
-        outcome.status, outcome.detail = "evaluated", "all gates met" if holds else "a gate failed"
+        outcome.status = "evaluated"
+        outcome.detail = "conditions hold" if holds else "a condition does not hold"
         return arguments["IfSteps"] if holds else arguments["ElseSteps"]
     elif kind == "Fail":
         outcome.status = "failed"

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from ml.errors import MlopsError
-from pipelines.emulator import AwsClients, download_prefix, tree_sha256, upload_dir, upload_file
+from pipelines.emulator import (
+    AwsClients,
+    download_manifest,
+    download_prefix,
+    tree_sha256,
+    upload_dir,
+    upload_file,
+)
 
 CONTAINER_ROOT = "/opt/ml/"
 
@@ -180,19 +187,26 @@ class JobRunner:
         app = arguments["AppSpecification"]
         module, args = app["ContainerEntrypoint"][-1], state.resolve(app["ContainerArguments"])
         inputs: dict[str, Path] = {}
-        for item in arguments["ProcessingInputs"]:
+        for item in arguments.get("ProcessingInputs", []):
             if item["InputName"] == "code":
                 continue  # the code runs in this process: the same files the archive holds
             local = self.map_path(name, item["S3Input"]["LocalPath"])
             shutil.rmtree(local, ignore_errors=True)
-            download_prefix(self.clients.s3, state.resolve(item["S3Input"]["S3Uri"]), local)
+            download = (
+                download_manifest
+                if item["S3Input"]["S3DataType"] == "ManifestFile"
+                else download_prefix
+            )
+            download(self.clients.s3, state.resolve(item["S3Input"]["S3Uri"]), local)
             inputs[item["InputName"]] = local
         outputs = {
             item["OutputName"]: self.map_path(name, item["S3Output"]["LocalPath"])
             for item in arguments["ProcessingOutputConfig"]["Outputs"]
         }
         key = self.cache_key(name, module, args, inputs)
-        status = "cached" if self.cached(key, outputs) else "ran"
+        # A step whose CacheConfig is off (Dataset, Champion) runs on every execution.
+        use_cache = bool(step.get("CacheConfig", {}).get("Enabled"))
+        status = "cached" if use_cache and self.cached(key, outputs) else "ran"
         if status == "ran":
             for path in outputs.values():
                 shutil.rmtree(path, ignore_errors=True)
@@ -201,7 +215,8 @@ class JobRunner:
                 self.run_module(name, module, args)
             finally:
                 self._upload_outputs(name, arguments, state)
-            self.store(key, outputs)
+            if use_cache:
+                self.store(key, outputs)
         else:
             self._upload_outputs(name, arguments, state)
         for item in step.get("PropertyFiles", []):

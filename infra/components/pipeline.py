@@ -55,6 +55,8 @@ class TrainingPipeline(pulumi.ComponentResource):
         role = roles.pipeline_role
         grants = [
             registry.grant_register(role, parent=self),
+            # The Champion step (execution role) reads the champion and its model artifact.
+            *registry.grant_read(roles.execution_role, parent=self),
             storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
             roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
         ]

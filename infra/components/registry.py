@@ -55,6 +55,7 @@ class ModelRegistry(pulumi.ComponentResource):
         super().__init__("mlops:registry:ModelRegistry", name, None, opts)
         self._context = context
         self._roles = roles
+        self._storage = storage
         child = pulumi.ResourceOptions(parent=self)
         self.group_name = context.name(GROUP_SUFFIX)
         self.group = aws.sagemaker.ModelPackageGroup(
@@ -169,3 +170,33 @@ class ModelRegistry(pulumi.ComponentResource):
             ],
             parent=parent or self,
         )
+
+    def grant_read(
+        self, role: aws.iam.Role, parent: pulumi.Resource | None = None
+    ) -> list[aws.iam.RolePolicy]:
+        """Let ``role`` list and describe this group's packages and read their model artifacts.
+
+        ``ListModelPackages`` and ``DescribeModelPackage`` take the ``model-package``
+        resource type (Service Authorization Reference, Amazon SageMaker), so both are
+        scoped to this group's packages; the artifacts live in the stack's artifacts bucket.
+        """
+        listing = self._roles.add_policy(
+            role,
+            "read-models",
+            [
+                {
+                    "Sid": "ReadThisGroupsPackages",
+                    "Effect": "Allow",
+                    "Action": ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                    "Resource": [self.group.arn, self.packages_arn],
+                },
+                {
+                    "Sid": "ReadThisGroup",
+                    "Effect": "Allow",
+                    "Action": ["sagemaker:DescribeModelPackageGroup"],
+                    "Resource": self.group.arn,
+                },
+            ],
+            parent=parent or self,
+        )
+        return [listing, self._storage.grant_read(role, self._storage.artifacts)]

@@ -71,7 +71,15 @@ def test_the_image_is_referenced_by_digest_in_the_stacks_repository(plan_for, st
 def test_every_job_step_and_the_registered_model_run_the_project_image(plan_for) -> None:
     plan = plan_for("prod")
     images = definition_images(plan)
-    assert set(images) == {"Validate", "Features", "Train", "Evaluate", "Register"}
+    assert set(images) == {
+        "Dataset",
+        "Validate",
+        "Features",
+        "Train",
+        "Evaluate",
+        "Champion",
+        "Register",
+    }
     assert set(images.values()) == {image_uri(plan)}
 
 

@@ -79,11 +79,18 @@ def module_file(module: str) -> Path:
     return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
 
 
-def run_time_imports(tree: ast.Module) -> set[str]:
+# Modules whose function bodies no job runs: the emulator's functions start moto for the
+# local runner; a job reads only its constants (the registry's fake credentials).
+IMPORTED_FOR_CONSTANTS = {"pipelines.emulator"}
+
+
+def run_time_imports(tree: ast.Module, module_level_only: bool = False) -> set[str]:
     """Every imported module name, except what ``if TYPE_CHECKING:`` guards."""
     guarded: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            guarded.update(id(child) for child in ast.walk(node))
+        if module_level_only and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             guarded.update(id(child) for child in ast.walk(node))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -109,7 +116,7 @@ def imports_of(modules: set[str]) -> tuple[set[str], set[str]]:
             continue
         seen.add(module)
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for name in run_time_imports(tree):
+        for name in run_time_imports(tree, module_level_only=module in IMPORTED_FOR_CONSTANTS):
             top = name.split(".")[0]
             if top in FIRST_PARTY:
                 todo.append(name)

@@ -31,7 +31,9 @@ def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_fo
     assert validate["RoleArn"] == "arn:aws:iam::123456789012:role/mlops-prod-execution"
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     assert validate["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
-    register = document["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    from pipelines.training import flatten_steps
+
+    register = next(s for s in flatten_steps(document) if s["Name"] == "Register")["Arguments"]
     assert register["ModelPackageGroupName"] == "mlops-prod-fraud-models"
     assert "mlops-prod-artifacts-123456789012-us-east-1" in text
 
