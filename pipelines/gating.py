@@ -12,7 +12,6 @@ flattens (``_flatten_compound_step``), so the service accepts it.
 
 from __future__ import annotations
 
-from infra.code_assets import ARCHIVE_NAME, SERVING_ENTRY
 from pipelines.spec import (
     CHALLENGER_IS_NEW_PATH,
     CHAMPION_FLOOR_PATHS,
@@ -26,7 +25,11 @@ from pipelines.spec import (
     TrainingPipelineSpec,
     output_uri,
 )
-from pipelines.steps import Json, join, json_get, parameter, sklearn_image_uri, step_property
+from pipelines.steps import Json, join, json_get, parameter, step_property
+
+# One OpenMP thread per server process: requests are small, and threads would
+# fight over the cores. Jobs keep scikit-learn's default (all cores).
+SERVING_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
 
 
 def champion_value(path: str) -> Json:
@@ -118,11 +121,10 @@ def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
 
 
 def register_step(spec: TrainingPipelineSpec) -> Json:
-    """Register the challenger with its metrics, data hash and code revision."""
+    """Register the challenger with its metrics, data hash and the image (code) that made it."""
     evaluation_uri = join(
         step_property("Evaluate", output_uri("evaluation")), EVALUATION_REPORT.path
     )
-    image = sklearn_image_uri(spec.region)
     return {
         "Name": "Register",
         "Type": "RegisterModel",
@@ -134,13 +136,11 @@ def register_step(spec: TrainingPipelineSpec) -> Json:
             "InferenceSpecification": {
                 "Containers": [
                     {
-                        "Image": image,
+                        # The project image serves by itself (ml.serve, SageMaker's
+                        # bring-your-own-container contract): no framework entry to name.
+                        "Image": spec.image_uri,
                         "ModelDataUrl": step_property("Train", "ModelArtifacts.S3ModelArtifacts"),
-                        "Environment": {
-                            "MLOPS_CODE_URI": spec.code_uri,
-                            "SAGEMAKER_PROGRAM": SERVING_ENTRY,
-                            "SAGEMAKER_SUBMIT_DIRECTORY": f"{spec.code_uri}{ARCHIVE_NAME}",
-                        },
+                        "Environment": SERVING_ENVIRONMENT,
                     }
                 ],
                 "SupportedContentTypes": ["application/json", "text/csv"],
@@ -159,7 +159,7 @@ def register_step(spec: TrainingPipelineSpec) -> Json:
                 "DatasetVersion": json_get("Dataset", DATASET_REPORT.name, "version"),
                 "DatasetManifestUri": json_get("Dataset", DATASET_REPORT.name, "manifest_uri"),
                 "ModelSha256": champion_value("challenger.model_sha256"),
-                "CodeSha256": spec.code_sha256,
+                "ImageUri": spec.image_uri,
                 "PrAuc": json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH),
                 "RecallAtPrecision90": json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH),
             },

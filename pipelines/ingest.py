@@ -1,7 +1,7 @@
 """The pipeline's Features step: ingest validated records into the Feature Store, split train/test.
 
-``python -m pipelines.ingest`` is a SageMaker processing entry point (it ships
-in the step-code archive next to ``ml/``). It reads the validated files, puts
+``python3 -m pipelines.ingest`` is a SageMaker processing entry point (it ships
+in the project image next to ``ml/``). It reads the validated files, puts
 every record into the feature group (the offline store follows on its own),
 holds out the latest share of rows by event time as the test split, and writes
 ``features.json`` with the data's sha256, which the register step records.

@@ -68,8 +68,13 @@ def load_config(stack: str, config_file: Path | None = None) -> StackConfig:
     return resolve(stack, namespace_values(read_stack_file(config_file or stack_file(stack))))
 
 
-def local_spec(config: StackConfig, code_uri: str, code_sha256: str) -> TrainingPipelineSpec:
-    """The stack's pipeline spec with the emulator's account, as the Pulumi program builds it."""
+def local_spec(config: StackConfig) -> TrainingPipelineSpec:
+    """The stack's pipeline spec with the emulator's account, as the Pulumi program builds it.
+
+    The image reference carries the build context's hash in place of a registry
+    digest, as the offline plan does: it changes exactly when the image's code does.
+    """
+    from infra.image_context import REPOSITORY_SUFFIX, local_image_uri
     from pipelines.registry import MODEL_GROUP_SUFFIX
 
     suffix = f"{LOCAL_ACCOUNT}-{config.region}"
@@ -82,8 +87,7 @@ def local_spec(config: StackConfig, code_uri: str, code_sha256: str) -> Training
         data_bucket=f"{config.resource_name('data')}-{suffix}",
         artifacts_bucket=f"{config.resource_name('artifacts')}-{suffix}",
         kms_key_arn=f"arn:aws:kms:{config.region}:{LOCAL_ACCOUNT}:alias/{config.resource_name('data')}",
-        code_uri=code_uri,
-        code_sha256=code_sha256,
+        image_uri=local_image_uri(config.resource_name(REPOSITORY_SUFFIX), config.region),
         model_package_group=config.resource_name(MODEL_GROUP_SUFFIX),
         feature_group_name=(
             config.resource_name(f"{store.feature_group_name}-v{store.version}")
@@ -114,15 +118,14 @@ def default_input(work_dir: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_
     return path
 
 
-def prepare(clients: AwsClients, spec: TrainingPipelineSpec, archive_path: Path) -> None:
-    """What ``pulumi up`` would have created: buckets, step code, model package group, features."""
+def prepare(clients: AwsClients, spec: TrainingPipelineSpec) -> None:
+    """What ``pulumi up`` would have created: buckets, model package group, feature group."""
     from botocore.exceptions import ClientError
 
     from pipelines.ingest import feature_definitions
 
     for bucket in (spec.data_bucket, spec.artifacts_bucket):
         ensure_bucket(clients.s3, bucket, clients.region)
-    upload_file(clients.s3, archive_path, f"{spec.code_uri}{archive_path.name}")
     sagemaker = clients.sagemaker
     try:
         sagemaker.describe_model_package_group(ModelPackageGroupName=spec.model_package_group)
@@ -155,7 +158,6 @@ def run_local(
     config_file: Path | None = None,
 ) -> LocalRun:
     """Run the pipeline for ``stack``; raises ``StepFailedError`` when a step stops it."""
-    from infra.code_assets import build_archive
     from pipelines.ingest import OFFLINE_RECORDS_ENV
 
     console = console or Console(stderr=True)
@@ -167,18 +169,12 @@ def run_local(
 
         raise MlopsError(f"input {source} does not exist; pass a file or directory with --input")
     execution_id = f"local-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
-    archive = build_archive()
     run = LocalRun(execution_id=execution_id)
     with aws_emulator(config.region, endpoint_url, work_dir / "moto_server.log") as clients:
         run.emulator_url, run.emulator_pid = clients.endpoint_url, clients.server_pid
-        spec = local_spec(
-            config,
-            f"s3://{config.resource_name('artifacts')}-{LOCAL_ACCOUNT}-"
-            f"{config.region}/{archive.prefix}",
-            archive.sha256,
-        )
+        spec = local_spec(config)
         definition = build_definition(spec)
-        prepare(clients, spec, archive.path)
+        prepare(clients, spec)
         # The input joins raw/ as new files would; the run then starts as the schedule starts
         # it, with the definition's defaults only (Dataset versions raw/, Champion gates).
         _upload_input(clients, source, spec.raw_uri)

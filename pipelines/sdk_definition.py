@@ -246,7 +246,7 @@ def _processing(
                 s3_compression_type="None",
             ),
         )
-        for item in arguments["ProcessingInputs"]
+        for item in arguments.get("ProcessingInputs", [])
     ]
     outputs = [
         ProcessingOutput(

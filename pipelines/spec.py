@@ -49,8 +49,9 @@ class TrainingPipelineSpec:
     data_bucket: str
     artifacts_bucket: str
     kms_key_arn: str
-    code_uri: str
-    code_sha256: str
+    # The project image by digest (``<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:...``):
+    # every job step and the registered model run it; it changes whenever the code does.
+    image_uri: str
     model_package_group: str
     feature_group_name: str | None
     processing_instance_type: str

@@ -24,40 +24,6 @@ STEP_EXCEPTIONS = ("Step.THROTTLING", "Step.SERVICE_FAULT")
 RETRY_INTERVAL_SECONDS = 30
 RETRY_BACKOFF_RATE = 2.0
 
-CODE_DIR = "/opt/ml/processing/input/code"
-TRAINING_CODE_DIR = "/opt/ml/input/data/code"
-ARCHIVE_NAME = "sourcedir.tar.gz"
-
-# sklearn framework image used by every job: the same one serving and the local runner assume.
-SKLEARN_VERSION = "1.2-1"
-SKLEARN_IMAGE_ACCOUNTS = {
-    "us-east-1": "683313688378",
-    "us-east-2": "257758044811",
-    "us-west-1": "746614075791",
-    "us-west-2": "246618743249",
-    "eu-west-1": "141502667606",
-    "eu-west-2": "764974769150",
-    "eu-central-1": "492215442770",
-    "eu-north-1": "662702820516",
-    "ap-southeast-1": "121021644041",
-    "ap-southeast-2": "783357654285",
-    "ap-northeast-1": "354813040037",
-}
-
-
-def sklearn_image_uri(region: str) -> str:
-    """The scikit-learn framework image of ``region`` (what ``image_uris.retrieve`` returns)."""
-    account = SKLEARN_IMAGE_ACCOUNTS.get(region)
-    if account is None:
-        from ml.errors import MlopsError
-
-        raise MlopsError(
-            f"region {region!r} has no known scikit-learn image; use one of "
-            f"{', '.join(sorted(SKLEARN_IMAGE_ACCOUNTS))}"
-        )
-    repository = f"sagemaker-scikit-learn:{SKLEARN_VERSION}-cpu-py3"
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}"
-
 
 def parameter(name: str) -> Json:
     return {"Get": f"Parameters.{name}"}
@@ -112,7 +78,6 @@ class JobSettings:
     role_arn: str
     image_uri: str
     kms_key_arn: str
-    code_uri: str
     max_attempts: int
     cache_expiry: str
     subnet_ids: tuple[str, ...] = ()
@@ -198,11 +163,12 @@ def processing_step(
             "ContainerEntrypoint": module_entrypoint(module),
         },
         "RoleArn": settings.role_arn,
-        "ProcessingInputs": [processing_input("code", settings.code_uri, CODE_DIR), *inputs],
         "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_arn},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "Environment": {"PYTHONUNBUFFERED": "1", **(environment or {})},
     }
+    if inputs:  # the SDK leaves the key out when a step has no inputs (the Dataset step)
+        arguments_block["ProcessingInputs"] = inputs
     vpc = settings.vpc_config()
     if vpc is not None:
         arguments_block["NetworkConfig"] = {
@@ -249,7 +215,7 @@ def training_step(
             },
             "InputMode": "File",
         }
-        for channel, uri in {"code": settings.code_uri, **channels}.items()
+        for channel, uri in channels.items()
     ]
     arguments_block: Json = {
         "AlgorithmSpecification": {

@@ -43,7 +43,6 @@ from pipelines.steps import (
     processing_input,
     processing_output,
     processing_step,
-    sklearn_image_uri,
     step_property,
     training_step,
 )
@@ -110,9 +109,8 @@ def build_steps(spec: TrainingPipelineSpec) -> list[Json]:
     """The steps in execution order (data dependencies order them in SageMaker too)."""
     settings = JobSettings(
         role_arn=spec.role_arn,
-        image_uri=sklearn_image_uri(spec.region),
+        image_uri=spec.image_uri,
         kms_key_arn=spec.kms_key_arn,
-        code_uri=spec.code_uri,
         max_attempts=spec.max_retry_attempts,
         cache_expiry=spec.cache_expiry,
         subnet_ids=spec.subnet_ids,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.code_assets import REPO_ROOT
 from infra.components.context import StackContext, policy_json
 from infra.components.dead_letters import DeadLetterQueue
+from infra.image_context import REPO_ROOT
 
 RUNTIME = "python3.12"  # boto3 is part of the Lambda runtime
 HANDLER = "pipelines.retrain_gate.handler"

@@ -217,8 +217,10 @@ def _ecr_repository(address: str, *_: Any) -> list[CostItem]:
             address,
             "ECR",
             f"{prices.ECR_GB} GB of images",
-            prices.ECR_GB * prices.ECR_GB_MONTH,
-            f"assumes {prices.ECR_GB} GB of images",
+            round(prices.ECR_GB * prices.ECR_GB_MONTH, 2),
+            f"assumes {prices.ECR_GB} GB stored: the kept project images share their "
+            "dependency layers, so each build adds little more than the step code; "
+            "transfer to SageMaker in the region is free",
         )
     ]
 

@@ -118,7 +118,6 @@ INVALID = [
     ("prod", ["budget.monthlyLimitUsd=0"], "budget.monthlyLimitUsd"),
     ("prod", ["budget.actualThresholdsPercent=[80, 80]"], "budget.actualThresholdsPercent"),
     ("prod", ["budget.forecastedThresholdsPercent=[0]"], "budget.forecastedThresholdsPercent.0"),
-    ("prod", ["kubernetes.enabled=true"], "kubernetes.image"),
     (
         "prod",
         ["kubernetes.enabled=true", "kubernetes.image=registry.example.com/fraud:1.0"],

@@ -252,3 +252,11 @@ def test_the_retrain_gate_is_priced_on_stated_invocations(plan_for) -> None:
     [gate] = items_of(estimate_cost(plan), "Lambda")
     assert gate.basis == "1,000 invocations x 2 s at 128 MB"
     assert gate.monthly_usd == 0.0 and "1,000 invocations" in gate.assumption
+
+
+def test_every_stack_prices_the_project_image_repository(plan_for) -> None:
+    for stack in ("dev", "staging", "prod"):
+        (item,) = items_of(estimate_cost(plan_for(stack)), "ECR")
+        assert item.resource == f"aws_ecr_repository.mlops-{stack}-image"
+        assert item.monthly_usd == pytest.approx(2 * 0.10)
+        assert "GB stored" in item.assumption

@@ -94,8 +94,8 @@ def test_the_gate_may_list_and_start_this_pipeline_only(plan_for) -> None:
 def test_the_gate_package_holds_every_module_the_handler_imports() -> None:
     import ast
 
-    from infra.code_assets import REPO_ROOT
     from infra.components.retrain_gate import GATE_FILES
+    from infra.image_context import REPO_ROOT
 
     packaged = {path.removesuffix(".py").replace("/", ".") for path in GATE_FILES}
     for path in GATE_FILES:

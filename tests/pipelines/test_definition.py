@@ -61,7 +61,7 @@ def test_dataset_step_versions_the_input_parameter_on_every_run(spec) -> None:
 
 
 def test_validate_reads_the_data_through_the_versions_manifest(spec) -> None:
-    data = by_name(spec)["Validate"]["Arguments"]["ProcessingInputs"][1]
+    data = by_name(spec)["Validate"]["Arguments"]["ProcessingInputs"][0]
     assert data["InputName"] == "data"
     assert data["S3Input"]["S3DataType"] == "ManifestFile"
     assert data["S3Input"]["S3Uri"] == {
@@ -75,14 +75,14 @@ def test_validate_reads_the_data_through_the_versions_manifest(spec) -> None:
 
 def test_each_step_reads_the_previous_steps_output(spec) -> None:
     steps = {s["Name"]: s for s in flatten_steps(build_definition(spec))}
-    features_in = steps["Features"]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+    features_in = steps["Features"]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     assert features_in == {
         "Get": "Steps.Validate.ProcessingOutputConfig.Outputs['validated'].S3Output.S3Uri"
     }
-    train_in = steps["Train"]["Arguments"]["InputDataConfig"][1]
+    train_in = steps["Train"]["Arguments"]["InputDataConfig"][0]
     assert train_in["ChannelName"] == "train"
     assert "Steps.Features" in json.dumps(train_in)
-    model_in = steps["Evaluate"]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"]
+    model_in = steps["Evaluate"]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     assert model_in == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
 
 
@@ -99,7 +99,7 @@ def test_every_job_step_retries_transient_failures_and_caches(spec) -> None:
 def test_champion_step_runs_every_time_on_the_challenger_and_the_test_split(spec) -> None:
     champion = by_name(spec)["Champion"]
     assert champion["CacheConfig"] == {"Enabled": False}
-    sources = [i["S3Input"]["S3Uri"] for i in champion["Arguments"]["ProcessingInputs"][1:]]
+    sources = [i["S3Input"]["S3Uri"] for i in champion["Arguments"]["ProcessingInputs"]]
     assert sources == [
         {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"},
         {"Get": "Steps.Features.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"},
@@ -173,7 +173,7 @@ def test_no_champion_floor_parameters_remain(spec) -> None:
     assert "Parameters.ChampionFloor" not in definition_json(spec)
 
 
-def test_register_records_metrics_data_hash_and_code_revision(spec) -> None:
+def test_register_records_metrics_data_hash_and_image(spec) -> None:
     register = by_name(spec)["Register"]["Arguments"]
     assert register["ModelPackageGroupName"] == "mlops-dev-fraud-models"
     assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
@@ -181,7 +181,7 @@ def test_register_records_metrics_data_hash_and_code_revision(spec) -> None:
     assert statistics["ContentType"] == "application/json"
     assert "evaluation.json" in json.dumps(statistics["S3Uri"])
     metadata = register["CustomerMetadataProperties"]
-    assert metadata["CodeSha256"] == "abc"
+    assert metadata["ImageUri"] == spec.image_uri
     assert metadata["DataSha256"]["Std:JsonGet"]["Path"] == "data_sha256"
 
 
@@ -222,7 +222,8 @@ def test_same_spec_gives_byte_identical_json_without_timestamps(spec) -> None:
     first, second = definition_json(spec), definition_json(make_spec())
     assert first == second
     assert not re.search(r"20\d\d-\d\d-\d\dT\d\d", first)
-    assert definition_json(make_spec(code_sha256="def")) != first
+    other_image = spec.image_uri.replace("a" * 64, "b" * 64)
+    assert definition_json(make_spec(image_uri=other_image)) != first
 
 
 def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
@@ -237,21 +238,40 @@ def test_jobs_run_in_the_stack_vpc_when_one_is_given() -> None:
     assert train["Arguments"]["VpcConfig"]["Subnets"] == ["subnet-a", "subnet-b"]
 
 
-def test_execution_role_may_pull_the_image_the_jobs_run() -> None:
-    import json
+def job_steps(definition: dict) -> list[dict]:
+    return [s for s in flatten_steps(definition) if s["Type"] in ("Processing", "Training")]
 
-    from infra.plan.engine import synthesize
-    from pipelines.steps import sklearn_image_uri
 
-    image = sklearn_image_uri("us-east-1")
-    registry, _, repository = image.partition("/")
-    account = registry.split(".")[0]
-    repository_arn = f"arn:aws:ecr:us-east-1:{account}:repository/{repository.split(':')[0]}"
-    plan = synthesize("dev")
-    pull = next(
-        r
-        for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
-        if r["name"] == "mlops-dev-execution-image-pull"
-    )
-    statement = json.loads(pull["inputs"]["policy"])["Statement"][0]
-    assert repository_arn in statement["Resource"]
+def test_every_job_step_runs_its_module_with_python3_in_the_image(spec) -> None:
+    modules = {}
+    for step in job_steps(build_definition(spec)):
+        arguments = step["Arguments"]
+        app = arguments.get("AppSpecification") or arguments["AlgorithmSpecification"]
+        image = app.get("ImageUri") or app.get("TrainingImage")
+        assert image == spec.image_uri
+        assert app["ContainerEntrypoint"][:2] == ["python3", "-m"]
+        modules[step["Name"]] = app["ContainerEntrypoint"]
+    assert modules == {
+        "Dataset": ["python3", "-m", "pipelines.dataset"],
+        "Champion": ["python3", "-m", "pipelines.champion"],
+        "Validate": ["python3", "-m", "ml.validate"],
+        "Features": ["python3", "-m", "pipelines.ingest"],
+        "Train": ["python3", "-m", "ml.train"],
+        "Evaluate": ["python3", "-m", "ml.evaluate"],
+    }
+
+
+def test_no_step_downloads_a_code_archive(spec) -> None:
+    for step in job_steps(build_definition(spec)):
+        arguments = step["Arguments"]
+        names = [i["InputName"] for i in arguments.get("ProcessingInputs", [])]
+        names += [c["ChannelName"] for c in arguments.get("InputDataConfig", [])]
+        assert "code" not in names
+    assert "sourcedir.tar.gz" not in definition_json(spec)
+
+
+def test_registered_model_serves_from_the_project_image_itself(spec) -> None:
+    register = by_name(spec)["Register"]["Arguments"]
+    (container,) = register["InferenceSpecification"]["Containers"]
+    assert container["Image"] == spec.image_uri
+    assert not {k for k in container["Environment"] if k.startswith("SAGEMAKER_")}
