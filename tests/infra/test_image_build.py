@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tomllib
+from fnmatch import fnmatchcase
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from infra.image_context import (
     context_files,
     context_sha256,
 )
-from infra.plan.checkov import checkov_executable
+from infra.plan.checkov import checkov_executable, load_skips
 from infra.plan.hadolint import hadolint_executable
 from pipelines.training import build_definition, flatten_steps
 from tests.pipelines.conftest import make_spec
@@ -253,9 +254,18 @@ def test_checkov_passes_on_the_dockerfile() -> None:
         text=True,
         check=False,
     )
-    summary = json.loads(completed.stdout)["summary"]
-    assert summary["passed"] > 0
-    assert summary["failed"] == 0, completed.stdout
+    report = json.loads(completed.stdout)
+    assert report["summary"]["passed"] > 0
+    skips = load_skips()
+    unreviewed = [
+        check["check_id"]
+        for check in report["results"]["failed_checks"]
+        if not any(
+            s.check == check["check_id"] and fnmatchcase(check["resource"], s.resource)
+            for s in skips.skips
+        )
+    ]
+    assert unreviewed == [], completed.stdout
 
 
 def instruction(name: str) -> list[str]:
@@ -275,8 +285,13 @@ def test_image_serves_by_default_as_sagemaker_runs_it() -> None:
     assert instruction("EXPOSE") == ["8080"]
 
 
-def test_image_runs_as_a_non_root_user_with_a_healthcheck() -> None:
-    assert instruction("USER") == ["10001"]
+def test_image_runs_as_root_for_sagemaker_and_has_the_kubernetes_user() -> None:
+    # SageMaker mounts /opt/ml owned by root; Kubernetes runs the image as uid 10001.
+    assert instruction("USER") == []
+    assert "useradd --uid 10001" in dockerfile()
+
+
+def test_image_has_a_healthcheck_on_ping() -> None:
     assert len(instruction("HEALTHCHECK")) == 1
     healthcheck = dockerfile().split("\nHEALTHCHECK ", 1)[1].split("\n\n", 1)[0]
     assert "http://127.0.0.1:8080/ping" in healthcheck
