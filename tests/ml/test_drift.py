@@ -137,7 +137,7 @@ def test_drift_entry_point_reports_and_quarantines_malformed_capture(tmp_path, m
     source = json.loads(out.read_text())["input"]
     assert (source["events"], source["malformed_lines"]) == (500, 1)
     assert source["malformed"][0]["reason"] == "not_json"
-    assert [p.name for p in (tmp_path / "quarantine").iterdir()] == sorted(
+    assert sorted(p.name for p in (tmp_path / "quarantine").iterdir()) == sorted(
         [files[0].name, files[0].name + ".reason.json"]
     )
 
