@@ -60,6 +60,8 @@ def register_package(
     status: str = "PendingManualApproval",
     pr_auc: float = 0.6,
     recall: float = 0.3,
+    model_data_url: str = "s3://bucket/model.tar.gz",
+    metrics_uri: str = "s3://bucket/evaluation.json",
 ) -> str:
     """A package as the pipeline registers it: image, model data, metrics, metadata."""
     created = client.create_model_package(
@@ -70,7 +72,7 @@ def register_package(
             "Containers": [
                 {
                     "Image": sklearn_image_uri("us-east-1"),
-                    "ModelDataUrl": "s3://bucket/model.tar.gz",
+                    "ModelDataUrl": model_data_url,
                 }
             ],
             "SupportedContentTypes": ["application/json"],
@@ -80,7 +82,7 @@ def register_package(
             "ModelQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    "S3Uri": "s3://bucket/evaluation.json",
+                    "S3Uri": metrics_uri,
                 }
             }
         },
