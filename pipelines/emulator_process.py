@@ -41,9 +41,7 @@ def _command(port: int) -> list[str]:
 def moto_server() -> Iterator[str]:
     """Start ``moto_server`` on 127.0.0.1; yields its URL and stops it (by pid) afterwards."""
     port = free_port()
-    process = subprocess.Popen(
-        _command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
@@ -63,7 +61,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             raise MlopsError(f"moto_server exited with code {process.returncode} on start")
         try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310 - loopback
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.1)

@@ -13,8 +13,9 @@ so what a stack serves is pinned in git and reviewed like any other change.
 The stack file is edited as text (comments and layout stay) and re-parsed to
 check that nothing but that one value changed.
 
-The container image is carried over unchanged: the project image is referenced
-by digest, and pulling it is the image repository's concern, not promotion's.
+The project image (in the source stack's ECR repository, referenced by
+digest) is copied into the target stack's repository under the same digest
+(``image_copy.py``), since each stack's role pulls only from its own.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import yaml
 
 from pipelines.artifact_copy import PROMOTED_PREFIX, Destination, copied_fields, copy_uris
+from pipelines.image_copy import LayerFetch, copy_image, parse_image_uri
 from pipelines.registry import (
     APPROVED,
     Package,
@@ -177,23 +179,53 @@ def find_copy(client: Any, group: str, source_arn: str) -> Package | None:
     return None
 
 
+def copy_images(
+    clients: PromotionClients,
+    fields: dict[str, Any],
+    origin: StackNames,
+    target: StackNames,
+    fetch: LayerFetch | None = None,
+) -> dict[str, Any]:
+    """``fields`` with each container image of the source stack's repository copied to the target's.
+
+    Other images (another registry, a tag) are left as they are: they are not the stack's to copy.
+    """
+    specification = fields.get("InferenceSpecification") or {}
+    containers = []
+    for container in specification.get("Containers", []):
+        image = parse_image_uri(container.get("Image", ""))
+        if image is not None and image.repository == origin.image_repository:
+            copied = copy_image(clients.ecr, image, target.image_repository, fetch)
+            container = {**container, "Image": copied.uri}
+        containers.append(container)
+    if not containers:
+        return fields
+    return {**fields, "InferenceSpecification": {**specification, "Containers": containers}}
+
+
 def copy_into(
-    clients: PromotionClients, source: Package, target: StackNames, origin: str
+    clients: PromotionClients,
+    source: Package,
+    target: StackNames,
+    origin: StackNames,
+    fetch: LayerFetch | None = None,
 ) -> tuple[Package, bool]:
     """The source's copy in the target's group: found if it exists, registered if not."""
     existing = find_copy(clients.sagemaker, target.model_group, source.arn)
     if existing is not None:
         return existing, False
-    where = destination(clients, target, source, origin)
+    origin_stack = origin.config.environment.value
+    where = destination(clients, target, source, origin_stack)
     described = clients.sagemaker.describe_model_package(ModelPackageName=source.arn)
     fields = copied_fields(described, lambda uris: copy_uris(clients.s3, uris, where))
+    fields = copy_images(clients, fields, origin, target, fetch)
     status = target.config.pipeline.approval_status
-    metadata = {**source.metadata, PROMOTED_FROM: source.arn, PROMOTED_FROM_STACK: origin}
+    metadata = {**source.metadata, PROMOTED_FROM: source.arn, PROMOTED_FROM_STACK: origin_stack}
     if status == APPROVED:
         metadata[APPROVED_ON_REGISTRATION] = "true"
     created = clients.sagemaker.create_model_package(
         ModelPackageGroupName=target.model_group,
-        ModelPackageDescription=f"Promoted from {source.arn} (served by {origin})",
+        ModelPackageDescription=f"Promoted from {source.arn} (served by {origin_stack})",
         SourceUri=source.arn,
         ModelApprovalStatus=status,
         CustomerMetadataProperties=metadata,
@@ -207,11 +239,13 @@ def promote(
     target_stack: str,
     stack_file: Path | None = None,
     source_stack_file: Path | None = None,
+    fetch: LayerFetch | None = None,
 ) -> Promotion:
     """Promote the source stack's pinned model into ``target_stack`` and pin it; safe to repeat.
 
     ``stack_file`` is where the target's pinned file is written (default: its
     environments file; a path that does not exist yet starts as a copy of it).
+    ``fetch`` reads image blobs (default: ECR's download URLs).
     """
     from infra.stack_config import stack_file as path_of
 
@@ -219,13 +253,17 @@ def promote(
     path = stack_file or path_of(target_stack)
     source = pinned_source(clients.sagemaker, origin, source_stack_file)
     target = StackNames(load_stack(target_stack, path if path.is_file() else None))
-    copy, created = copy_into(clients, source, target, origin)
+    names = StackNames(load_stack(origin, source_stack_file))
+    copy, created = copy_into(clients, source, target, names, fetch)
     changed = pin_model_package(path, copy.arn, template=path_of(target_stack))
     return Promotion(source, copy, target_stack, path, created, changed)
 
 
 def promote_on_event(
-    clients: PromotionClients, event: dict[str, Any], stack_files: dict[str, Path] | None = None
+    clients: PromotionClients,
+    event: dict[str, Any],
+    stack_files: dict[str, Path] | None = None,
+    fetch: LayerFetch | None = None,
 ) -> Promotion | None:
     """The CD hook: approving the model a stack serves promotes it to the next stack.
 
@@ -248,7 +286,7 @@ def promote_on_event(
         if package.metadata.get(APPROVED_ON_REGISTRATION) == "true":
             return None
         target = STACK_ORDER[STACK_ORDER.index(stack) + 1]
-        return promote(clients, target, files.get(target), files.get(stack))
+        return promote(clients, target, files.get(target), files.get(stack), fetch)
     return None
 
 

@@ -62,6 +62,7 @@ def register_package(
     recall: float = 0.3,
     model_data_url: str = "s3://bucket/model.tar.gz",
     metrics_uri: str = "s3://bucket/evaluation.json",
+    image: str | None = None,
 ) -> str:
     """A package as the pipeline registers it: image, model data, metrics, metadata."""
     created = client.create_model_package(
@@ -71,7 +72,7 @@ def register_package(
         InferenceSpecification={
             "Containers": [
                 {
-                    "Image": sklearn_image_uri("us-east-1"),
+                    "Image": image or sklearn_image_uri("us-east-1"),
                     "ModelDataUrl": model_data_url,
                 }
             ],

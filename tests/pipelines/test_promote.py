@@ -19,7 +19,7 @@ from pipelines.promote import (
     promote_on_event,
     set_model_package_arn,
 )
-from pipelines.stack_emulation import EmulatedStack, provision_stack
+from pipelines.stack_emulation import EmulatedStack, provision_stack, push_image
 from pipelines.stack_names import load_stack
 from tests.pipelines.conftest import GROUP, register_package
 
@@ -62,7 +62,12 @@ def files(tmp_path) -> dict[str, Path]:
     return copies
 
 
-def dev_package(clients: PromotionClients, status: str = "Approved", run: str = "local-1") -> str:
+def dev_package(
+    clients: PromotionClients,
+    status: str = "Approved",
+    run: str = "local-1",
+    image: str | None = None,
+) -> str:
     """A dev package as the pipeline registers it, its model and metrics in dev's bucket."""
     model_key, metrics_key = MODEL_KEY.replace("local-1", run), METRICS_KEY.replace("local-1", run)
     clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key=model_key, Body=b"model bytes " + run.encode())
@@ -72,6 +77,7 @@ def dev_package(clients: PromotionClients, status: str = "Approved", run: str = 
         status=status,
         model_data_url=f"s3://{DEV_ARTIFACTS}/{model_key}",
         metrics_uri=f"s3://{DEV_ARTIFACTS}/{metrics_key}",
+        image=image,
     )
 
 
@@ -140,6 +146,25 @@ def test_the_copy_records_its_source_and_is_pinned_in_the_target_file(clients, f
     assert yaml.safe_load(text)["config"]["mlops:serving"]["instanceCount"] == 2
     assert text.splitlines()[0] == original.splitlines()[0]  # the comment header stays
     assert len(text.splitlines()) == len(original.splitlines()) + 1
+
+
+def test_the_project_image_is_copied_into_the_target_repository_by_digest(clients, files) -> None:
+    pushed = push_image(clients.ecr, "mlops-dev-model-images", [b"python 3.11 and the lock"])
+    pin_model_package(files["dev"], dev_package(clients, image=pushed.ref.uri))
+    done = promote(clients, "staging", files["staging"], files["dev"], fetch=pushed.fetch)
+    image = done.target.inference_specification["Containers"][0]["Image"]
+    assert image == pushed.ref.uri.replace("mlops-dev-model-images", "mlops-staging-model-images")
+    found = clients.ecr.batch_get_image(
+        repositoryName="mlops-staging-model-images", imageIds=[{"imageDigest": pushed.ref.digest}]
+    )
+    assert len(found["images"]) == 1
+
+
+def test_an_image_outside_the_stacks_repository_is_left_as_it_is(clients, files) -> None:
+    framework = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    pin_model_package(files["dev"], dev_package(clients, image=framework))
+    done = to_staging(clients, files)
+    assert done.target.inference_specification["Containers"][0]["Image"] == framework
 
 
 def test_the_copy_gets_the_target_stacks_approval_policy(clients, files) -> None:

@@ -8,7 +8,6 @@ moto has no policy simulator.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,13 +20,15 @@ from pipelines.artifact_copy import COPIED_FIELDS, s3_uris
 from pipelines.deploy import deploy
 from pipelines.emulator import split_s3_uri
 from pipelines.emulator_process import moto_server
+from pipelines.image_copy import parse_image_uri
 from pipelines.promote import PromotionClients, promote
-from pipelines.stack_emulation import provision_stack
+from pipelines.stack_emulation import provision_stack, push_image
 from pipelines.stack_names import load_stack
 from tests.pipelines.conftest import register_package
 
 DEV_ARTIFACTS = "mlops-dev-artifacts-123456789012-us-east-1"
 VIA_S3 = {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +48,18 @@ def chain(tmp_path_factory) -> Iterator[dict[str, Any]]:
             provision_stack(clients, load_stack(stack))
         clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="runs/1/model.tar.gz", Body=b"model")
         clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="runs/1/evaluation.json", Body=b"{}")
+        image = push_image(clients.ecr, "mlops-dev-model-images", [b"the project image"])
         source = register_package(
             clients.sagemaker,
             status="Approved",
             model_data_url=f"s3://{DEV_ARTIFACTS}/runs/1/model.tar.gz",
             metrics_uri=f"s3://{DEV_ARTIFACTS}/runs/1/evaluation.json",
+            image=image.ref.uri,
         )
         deploy(clients.sagemaker, "dev", files["dev"])
-        staging = promote(clients, "staging", files["staging"], files["dev"]).target
+        staging = promote(clients, "staging", files["staging"], files["dev"], image.fetch).target
         registry.approve(clients.sagemaker, staging.arn, "canary clean")
-        prod = promote(clients, "prod", files["prod"], files["staging"]).target
+        prod = promote(clients, "prod", files["prod"], files["staging"], image.fetch).target
         registry.approve(clients.sagemaker, prod.arn, "release")
         yield {
             "clients": clients,
@@ -109,3 +112,23 @@ def test_prod_may_not_read_what_the_dev_package_names(chain) -> None:
     documents = role_documents(chain["plan"], "mlops-prod-execution")
     for uri in uris(chain["source"]):
         assert evaluate(documents, Request("s3:GetObject", object_arn(uri))) != ALLOW, uri
+
+
+def repository_arn(image_uri: str) -> str:
+    ref = parse_image_uri(image_uri)
+    assert ref is not None, image_uri
+    return f"arn:aws:ecr:{ref.region}:{ref.account}:repository/{ref.repository}"
+
+
+def test_prod_may_pull_the_image_its_package_names(chain) -> None:
+    documents = role_documents(chain["plan"], "mlops-prod-execution")
+    image = chain["prod"]["InferenceSpecification"]["Containers"][0]["Image"]
+    assert "/mlops-prod-model-images@sha256:" in image
+    for action in PULL:
+        assert evaluate(documents, Request(action, repository_arn(image))) == ALLOW, action
+
+
+def test_prod_may_not_pull_from_devs_repository(chain) -> None:
+    documents = role_documents(chain["plan"], "mlops-prod-execution")
+    image = chain["source"]["InferenceSpecification"]["Containers"][0]["Image"]
+    assert evaluate(documents, Request("ecr:BatchGetImage", repository_arn(image))) != ALLOW
