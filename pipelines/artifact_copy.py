@@ -4,8 +4,9 @@ A stack's execution role reads only its own buckets and decrypts only with its
 own key, so a promoted package must name objects of the target stack. Every
 ``s3://`` URI in the package's inference specification, metrics and drift
 baselines is copied to ``promoted/<source stack>/<version>/<source key>`` of
-the target's artifacts bucket, re-encrypted with the target's key (the bucket
-policy refuses any other key), and the URIs of the copy are rewritten to match.
+the target's artifacts bucket (a key promoted before loses its old prefix),
+re-encrypted with the target's key (the bucket policy refuses any other key),
+and the URIs of the copy are rewritten to match.
 A repeated copy finds its objects in place and leaves them alone.
 
 S3 SSE-KMS on copy: https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
@@ -63,10 +64,18 @@ def rewrite(value: Any, mapping: dict[str, str]) -> Any:
     return value
 
 
+def target_key(key: str, destination: Destination) -> str:
+    """``a/b`` -> ``promoted/<stack>/<version>/a/b``; an earlier promotion's prefix is replaced."""
+    parts = key.split("/")
+    if parts[0] == PROMOTED_PREFIX and len(parts) > 3:
+        key = "/".join(parts[3:])
+    return f"{destination.prefix}{key}"
+
+
 def target_uri(uri: str, destination: Destination) -> str:
     """``s3://src/a/b`` -> ``s3://<target>/promoted/<stack>/<version>/a/b``."""
     _, key = split_s3_uri(uri)
-    return f"s3://{destination.bucket}/{destination.prefix}{key}"
+    return f"s3://{destination.bucket}/{target_key(key, destination)}"
 
 
 def copy_uris(s3: Any, uris: list[str], destination: Destination) -> dict[str, str]:
@@ -94,11 +103,11 @@ def _keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 
 def _copy_object(s3: Any, bucket: str, key: str, destination: Destination) -> None:
-    target_key = f"{destination.prefix}{key}"
+    copy_key = target_key(key, destination)
     source = _head(s3, bucket, key)
     if source is None:
         raise RegistryError(f"s3://{bucket}/{key} not found; the package cannot be promoted")
-    existing = _head(s3, destination.bucket, target_key)
+    existing = _head(s3, destination.bucket, copy_key)
     if (
         existing is not None
         and existing.get("SSEKMSKeyId") == destination.key_arn
@@ -109,7 +118,7 @@ def _copy_object(s3: Any, bucket: str, key: str, destination: Destination) -> No
     s3.copy(
         {"Bucket": bucket, "Key": key},
         destination.bucket,
-        target_key,
+        copy_key,
         ExtraArgs={
             "ServerSideEncryption": "aws:kms",
             "SSEKMSKeyId": destination.key_arn,

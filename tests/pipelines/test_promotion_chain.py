@@ -132,3 +132,10 @@ def test_prod_may_not_pull_from_devs_repository(chain) -> None:
     documents = role_documents(chain["plan"], "mlops-prod-execution")
     image = chain["source"]["InferenceSpecification"]["Containers"][0]["Image"]
     assert evaluate(documents, Request("ecr:BatchGetImage", repository_arn(image))) != ALLOW
+
+
+def test_a_second_promotion_replaces_the_first_ones_prefix(chain) -> None:
+    container = chain["prod"]["InferenceSpecification"]["Containers"][0]
+    assert container["ModelDataUrl"] == (
+        "s3://mlops-prod-artifacts-123456789012-us-east-1/promoted/staging/1/runs/1/model.tar.gz"
+    )
