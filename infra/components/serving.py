@@ -1,9 +1,9 @@
 """The SageMaker endpoint serving the pinned model package, updated safely.
 
-A model package version is pinned per stack (``serving.modelPackageArn``,
-set by ``mlops deploy`` in dev, ``mlops promote`` after). The model and the endpoint configuration are
-immutable and named by a hash of their content, so a change creates new ones
-beside the old; the endpoint then moves to the new configuration with the
+A model package version is pinned per stack (``serving.modelPackageArn``, set
+by ``mlops deploy`` in dev and ``mlops promote`` after). The model and the
+endpoint configuration are immutable and named by a hash of their content, so
+a change creates new ones beside the old; the endpoint then moves to the new configuration with the
 stack's rollout (blue/green canary, linear, all at once, or rolling), and
 SageMaker rolls back on its own if a rollback alarm of the new fleet fires.
 """
