@@ -14,7 +14,15 @@ import boto3
 import pytest
 
 from infra.plan.engine import Plan, synthesize
-from infra.plan.iam_eval import ALLOW, Request, evaluate, key_arn_of_alias, role_documents
+from infra.plan.iam_documents import parse_document
+from infra.plan.iam_eval import (
+    ALLOW,
+    EXPLICIT_DENY,
+    Request,
+    evaluate,
+    key_arn_of_alias,
+    role_documents,
+)
 from pipelines import registry
 from pipelines.artifact_copy import COPIED_FIELDS, s3_uris
 from pipelines.deploy import deploy
@@ -139,3 +147,30 @@ def test_a_second_promotion_replaces_the_first_ones_prefix(chain) -> None:
     assert container["ModelDataUrl"] == (
         "s3://mlops-prod-artifacts-123456789012-us-east-1/promoted/staging/1/runs/1/model.tar.gz"
     )
+
+
+def test_the_prod_artifacts_bucket_policy_accepts_the_copies_encryption(chain) -> None:
+    plan = chain["plan"]
+    policy = parse_document(
+        plan.one("aws:s3/bucketPolicy:BucketPolicy", "mlops-prod-artifacts-policy")["inputs"][
+            "policy"
+        ]
+    )
+    assert policy is not None
+    for uri in uris(chain["prod"]):
+        put = {
+            "aws:SecureTransport": "true",
+            "s3:TlsVersion": "1.3",
+            "s3:x-amz-server-side-encryption": "aws:kms",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": plan_key_of(
+                chain["clients"], plan, uri
+            ),
+        }
+        assert evaluate([policy], Request("s3:PutObject", object_arn(uri), put)) != EXPLICIT_DENY
+        by_alias = {
+            **put,
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": "alias/mlops-prod-data",
+        }
+        assert evaluate([policy], Request("s3:PutObject", object_arn(uri), by_alias)) == (
+            EXPLICIT_DENY
+        )
