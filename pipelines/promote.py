@@ -157,18 +157,26 @@ def destination(
     stack = target.config.environment.value
     try:
         key_arn = clients.kms.describe_key(KeyId=target.key_alias)["KeyMetadata"]["Arn"]
-    except ClientError:
+    except ClientError as error:
+        if _code(error) != "NotFoundException":
+            raise
         raise PromotionError(
             f"key {target.key_alias} of stack {stack} not found; run 'pulumi up' for {stack} first"
         ) from None
     try:
         clients.s3.head_bucket(Bucket=bucket)
-    except ClientError:
+    except ClientError as error:
+        if _code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
         raise PromotionError(
             f"artifacts bucket {bucket} of stack {stack} not found; "
             f"run 'pulumi up' for {stack} first"
         ) from None
     return Destination(bucket, key_arn, f"{PROMOTED_PREFIX}/{origin}/{source.version}/")
+
+
+def _code(error: Any) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def find_copy(client: Any, group: str, source_arn: str) -> Package | None:

@@ -317,3 +317,10 @@ def test_pinning_adds_a_serving_section_when_there_is_none() -> None:
 def test_inline_serving_config_is_refused() -> None:
     with pytest.raises(PromotionError, match="written inline"):
         set_model_package_arn("config:\n  mlops:serving: {instanceCount: 2}\n", "arn")
+
+
+def test_a_target_stack_without_its_artifacts_bucket_is_a_clear_error(clients, files) -> None:
+    pin_model_package(files["dev"], dev_package(clients))
+    clients.s3.delete_bucket(Bucket=STAGING_ARTIFACTS)
+    with pytest.raises(PromotionError, match=f"artifacts bucket {STAGING_ARTIFACTS} of stack"):
+        to_staging(clients, files)
