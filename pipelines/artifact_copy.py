@@ -115,21 +115,19 @@ def _copy_object(s3: Any, bucket: str, key: str, destination: Destination) -> No
         and existing.get("Metadata", {}).get("source-etag") == source.get("ETag", "").strip('"')
     ):
         return
-    s3.copy(
-        {"Bucket": bucket, "Key": key},
-        destination.bucket,
-        copy_key,
-        ExtraArgs={
-            "ServerSideEncryption": "aws:kms",
-            "SSEKMSKeyId": destination.key_arn,
-            "MetadataDirective": "REPLACE",
-            "Metadata": {
-                **source.get("Metadata", {}),
-                "source-uri": f"s3://{bucket}/{key}",
-                "source-etag": source.get("ETag", "").strip('"'),
-            },
+    extra: dict[str, Any] = {
+        "ServerSideEncryption": "aws:kms",
+        "SSEKMSKeyId": destination.key_arn,
+        "MetadataDirective": "REPLACE",  # new metadata: where the copy came from
+        "Metadata": {
+            **source.get("Metadata", {}),
+            "source-uri": f"s3://{bucket}/{key}",
+            "source-etag": source.get("ETag", "").strip('"'),
         },
-    )
+    }
+    if source.get("ContentType"):
+        extra["ContentType"] = source["ContentType"]
+    s3.copy({"Bucket": bucket, "Key": key}, destination.bucket, copy_key, ExtraArgs=extra)
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:

@@ -71,7 +71,12 @@ def dev_package(
     """A dev package as the pipeline registers it, its model and metrics in dev's bucket."""
     model_key, metrics_key = MODEL_KEY.replace("local-1", run), METRICS_KEY.replace("local-1", run)
     clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key=model_key, Body=b"model bytes " + run.encode())
-    clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key=metrics_key, Body=b'{"pr_auc": 0.6}')
+    clients.s3.put_object(
+        Bucket=DEV_ARTIFACTS,
+        Key=metrics_key,
+        Body=b'{"pr_auc": 0.6}',
+        ContentType="application/json",
+    )
     return register_package(
         clients.sagemaker,
         status=status,
@@ -120,6 +125,8 @@ def test_promotion_copies_the_model_and_metrics_into_the_target_bucket_under_its
         assert head["SSEKMSKeyId"] == stacks["staging"].key_arn
     body = clients.s3.get_object(Bucket=STAGING_ARTIFACTS, Key=f"promoted/dev/1/{MODEL_KEY}")
     assert body["Body"].read() == b"model bytes local-1"
+    metrics = clients.s3.head_object(Bucket=STAGING_ARTIFACTS, Key=f"promoted/dev/1/{METRICS_KEY}")
+    assert metrics["ContentType"] == "application/json"
 
 
 def test_the_copy_names_no_object_of_the_source_stack(clients, files) -> None:
