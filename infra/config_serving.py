@@ -177,10 +177,13 @@ class KubernetesResources(Section):
 
 class Kubernetes(Section):
     enabled: bool = False
+    # None: the stack's project image, by digest (built and pushed by the program).
     image: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
-        description="an image reference with a tag or an @sha256: digest",
+        description=(
+            "an image reference with a tag or an @sha256: digest; unset: the project image"
+        ),
     )
     canary_image: str | None = Field(
         default=None,
@@ -199,9 +202,7 @@ class Kubernetes(Section):
     resources: KubernetesResources = KubernetesResources()
 
     @model_validator(mode="after")
-    def _enabled_needs_an_image(self) -> Kubernetes:
-        if self.enabled and self.image is None:
-            raise ConfigValueError("image", None, "required when kubernetes.enabled is true")
+    def _consistent(self) -> Kubernetes:
         if self.replicas > self.max_replicas:
             raise ConfigValueError(
                 "replicas", self.replicas, f"must not exceed maxReplicas ({self.max_replicas})"

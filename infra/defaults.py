@@ -38,6 +38,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             },
         },
         "monitoring": {"logRetentionDays": 14, "retrainOnAlarm": False},
+        # Serverless, no schedule: a month costs a few dollars; a tenth of staging's limit.
+        "budget": {"monthlyLimitUsd": 50, "actualThresholdsPercent": [80, 100]},
     },
     "staging": {
         "protect": False,
@@ -56,6 +58,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 3},
         },
         "monitoring": {"logRetentionDays": 90},
+        "budget": {"monthlyLimitUsd": 500, "actualThresholdsPercent": [80, 100]},
     },
     "prod": {
         "protect": True,
@@ -78,6 +81,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 6},
         },
         "monitoring": {"logRetentionDays": 365},
+        # Two ml.m5.xlarge always on (about $340) plus autoscaling to six and training.
+        "budget": {
+            "monthlyLimitUsd": 1500,
+            "actualThresholdsPercent": [50, 80, 100],
+            "forecastedThresholdsPercent": [100],
+        },
     },
 }
 

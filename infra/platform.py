@@ -6,14 +6,18 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.components.budget import CostBudget
 from infra.components.context import StackContext
+from infra.components.delivery import GitHubDispatch, build_github_dispatch
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
+from infra.components.image import ProjectImage
 from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
 from infra.components.monitoring import DriftMonitoring, RetrainTarget
 from infra.components.notifications import Notifications
 from infra.components.pipeline import TrainingPipeline
 from infra.components.registry import ModelRegistry
+from infra.components.retrain_gate import GateTarget, RetrainGate
 from infra.components.serving import (
     ModelEndpoint,
     ModelEndpointArgs,
@@ -34,12 +38,15 @@ class Platform:
     storage: StackStorage
     roles: PlatformRoles
     notifications: Notifications
+    image: ProjectImage
     serving: ModelEndpoint | None = None
     feature_store: FeatureStore | None = None
     registry: ModelRegistry | None = None
     pipeline: TrainingPipeline | None = None
     monitoring: DriftMonitoring | None = None
     kubernetes: KubernetesServing | None = None
+    delivery: GitHubDispatch | None = None
+    budget: CostBudget | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -53,6 +60,8 @@ class Platform:
             "executionRoleArn": self.roles.execution_role.arn,
             "pipelineRoleArn": self.roles.pipeline_role.arn,
             "notificationTopicArn": self.notifications.topic.arn,
+            "deadLetterQueueUrl": self.notifications.dead_letters.queue.url,
+            "imageUri": self.image.image_uri,
             **serving_outputs(self.context.config.serving, self.serving),
             **self._training_outputs(),
         }
@@ -81,9 +90,15 @@ def build_platform(config: StackConfig) -> Platform:
         storage.grant_read_write(roles.execution_role, bucket)
     storage.grant_read_write(roles.execution_role, storage.monitoring, "drift/")
     storage.grant_read(roles.execution_role, storage.monitoring, "data-capture/")
-    storage.grant_read(roles.pipeline_role, storage.artifacts, "code/")
+    image = ProjectImage(context.name("image"), context, storage)
+    image.grant_pull(roles, roles.execution_role)
     notifications = Notifications(
-        context.name("notifications"), context, storage, email=config.monitoring.alarm_email
+        context.name("notifications"),
+        context,
+        storage,
+        emails=config.monitoring.alarm_emails,
+        https_endpoints=config.monitoring.alarm_https_endpoints,
+        budgets_publish=config.budget.enabled,
     )
     serving = build_model_endpoint(
         context,
@@ -108,8 +123,26 @@ def build_platform(config: StackConfig) -> Platform:
         storage,
         roles,
         registry,
+        image,
         feature_store=feature_store,
         network=network,
+        dead_letters=notifications.dead_letters,
+    )
+    retrain_gate = (
+        RetrainGate(
+            context.name("retrain-gate"),
+            context,
+            GateTarget(
+                pipeline_arn=pipeline.pipeline.arn,
+                pipeline_name=pipeline.pipeline_name,
+            ),
+            cooldown_minutes=config.monitoring.retrain_cooldown_minutes,
+            key=storage.key.arn,
+            dead_letters=notifications.dead_letters,
+            log_retention_days=config.monitoring.log_retention_days,
+        )
+        if serving is not None and config.monitoring.retrain_on_alarm
+        else None
     )
     monitoring = DriftMonitoring(
         context.name("monitoring"),
@@ -118,17 +151,35 @@ def build_platform(config: StackConfig) -> Platform:
         notifications,
         endpoint=serving,
         retrain=RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name),
+        retrain_gate=retrain_gate,
     )
+    budget = (
+        CostBudget(
+            context.name("budget"),
+            context,
+            config.budget,
+            notifications.topic,
+            depends_on=[notifications.topic_policy],
+        )
+        if config.budget.enabled
+        else None
+    )
+    delivery = build_github_dispatch(context, registry, storage, notifications.dead_letters)
+    # Last: the dead-letter queue's policy names every source wired above.
+    notifications.dead_letters.attach_policy()
     return Platform(
         context=context,
         network=network,
         storage=storage,
         roles=roles,
         notifications=notifications,
+        image=image,
         serving=serving,
         feature_store=feature_store,
         registry=registry,
         pipeline=pipeline,
         monitoring=monitoring,
-        kubernetes=build_kubernetes_serving(context),
+        kubernetes=build_kubernetes_serving(context, image),
+        delivery=delivery,
+        budget=budget,
     )

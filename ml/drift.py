@@ -5,7 +5,8 @@ feature, decile bin edges with their proportions and a 101-point quantile grid;
 per categorical feature, category frequencies. A batch is compared against it
 without the training data, with vectorised binning (``np.searchsorted`` and
 ``np.bincount``), so a million rows take well under a second per feature.
-The result is what the drift publisher turns into CloudWatch metrics.
+The batch is a table or an endpoint's data capture (``ml.capture``), and the
+result is what the drift publisher turns into CloudWatch metrics.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,11 +24,15 @@ import pandas as pd
 from ml import schema
 from ml.errors import MlopsError
 
+if TYPE_CHECKING:
+    from ml.capture import CaptureBatch, Window
+
 PSI_BINS = 10
 CDF_POINTS = 101
 EPSILON = 1e-4
 OTHER = "__other__"
 BASELINE_VERSION = 1
+MAX_LISTED_LINES = 100  # malformed capture lines named in a report; all are counted
 
 
 class DriftInputError(MlopsError):
@@ -185,30 +190,111 @@ def load_baseline(path: Path) -> dict[str, Any]:
     return baseline
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Processing entry point: compare captured data with the model's baseline."""
+def read_current(
+    current: Path, capture: bool | None = None, window: Window | None = None
+) -> tuple[pd.DataFrame, CaptureBatch | None]:
+    """The batch to compare: a table, or endpoint capture (auto-detected unless capture says)."""
+    from ml.capture import is_capture_path, read_capture
     from ml.io import read_table
 
+    if capture is None:
+        capture = is_capture_path(current)
+    if capture:
+        batch = read_capture(current, window)
+        return batch.frame, batch
+    if window is not None and (window.start is not None or window.end is not None):
+        raise DriftInputError(
+            f"{current}: a time window selects capture files, and this is a table; "
+            "drop the window or pass --capture"
+        )
+    return read_table(current), None
+
+
+def run_drift(
+    baseline_path: Path,
+    current: Path,
+    thresholds: Thresholds | None = None,
+    *,
+    capture: bool | None = None,
+    window: Window | None = None,
+    quarantine: Path | None = None,
+) -> dict[str, Any]:
+    """Drift of a table or of captured traffic, with what was read under ``input``.
+
+    Capture lines that cannot be read are counted in the report and, with a
+    quarantine directory, copied there with their reasons; the rest are compared.
+    """
+    from ml.capture import quarantine_lines
+
+    baseline = load_baseline(baseline_path)
+    frame, batch = read_current(current, capture, window)
+    if batch is not None and not len(batch.frame):
+        raise DriftInputError(
+            f"{current}: no capture line could be read ({len(batch.bad_lines)} malformed); "
+            "see the quarantined lines for the reasons"
+            if batch.bad_lines
+            else f"{current}: the capture files hold no events in the window; widen it"
+        )
+    report = compute_drift(baseline, frame, thresholds)
+    if batch is None:
+        report["input"] = {"kind": "table", "path": str(current), "rows": len(frame)}
+        return report
+    kept = quarantine_lines(batch.bad_lines, quarantine) if quarantine is not None else []
+    report["input"] = {
+        "kind": "capture",
+        "path": str(current),
+        **batch.summary(),
+        "window": window.describe() if window is not None else None,
+        "quarantined_files": [str(p) for p in kept],
+        "malformed": [b.describe() for b in batch.bad_lines[:MAX_LISTED_LINES]],
+    }
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Processing entry point: compare captured data (or a table) with the model's baseline."""
+    from ml.capture import Window
+
+    root = Path("/opt/ml/processing")
     parser = argparse.ArgumentParser(description="Compute drift of a batch against a baseline.")
-    parser.add_argument("--baseline", type=Path, default=Path("/opt/ml/processing/baseline"))
-    parser.add_argument("--current", type=Path, default=Path("/opt/ml/processing/input/current"))
-    parser.add_argument("--out", type=Path, default=Path("/opt/ml/processing/output/drift.json"))
+    parser.add_argument("--baseline", type=Path, default=root / "baseline")
+    parser.add_argument("--current", type=Path, default=root / "input" / "current")
+    parser.add_argument("--out", type=Path, default=root / "output" / "drift.json")
     parser.add_argument("--psi-warn", type=float, default=Thresholds.psi_warn)
     parser.add_argument("--psi-alarm", type=float, default=Thresholds.psi_alarm)
+    parser.add_argument(
+        "--capture",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read --current as endpoint data capture (default: detect .jsonl files)",
+    )
+    parser.add_argument("--window-start", default=None, help="ISO 8601, UTC; capture only")
+    parser.add_argument("--window-end", default=None, help="ISO 8601, UTC; capture only")
+    parser.add_argument("--window-hours", type=float, default=None, help="capture only")
+    parser.add_argument("--quarantine", type=Path, default=root / "output" / "quarantine")
     args = parser.parse_args(argv)
     try:
-        report = compute_drift(
-            load_baseline(args.baseline),
-            read_table(args.current),
+        report = run_drift(
+            args.baseline,
+            args.current,
             Thresholds(args.psi_warn, args.psi_alarm),
+            capture=args.capture,
+            window=Window.parse(args.window_start, args.window_end, args.window_hours),
+            quarantine=args.quarantine,
         )
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report["summary"]))
+    print(json.dumps({**report["summary"], "input": _input_counts(report["input"])}))
     return 0
+
+
+def _input_counts(source: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: source[k] for k in ("kind", "files", "events", "rows", "malformed_lines") if k in source
+    }
 
 
 if __name__ == "__main__":

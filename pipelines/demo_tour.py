@@ -40,7 +40,7 @@ class Release:
 def run_release(work_dir: Path, up_to: str = "prod", console: Console | None = None) -> Release:
     """Train in dev, deploy to dev, and promote stack by stack until ``up_to``."""
     from pipelines.deploy import deploy
-    from pipelines.emulator_process import moto_server
+    from pipelines.emulator import moto_server
     from pipelines.local import run_local
     from pipelines.promote import promote, promotion_clients
     from pipelines.registry import approve
@@ -50,7 +50,7 @@ def run_release(work_dir: Path, up_to: str = "prod", console: Console | None = N
     console = console or Console()
     stacks = STACK_ORDER[: STACK_ORDER.index(up_to) + 1]
     release = Release({stack: work_dir / "stacks" / f"Pulumi.{stack}.yaml" for stack in stacks})
-    with moto_server() as endpoint:
+    with moto_server() as (endpoint, _pid):
         console.print(f"AWS emulator: moto_server at {endpoint}")
         configs = {stack: load_stack(stack) for stack in stacks}
         clients = promotion_clients(configs[DEMO_STACK].region, endpoint)

@@ -144,16 +144,6 @@ def latest_approved(client: Any, group: str) -> Package | None:
     return approved[0] if approved else None
 
 
-def champion_floors(client: Any, group: str, max_regression: float) -> tuple[float, float]:
-    """What a challenger must reach not to regress: champion metrics less ``max_regression``."""
-    champion = latest_approved(client, group)
-    if champion is None:
-        return 0.0, 0.0
-    pr_auc = champion.metric("PrAuc") or 0.0
-    recall = champion.metric("RecallAtPrecision90") or 0.0
-    return max(0.0, pr_auc - max_regression), max(0.0, recall - max_regression)
-
-
 def set_status(
     client: Any, arn: str, status: str, reason: str, extra_metadata: dict[str, str] | None = None
 ) -> Change:

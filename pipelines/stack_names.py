@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.image_context import REPOSITORY_SUFFIX as IMAGE_REPOSITORY_SUFFIX
 from pipelines.registry import MODEL_GROUP_SUFFIX
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
-
-IMAGE_REPOSITORY_SUFFIX = "model-images"
 
 
 def load_stack(stack: str, path: Path | None = None) -> StackConfig:

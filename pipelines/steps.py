@@ -24,40 +24,6 @@ STEP_EXCEPTIONS = ("Step.THROTTLING", "Step.SERVICE_FAULT")
 RETRY_INTERVAL_SECONDS = 30
 RETRY_BACKOFF_RATE = 2.0
 
-CODE_DIR = "/opt/ml/processing/input/code"
-TRAINING_CODE_DIR = "/opt/ml/input/data/code"
-ARCHIVE_NAME = "sourcedir.tar.gz"
-
-# sklearn framework image used by every job: the same one serving and the local runner assume.
-SKLEARN_VERSION = "1.2-1"
-SKLEARN_IMAGE_ACCOUNTS = {
-    "us-east-1": "683313688378",
-    "us-east-2": "257758044811",
-    "us-west-1": "746614075791",
-    "us-west-2": "246618743249",
-    "eu-west-1": "141502667606",
-    "eu-west-2": "764974769150",
-    "eu-central-1": "492215442770",
-    "eu-north-1": "662702820516",
-    "ap-southeast-1": "121021644041",
-    "ap-southeast-2": "783357654285",
-    "ap-northeast-1": "354813040037",
-}
-
-
-def sklearn_image_uri(region: str) -> str:
-    """The scikit-learn framework image of ``region`` (what ``image_uris.retrieve`` returns)."""
-    account = SKLEARN_IMAGE_ACCOUNTS.get(region)
-    if account is None:
-        from ml.errors import MlopsError
-
-        raise MlopsError(
-            f"region {region!r} has no known scikit-learn image; use one of "
-            f"{', '.join(sorted(SKLEARN_IMAGE_ACCOUNTS))}"
-        )
-    repository = f"sagemaker-scikit-learn:{SKLEARN_VERSION}-cpu-py3"
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}"
-
 
 def parameter(name: str) -> Json:
     return {"Get": f"Parameters.{name}"}
@@ -98,7 +64,10 @@ def retry_policies(max_attempts: int) -> list[Json]:
     ]
 
 
-def cache_config(expire_after: str) -> Json:
+def cache_config(expire_after: str | None) -> Json:
+    """Caching on with an expiry, or off (``None``): the step runs on every execution."""
+    if expire_after is None:
+        return {"Enabled": False}
     return {"Enabled": True, "ExpireAfter": expire_after}
 
 
@@ -109,7 +78,6 @@ class JobSettings:
     role_arn: str
     image_uri: str
     kms_key_arn: str
-    code_uri: str
     max_attempts: int
     cache_expiry: str
     subnet_ids: tuple[str, ...] = ()
@@ -121,22 +89,19 @@ class JobSettings:
         return {"SecurityGroupIds": list(self.security_group_ids), "Subnets": list(self.subnet_ids)}
 
 
-def module_entrypoint(code_dir: str, module: str) -> list[str]:
-    """Unpack the step-code archive, then run ``python3 -m module`` with the job's arguments."""
-    script = (
-        f"mkdir -p /tmp/code && tar -xzf {code_dir}/{ARCHIVE_NAME} -C /tmp/code && "
-        f'PYTHONPATH=/tmp/code exec python3 -m {module} "$@"'
-    )
-    return ["/bin/sh", "-c", script, module]
+def module_entrypoint(module: str) -> list[str]:
+    """Run one module of the step code baked into the project image."""
+    return ["python3", "-m", module]
 
 
-def processing_input(name: str, source: Any, destination: str) -> Json:
+def processing_input(name: str, source: Any, destination: str, data_type: str = "S3Prefix") -> Json:
+    """An S3 input; ``data_type`` ``ManifestFile`` makes ``source`` a manifest of object keys."""
     return {
         "InputName": name,
         "S3Input": {
             "S3Uri": source,
             "LocalPath": destination,
-            "S3DataType": "S3Prefix",
+            "S3DataType": data_type,
             "S3InputMode": "File",
             "S3DataDistributionType": "FullyReplicated",
             "S3CompressionType": "None",
@@ -180,8 +145,9 @@ def processing_step(
     property_files: tuple[PropertyFile, ...] = (),
     depends_on: tuple[str, ...] = (),
     description: str = "",
+    cached: bool = True,
 ) -> Json:
-    """A ``Processing`` step running one module of the step code."""
+    """A ``Processing`` step running one module of the step code (``cached=False``: every run)."""
     arguments_block: Json = {
         "ProcessingResources": {
             "ClusterConfig": {
@@ -194,14 +160,15 @@ def processing_step(
         "AppSpecification": {
             "ImageUri": settings.image_uri,
             "ContainerArguments": arguments,
-            "ContainerEntrypoint": module_entrypoint(CODE_DIR, module),
+            "ContainerEntrypoint": module_entrypoint(module),
         },
         "RoleArn": settings.role_arn,
-        "ProcessingInputs": [processing_input("code", settings.code_uri, CODE_DIR), *inputs],
         "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_arn},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "Environment": {"PYTHONUNBUFFERED": "1", **(environment or {})},
     }
+    if inputs:  # the SDK leaves the key out when a step has no inputs (the Dataset step)
+        arguments_block["ProcessingInputs"] = inputs
     vpc = settings.vpc_config()
     if vpc is not None:
         arguments_block["NetworkConfig"] = {
@@ -215,7 +182,7 @@ def processing_step(
         "Description": description,
         "Arguments": arguments_block,
         "RetryPolicies": retry_policies(settings.max_attempts),
-        "CacheConfig": cache_config(settings.cache_expiry),
+        "CacheConfig": cache_config(settings.cache_expiry if cached else None),
     }
     if depends_on:
         step["DependsOn"] = list(depends_on)
@@ -248,13 +215,13 @@ def training_step(
             },
             "InputMode": "File",
         }
-        for channel, uri in {"code": settings.code_uri, **channels}.items()
+        for channel, uri in channels.items()
     ]
     arguments_block: Json = {
         "AlgorithmSpecification": {
             "TrainingImage": settings.image_uri,
             "TrainingInputMode": "File",
-            "ContainerEntrypoint": module_entrypoint(TRAINING_CODE_DIR, module),
+            "ContainerEntrypoint": module_entrypoint(module),
             "ContainerArguments": [
                 part for key, value in hyperparameters.items() for part in (f"--{key}", value)
             ],

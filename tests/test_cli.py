@@ -41,6 +41,7 @@ def test_the_documented_interface_exists() -> None:
         "evaluate",
         "serve",
         "drift",
+        "quality",
         "pipeline definition",
         "pipeline run-local",
         "promote",

@@ -3,7 +3,8 @@
 Trust policies carry confused-deputy conditions (this account, this region's
 SageMaker resources). No statement uses a ``*`` action; resources are scoped
 to this stack's name prefix. Other components add what they need through
-``add_policy`` (or a grant helper of the resource they own).
+``add_policy`` (or a grant helper of the resource they own, such as
+``ProjectImage.grant_pull``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
-from pipelines.steps import SKLEARN_IMAGE_ACCOUNTS
 
 ENI_ACTIONS = [
     "ec2:CreateNetworkInterface",
@@ -51,7 +51,6 @@ class PlatformRoles(pulumi.ComponentResource):
             "pipeline", "Runs this stack's SageMaker pipeline"
         )
         self._grant_logs_and_metrics(self.execution_role)
-        self._grant_image_pull(self.execution_role)
         self._grant_pipeline_jobs()
         if network_ids is not None:
             self._grant_vpc_access(network_ids)
@@ -153,45 +152,6 @@ class PlatformRoles(pulumi.ComponentResource):
                     "Condition": {
                         "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "mlops/*"]}
                     },
-                },
-            ],
-        )
-
-    def _grant_image_pull(self, role: aws.iam.Role) -> None:
-        context = self._context
-        image_account = SKLEARN_IMAGE_ACCOUNTS.get(context.region)
-        repositories = [context.arn("ecr", f"repository/{context.name()}-*")]
-        if image_account is not None:
-            repositories.append(
-                pulumi.Output.concat(
-                    "arn:",
-                    context.partition,
-                    ":ecr:",
-                    context.region,
-                    ":",
-                    image_account,
-                    ":repository/sagemaker-scikit-learn",
-                )
-            )
-        self.add_policy(
-            role,
-            "image-pull",
-            [
-                {
-                    "Sid": "PullServingAndFrameworkImages",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    "Resource": repositories,
-                },
-                {
-                    "Sid": "AuthenticateToEcr",
-                    "Effect": "Allow",
-                    "Action": "ecr:GetAuthorizationToken",
-                    "Resource": "*",
                 },
             ],
         )

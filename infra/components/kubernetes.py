@@ -1,7 +1,8 @@
 """The same inference server on Kubernetes: stable and canary Deployments behind ingress-nginx.
 
 For teams that serve from their own cluster instead of SageMaker. The image
-is the one SageMaker runs (port 8080, ``GET /ping``, ``POST /invocations``),
+is the project image SageMaker runs (by digest, unless ``kubernetes.image``
+names another) (port 8080, ``GET /ping``, ``POST /invocations``),
 started with ``serve --host 0.0.0.0``. Pods run as a non-root user with a
 read-only root filesystem, no privilege escalation, no capabilities, the
 runtime's seccomp profile and no service account token; a NetworkPolicy lets
@@ -18,6 +19,7 @@ from typing import Any
 import pulumi
 
 from infra.components.context import StackContext
+from infra.components.image import ProjectImage
 from infra.config import Kubernetes
 
 APP = "model-server"
@@ -42,11 +44,10 @@ class KubernetesServing(pulumi.ComponentResource):
         name: str,
         context: StackContext,
         settings: Kubernetes,
+        default_image: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:kubernetes:KubernetesServing", name, None, opts)
-        if settings.image is None:
-            raise ValueError("KubernetesServing needs kubernetes.image")
         self._k8s: Any = importlib.import_module(KUBERNETES_SDK)
         k8s = self._k8s
         self._context = context
@@ -70,7 +71,8 @@ class KubernetesServing(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=self._child,
         )
-        self.stable = self._deployment("stable", settings.image, replicas=None)
+        image: pulumi.Input[str] = settings.image or default_image
+        self.stable = self._deployment("stable", image, replicas=None)
         self.stable_service = self._service("stable")
         self.ingress = self._ingress("stable", self.stable_service, annotations={})
         self.autoscaler = self._autoscaler()
@@ -114,7 +116,7 @@ class KubernetesServing(pulumi.ComponentResource):
     def _selector(track: str) -> dict[str, str]:
         return {"app.kubernetes.io/name": APP, "mlops/track": track}
 
-    def _container(self, image: str) -> dict[str, Any]:
+    def _container(self, image: pulumi.Input[str]) -> dict[str, Any]:
         resources = self._settings.resources
         probe = {"httpGet": {"path": "/ping", "port": "http"}, "timeoutSeconds": 2}
         return {
@@ -122,6 +124,8 @@ class KubernetesServing(pulumi.ComponentResource):
             "image": image,
             "imagePullPolicy": "Always",
             "args": ["serve", "--host", "0.0.0.0", "--port", str(PORT)],  # noqa: S104 - in-pod bind
+            # One OpenMP thread per server: small requests, and the HPA scales out instead.
+            "env": [{"name": "OMP_NUM_THREADS", "value": "1"}],
             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
             "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 24},
             "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
@@ -143,7 +147,9 @@ class KubernetesServing(pulumi.ComponentResource):
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - emptyDir
         }
 
-    def _deployment(self, track: str, image: str, replicas: int | None) -> K8sResource:
+    def _deployment(
+        self, track: str, image: pulumi.Input[str], replicas: int | None
+    ) -> K8sResource:
         """``replicas`` None leaves the count to the HorizontalPodAutoscaler."""
         name = APP if track == "stable" else f"{APP}-{track}"
         spec: dict[str, Any] = {
@@ -295,9 +301,12 @@ class KubernetesServing(pulumi.ComponentResource):
         )
 
 
-def build_kubernetes_serving(context: StackContext) -> KubernetesServing | None:
-    """The Kubernetes target when ``kubernetes.enabled``; None otherwise."""
+def build_kubernetes_serving(
+    context: StackContext, image: ProjectImage
+) -> KubernetesServing | None:
+    """The Kubernetes target when ``kubernetes.enabled`` (the project image unless
+    ``kubernetes.image`` names another); None otherwise."""
     settings = context.config.kubernetes
     if not settings.enabled:
         return None
-    return KubernetesServing(context.name("kubernetes"), context, settings)
+    return KubernetesServing(context.name("kubernetes"), context, settings, image.image_uri)

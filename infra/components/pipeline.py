@@ -13,10 +13,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.code_assets import StepCode, upload_step_code
 from infra.components.context import StackContext, policy_json
+from infra.components.dead_letters import DeadLetterQueue
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
+from infra.components.image import ProjectImage
 from infra.components.registry import ModelRegistry
 from infra.components.storage import StackStorage
 from infra.config import Pipeline as PipelineSettings
@@ -27,12 +28,11 @@ PIPELINE_JOB_PREFIX = "pipelines-"  # SageMaker names the jobs a pipeline starts
 
 
 class TrainingPipeline(pulumi.ComponentResource):
-    """The stack's training pipeline, its step code and its schedule."""
+    """The stack's training pipeline, run in the project image, and its schedule."""
 
     pipeline: aws.sagemaker.Pipeline
     schedule: aws.scheduler.Schedule
     scheduler_role: aws.iam.Role
-    step_code: StepCode
     definition: pulumi.Output[str]
 
     def __init__(
@@ -43,18 +43,22 @@ class TrainingPipeline(pulumi.ComponentResource):
         storage: StackStorage,
         roles: PlatformRoles,
         registry: ModelRegistry,
+        image: ProjectImage,
         feature_store: FeatureStore | None = None,
         network: NetworkIds | None = None,
+        dead_letters: DeadLetterQueue | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:pipeline:TrainingPipeline", name, None, opts)
         self._context = context
         child = pulumi.ResourceOptions(parent=self)
         self.pipeline_name = context.name("training")
-        self.step_code = upload_step_code(context, storage, self)
+        self._image = image
         role = roles.pipeline_role
         grants = [
             registry.grant_register(role, parent=self),
+            # The Champion step (execution role) reads the champion and its model artifact.
+            *registry.grant_read(roles.execution_role, parent=self),
             storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
             roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
         ]
@@ -70,9 +74,14 @@ class TrainingPipeline(pulumi.ComponentResource):
             pipeline_definition=self.definition,
             parallelism_configuration={"max_parallel_execution_steps": 4},
             tags=context.tags("pipeline"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, self.step_code.object]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         self.scheduler_role = self._scheduler_role(storage)
+        dead_letter: dict[str, Any] = {}
+        schedule_deps: list[pulumi.Resource] = []
+        if dead_letters is not None:
+            config, grant = dead_letters.for_role(self.scheduler_role, parent=self)
+            dead_letter, schedule_deps = {"dead_letter_config": config}, [grant]
         self.schedule = aws.scheduler.Schedule(
             context.name("training-schedule"),
             name=context.name("training-schedule"),
@@ -86,15 +95,15 @@ class TrainingPipeline(pulumi.ComponentResource):
                 "arn": self.pipeline.arn,
                 "role_arn": self.scheduler_role.arn,
                 "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+                **dead_letter,
             },
-            opts=child,
+            opts=child.merge(pulumi.ResourceOptions(depends_on=schedule_deps)),
         )
         self.register_outputs(
             {
                 "pipelineName": self.pipeline.pipeline_name,
                 "pipelineArn": self.pipeline.arn,
                 "scheduleName": self.schedule.name,
-                "stepCodeSha256": self.step_code.archive.sha256,
             }
         )
 
@@ -115,10 +124,9 @@ class TrainingPipeline(pulumi.ComponentResource):
         )
         subnets: pulumi.Input[Any] = network.subnet_ids if network is not None else []
         groups: pulumi.Input[Any] = network.security_group_ids if network is not None else []
-        sha256 = self.step_code.archive.sha256
 
         def build(values: list[Any]) -> str:
-            role_arn, data, artifacts, key_arn, code_uri, subnet_ids, group_ids = values
+            role_arn, data, artifacts, key_arn, image_uri, subnet_ids, group_ids = values
             return definition_json(
                 TrainingPipelineSpec(
                     pipeline_name=self.pipeline_name,
@@ -127,8 +135,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                     data_bucket=data,
                     artifacts_bucket=artifacts,
                     kms_key_arn=key_arn,
-                    code_uri=code_uri,
-                    code_sha256=sha256,
+                    image_uri=image_uri,
                     model_package_group=registry.group_name,
                     feature_group_name=feature_store.group_name if feature_store else None,
                     processing_instance_type=settings.processing_instance_type,
@@ -147,7 +154,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             storage.data.name,
             storage.artifacts.name,
             storage.key.arn,
-            self.step_code.uri,
+            self._image.image_uri,
             subnets,
             groups,
         ).apply(build)

@@ -153,11 +153,12 @@ def checkov_executable() -> Path:
     return executable
 
 
-def run_checkov(targets: dict[Path, str]) -> list[CheckResult]:
+def run_checkov(targets: dict[Path, str | tuple[str, ...]]) -> list[CheckResult]:
     """Run checkov offline, once, on files (Terraform plan JSON) and folders (manifests).
 
-    ``targets`` maps each path to its framework; one process for all of them,
-    since checkov's start-up costs more than a small plan's checks.
+    ``targets`` maps each path to its framework (a folder may hold several);
+    one process for all of them, since checkov's start-up costs more than a
+    small plan's checks.
     """
     executable = checkov_executable()
     selectors = [
@@ -165,7 +166,9 @@ def run_checkov(targets: dict[Path, str]) -> list[CheckResult]:
         for target in targets
         for argument in (["-d", str(target)] if target.is_dir() else ["-f", str(target)])
     ]
-    frameworks = sorted(set(targets.values()))
+    frameworks = sorted(
+        {fw for value in targets.values() for fw in ((value,) if isinstance(value, str) else value)}
+    )
     command = [
         str(executable),
         *selectors,

@@ -7,14 +7,18 @@ point back at the resource that made them.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from infra.image_context import context_sha256, repository_url
+
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
+OFFLINE_UUID = "00000000-0000-4000-8000-000000000000"
 
 # Pulumi type -> (ARN service, ARN resource path template, attribute holding the name).
 ARN_SHAPES: dict[str, tuple[str, str, str]] = {
@@ -28,6 +32,17 @@ ARN_SHAPES: dict[str, tuple[str, str, str]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}", "name"),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("cloudwatch", "alarm:{name}", "alarmName"),
     "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}", "name"),
+    # Connections and API destinations end their ARNs in an id AWS assigns.
+    "aws:cloudwatch/eventConnection:EventConnection": (
+        "events",
+        "connection/{name}/" + OFFLINE_UUID,
+        "name",
+    ),
+    "aws:cloudwatch/eventApiDestination:EventApiDestination": (
+        "events",
+        "api-destination/{name}/" + OFFLINE_UUID,
+        "name",
+    ),
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboard/{name}", "dashboardName"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}", "name"),
     "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}", "name"),
@@ -54,6 +69,10 @@ ARN_SHAPES: dict[str, tuple[str, str, str]] = {
     "aws:ecr/repository:Repository": ("ecr", "repository/{name}", "name"),
 }
 GLOBAL_SERVICES = {"iam", "s3"}
+DOCKER_IMAGE = "docker-build:index:Image"
+# What the ECR token invoke answers offline (a real token is base64 of "AWS:<password>").
+OFFLINE_ECR_USER = "AWS"
+OFFLINE_ECR_PASSWORD = "offline-token"  # noqa: S105 - not a credential: the mock's answer
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -83,6 +102,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["bucketRegionalDomainName"] = f"{name}.s3.{self.region}.amazonaws.com"
         if args.typ == "aws:sqs/queue:Queue":
             state["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+        if args.typ == "aws:ecr/repository:Repository":
+            state["registryId"] = ACCOUNT_ID
+            state["repositoryUrl"] = repository_url(ACCOUNT_ID, self.region, name)
+        if args.typ == DOCKER_IMAGE:
+            state.update(_built_image(state))
         return resource_id, state
 
     def call(
@@ -100,6 +124,18 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}, []
         if invoke == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, []
+        if invoke == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            token = base64.b64encode(f"{OFFLINE_ECR_USER}:{OFFLINE_ECR_PASSWORD}".encode())
+            registry = inputs.get("registryId") or ACCOUNT_ID
+            return {
+                "authorizationToken": token.decode(),
+                "expiresAt": "2030-01-01T00:00:00Z",
+                "id": self.region,
+                "password": OFFLINE_ECR_PASSWORD,
+                "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
+                "registryId": registry,
+                "userName": OFFLINE_ECR_USER,
+            }, []
         if invoke == "terraform:state:getLocalReference":
             return {"outputs": _local_terraform_outputs(inputs.get("path"))}, []
         if invoke in ("terraform:state:getS3Reference", "terraform:state:getRemoteReference"):
@@ -130,6 +166,14 @@ def _physical_name(
         if isinstance(explicit, str) and explicit:
             return explicit
     return args.name
+
+
+def _built_image(state: dict[str, Any]) -> dict[str, Any]:
+    """What a build and push returns: a digest, here the build context's hash (deterministic)."""
+    digest = f"sha256:{context_sha256()}"
+    tags = [tag for tag in state.get("tags") or [] if isinstance(tag, str)]
+    ref = f"{tags[0]}@{digest}" if tags else ""
+    return {"digest": digest, "ref": ref, "contextHash": digest.removeprefix("sha256:")}
 
 
 def _local_terraform_outputs(path: str | None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""``mlops scan``: checkov on the exported plan (and manifests) plus the project's policies.
+"""``mlops scan``: checkov on the exported plan, manifests and Dockerfile, plus our policies.
 
-The plan is exported to a temporary folder, checkov runs on it offline, the
-project's own policies run on the plan itself, and the reviewed skip file
+The plan is exported to a temporary folder, checkov runs on it offline (and
+on the Dockerfile of every image the plan builds, which hadolint lints too),
+the project's own policies run on the plan itself, and the reviewed skip file
 turns known, justified failures into skips. A scan that checked nothing is an
 error, never a pass.
 """
@@ -9,6 +10,7 @@ error, never a pass.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,12 +24,15 @@ from infra.plan.checkov import (
     load_skips,
     run_checkov,
 )
+from infra.plan.hadolint import run_hadolint
 from infra.plan.policies import evaluate_policies
 from infra.plan.tfplan import to_terraform_plan
 from ml.errors import MlopsError
 
 if TYPE_CHECKING:
     from infra.plan.engine import Plan
+
+DOCKER_IMAGE = "docker-build:index:Image"
 
 
 class ManifestWriterMissingError(MlopsError):
@@ -78,26 +83,46 @@ class ScanResult:
 
 
 def scan_plan(plan: Plan, skip_file: Path | None = None) -> ScanResult:
-    """Scan ``plan``: checkov (Terraform plan, Kubernetes manifests) and project policies."""
+    """Scan ``plan``: checkov (Terraform plan, manifests, Dockerfiles), hadolint, our policies."""
     skips = load_skips(skip_file) if skip_file is not None else load_skips()
     with tempfile.TemporaryDirectory(prefix=f"mlops-scan-{plan.stack}-") as folder:
         root = Path(folder)
         tfplan = root / "tfplan.json"
         document = to_terraform_plan(plan)
         tfplan.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
-        targets = {tfplan: "terraform_plan"}
+        frameworks = ["terraform_plan"]
         if has_kubernetes(plan):
-            targets[_write_manifests(plan, root / "kubernetes")] = "kubernetes"
-        checkov_results = run_checkov(targets)
+            _write_manifests(plan, root / "kubernetes")
+            frameworks.append("kubernetes")
+        dockerfiles = built_dockerfiles(plan)
+        for number, path in enumerate(dockerfiles):
+            # checkov skips a Dockerfile given with -f when a folder is scanned too: copy it in.
+            copy = root / "images" / str(number) / "Dockerfile"
+            copy.parent.mkdir(parents=True)
+            shutil.copyfile(path, copy)
+        if dockerfiles:
+            frameworks.append("dockerfile")
+        checkov_results = run_checkov({root: tuple(frameworks)})
+    lint_results = [result for path in dockerfiles for result in run_hadolint(path)]
     exported = len(document["planned_values"]["root_module"]["resources"])
-    for framework in set(targets.values()) if exported else set():
+    for framework in frameworks if exported else []:
         source = f"checkov:{framework}"
         if not any(r.source == source and r.resource != "aws.default" for r in checkov_results):
             raise CheckovRunError(
                 f"checkov reported no {framework} checks: the export is unreadable"
             )
-    results = checkov_results + evaluate_policies(plan)
+    results = checkov_results + lint_results + evaluate_policies(plan)
     return ScanResult(stack=plan.stack, results=skips.apply(results), unused_skips=skips.unused)
+
+
+def built_dockerfiles(plan: Plan) -> list[Path]:
+    """The Dockerfiles of the images the plan builds (``docker-build`` Images)."""
+    paths = {
+        Path(resource["inputs"]["dockerfile"]["location"])
+        for resource in plan.of_type(DOCKER_IMAGE)
+        if (resource["inputs"].get("dockerfile") or {}).get("location")
+    }
+    return sorted(paths)
 
 
 def has_kubernetes(plan: Plan) -> bool:

@@ -63,6 +63,7 @@ PLURAL_BLOCKS: dict[str, str] = {
     "containers": "container",
     "statements": "statement",
     "stepAdjustments": "step_adjustment",
+    "encryptionConfigurations": "encryption_configuration",
 }
 # Attributes whose value is a map of user data: keys stay as written, no block wrapping.
 MAP_ATTRIBUTES = frozenset(
@@ -102,7 +103,9 @@ JSON_ATTRIBUTES = frozenset(
 )
 # Output attributes that identify a resource and that other resources take as input.
 IDENTITY_ATTRIBUTES = ("id", "arn", "name", "bucket", "keyId")
-SKIPPED_PACKAGES = frozenset({"pulumi", "kubernetes"})
+# Not Terraform AWS resources: Kubernetes has its own manifests scan; the image build has
+# no Terraform type (ml/Dockerfile is scanned by checkov's dockerfile framework and hadolint).
+SKIPPED_PACKAGES = frozenset({"pulumi", "kubernetes", "docker-build"})
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")

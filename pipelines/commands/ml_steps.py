@@ -1,10 +1,10 @@
-"""``mlops train|evaluate|serve|drift``: the ML steps, locally, with SageMaker's code."""
+"""``mlops train|evaluate|serve|drift|quality``: the ML steps, locally, with SageMaker's code."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -105,30 +105,68 @@ def serve_command(
     serve(model_dir, host, port)
 
 
+WindowStart = Annotated[
+    str | None, typer.Option("--window-start", help="Capture only: from this UTC time (ISO 8601).")
+]
+WindowEnd = Annotated[
+    str | None, typer.Option("--window-end", help="Capture only: until this UTC time (ISO 8601).")
+]
+WindowHours = Annotated[
+    float | None,
+    typer.Option(
+        "--window-hours", help="Capture only: this many hours (alone: the last full ones)."
+    ),
+]
+QuarantineDir = Annotated[
+    Path | None,
+    typer.Option("--quarantine", help="Copy unreadable capture lines here, with their reasons."),
+]
+
+
 def drift_command(
     baseline: Annotated[
         Path, typer.Option("--baseline", help="drift_baseline.json or the model directory.")
     ],
-    current: Annotated[Path, typer.Option("--current", help="Batch file or directory.")],
+    current: Annotated[
+        Path, typer.Option("--current", help="Batch file or directory, or endpoint data capture.")
+    ],
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 at this status.")
     ] = FailOn.never,
     psi_warn: Annotated[float, typer.Option("--psi-warn")] = 0.1,
     psi_alarm: Annotated[float, typer.Option("--psi-alarm")] = 0.25,
+    capture: Annotated[
+        bool | None,
+        typer.Option(
+            "--capture/--table",
+            help="Read --current as data capture or as a table (default: detect).",
+        ),
+    ] = None,
+    window_start: WindowStart = None,
+    window_end: WindowEnd = None,
+    window_hours: WindowHours = None,
+    quarantine: QuarantineDir = None,
 ) -> None:
-    """Compare a batch with the training baseline: PSI and CDF distance per feature."""
+    """Compare a batch or captured traffic with the training baseline: PSI and CDF distance."""
     import json
 
     from rich.console import Console
     from rich.table import Table
 
-    from ml.drift import Thresholds, compute_drift, load_baseline
-    from ml.io import read_table
+    from ml.capture import Window
+    from ml.drift import Thresholds, run_drift
 
-    base = load_baseline(baseline)
+    window = Window.parse(window_start, window_end, window_hours)
     with Console(stderr=True).status("computing drift"):
-        report = compute_drift(base, read_table(current), Thresholds(psi_warn, psi_alarm))
+        report = run_drift(
+            baseline,
+            current,
+            Thresholds(psi_warn, psi_alarm),
+            capture=capture,
+            window=window,
+            quarantine=quarantine,
+        )
     colours = {"ok": "green", "warn": "yellow", "alarm": "red"}
     table = Table(title=f"Drift of {current}")
     for column in ("feature", "type", "PSI", "CDF distance", "status"):
@@ -140,6 +178,9 @@ def drift_command(
         )
     console = Console()
     console.print(table)
+    source = report["input"]
+    if source["kind"] == "capture":
+        console.print(_capture_line(source))
     summary = report["summary"]
     drifted = ", ".join(summary["drifted_features"]) or "none"
     console.print(
@@ -154,9 +195,92 @@ def drift_command(
         raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
 
 
+def _capture_line(source: dict[str, Any]) -> str:
+    """One line on what was read from capture and what was refused."""
+    line = (
+        f"read {source['events']} events ({source['rows']} rows) from {source['files']} "
+        f"capture files; {source['malformed_lines']} malformed lines"
+    )
+    if source["malformed_lines"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in source["malformed_by_reason"].items())
+        kept = source["quarantined_files"]
+        where = f"quarantined in {len(kept)} files" if kept else "pass --quarantine D to keep them"
+        line += f" ({reasons}; {where})"
+    return line
+
+
+def quality_command(
+    capture: Annotated[
+        Path, typer.Option("--capture", help="Endpoint data capture (directory or .jsonl file).")
+    ],
+    labels: Annotated[
+        Path, typer.Option("--labels", help="Ground truth: event_id, is_fraud [, event_row].")
+    ],
+    model_dir: Annotated[
+        Path | None,
+        typer.Option("--model-dir", help="The serving model (its decision threshold)."),
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="Decision threshold instead of the model's.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Write the JSON report here.")] = Path(
+        "quality.json"
+    ),
+    window_start: WindowStart = None,
+    window_end: WindowEnd = None,
+    window_hours: WindowHours = None,
+    quarantine: QuarantineDir = None,
+    min_recall: Annotated[
+        float | None, typer.Option("--min-recall", help="Exit 1 when recall is below this.")
+    ] = None,
+    max_recall_gap: Annotated[
+        float | None,
+        typer.Option("--max-recall-gap", help="Exit 1 when the segment recall gap is above this."),
+    ] = None,
+) -> None:
+    """Model quality of captured predictions against labels: precision, recall, PR AUC, bias."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ml.capture import Window
+    from ml.errors import MlopsError
+    from ml.quality import load_threshold, run_quality
+
+    if threshold is None:
+        if model_dir is None:
+            raise MlopsError("pass --model-dir (the serving model) or --threshold")
+        threshold = load_threshold(model_dir)
+    window = Window.parse(window_start, window_end, window_hours)
+    with Console(stderr=True).status("joining labels with captured predictions"):
+        report = run_quality(capture, labels, threshold, out, window=window, quarantine=quarantine)
+    console = Console()
+    table = Table(title=f"Quality at threshold {threshold:.4f}")
+    for column in ("metric", "value"):
+        table.add_column(column)
+    for name, value in report["summary"].items():
+        table.add_row(name, f"{value:.4f}")
+    gap = report["bias"]["recall_gap"]
+    if gap["value"] is not None:
+        table.add_row(f"recall gap ({gap['highest']} vs {gap['lowest']})", f"{gap['value']:.4f}")
+    console.print(table)
+    join = report["join"]
+    console.print(
+        f"{join['matched']} labelled predictions; unmatched: {join['unmatched_labels']} labels, "
+        f"{join['unmatched_predictions']} predictions"
+    )
+    console.print(_capture_line(report["capture"]))
+    console.print(f"report written to {out}")
+    failed = (min_recall is not None and report["summary"]["recall"] < min_recall) or (
+        max_recall_gap is not None and gap["value"] is not None and gap["value"] > max_recall_gap
+    )
+    if failed:
+        raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
+
+
 def register(app: typer.Typer) -> None:
     """Attach the ML step commands."""
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
     app.command("serve")(serve_command)
     app.command("drift")(drift_command)
+    app.command("quality")(quality_command)

@@ -1,4 +1,4 @@
-"""Training pipeline: definition from the stack's resources, schedule, scoped roles, step code."""
+"""Training pipeline: definition from the stack's resources, schedule, scoped roles."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_fo
     assert validate["RoleArn"] == "arn:aws:iam::123456789012:role/mlops-prod-execution"
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     assert validate["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
-    register = document["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    from pipelines.training import flatten_steps
+
+    register = next(s for s in flatten_steps(document) if s["Name"] == "Register")["Arguments"]
     assert register["ModelPackageGroupName"] == "mlops-prod-fraud-models"
     assert "mlops-prod-artifacts-123456789012-us-east-1" in text
 
@@ -47,20 +49,6 @@ def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_fo
 def test_approval_status_parameter_comes_from_the_stack(plan_for, stack: str, status: str) -> None:
     parameters = {p["Name"]: p for p in definition(plan_for(stack))["Parameters"]}
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == status
-
-
-def test_step_code_is_a_content_addressed_kms_encrypted_object(plan_for) -> None:
-    plan = plan_for("staging")
-    code = plan.one("aws:s3/bucketObjectv2:BucketObjectv2")
-    key = code["inputs"]["key"]
-    assert key.startswith("code/") and key.endswith("/sourcedir.tar.gz")
-    digest = key.split("/")[1]
-    assert len(digest) == 64 and code["inputs"]["tags"]["sha256"] == digest
-    assert code["inputs"]["serverSideEncryption"] == "aws:kms"
-    assert code["inputs"]["kmsKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
-    assert code["retainOnDelete"] is True
-    inputs = definition(plan)["Steps"][0]["Arguments"]["ProcessingInputs"]
-    assert inputs[0]["S3Input"]["S3Uri"].endswith(f"/code/{digest}/")
 
 
 def test_schedule_is_disabled_in_dev_and_hourly_in_prod(plan_for) -> None:
@@ -130,13 +118,16 @@ def test_the_local_runner_walks_the_definition_the_stack_deploys(plan_for) -> No
 
     plan = plan_for("dev")
     deployed = plan.one(PIPELINE)["inputs"]["pipelineDefinition"]
-    code = plan.one("aws:s3/bucketObjectv2:BucketObjectv2")["inputs"]
-    sha256 = code["tags"]["sha256"]
-    local = definition_json(
-        local_spec(
-            plan.config, f"s3://mlops-dev-artifacts-123456789012-us-east-1/code/{sha256}/", sha256
-        )
-    )
+    local = definition_json(local_spec(plan.config))
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     local_key = "arn:aws:kms:us-east-1:123456789012:alias/mlops-dev-data"
     assert local.replace(local_key, key_arn) == deployed
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_deployed_definition_never_sends_records_around_the_feature_store(
+    plan_for, stack: str
+) -> None:
+    from pipelines.ingest import OFFLINE_RECORDS_ENV
+
+    assert OFFLINE_RECORDS_ENV not in plan_for(stack).one(PIPELINE)["inputs"]["pipelineDefinition"]

@@ -73,6 +73,25 @@ def test_a_stack_serving_a_model_scans_clean(clean_scans, stack: str) -> None:
     assert all(r.detail for r in scan.skipped)
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_project_images_dockerfile_is_scanned_and_linted(clean_scans, stack: str) -> None:
+    counts = clean_scans[stack].counts()
+    assert counts["checkov:dockerfile"]["passed"] > 20
+    assert counts["hadolint"] == {"passed": 1, "failed": 0, "skipped": 0}
+
+
+def test_hadolint_findings_fail_the_scan(tmp_path) -> None:
+    from infra.plan.hadolint import run_hadolint
+
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM python:3.11\nRUN apt-get update && apt-get install -y curl\n", encoding="utf-8"
+    )
+    failed = [r for r in run_hadolint(dockerfile) if r.status == "failed"]
+    assert "DL3008" in {r.check_id for r in failed}
+    assert all(r.source == "hadolint" for r in failed)
+
+
 def test_every_data_bucket_is_connected_to_its_controls(clean_scans) -> None:
     results = clean_scans["prod"].results
     for name in ("data", "artifacts", "monitoring"):

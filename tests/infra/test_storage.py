@@ -157,14 +157,16 @@ def test_grant_read_scopes_objects_prefix_and_key_use(plan_for) -> None:
     grant = next(
         r
         for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
-        if r["name"] == "mlops-prod-pipeline-artifacts-code-ro"
+        if r["name"] == "mlops-prod-pipeline-artifacts-pipeline-runs-ro"
     )
     statements = {s["Sid"]: s for s in policy(grant)["Statement"]}
     assert statements["ReadObjects"]["Resource"].endswith(
-        "mlops-prod-artifacts-123456789012-us-east-1/code/*"
+        "mlops-prod-artifacts-123456789012-us-east-1/pipeline-runs/*"
     )
     assert "s3:PutObject" not in statements["ReadObjects"]["Action"]
-    assert statements["ListThePrefix"]["Condition"]["StringLike"]["s3:prefix"] == ["code/*"]
+    assert statements["ListThePrefix"]["Condition"]["StringLike"]["s3:prefix"] == [
+        "pipeline-runs/*"
+    ]
     key_use = statements["UseTheStackKeyForThisBucket"]
     assert key_use["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert key_use["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"

@@ -151,3 +151,54 @@ def test_serve_help_shows_the_safe_default_host():
     result = runner.invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "127.0.0.1" in result.output
+
+
+def _capture_dir(root, model_dir, frame, **options):
+    from datetime import UTC, datetime
+
+    from ml.capture import simulate_traffic, write_capture
+    from ml.inference import model_fn
+
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    lines, labels = simulate_traffic(frame, model_fn(model_dir), start=start, **options)
+    write_capture(lines, root)
+    return labels
+
+
+def test_drift_detects_a_capture_directory_and_says_what_it_read(tmp_path, model_dir):
+    from ml.data import generate
+
+    _capture_dir(tmp_path / "capture", model_dir, generate(2000, 51, "amount_shift"))
+    with next((tmp_path / "capture").rglob("*.jsonl")).open("a") as handle:
+        handle.write("{bad\n")
+    done = _mlops(
+        "drift", "--baseline", str(model_dir), "--current", "capture",
+        "--quarantine", "q", "--fail-on", "alarm", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = " ".join(done.stdout.split())  # rich wraps long lines
+    assert "read 2000 events (2000 rows) from 1 capture files; 1 malformed lines" in text
+    assert "not_json 1; quarantined in 1 files" in text
+    assert "status alarm" in text
+
+
+def test_quality_command_reports_and_gates_on_recall(tmp_path, model_dir):
+    from ml.data import generate
+
+    labels = _capture_dir(tmp_path / "capture", model_dir, generate(2000, 52), rows_per_request=4)
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    args = ["quality", "--capture", "capture", "--labels", "labels.csv",
+            "--model-dir", str(model_dir), "--out", "q.json"]  # fmt: skip
+    done = _mlops(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = " ".join(done.stdout.split())
+    assert "2000 labelled predictions; unmatched: 0 labels, 0 predictions" in text
+    assert json.loads((tmp_path / "q.json").read_text())["rows"] == 2000
+    gated = _mlops(*args, "--min-recall", "1.01", cwd=tmp_path)
+    assert gated.returncode == 1
+
+
+def test_quality_without_model_or_threshold_is_one_line(tmp_path):
+    done = _mlops("quality", "--capture", "c", "--labels", "l.csv", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: pass --model-dir (the serving model) or --threshold"

@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
+from ml.capture import Window, simulate_traffic, write_capture
 from ml.data import generate
-from ml.drift import DriftInputError, Thresholds, build_baseline, compute_drift, load_baseline, psi
+from ml.drift import (
+    DriftInputError,
+    Thresholds,
+    build_baseline,
+    compute_drift,
+    load_baseline,
+    main,
+    psi,
+    run_drift,
+)
+from ml.inference import model_fn
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +94,78 @@ def test_not_a_baseline_is_a_clear_error(tmp_path):
     (tmp_path / "b.json").write_text("[1, 2]")
     with pytest.raises(DriftInputError, match="not a drift baseline"):
         load_baseline(tmp_path / "b.json")
+
+
+# Drift on captured endpoint traffic -------------------------------------------------
+
+CAPTURE_START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def _capture(root, model_dir, frame, **options):
+    lines, _ = simulate_traffic(frame, model_fn(model_dir), start=CAPTURE_START, **options)
+    return write_capture(lines, root, endpoint="fraud", variant="primary")
+
+
+# fraud_pattern_change moves txn_count_24h only to the warn level (see the table tests above).
+@pytest.mark.parametrize("scenario", ["amount_shift", "new_merchant_category"])
+def test_captured_traffic_of_a_drift_scenario_raises_the_alarm(tmp_path, model_dir, scenario):
+    _capture(tmp_path, model_dir, generate(3000, 31, scenario), rows_per_request=3)
+    report = run_drift(model_dir, tmp_path)
+    assert report["summary"]["status"] == "alarm"
+    assert report["summary"]["max_psi"] >= Thresholds().psi_alarm
+    assert (report["input"]["kind"], report["input"]["rows"]) == ("capture", 3000)
+
+
+def test_captured_traffic_without_drift_stays_quiet(tmp_path, model_dir):
+    _capture(tmp_path, model_dir, generate(3000, 32), content_type="application/json")
+    report = run_drift(model_dir, tmp_path)
+    assert report["summary"]["status"] == "ok"
+    assert report["summary"]["max_psi"] < Thresholds().psi_warn
+    assert report["input"]["events"] == 3000
+
+
+def test_drift_entry_point_reports_and_quarantines_malformed_capture(tmp_path, model_dir):
+    files = _capture(tmp_path / "capture", model_dir, generate(500, 33))
+    with files[0].open("a") as handle:
+        handle.write('{"captureData": "truncated\n')
+    out = tmp_path / "out" / "drift.json"
+    code = main(
+        ["--baseline", str(model_dir), "--current", str(tmp_path / "capture"),
+         "--out", str(out), "--quarantine", str(tmp_path / "quarantine")]
+    )  # fmt: skip
+    assert code == 0
+    source = json.loads(out.read_text())["input"]
+    assert (source["events"], source["malformed_lines"]) == (500, 1)
+    assert source["malformed"][0]["reason"] == "not_json"
+    assert [p.name for p in (tmp_path / "quarantine").iterdir()] == sorted(
+        [files[0].name, files[0].name + ".reason.json"]
+    )
+
+
+def test_drift_entry_point_reads_only_the_window(tmp_path, model_dir):
+    _capture(tmp_path / "capture", model_dir, generate(400, 34), seconds_between=36)  # 4 hours
+    out = tmp_path / "drift.json"
+    code = main(
+        ["--baseline", str(model_dir), "--current", str(tmp_path / "capture"), "--out", str(out),
+         "--window-start", "2026-03-01T11:00:00Z", "--window-hours", "2"]
+    )  # fmt: skip
+    assert code == 0
+    source = json.loads(out.read_text())["input"]
+    assert (source["files"], source["events"]) == (2, 200)
+    assert source["window"] == {
+        "start": "2026-03-01T11:00:00+00:00",
+        "end": "2026-03-01T13:00:00+00:00",
+    }
+
+
+def test_a_window_on_a_table_is_a_clear_error(tmp_path, model_dir):
+    path = tmp_path / "batch.parquet"
+    generate(100, 1).to_parquet(path)
+    with pytest.raises(DriftInputError, match="drop the window or pass --capture"):
+        run_drift(model_dir, path, window=Window(CAPTURE_START))
+
+
+def test_capture_where_no_line_reads_is_a_clear_error(tmp_path, model_dir):
+    (tmp_path / "a.jsonl").write_text("not json\n")
+    with pytest.raises(DriftInputError, match="no capture line could be read"):
+        run_drift(model_dir, tmp_path)

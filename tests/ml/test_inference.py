@@ -17,6 +17,8 @@ from ml.inference import (
     model_fn,
     output_fn,
     predict_fn,
+    request_rows,
+    rows_frame,
 )
 from ml.serve import create_app
 
@@ -201,3 +203,33 @@ def test_handler_limits_body_size():
     with pytest.raises(RequestError) as error:
         input_fn(b"1" * (MAX_BODY_BYTES + 1), "text/csv")
     assert error.value.status == 413
+
+
+ROW = "120.5,80.25,400,2,12.3,0,14,grocery,pos,US"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (ROW.replace("120.5", "abc"), "text/csv"),
+        (ROW.replace("120.5", "nan"), "text/csv"),
+        ("1,2,3", "text/csv"),
+        ("", "text/csv"),
+        ('{"instances": [{"amount": 1}]}', "application/json"),
+        ('{"instances": [[true, 1, 1, 1, 1, 0, 3, "fuel", "pos", "US"]]}', "application/json"),
+        (ROW, "text/plain"),
+    ],
+)
+def test_request_rows_refuses_what_input_fn_refuses_with_the_same_message(body, content_type):
+    with pytest.raises(RequestError) as served:
+        input_fn(body, content_type)
+    with pytest.raises(RequestError) as rows:
+        request_rows(body, content_type)
+    assert str(rows.value) == str(served.value)
+
+
+def test_request_rows_build_the_frame_input_fn_builds():
+    body = ROW + "\n" + ROW.replace("grocery", "fuel")
+    pd.testing.assert_frame_equal(
+        rows_frame(request_rows(body, "text/csv")), input_fn(body, "text/csv")
+    )

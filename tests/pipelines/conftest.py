@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pipelines.steps import sklearn_image_uri
 from pipelines.training import Gates, TrainingPipelineSpec
 
 GROUP = "mlops-dev-fraud-models"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev-image@sha256:" + "a" * 64
 
 
 def make_spec(**changes: Any) -> TrainingPipelineSpec:
@@ -21,8 +21,7 @@ def make_spec(**changes: Any) -> TrainingPipelineSpec:
         "data_bucket": "mlops-dev-data-123456789012-us-east-1",
         "artifacts_bucket": "mlops-dev-artifacts-123456789012-us-east-1",
         "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
-        "code_uri": "s3://mlops-dev-artifacts-123456789012-us-east-1/code/abc/",
-        "code_sha256": "abc",
+        "image_uri": IMAGE,
         "model_package_group": GROUP,
         "feature_group_name": "mlops-dev-transactions-v1",
         "processing_instance_type": "ml.m5.large",
@@ -72,7 +71,7 @@ def register_package(
         InferenceSpecification={
             "Containers": [
                 {
-                    "Image": image or sklearn_image_uri("us-east-1"),
+                    "Image": image or IMAGE,
                     "ModelDataUrl": model_data_url,
                 }
             ],
@@ -91,7 +90,7 @@ def register_package(
             "PrAuc": str(pr_auc),
             "RecallAtPrecision90": str(recall),
             "DataSha256": "d" * 64,
-            "CodeSha256": "c" * 64,
+            "ImageUri": IMAGE,
         },
     )
     return created["ModelPackageArn"]

@@ -28,7 +28,7 @@ from pipelines.image_copy import (
 )
 from pipelines.stack_emulation import push_image
 
-SOURCE, TARGET = "mlops-dev-model-images", "mlops-staging-model-images"
+SOURCE, TARGET = "mlops-dev-image", "mlops-staging-image"
 
 
 @pytest.fixture

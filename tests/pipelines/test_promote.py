@@ -156,13 +156,13 @@ def test_the_copy_records_its_source_and_is_pinned_in_the_target_file(clients, f
 
 
 def test_the_project_image_is_copied_into_the_target_repository_by_digest(clients, files) -> None:
-    pushed = push_image(clients.ecr, "mlops-dev-model-images", [b"python 3.11 and the lock"])
+    pushed = push_image(clients.ecr, "mlops-dev-image", [b"python 3.11 and the lock"])
     pin_model_package(files["dev"], dev_package(clients, image=pushed.ref.uri))
     done = promote(clients, "staging", files["staging"], files["dev"], fetch=pushed.fetch)
     image = done.target.inference_specification["Containers"][0]["Image"]
-    assert image == pushed.ref.uri.replace("mlops-dev-model-images", "mlops-staging-model-images")
+    assert image == pushed.ref.uri.replace("mlops-dev-image", "mlops-staging-image")
     found = clients.ecr.batch_get_image(
-        repositoryName="mlops-staging-model-images", imageIds=[{"imageDigest": pushed.ref.digest}]
+        repositoryName="mlops-staging-image", imageIds=[{"imageDigest": pushed.ref.digest}]
     )
     assert len(found["images"]) == 1
 

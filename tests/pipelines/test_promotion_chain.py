@@ -26,8 +26,7 @@ from infra.plan.iam_eval import (
 from pipelines import registry
 from pipelines.artifact_copy import COPIED_FIELDS, s3_uris
 from pipelines.deploy import deploy
-from pipelines.emulator import split_s3_uri
-from pipelines.emulator_process import moto_server
+from pipelines.emulator import moto_server, split_s3_uri
 from pipelines.image_copy import parse_image_uri
 from pipelines.promote import PromotionClients, promote
 from pipelines.stack_emulation import provision_stack, push_image
@@ -44,7 +43,7 @@ def chain(tmp_path_factory) -> Iterator[dict[str, Any]]:
     """One promotion of a dev model to prod, each copy approved by a person."""
     work = tmp_path_factory.mktemp("chain")
     files = {stack: work / f"Pulumi.{stack}.yaml" for stack in ("dev", "staging", "prod")}
-    with moto_server() as endpoint:
+    with moto_server() as (endpoint, _pid):
         session = boto3.session.Session(region_name="us-east-1")
         clients = PromotionClients(
             *(
@@ -56,7 +55,7 @@ def chain(tmp_path_factory) -> Iterator[dict[str, Any]]:
             provision_stack(clients, load_stack(stack))
         clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="runs/1/model.tar.gz", Body=b"model")
         clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="runs/1/evaluation.json", Body=b"{}")
-        image = push_image(clients.ecr, "mlops-dev-model-images", [b"the project image"])
+        image = push_image(clients.ecr, "mlops-dev-image", [b"the project image"])
         source = register_package(
             clients.sagemaker,
             status="Approved",
@@ -131,7 +130,7 @@ def repository_arn(image_uri: str) -> str:
 def test_prod_may_pull_the_image_its_package_names(chain) -> None:
     documents = role_documents(chain["plan"], "mlops-prod-execution")
     image = chain["prod"]["InferenceSpecification"]["Containers"][0]["Image"]
-    assert "/mlops-prod-model-images@sha256:" in image
+    assert "/mlops-prod-image@sha256:" in image
     for action in PULL:
         assert evaluate(documents, Request(action, repository_arn(image))) == ALLOW, action
 

@@ -35,15 +35,3 @@ def test_sdk_step_order_and_types_match(sdk_json) -> None:
     sdk_steps = [(s["Name"], s["Type"]) for s in json.loads(sdk_json)["Steps"]]
     ours = [(s["Name"], s["Type"]) for s in json.loads(definition_json(make_spec()))["Steps"]]
     assert sdk_steps == ours
-
-
-def test_sdk_image_lookup_agrees_with_the_builders_image() -> None:
-    from sagemaker.core import image_uris
-
-    from pipelines.steps import SKLEARN_VERSION, sklearn_image_uri
-
-    for region in ("us-east-1", "eu-west-1", "ap-southeast-2"):
-        expected = image_uris.retrieve(
-            "sklearn", region=region, version=SKLEARN_VERSION, instance_type="ml.m5.large"
-        )
-        assert sklearn_image_uri(region) == expected
