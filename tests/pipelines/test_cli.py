@@ -15,9 +15,9 @@ import yaml
 
 from infra.stack_config import stack_file
 from pipelines.promote import PromotionClients
-from pipelines.stack_emulation import provision_stack
+from pipelines.stack_emulation import provision_stack, push_image
 from pipelines.stack_names import load_stack
-from tests.pipelines.conftest import register_package
+from tests.pipelines.conftest import IMAGE, register_package
 
 REPO = Path(__file__).resolve().parents[2]
 DEV_ARTIFACTS = "mlops-dev-artifacts-123456789012-us-east-1"
@@ -46,6 +46,10 @@ def client(endpoint) -> object:
     )
     for stack in ("dev", "staging", "prod"):
         provision_stack(clients, load_stack(stack))
+    # The image dev's packages name (tests.pipelines.conftest.IMAGE), its layers in every stack's
+    # repository (moto cannot hand out layer downloads), so promotion copies the manifest only.
+    for stack in ("dev", "staging", "prod"):
+        push_image(clients.ecr, f"mlops-{stack}-image", [b"the project image"], IMAGE.split("@")[1])
     clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="m/model.tar.gz", Body=b"model")
     clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="m/evaluation.json", Body=b"{}")
     return clients.sagemaker

@@ -21,7 +21,7 @@ from pipelines.promote import (
 )
 from pipelines.stack_emulation import EmulatedStack, provision_stack, push_image
 from pipelines.stack_names import load_stack
-from tests.pipelines.conftest import GROUP, register_package
+from tests.pipelines.conftest import GROUP, IMAGE, register_package
 
 STAGING = "mlops-staging-fraud-models"
 PROD = "mlops-prod-fraud-models"
@@ -29,6 +29,7 @@ DEV_ARTIFACTS = "mlops-dev-artifacts-123456789012-us-east-1"
 STAGING_ARTIFACTS = "mlops-staging-artifacts-123456789012-us-east-1"
 MODEL_KEY = "pipeline-runs/local-1/train/output/model.tar.gz"
 METRICS_KEY = "pipeline-runs/local-1/evaluate/metrics/evaluation.json"
+IMAGE_DIGEST = IMAGE.split("@", 1)[1]
 
 
 @pytest.fixture
@@ -43,6 +44,11 @@ def aws() -> Iterator[tuple[PromotionClients, dict[str, EmulatedStack]]]:
             *(session.client(name) for name in ("sagemaker", "s3", "kms", "sts", "ecr"))
         )
         stacks = {s: provision_stack(clients, load_stack(s)) for s in ("dev", "staging", "prod")}
+        # The image dev's packages name (tests.pipelines.conftest.IMAGE). Its layers are in every
+        # stack's repository already (moto cannot hand out layer downloads; the blob transfer is
+        # tested in test_image_copy.py), so promotion copies the manifest only.
+        for stack in ("dev", "staging", "prod"):
+            push_image(clients.ecr, f"mlops-{stack}-image", [b"the project image"], IMAGE_DIGEST)
         yield clients, stacks
 
 
