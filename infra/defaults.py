@@ -48,6 +48,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                 "minPrAuc": 0.3,
             },
         },
+        # Serverless, no schedule: a month costs a few dollars; a tenth of staging's limit.
+        "budget": {"monthlyLimitUsd": 50, "actualThresholdsPercent": [80, 100]},
     },
     "staging": {
         "protect": False,
@@ -66,6 +68,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 3},
         },
         "monitoring": {"logRetentionDays": 90, "quality": {"windowHours": 72}},
+        "budget": {"monthlyLimitUsd": 500, "actualThresholdsPercent": [80, 100]},
     },
     "prod": {
         "protect": True,
@@ -88,6 +91,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 6},
         },
         "monitoring": {"logRetentionDays": 365},
+        # Two ml.m5.xlarge always on (about $340) plus autoscaling to six and training.
+        "budget": {
+            "monthlyLimitUsd": 1500,
+            "actualThresholdsPercent": [50, 80, 100],
+            "forecastedThresholdsPercent": [100],
+        },
     },
 }
 

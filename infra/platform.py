@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.components.budget import CostBudget
 from infra.components.context import StackContext
+from infra.components.delivery import GitHubDispatch, build_github_dispatch
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
 from infra.components.image import ProjectImage
@@ -17,6 +19,7 @@ from infra.components.notifications import Notifications
 from infra.components.pipeline import TrainingPipeline
 from infra.components.quality_alarms import QualityAlarms
 from infra.components.registry import ModelRegistry
+from infra.components.retrain_gate import GateTarget, RetrainGate
 from infra.components.serving import (
     ModelEndpoint,
     ModelEndpointArgs,
@@ -46,6 +49,8 @@ class Platform:
     monitoring_pipeline: MonitoringPipeline | None = None
     quality_alarms: QualityAlarms | None = None
     kubernetes: KubernetesServing | None = None
+    delivery: GitHubDispatch | None = None
+    budget: CostBudget | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -59,6 +64,7 @@ class Platform:
             "executionRoleArn": self.roles.execution_role.arn,
             "pipelineRoleArn": self.roles.pipeline_role.arn,
             "notificationTopicArn": self.notifications.topic.arn,
+            "deadLetterQueueUrl": self.notifications.dead_letters.queue.url,
             "imageUri": self.image.image_uri,
             **serving_outputs(self.context.config.serving, self.serving),
             **self._training_outputs(),
@@ -93,7 +99,12 @@ def build_platform(config: StackConfig) -> Platform:
     image = ProjectImage(context.name("image"), context, storage)
     image.grant_pull(roles, roles.execution_role)
     notifications = Notifications(
-        context.name("notifications"), context, storage, email=config.monitoring.alarm_email
+        context.name("notifications"),
+        context,
+        storage,
+        emails=config.monitoring.alarm_emails,
+        https_endpoints=config.monitoring.alarm_https_endpoints,
+        budgets_publish=config.budget.enabled,
     )
     serving = build_model_endpoint(
         context,
@@ -121,6 +132,23 @@ def build_platform(config: StackConfig) -> Platform:
         image,
         feature_store=feature_store,
         network=network,
+        dead_letters=notifications.dead_letters,
+    )
+    retrain_gate = (
+        RetrainGate(
+            context.name("retrain-gate"),
+            context,
+            GateTarget(
+                pipeline_arn=pipeline.pipeline.arn,
+                pipeline_name=pipeline.pipeline_name,
+            ),
+            cooldown_minutes=config.monitoring.retrain_cooldown_minutes,
+            key=storage.key.arn,
+            dead_letters=notifications.dead_letters,
+            log_retention_days=config.monitoring.log_retention_days,
+        )
+        if serving is not None and config.monitoring.retrain_on_alarm
+        else None
     )
     retrain = RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name)
     monitoring = DriftMonitoring(
@@ -130,6 +158,7 @@ def build_platform(config: StackConfig) -> Platform:
         notifications,
         endpoint=serving,
         retrain=retrain,
+        retrain_gate=retrain_gate,
     )
     monitoring_pipeline = build_monitoring_pipeline(
         context, config, storage, roles, image, serving, network=network
@@ -141,11 +170,26 @@ def build_platform(config: StackConfig) -> Platform:
             config.monitoring.quality,
             monitoring_pipeline,
             notifications.topic,
-            retrain=retrain if config.monitoring.retrain_on_alarm else None,
+            retrain=retrain_gate,
+            dead_letters=notifications.dead_letters,
         )
         if monitoring_pipeline is not None and monitoring_pipeline.quality_enabled
         else None
     )
+    budget = (
+        CostBudget(
+            context.name("budget"),
+            context,
+            config.budget,
+            notifications.topic,
+            depends_on=[notifications.topic_policy],
+        )
+        if config.budget.enabled
+        else None
+    )
+    delivery = build_github_dispatch(context, registry, storage, notifications.dead_letters)
+    # Last: the dead-letter queue's policy names every source wired above.
+    notifications.dead_letters.attach_policy()
     return Platform(
         context=context,
         network=network,
@@ -161,4 +205,6 @@ def build_platform(config: StackConfig) -> Platform:
         monitoring_pipeline=monitoring_pipeline,
         quality_alarms=quality_alarms,
         kubernetes=build_kubernetes_serving(context, image),
+        delivery=delivery,
+        budget=budget,
     )

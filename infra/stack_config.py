@@ -21,10 +21,14 @@ from infra.config import (
     check_key_path,
     parse_stack_config,
 )
+from infra.config_delivery import GITHUB_TOKEN_KEY
 from infra.defaults import deep_merge, defaults_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS_DIR = REPO_ROOT / "environments"
+# Pulumi secrets of the namespace (``pulumi config set --secret``): read by the program as
+# secret Outputs, never part of the typed config (a stack file holds only their ciphertext).
+SECRET_KEYS = (GITHUB_TOKEN_KEY,)
 
 
 def stack_file(stack: str) -> Path:
@@ -95,7 +99,7 @@ def namespace_values(config: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for full_key, raw in config.items():
         namespace, _, key = full_key.partition(":")
-        if namespace != NAMESPACE or not key:
+        if namespace != NAMESPACE or not key or key in SECRET_KEYS:
             continue
         values[key] = _decode(raw)
     return values
@@ -122,6 +126,21 @@ def resolve(stack: str, values: dict[str, Any]) -> StackConfig:
     return parse_stack_config(merged)
 
 
+def secret_keys(flat: dict[str, Any]) -> list[str]:
+    """The full keys (``mlops:githubToken``) of the namespace's secrets that ``flat`` sets."""
+    return [f"{NAMESPACE}:{key}" for key in SECRET_KEYS if f"{NAMESPACE}:{key}" in flat]
+
+
+def require_secrets(config: StackConfig, flat: dict[str, Any]) -> None:
+    """Refuse a config whose enabled features lack the secret they need."""
+    if config.delivery.github.enabled and f"{NAMESPACE}:{GITHUB_TOKEN_KEY}" not in flat:
+        raise ConfigError(
+            f"delivery.github.repository is set but the secret {NAMESPACE}:{GITHUB_TOKEN_KEY} "
+            f"is not: run 'pulumi config set --secret {GITHUB_TOKEN_KEY} <token>' with a token "
+            "that may write contents of that repository"
+        )
+
+
 def load_from_runtime() -> StackConfig:
     """The config of the stack that the Pulumi engine (or the offline plan) is running."""
     import pulumi
@@ -132,4 +151,6 @@ def load_from_runtime() -> StackConfig:
     region = flat.get("aws:region")
     if region and "region" not in values:
         values["region"] = _decode(region)
-    return resolve(pulumi.get_stack(), values)
+    config = resolve(pulumi.get_stack(), values)
+    require_secrets(config, flat)
+    return config

@@ -72,3 +72,21 @@ def champion_vs_challenger(
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def pr_curves(curves: list[tuple[str, dict[str, list[float]], float]], path: Path) -> list[str]:
+    """Several models' precision-recall curves on one plot; returns the legend's labels."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for label, curve, pr_auc in curves:
+        ax.plot(curve["recalls"], curve["precisions"], label=f"{label} (PR AUC {pr_auc:.3f})")
+    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="90% precision")
+    ax.set(
+        xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision-recall"
+    )
+    ax.legend(loc="lower left")
+    labels = [str(label) for label in ax.get_legend_handles_labels()[1]]
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return labels

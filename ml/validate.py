@@ -133,13 +133,24 @@ def main(argv: list[str] | None = None) -> int:
     args.validated.mkdir(parents=True, exist_ok=True)
     for report in reports:
         if report.ok:
-            shutil.copy2(report.path, args.validated / report.path.name)
+            # Keep the path below the input: drops in different folders may share a file name.
+            target = args.validated / _relative_to_input(report.path, args.input)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(report.path, target)
     write_report(reports, args.report)
     good = sum(r.ok for r in reports)
     print(json.dumps({"passed": good, "quarantined": len(reports) - good}))
     if good == 0 or (args.fail_on_bad and good < len(reports)):
         return 1
     return 0
+
+
+def _relative_to_input(path: Path, root: Path) -> Path:
+    """``path`` below the input directory, or its name when the input is the file itself."""
+    try:
+        return path.relative_to(root) if root.is_dir() else Path(path.name)
+    except ValueError:
+        return Path(path.name)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,23 @@
-"""The end of the training pipeline: the metric gates, then register or fail with the reason."""
+"""The end of the training pipeline: the metric gates, then register or fail with the reason.
+
+``CheckNewModel`` comes first: when every job step was served from the cache
+(unchanged data) the challenger is a model the group already holds, and the
+run ends there, successfully, registering nothing. Otherwise ``CheckGates``
+compares the challenger (``Evaluate``) with the fixed floors of
+``mlops:pipeline.gates`` and with the champion floors that the Champion step
+computed in this very run, so no start parameter can leave them at 0. A
+condition step nested in another's branch is what the SDK's step compiler
+flattens (``_flatten_compound_step``), so the service accepts it.
+"""
 
 from __future__ import annotations
 
 from pipelines.spec import (
+    CHALLENGER_IS_NEW_PATH,
+    CHAMPION_FLOOR_PATHS,
+    CHAMPION_METRIC_PATHS,
+    CHAMPION_REPORT,
+    DATASET_REPORT,
     EVALUATION_REPORT,
     FEATURES_REPORT,
     PR_AUC_PATH,
@@ -15,6 +30,10 @@ from pipelines.steps import Json, join, json_get, parameter, step_property
 # One OpenMP thread per server process: requests are small, and threads would
 # fight over the cores. Jobs keep scikit-learn's default (all cores).
 SERVING_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
+
+
+def champion_value(path: str) -> Json:
+    return json_get("Champion", CHAMPION_REPORT.name, path)
 
 
 def gate_conditions(spec: TrainingPipelineSpec) -> list[Json]:
@@ -31,18 +50,18 @@ def gate_conditions(spec: TrainingPipelineSpec) -> list[Json]:
         {
             "Type": "GreaterThanOrEqualTo",
             "LeftValue": pr_auc,
-            "RightValue": parameter("ChampionFloorPrAuc"),
+            "RightValue": champion_value(CHAMPION_FLOOR_PATHS["pr_auc"]),
         },
         {
             "Type": "GreaterThanOrEqualTo",
             "LeftValue": recall,
-            "RightValue": parameter("ChampionFloorRecallAtPrecision"),
+            "RightValue": champion_value(CHAMPION_FLOOR_PATHS["recall_at_precision_90"]),
         },
     ]
 
 
 def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
-    """The condition step with its two branches: register, or fail with the reason."""
+    """A new model goes to the gates (register, or fail with the reason); a known one stops."""
     pr_auc = json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH)
     recall = json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH)
     register = register_step(spec)
@@ -54,13 +73,20 @@ def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
             "ErrorMessage": join(
                 "challenger not registered: pr_auc",
                 pr_auc,
-                f"(floor {spec.gates.min_pr_auc}, champion floor",
-                parameter("ChampionFloorPrAuc"),
+                f"(floor {spec.gates.min_pr_auc}, champion",
+                champion_value(CHAMPION_METRIC_PATHS["pr_auc"]),
+                "less",
+                f"{spec.gates.max_regression}: champion floor",
+                champion_value(CHAMPION_FLOOR_PATHS["pr_auc"]),
                 "), recall_at_precision_90",
                 recall,
-                f"(floor {spec.gates.min_recall_at_precision}, champion floor",
-                parameter("ChampionFloorRecallAtPrecision"),
-                ")",
+                f"(floor {spec.gates.min_recall_at_precision}, champion",
+                champion_value(CHAMPION_METRIC_PATHS["recall_at_precision_90"]),
+                "less",
+                f"{spec.gates.max_regression}: champion floor",
+                champion_value(CHAMPION_FLOOR_PATHS["recall_at_precision_90"]),
+                "); champion",
+                champion_value("champion.package_arn"),
                 on=" ",
             )
         },
@@ -75,7 +101,23 @@ def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
             "ElseSteps": [failed],
         },
     }
-    return [condition]
+    new_model = {
+        "Name": "CheckNewModel",
+        "Type": "Condition",
+        "Description": "Gate a new challenger; a model the group already holds stops here.",
+        "Arguments": {
+            "Conditions": [
+                {
+                    "Type": "Equals",
+                    "LeftValue": champion_value(CHALLENGER_IS_NEW_PATH),
+                    "RightValue": 1,
+                }
+            ],
+            "IfSteps": [condition],
+            "ElseSteps": [],
+        },
+    }
+    return [new_model]
 
 
 def register_step(spec: TrainingPipelineSpec) -> Json:
@@ -114,6 +156,9 @@ def register_step(spec: TrainingPipelineSpec) -> Json:
             },
             "CustomerMetadataProperties": {
                 "DataSha256": json_get("Features", FEATURES_REPORT.name, "data_sha256"),
+                "DatasetVersion": json_get("Dataset", DATASET_REPORT.name, "version"),
+                "DatasetManifestUri": json_get("Dataset", DATASET_REPORT.name, "manifest_uri"),
+                "ModelSha256": champion_value("challenger.model_sha256"),
                 "ImageUri": spec.image_uri,
                 "PrAuc": json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH),
                 "RecallAtPrecision90": json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH),

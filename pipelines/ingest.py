@@ -1,16 +1,22 @@
 """The pipeline's Features step: ingest validated records into the Feature Store, split train/test.
 
-``python -m pipelines.ingest`` is a SageMaker processing entry point (it ships
-in the step-code archive next to ``ml/``). It reads the validated files, puts
+``python3 -m pipelines.ingest`` is a SageMaker processing entry point (it ships
+in the project image next to ``ml/``). It reads the validated files, puts
 every record into the feature group (the offline store follows on its own),
 holds out the latest share of rows by event time as the test split, and writes
 ``features.json`` with the data's sha256, which the register step records.
+
+One switch exists for local runs only: the emulator has no Feature Store
+runtime (``PutRecord``), so ``mlops pipeline run-local`` sets
+``MLOPS_LOCAL_OFFLINE_RECORDS_URI`` and the records go to that S3 object in the
+offline-store prefix instead. The deployed definition never sets it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +32,8 @@ TEST_SHARE = 0.2
 PUT_WORKERS = 8
 Record = list[dict[str, str]]
 Sink = Callable[[list[Record]], int]
+# Set by the local runner only (never in the pipeline definition): where records go instead.
+OFFLINE_RECORDS_ENV = "MLOPS_LOCAL_OFFLINE_RECORDS_URI"
 
 
 def feature_definitions() -> list[dict[str, str]]:
@@ -89,6 +97,24 @@ def feature_store_sink(feature_group: str, region: str | None = None, client: An
     return put
 
 
+def offline_records_sink(uri: str, client: Any = None) -> Sink:
+    """Write the records as one Parquet object at ``uri`` (local runs: no PutRecord there)."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("s3")
+
+    def put(records: list[Record]) -> int:
+        import pandas as pd
+
+        rows = [{f["FeatureName"]: f["ValueAsString"] for f in record} for record in records]
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        client.put_object(Bucket=bucket, Key=key, Body=pd.DataFrame(rows).to_parquet(index=False))
+        return len(rows)
+
+    return put
+
+
 def split(frame: pd.DataFrame, share: float = TEST_SHARE) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train on the past, test on the latest ``share`` of rows (by event time)."""
     from ml.train import time_split
@@ -139,7 +165,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     from ml.errors import MlopsError
 
     args = parse_args(argv)
-    sink = feature_store_sink(args.feature_group) if args.feature_group else None
+    sink: Sink | None = None
+    if args.feature_group:
+        records_uri = os.environ.get(OFFLINE_RECORDS_ENV)
+        sink = (
+            offline_records_sink(records_uri)
+            if records_uri
+            else feature_store_sink(args.feature_group)
+        )
     try:
         report = run_features(args.input, args.output, sink, args.feature_group)
     except MlopsError as error:

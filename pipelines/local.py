@@ -1,12 +1,17 @@
-"""``mlops pipeline run-local``: the stack's training pipeline, run in-process against an emulator.
+"""``mlops pipeline run-local``: the stack's training pipeline, run as SageMaker runs it.
 
 The runner builds the same definition ``pulumi up`` deploys (with the emulator's
-names), then walks it: every job step runs its module's entry point here, with
-the container paths mapped into the work directory, reading and writing the
-emulated S3; the condition step is evaluated on the step's own property files;
-the register step calls ``CreateModelPackage`` with the resolved arguments.
+names), starts a ``moto_server`` (unless given an endpoint), then walks the
+definition: every job step runs its container command as a subprocess with the
+container's environment and ``/opt/ml`` layout, reading and writing the
+emulated S3; the step cache keys on what SageMaker keys on; the condition step
+is evaluated on the steps' property files; the register step calls
+``CreateModelPackage`` with the resolved arguments.
+
 One difference is deliberate: the emulator has no Feature Store runtime, so the
-Features step writes its records to the offline-store prefix of the data bucket.
+runner sets ``MLOPS_LOCAL_OFFLINE_RECORDS_URI`` for the steps and the Features
+step writes its records to the offline-store prefix of the data bucket instead
+of calling ``PutRecord``.
 """
 
 from __future__ import annotations
@@ -23,8 +28,15 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.emulator import AwsClients, aws_emulator, ensure_bucket, upload_dir, upload_file
+from pipelines.emulator import (
+    AwsClients,
+    aws_emulator,
+    ensure_bucket,
+    upload_dir,
+    upload_file,
+)
 from pipelines.local_steps import JobRunner, RunState, StepFailedError, StepOutcome, condition_holds
+from pipelines.step_cache import StepCache
 from pipelines.training import Gates, TrainingPipelineSpec, build_definition
 
 if TYPE_CHECKING:
@@ -46,6 +58,8 @@ class LocalRun:
     approval_status: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    emulator_url: str | None = None
+    emulator_pid: int | None = None  # the moto_server this run started (stopped when it ends)
 
 
 def load_config(stack: str, config_file: Path | None = None) -> StackConfig:
@@ -135,34 +149,6 @@ def prepare(clients: AwsClients, spec: TrainingPipelineSpec) -> None:
                 raise
 
 
-def offline_ingest(clients: AwsClients, spec: TrainingPipelineSpec, execution_id: str) -> Any:
-    """The Features step's entry point with records written to the offline-store prefix."""
-    from ml.errors import MlopsError
-    from pipelines.ingest import Record, parse_args, run_features
-
-    def sink(records: list[Record]) -> int:
-        import pandas as pd
-
-        rows = [{f["FeatureName"]: f["ValueAsString"] for f in record} for record in records]
-        key = f"feature-store/{spec.feature_group_name}/local/{execution_id}.parquet"
-        clients.s3.put_object(
-            Bucket=spec.data_bucket, Key=key, Body=pd.DataFrame(rows).to_parquet(index=False)
-        )
-        return len(rows)
-
-    def run(argv: list[str]) -> int:
-        args = parse_args(argv)
-        try:
-            report = run_features(args.input, args.output, sink, args.feature_group)
-        except MlopsError as error:
-            print(f"error: {error}")
-            return 1
-        print(json.dumps({k: report[k] for k in ("rows", "train_rows", "test_rows", "ingested")}))
-        return 0
-
-    return run
-
-
 def run_local(
     stack: str,
     input_path: Path | None = None,
@@ -172,7 +158,7 @@ def run_local(
     config_file: Path | None = None,
 ) -> LocalRun:
     """Run the pipeline for ``stack``; raises ``StepFailedError`` when a step stops it."""
-    from pipelines.registry import champion_floors
+    from pipelines.ingest import OFFLINE_RECORDS_ENV
 
     console = console or Console(stderr=True)
     config = load_config(stack, config_file)
@@ -184,29 +170,26 @@ def run_local(
         raise MlopsError(f"input {source} does not exist; pass a file or directory with --input")
     execution_id = f"local-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     run = LocalRun(execution_id=execution_id)
-    with aws_emulator(config.region, endpoint_url) as clients:
+    with aws_emulator(config.region, endpoint_url, work_dir / "moto_server.log") as clients:
+        run.emulator_url, run.emulator_pid = clients.endpoint_url, clients.server_pid
         spec = local_spec(config)
         definition = build_definition(spec)
         prepare(clients, spec)
-        raw = f"s3://{spec.data_bucket}/raw/{execution_id}/"
-        _upload_input(clients, source, raw)
-        floors = champion_floors(
-            clients.sagemaker, spec.model_package_group, spec.gates.max_regression
-        )
+        # The input joins raw/ as new files would; the run then starts as the schedule starts
+        # it, with the definition's defaults only (Dataset versions raw/, Champion gates).
+        _upload_input(clients, source, spec.raw_uri)
         state = RunState(
-            parameters={
-                **{p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
-                "InputDataUri": raw,
-                "ChampionFloorPrAuc": floors[0],
-                "ChampionFloorRecallAtPrecision": floors[1],
-            },
+            parameters={p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
             execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
         )
+        records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
         runner = JobRunner(
             clients,
             work_dir / "runs" / execution_id,
-            work_dir / "cache",
-            {"pipelines.ingest": offline_ingest(clients, spec, execution_id)},
+            StepCache(work_dir / "cache"),
+            pipeline=spec.pipeline_name,
+            account=LOCAL_ACCOUNT,
+            local_environment={OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"},
         )
         try:
             _walk(definition["Steps"], state, runner, run, clients, console)
@@ -264,13 +247,15 @@ def _run_step(
     outcome: StepOutcome,
 ) -> list[dict[str, Any]]:
     kind, arguments = step["Type"], step["Arguments"]
-    if kind == "Processing":
-        outcome.status = runner.processing(step, state)
-    elif kind == "Training":
-        outcome.status = runner.training(step, state)
+    if kind in ("Processing", "Training"):
+        job = (
+            runner.processing(step, state) if kind == "Processing" else runner.training(step, state)
+        )
+        outcome.status, outcome.detail = job.status, job.detail
     elif kind == "Condition":
         holds = all(condition_holds(state, c) for c in arguments["Conditions"])
-        outcome.status, outcome.detail = "evaluated", "all gates met" if holds else "a gate failed"
+        outcome.status = "evaluated"
+        outcome.detail = "conditions hold" if holds else "a condition does not hold"
         return arguments["IfSteps"] if holds else arguments["ElseSteps"]
     elif kind == "Fail":
         outcome.status = "failed"

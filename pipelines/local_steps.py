@@ -1,20 +1,17 @@
-"""Run the steps of a pipeline definition in-process, the way SageMaker would run their jobs.
+"""Run the job steps of a pipeline definition the way SageMaker runs their jobs.
 
-Each job step's inputs are downloaded from the emulated S3 into a directory
-that stands in for ``/opt/ml`` (container paths in the arguments are mapped
-there), its module's entry point runs in this process, and its outputs are
-uploaded where the definition says. Expressions (``Get``, ``Std:Join``,
-``Std:JsonGet``) are resolved as the pipeline service resolves them. A job
-step whose module, arguments and input contents are unchanged is reused from
-the work directory's cache.
+Each job step is a subprocess with the container's command, environment and
+``/opt/ml`` layout (``pipelines/container.py``): its inputs are downloaded from
+the emulated S3 under the step's stand-in for ``/opt/ml``, SageMaker's config
+files are written there, and its outputs are uploaded where the definition
+says. Expressions (``Get``, ``Std:Join``, ``Std:JsonGet``) are resolved as the
+pipeline service resolves them, and a step whose cache key (its resolved
+arguments, ``pipelines/step_cache.py``) is unchanged is reused, as SageMaker
+reuses it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import importlib
-import io
 import json
 import shutil
 import tarfile
@@ -24,9 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from ml.errors import MlopsError
-from pipelines.emulator import AwsClients, download_prefix, tree_sha256, upload_dir, upload_file
+from pipelines import container
+from pipelines.container import Image, PathMap
+from pipelines.emulator import AwsClients, download_input, upload_dir, upload_file
+from pipelines.step_cache import CacheEntry, CachePolicy, StepCache, cache_key
 
-CONTAINER_ROOT = "/opt/ml/"
+CODE_INPUT = "code"  # a step-code archive input: the code is in the image, so it is not fetched
+MODEL_ARCHIVE = "model.tar.gz"
 
 
 class StepFailedError(MlopsError):
@@ -116,140 +117,226 @@ class StepOutcome:
     detail: str = ""
 
 
-Runner = Callable[[list[str]], int]
-
-
 @dataclass
 class JobRunner:
-    """Runs job steps in-process against the emulator, with a content-keyed cache."""
+    """Runs job steps as subprocesses against the emulator, with SageMaker's step cache."""
 
     clients: AwsClients
     run_dir: Path
-    cache_dir: Path
-    overrides: dict[str, Runner] = field(default_factory=dict)
+    cache: StepCache
+    pipeline: str
+    account: str
+    image: Image = field(default_factory=container.read_image)
+    image_digest: str = field(default_factory=container.image_digest)
+    local_environment: dict[str, str] = field(default_factory=dict)
+
+    def paths(self, step: str) -> PathMap:
+        """The step's stand-in for ``/opt/ml``: ``<run dir>/<step>/opt/ml``."""
+        return PathMap(self.run_dir / step / "opt" / "ml")
 
     def map_path(self, step: str, container_path: str) -> Path:
-        return self.run_dir / step / container_path.removeprefix("/")
+        return self.paths(step).local(container_path)
 
-    def map_args(self, step: str, args: list[str]) -> list[str]:
-        return [str(self.map_path(step, a)) if a.startswith(CONTAINER_ROOT) else a for a in args]
-
-    def run_module(self, step: str, module: str, args: list[str]) -> None:
-        """Call the module's ``main(argv)`` (or its local override), output to a log file."""
-        log = self.run_dir / step / "log.txt"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        runner = self.overrides.get(module) or importlib.import_module(module).main
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-            code = runner(self.map_args(step, args))
-        log.write_text(buffer.getvalue(), encoding="utf-8")
-        if code != 0:
-            lines = [line for line in buffer.getvalue().splitlines() if line.strip()]
-            raise StepFailedError(step, lines[-1] if lines else f"{module} exited {code}")
-
-    def cache_key(self, step: str, module: str, args: list[str], inputs: dict[str, Path]) -> str:
-        """sha256 of what decides a step's result: module, arguments, input contents."""
-        document = {
-            "step": step,
-            "module": module,
-            "args": args,
-            "inputs": {name: tree_sha256(path) for name, path in sorted(inputs.items())},
-        }
-        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-
-    def cached(self, key: str, outputs: dict[str, Path]) -> bool:
-        """Restore a cached result into the output directories; False when there is none."""
-        entry = self.cache_dir / key
-        if not (entry / "complete").exists():
-            return False
-        for name, path in outputs.items():
-            shutil.rmtree(path, ignore_errors=True)
-            shutil.copytree(entry / name, path)
-        return True
-
-    def store(self, key: str, outputs: dict[str, Path]) -> None:
-        entry = self.cache_dir / key
-        shutil.rmtree(entry, ignore_errors=True)
-        for name, path in outputs.items():
-            shutil.copytree(path, entry / name, dirs_exist_ok=True)
-        (entry / "complete").write_text("ok\n", encoding="utf-8")
-
-    def processing(self, step: dict[str, Any], state: RunState) -> str:
-        """A ``Processing`` step; returns ``ran`` or ``cached``."""
-        name, arguments = step["Name"], step["Arguments"]
-        app = arguments["AppSpecification"]
-        module, args = app["ContainerEntrypoint"][-1], state.resolve(app["ContainerArguments"])
-        inputs: dict[str, Path] = {}
-        for item in arguments["ProcessingInputs"]:
-            if item["InputName"] == "code":
-                continue  # the code runs in this process: the same files the archive holds
-            local = self.map_path(name, item["S3Input"]["LocalPath"])
-            shutil.rmtree(local, ignore_errors=True)
-            download_prefix(self.clients.s3, state.resolve(item["S3Input"]["S3Uri"]), local)
-            inputs[item["InputName"]] = local
-        outputs = {
-            item["OutputName"]: self.map_path(name, item["S3Output"]["LocalPath"])
-            for item in arguments["ProcessingOutputConfig"]["Outputs"]
-        }
-        key = self.cache_key(name, module, args, inputs)
-        status = "cached" if self.cached(key, outputs) else "ran"
-        if status == "ran":
-            for path in outputs.values():
-                shutil.rmtree(path, ignore_errors=True)
-                path.mkdir(parents=True)
-            try:
-                self.run_module(name, module, args)
-            finally:
-                self._upload_outputs(name, arguments, state)
-            self.store(key, outputs)
-        else:
-            self._upload_outputs(name, arguments, state)
-        for item in step.get("PropertyFiles", []):
-            document = outputs[item["OutputName"]] / item["FilePath"]
-            state.property_files[(name, item["PropertyFileName"])] = json.loads(
-                document.read_text(encoding="utf-8")
+    def processing(self, step: dict[str, Any], state: RunState) -> StepOutcome:
+        """A ``Processing`` step: inputs in, the container's command, outputs out."""
+        name = step["Name"]
+        arguments = state.resolve(step["Arguments"])
+        key = cache_key(self.pipeline, step, arguments, self.image_digest)
+        hit = self.cache.lookup(key, CachePolicy.of(step))
+        if hit is not None:
+            self._reuse(step, arguments, hit, state)
+            return StepOutcome(name, "cached", detail=f"from {hit.execution_id}")
+        paths = self._fresh(name)
+        job_name = self._job_name(state, name)
+        inputs = [i for i in arguments.get("ProcessingInputs", []) if i["InputName"] != CODE_INPUT]
+        for item in inputs:
+            source = item["S3Input"]
+            download_input(
+                self.clients.s3,
+                source["S3Uri"],
+                source.get("S3DataType", "S3Prefix"),
+                paths.local(source["LocalPath"]),
             )
-        return status
+        outputs = {
+            item["OutputName"]: item["S3Output"]
+            for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
+        }
+        for output in outputs.values():
+            paths.local(output["LocalPath"]).mkdir(parents=True, exist_ok=True)
+        job = {
+            "ProcessingJobArn": self._arn("processing-job", job_name),
+            "ProcessingJobName": job_name,
+            **{k: v for k, v in arguments.items() if k != "ProcessingInputs"},
+            "ProcessingInputs": inputs,
+        }
+        container.write_config(paths, "/opt/ml/config/processingjobconfig.json", job)
+        container.write_config(
+            paths,
+            "/opt/ml/config/resourceconfig.json",
+            {"current_host": "algo-1", "hosts": ["algo-1"]},
+        )
+        app = arguments["AppSpecification"]
+        failure = self._run(
+            name,
+            paths,
+            app.get("ContainerEntrypoint") or [],
+            app.get("ContainerArguments") or [],
+            arguments.get("Environment") or {},
+            {},
+        )
+        properties = {}
+        for output_name, output in outputs.items():
+            upload_dir(self.clients.s3, paths.local(output["LocalPath"]), output["S3Uri"])
+            properties[_output_property(output_name)] = output["S3Uri"]
+        if failure is not None:
+            raise StepFailedError(name, failure)
+        property_files = {
+            item["PropertyFileName"]: json.loads(
+                (
+                    paths.local(outputs[item["OutputName"]]["LocalPath"]) / item["FilePath"]
+                ).read_text(encoding="utf-8")
+            )
+            for item in step.get("PropertyFiles", [])
+        }
+        self._record(name, state, properties, property_files)
+        if CachePolicy.of(step).enabled:
+            local_outputs = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
+            self.cache.store(key, _execution(state), properties, property_files, local_outputs)
+        return StepOutcome(name, "ran")
 
-    def _upload_outputs(self, name: str, arguments: dict[str, Any], state: RunState) -> None:
-        properties = state.properties.setdefault(name, {})
-        for item in arguments["ProcessingOutputConfig"]["Outputs"]:
-            uri = state.resolve(item["S3Output"]["S3Uri"])
-            upload_dir(self.clients.s3, self.map_path(name, item["S3Output"]["LocalPath"]), uri)
-            output = item["OutputName"]
-            properties[f"ProcessingOutputConfig.Outputs['{output}'].S3Output.S3Uri"] = uri
+    def training(self, step: dict[str, Any], state: RunState) -> StepOutcome:
+        """A ``Training`` step: channels in, the container's command, ``model.tar.gz`` out."""
+        name = step["Name"]
+        arguments = state.resolve(step["Arguments"])
+        key = cache_key(self.pipeline, step, arguments, self.image_digest)
+        hit = self.cache.lookup(key, CachePolicy.of(step))
+        if hit is not None:
+            self._reuse(step, arguments, hit, state)
+            return StepOutcome(name, "cached", detail=f"from {hit.execution_id}")
+        paths = self._fresh(name)
+        job_name = self._job_name(state, name)
+        algorithm = arguments["AlgorithmSpecification"]
+        channels = [
+            c for c in arguments.get("InputDataConfig", []) if c["ChannelName"] != CODE_INPUT
+        ]
+        described: dict[str, dict[str, str]] = {}
+        for channel in channels:
+            source = channel["DataSource"]["S3DataSource"]
+            download_input(
+                self.clients.s3,
+                source["S3Uri"],
+                source.get("S3DataType", "S3Prefix"),
+                paths.local(f"/opt/ml/input/data/{channel['ChannelName']}"),
+            )
+            described[channel["ChannelName"]] = {
+                **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
+                "TrainingInputMode": channel.get(
+                    "InputMode", algorithm.get("TrainingInputMode", "File")
+                ),
+                "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+                "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+            }
+        for directory in ("/opt/ml/model", "/opt/ml/output/data"):
+            paths.local(directory).mkdir(parents=True, exist_ok=True)
+        config = "/opt/ml/input/config"
+        container.write_config(
+            paths, f"{config}/hyperparameters.json", arguments.get("HyperParameters") or {}
+        )
+        container.write_config(paths, f"{config}/inputdataconfig.json", described)
+        container.write_config(
+            paths,
+            f"{config}/resourceconfig.json",
+            {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"},
+        )
+        platform = {
+            "TRAINING_JOB_NAME": job_name,
+            "TRAINING_JOB_ARN": self._arn("training-job", job_name),
+        }
+        failure = self._run(
+            name,
+            paths,
+            algorithm.get("ContainerEntrypoint") or [],
+            algorithm.get("ContainerArguments") or [],
+            arguments.get("Environment") or {},
+            platform,
+        )
+        if failure is not None:
+            raise StepFailedError(name, failure)
+        archive_dir = self.run_dir / name / "artifacts"
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        _tar_model(paths.local("/opt/ml/model"), archive_dir / MODEL_ARCHIVE)
+        prefix = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
+        uri = f"{prefix}/{job_name}/output/{MODEL_ARCHIVE}"
+        upload_file(self.clients.s3, archive_dir / MODEL_ARCHIVE, uri)
+        properties = {"ModelArtifacts.S3ModelArtifacts": uri}
+        self._record(name, state, properties, {})
+        if CachePolicy.of(step).enabled:
+            self.cache.store(key, _execution(state), properties, {}, {"model": archive_dir})
+        return StepOutcome(name, "ran")
 
-    def training(self, step: dict[str, Any], state: RunState) -> str:
-        """A ``Training`` step: channels in, ``model.tar.gz`` out; returns ``ran`` or ``cached``."""
-        name, arguments = step["Name"], step["Arguments"]
-        spec = arguments["AlgorithmSpecification"]
-        module, args = spec["ContainerEntrypoint"][-1], state.resolve(spec["ContainerArguments"])
-        inputs: dict[str, Path] = {}
-        for channel in arguments["InputDataConfig"]:
-            if channel["ChannelName"] == "code":
-                continue
-            local = self.map_path(name, f"/opt/ml/input/data/{channel['ChannelName']}")
-            shutil.rmtree(local, ignore_errors=True)
-            uri = state.resolve(channel["DataSource"]["S3DataSource"]["S3Uri"])
-            download_prefix(self.clients.s3, uri, local)
-            inputs[channel["ChannelName"]] = local
-        output = self.map_path(name, "/opt/ml/output/archive")
-        key = self.cache_key(name, module, args, inputs)
-        status = "cached" if self.cached(key, {"archive": output}) else "ran"
-        if status == "ran":
-            model_dir = self.map_path(name, "/opt/ml/model")
-            shutil.rmtree(model_dir, ignore_errors=True)
-            self.run_module(name, module, args)
-            shutil.rmtree(output, ignore_errors=True)
-            output.mkdir(parents=True)
-            _tar_model(model_dir, output / "model.tar.gz")
-            self.store(key, {"archive": output})
-        job = f"{state.execution['PipelineExecutionId']}-{name}"
-        prefix = state.resolve(arguments["OutputDataConfig"]["S3OutputPath"])
-        uri = f"{prefix}/{job}/output/model.tar.gz"
-        upload_file(self.clients.s3, output / "model.tar.gz", uri)
-        state.properties.setdefault(name, {})["ModelArtifacts.S3ModelArtifacts"] = uri
-        return status
+    def _fresh(self, name: str) -> PathMap:
+        shutil.rmtree(self.run_dir / name, ignore_errors=True)
+        return self.paths(name)
+
+    def _run(
+        self,
+        name: str,
+        paths: PathMap,
+        entrypoint: list[str],
+        arguments: list[str],
+        job_environment: dict[str, str],
+        platform: dict[str, str],
+    ) -> str | None:
+        env = container.environment(
+            self.image,
+            paths,
+            emulator={**self.clients.step_environment(), **self.local_environment},
+            job=job_environment,
+            platform=platform,
+        )
+        argv = container.command(entrypoint, arguments, paths)
+        cwd = Path(paths.text(self.image.workdir))
+        return container.run(argv, env, cwd, self.run_dir / name / "log.txt", paths)
+
+    def _reuse(
+        self, step: dict[str, Any], arguments: dict[str, Any], hit: CacheEntry, state: RunState
+    ) -> None:
+        """A cache hit: the cached run's properties, and its outputs back where it wrote them."""
+        name = step["Name"]
+        paths = self._fresh(name)
+        if step["Type"] == "Processing":
+            for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
+                saved = hit.outputs() / item["OutputName"]
+                local = paths.local(item["S3Output"]["LocalPath"])
+                shutil.copytree(saved, local, dirs_exist_ok=True)
+                uri = hit.properties[_output_property(item["OutputName"])]
+                upload_dir(self.clients.s3, saved, uri)
+        else:
+            uri = hit.properties["ModelArtifacts.S3ModelArtifacts"]
+            upload_file(self.clients.s3, hit.outputs() / "model" / MODEL_ARCHIVE, uri)
+        self._record(name, state, hit.properties, hit.property_files)
+
+    @staticmethod
+    def _record(
+        name: str, state: RunState, properties: dict[str, Any], property_files: dict[str, Any]
+    ) -> None:
+        state.properties[name] = dict(properties)
+        for file_name, document in property_files.items():
+            state.property_files[(name, file_name)] = document
+
+    def _job_name(self, state: RunState, step: str) -> str:
+        return f"{_execution(state)}-{step}"[:63]
+
+    def _arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.clients.region}:{self.account}:{kind}/{name.lower()}"
+
+
+def _execution(state: RunState) -> str:
+    return str(state.execution["PipelineExecutionId"])
+
+
+def _output_property(name: str) -> str:
+    return f"ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
 
 
 def _tar_model(model_dir: Path, target: Path) -> None:

@@ -1,40 +1,84 @@
-"""Promotion: an approved package of one stack becomes the pinned model of the next stack.
+"""Promotion: what one stack serves becomes the pinned model of the next stack.
 
-dev -> staging -> prod. The package is copied into the target stack's group
-(once: a copy is found again by its ``PromotedFrom`` metadata) and its ARN is
-written to ``mlops:serving: modelPackageArn:`` in ``environments/Pulumi.<stack>.yaml``,
+dev -> staging -> prod. The source is the package pinned in the source stack's
+file (what that stack served and was tested with), never merely the newest
+approved one. Its model artifact, metrics and any other object it names are
+copied into the target stack's artifacts bucket under the target's key
+(``artifact_copy.py``), because the target's execution role may read nothing
+else; the copy is registered in the target's group with the target's approval
+policy and lineage to the source (``PromotedFrom`` metadata, ``SourceUri``),
+found again by that lineage on a repeated promotion, and its ARN is written to
+``mlops:serving: modelPackageArn:`` in ``environments/Pulumi.<stack>.yaml``,
 so what a stack serves is pinned in git and reviewed like any other change.
 The stack file is edited as text (comments and layout stay) and re-parsed to
 check that nothing but that one value changed.
+
+The project image (in the source stack's ECR repository, referenced by
+digest) is copied into the target stack's repository under the same digest
+(``image_copy.py``), since each stack's role pulls only from its own.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pipelines.artifact_copy import PROMOTED_PREFIX, Destination, copied_fields, copy_uris
+from pipelines.image_copy import LayerFetch, copy_image, parse_image_uri
 from pipelines.registry import (
     APPROVED,
-    MODEL_GROUP_SUFFIX,
     Package,
     RegistryError,
+    aws_session,
     describe,
-    latest_approved,
     list_packages,
     state_change,
 )
+from pipelines.stack_names import StackNames, load_stack
 
 STACK_ORDER = ("dev", "staging", "prod")
 SERVING_KEY = "mlops:serving"
 ARN_KEY = "modelPackageArn"
+# Metadata of a copy: where it came from, and whether it was approved by policy, not a person.
+PROMOTED_FROM = "PromotedFrom"
+PROMOTED_FROM_STACK = "PromotedFromStack"
+APPROVED_ON_REGISTRATION = "ApprovedOnRegistration"
 
 
 class PromotionError(RegistryError):
-    """A promotion that must not happen (unapproved package, no approved model, bad target)."""
+    """A promotion that must not happen (nothing pinned, unapproved package, bad target)."""
+
+
+@dataclass(frozen=True)
+class PromotionClients:
+    """The AWS clients a promotion uses, all in one account and region."""
+
+    sagemaker: Any
+    s3: Any
+    kms: Any
+    sts: Any
+    ecr: Any
+
+
+def promotion_clients(
+    region: str | None = None, endpoint_url: str | None = None
+) -> PromotionClients:
+    """Clients from the default chain (``AWS_ENDPOINT_URL`` or ``endpoint_url`` for an emulator)."""
+    import os
+
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    session = aws_session(region, endpoint)
+    return PromotionClients(
+        *(
+            session.client(name, endpoint_url=endpoint)
+            for name in ("sagemaker", "s3", "kms", "sts", "ecr")
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -50,114 +94,227 @@ class Promotion:
 
 
 def source_stack(target: str) -> str:
-    """The stack whose approved models feed ``target``."""
+    """The stack whose pinned model feeds ``target``."""
     if target not in STACK_ORDER:
         raise PromotionError(f"unknown stack {target!r}; promote to one of staging, prod")
     index = STACK_ORDER.index(target)
     if index == 0:
-        raise PromotionError("dev is the first stack; nothing promotes into it (use staging, prod)")
+        raise PromotionError(
+            "dev is the first stack; nothing promotes into it "
+            "(serve dev's own model with 'mlops deploy --stack dev')"
+        )
     return STACK_ORDER[index - 1]
 
 
 def group_of(stack: str, stack_file: Path | None = None) -> str:
     """The model package group of a stack, named as the registry component names it."""
-    from infra.stack_config import namespace_values, read_stack_file, resolve
+    return StackNames(load_stack(stack, stack_file)).model_group
+
+
+def pinned_arn(stack: str, stack_file: Path | None = None) -> str | None:
+    """The ``mlops:serving.modelPackageArn`` a stack file pins, or None."""
+    from infra.stack_config import namespace_values, read_stack_file
     from infra.stack_config import stack_file as path_of
 
-    config = resolve(stack, namespace_values(read_stack_file(stack_file or path_of(stack))))
-    return config.resource_name(MODEL_GROUP_SUFFIX)
+    serving = namespace_values(read_stack_file(stack_file or path_of(stack))).get("serving")
+    value = serving.get(ARN_KEY) if isinstance(serving, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
-def choose_source(client: Any, group: str, package_arn: str | None) -> Package:
-    """The package to promote: the one named (if approved) or the group's newest approved."""
-    if package_arn is None:
-        champion = latest_approved(client, group)
-        if champion is None:
-            raise PromotionError(
-                f"no approved model in {group}; approve one with 'mlops registry approve ARN'"
-            )
-        return champion
-    package = describe(client, package_arn)
+def pinned_source(client: Any, stack: str, stack_file: Path | None = None) -> Package:
+    """The package a stack serves, which must be approved to be promoted."""
+    from infra.stack_config import stack_file as path_of
+
+    arn = pinned_arn(stack, stack_file)
+    if arn is None:
+        fix = (
+            "'mlops deploy --stack dev'"
+            if stack == STACK_ORDER[0]
+            else f"'mlops promote --to {stack}'"
+        )
+        raise PromotionError(
+            f"stack {stack} pins no model ({SERVING_KEY}.{ARN_KEY} in "
+            f"{stack_file or path_of(stack)}); serve one there first with {fix}"
+        )
+    package = describe(client, arn)
     if package.status != APPROVED:
         reason = f" ({package.approval_description})" if package.approval_description else ""
         raise PromotionError(
-            f"model package {package_arn} is {package.status}{reason}; only approved "
-            "packages are promoted"
+            f"model package {arn} pinned in {stack} is {package.status}{reason}; only approved "
+            f"packages are promoted (approve it with 'mlops registry approve {arn} --reason ...')"
         )
     return package
 
 
+def destination(
+    clients: PromotionClients, target: StackNames, source: Package, origin: str
+) -> Destination:
+    """The target's artifacts bucket and key ARN; a target not yet deployed is a clear error."""
+    from botocore.exceptions import ClientError
+
+    account = clients.sts.get_caller_identity()["Account"]
+    bucket = target.artifacts_bucket(account)
+    stack = target.config.environment.value
+    try:
+        key_arn = clients.kms.describe_key(KeyId=target.key_alias)["KeyMetadata"]["Arn"]
+    except ClientError as error:
+        if _code(error) != "NotFoundException":
+            raise
+        raise PromotionError(
+            f"key {target.key_alias} of stack {stack} not found; run 'pulumi up' for {stack} first"
+        ) from None
+    try:
+        clients.s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if _code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        raise PromotionError(
+            f"artifacts bucket {bucket} of stack {stack} not found; "
+            f"run 'pulumi up' for {stack} first"
+        ) from None
+    return Destination(bucket, key_arn, f"{PROMOTED_PREFIX}/{origin}/{source.version}/")
+
+
+def _code(error: Any) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def find_copy(client: Any, group: str, source_arn: str) -> Package | None:
+    """The copy of ``source_arn`` in ``group``, found by its lineage."""
+    for existing in list_packages(client, group):
+        if existing.metadata.get(PROMOTED_FROM) == source_arn:
+            return existing
+    return None
+
+
+def copy_images(
+    clients: PromotionClients,
+    fields: dict[str, Any],
+    origin: StackNames,
+    target: StackNames,
+    fetch: LayerFetch | None = None,
+) -> dict[str, Any]:
+    """``fields`` with each container image of the source stack's repository copied to the target's.
+
+    Other images (another registry, a tag) are left as they are: they are not the stack's to copy.
+    """
+    specification = fields.get("InferenceSpecification") or {}
+    containers = []
+    for container in specification.get("Containers", []):
+        image = parse_image_uri(container.get("Image", ""))
+        if image is not None and image.repository == origin.image_repository:
+            copied = copy_image(clients.ecr, image, target.image_repository, fetch)
+            container = {**container, "Image": copied.uri}
+        containers.append(container)
+    if not containers:
+        return fields
+    return {**fields, "InferenceSpecification": {**specification, "Containers": containers}}
+
+
 def copy_into(
-    client: Any, source: Package, target_group: str, source_stack_name: str
+    clients: PromotionClients,
+    source: Package,
+    target: StackNames,
+    origin: StackNames,
+    fetch: LayerFetch | None = None,
 ) -> tuple[Package, bool]:
-    """The source's copy in ``target_group``: found if it exists, registered if not."""
-    for existing in list_packages(client, target_group):
-        if existing.metadata.get("PromotedFrom") == source.arn:
-            return existing, False
-    metadata = {
-        **source.metadata,
-        "PromotedFrom": source.arn,
-        "PromotedFromStack": source_stack_name,
-    }
-    request: dict[str, Any] = {
-        "ModelPackageGroupName": target_group,
-        "ModelPackageDescription": f"Promoted from {source.arn}",
-        "InferenceSpecification": source.inference_specification,
-        "ModelApprovalStatus": APPROVED,
-        "CustomerMetadataProperties": metadata,
-    }
-    if source.model_metrics:
-        request["ModelMetrics"] = source.model_metrics
-    created = client.create_model_package(**request)
-    return describe(client, created["ModelPackageArn"]), True
+    """The source's copy in the target's group: found if it exists, registered if not."""
+    existing = find_copy(clients.sagemaker, target.model_group, source.arn)
+    if existing is not None:
+        return existing, False
+    origin_stack = origin.config.environment.value
+    where = destination(clients, target, source, origin_stack)
+    described = clients.sagemaker.describe_model_package(ModelPackageName=source.arn)
+    fields = copied_fields(described, lambda uris: copy_uris(clients.s3, uris, where))
+    fields = copy_images(clients, fields, origin, target, fetch)
+    status = target.config.pipeline.approval_status
+    metadata = {**source.metadata, PROMOTED_FROM: source.arn, PROMOTED_FROM_STACK: origin_stack}
+    if status == APPROVED:
+        metadata[APPROVED_ON_REGISTRATION] = "true"
+    created = clients.sagemaker.create_model_package(
+        ModelPackageGroupName=target.model_group,
+        ModelPackageDescription=f"Promoted from {source.arn} (served by {origin_stack})",
+        SourceUri=source.arn,
+        ModelApprovalStatus=status,
+        CustomerMetadataProperties=metadata,
+        **fields,
+    )
+    return describe(clients.sagemaker, created["ModelPackageArn"]), True
 
 
 def promote(
-    client: Any,
+    clients: PromotionClients,
     target_stack: str,
-    package_arn: str | None = None,
     stack_file: Path | None = None,
-    source_group: str | None = None,
-    target_group: str | None = None,
+    source_stack_file: Path | None = None,
+    fetch: LayerFetch | None = None,
 ) -> Promotion:
-    """Promote into ``target_stack`` and pin the result in its stack file; safe to repeat."""
+    """Promote the source stack's pinned model into ``target_stack`` and pin it; safe to repeat.
+
+    ``stack_file`` is where the target's pinned file is written (default: its
+    environments file; a path that does not exist yet starts as a copy of it).
+    ``fetch`` reads image blobs (default: ECR's download URLs).
+    """
     from infra.stack_config import stack_file as path_of
 
     origin = source_stack(target_stack)
     path = stack_file or path_of(target_stack)
-    source = choose_source(client, source_group or group_of(origin), package_arn)
-    group = target_group or group_of(target_stack, path)
-    target, created = copy_into(client, source, group, origin)
-    changed = pin_model_package(path, target.arn)
-    return Promotion(source, target, target_stack, path, created, changed)
+    source = pinned_source(clients.sagemaker, origin, source_stack_file)
+    target = StackNames(load_stack(target_stack, path if path.is_file() else None))
+    names = StackNames(load_stack(origin, source_stack_file))
+    copy, created = copy_into(clients, source, target, names, fetch)
+    changed = pin_model_package(path, copy.arn, template=path_of(target_stack))
+    return Promotion(source, copy, target_stack, path, created, changed)
 
 
 def promote_on_event(
-    client: Any, event: dict[str, Any], stack_files: dict[str, Path] | None = None
+    clients: PromotionClients,
+    event: dict[str, Any],
+    stack_files: dict[str, Path] | None = None,
+    fetch: LayerFetch | None = None,
 ) -> Promotion | None:
-    """The CD hook: an approval in one stack promotes to the next; other events are ignored.
+    """The CD hook: approving the model a stack serves promotes it to the next stack.
 
-    Duplicate deliveries find the same copy and the same pinned ARN, so they change nothing.
+    Ignored (None): other statuses, groups of no promoting stack, a package the
+    source stack does not pin, and a promotion copy approved by its stack's
+    registration policy rather than by a person, so no approval cascades
+    through stacks on its own. Duplicate deliveries find the same copy and the
+    same pinned ARN, so they change nothing.
     """
     group, arn, status = state_change(event)
     if status != APPROVED:
         return None
     files = stack_files or {}
     for stack in STACK_ORDER[:-1]:
-        if group_of(stack, files.get(stack)) == group:
-            target = STACK_ORDER[STACK_ORDER.index(stack) + 1]
-            return promote(client, target, arn, stack_file=files.get(target), source_group=group)
+        if group_of(stack, files.get(stack)) != group:
+            continue
+        if pinned_arn(stack, files.get(stack)) != arn:
+            return None
+        package = describe(clients.sagemaker, arn)
+        if package.metadata.get(APPROVED_ON_REGISTRATION) == "true":
+            return None
+        target = STACK_ORDER[STACK_ORDER.index(stack) + 1]
+        return promote(clients, target, files.get(target), files.get(stack), fetch)
     return None
 
 
-def pin_model_package(path: Path, arn: str) -> bool:
-    """Write ``arn`` as ``mlops:serving: modelPackageArn:``; False when it was already there."""
+def pin_model_package(path: Path, arn: str, template: Path | None = None) -> bool:
+    """Write ``arn`` as ``mlops:serving: modelPackageArn:``; False when it was already there.
+
+    A ``path`` that does not exist starts as a copy of ``template`` (the stack's own file).
+    """
     if not path.is_file():
-        raise PromotionError(f"stack file {path} not found; create it before promoting")
+        if template is None or not template.is_file():
+            raise PromotionError(f"stack file {path} not found; create it before pinning")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        new_file = True
+    else:
+        new_file = False
     text = path.read_text(encoding="utf-8")
     updated = set_model_package_arn(text, arn)
     if updated == text:
-        return False
+        return new_file
     before, after = yaml.safe_load(text) or {}, yaml.safe_load(updated)
     expected = _with_arn(before, arn)
     if after != expected:

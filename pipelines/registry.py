@@ -54,10 +54,10 @@ class Change:
     changed: bool
 
 
-def sagemaker_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A SageMaker client; ``AWS_ENDPOINT_URL`` (or ``endpoint_url``) points it at an emulator.
+def aws_session(region: str | None = None, endpoint_url: str | None = None) -> Any:
+    """A boto3 session; with an emulator endpoint and no configured credentials, test ones.
 
-    An emulator accepts any credentials, so without configured ones it gets test credentials.
+    An emulator accepts any credentials; real AWS without credentials is a clear error.
     """
     import boto3
 
@@ -77,7 +77,13 @@ def sagemaker_client(region: str | None = None, endpoint_url: str | None = None)
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
-    return session.client("sagemaker", endpoint_url=endpoint)
+    return session
+
+
+def sagemaker_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
+    """A SageMaker client; ``AWS_ENDPOINT_URL`` (or ``endpoint_url``) points it at an emulator."""
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    return aws_session(region, endpoint).client("sagemaker", endpoint_url=endpoint)
 
 
 def describe(client: Any, arn: str) -> Package:
@@ -136,16 +142,6 @@ def latest_approved(client: Any, group: str) -> Package | None:
     """The champion: the newest approved package of the group, or None."""
     approved = list_packages(client, group, APPROVED)
     return approved[0] if approved else None
-
-
-def champion_floors(client: Any, group: str, max_regression: float) -> tuple[float, float]:
-    """What a challenger must reach not to regress: champion metrics less ``max_regression``."""
-    champion = latest_approved(client, group)
-    if champion is None:
-        return 0.0, 0.0
-    pr_auc = champion.metric("PrAuc") or 0.0
-    recall = champion.metric("RecallAtPrecision90") or 0.0
-    return max(0.0, pr_auc - max_regression), max(0.0, recall - max_regression)
 
 
 def set_status(

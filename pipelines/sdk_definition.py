@@ -3,8 +3,10 @@
 ``pipelines.training`` writes the definition as plain data because the SDK
 costs about six seconds to import and asks for a default bucket. This module
 builds the same pipeline from SDK objects (parameters, processing steps,
-property files, ``JsonGet`` conditions, retry policies, cache config, the fail
-step) and lets the SDK serialise it; the tests compare the two. The training
+property files, a ``ManifestFile`` input whose URI is a ``JsonGet``,
+``JsonGet`` conditions, a condition step nested in another's branch, retry
+policies, cache config on and off, the fail step) and lets the SDK serialise
+it; the tests compare the two. The training
 and register steps keep the builder's arguments inside an SDK step, because
 ``ModelTrainer`` and ``ModelStep`` upload their own driver code and need a
 ``sagemaker.serve`` model.
@@ -12,18 +14,18 @@ and register steps keep the builder's arguments inside an SDK step, because
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pipelines import steps as dict_steps
 from pipelines.training import (
+    CHAMPION_REPORT,
+    DATASET_REPORT,
     EVALUATION_REPORT,
     FEATURES_REPORT,
-    PR_AUC_PATH,
-    RECALL_PATH,
     VALIDATION_REPORT,
     TrainingPipelineSpec,
     build_steps,
+    flatten_steps,
     parameters,
 )
 
@@ -32,7 +34,7 @@ SDK_BUCKET = "sagemaker-us-east-1-123456789012"
 
 def sdk_definition(spec: TrainingPipelineSpec) -> str:
     """The definition as ``Pipeline.definition()`` writes it (run inside moto's ``mock_aws``)."""
-    from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
@@ -43,74 +45,111 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
     for item in parameters(spec):
         kind = ParameterFloat if item["Type"] == "Float" else ParameterString
         params[item["Name"]] = kind(item["Name"], default_value=item["DefaultValue"])
-    reference = {step["Name"]: step for step in build_steps(spec)}
-    validate = _processing(reference["Validate"], spec, params, session, VALIDATION_REPORT)
+    reference = {step["Name"]: step for step in flatten_steps({"Steps": build_steps(spec)})}
+    dataset = _processing(reference["Dataset"], spec, params, session, DATASET_REPORT)
+    validate = _processing(
+        reference["Validate"],
+        spec,
+        params,
+        session,
+        VALIDATION_REPORT,
+        upstream={
+            "data": JsonGet(
+                step_name=dataset.name, property_file=DATASET_REPORT.name, json_path="manifest_uri"
+            )
+        },
+    )
     features = _processing(
         reference["Features"],
         spec,
         params,
         session,
         FEATURES_REPORT,
-        upstream={"validated": validate},
+        upstream={"validated": _output(validate, "validated")},
     )
     train = _prebuilt(reference["Train"], "Training", "DescribeTrainingJobResponse")
+    model = train.properties.ModelArtifacts.S3ModelArtifacts
+    test = _output(features, "test")
     evaluate = _processing(
         reference["Evaluate"],
         spec,
         params,
         session,
         EVALUATION_REPORT,
-        upstream={"model": train, "test": features},
+        upstream={"model": model, "test": test},
     )
-    pr_auc = JsonGet(
-        step_name=evaluate.name, property_file=EVALUATION_REPORT.name, json_path=PR_AUC_PATH
+    champion = _processing(
+        reference["Champion"],
+        spec,
+        params,
+        session,
+        CHAMPION_REPORT,
+        upstream={"model": model, "test": test},
     )
-    recall = JsonGet(
-        step_name=evaluate.name, property_file=EVALUATION_REPORT.name, json_path=RECALL_PATH
+    reports = {
+        "Dataset": DATASET_REPORT,
+        "Evaluate": EVALUATION_REPORT,
+        "Champion": CHAMPION_REPORT,
+        "Features": FEATURES_REPORT,
+    }
+
+    def value(item: Any) -> Any:
+        """The SDK object for one value of the builder's conditions and messages."""
+        if isinstance(item, dict) and "Std:JsonGet" in item:
+            found = item["Std:JsonGet"]
+            step = found["PropertyFile"]["Get"].split(".")[1]
+            return JsonGet(
+                step_name=step, property_file=reports[step].name, json_path=found["Path"]
+            )
+        if isinstance(item, dict) and "Get" in item:
+            return params[item["Get"].removeprefix("Parameters.")]
+        return item
+
+    gate = reference["CheckGates"]
+    register = _prebuilt(
+        gate["Arguments"]["IfSteps"][0], "RegisterModel", "DescribeModelPackageOutput"
     )
-    gate = reference["CheckGates"]["Arguments"]
-    register = _prebuilt(gate["IfSteps"][0], "RegisterModel", "DescribeModelPackageOutput")
-    failed = gate["ElseSteps"][0]
+    failed = gate["Arguments"]["ElseSteps"][0]
     fail = FailStep(
         name=failed["Name"],
         description=failed["Description"],
         error_message=Join(
             on=" ",
-            values=[
-                _sdk_value(v, params, pr_auc, recall)
-                for v in failed["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
-            ],
+            values=[value(v) for v in failed["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]],
         ),
     )
-    conditions = [
-        ConditionGreaterThanOrEqualTo(left=pr_auc, right=spec.gates.min_pr_auc),
-        ConditionGreaterThanOrEqualTo(left=recall, right=spec.gates.min_recall_at_precision),
-        ConditionGreaterThanOrEqualTo(left=pr_auc, right=params["ChampionFloorPrAuc"]),
-        ConditionGreaterThanOrEqualTo(left=recall, right=params["ChampionFloorRecallAtPrecision"]),
-    ]
     condition = ConditionStep(
-        name="CheckGates",
-        description=reference["CheckGates"]["Description"],
-        conditions=conditions,
+        name=gate["Name"],
+        description=gate["Description"],
+        conditions=[
+            ConditionGreaterThanOrEqualTo(left=value(c["LeftValue"]), right=value(c["RightValue"]))
+            for c in gate["Arguments"]["Conditions"]
+        ],
         if_steps=[register],
         else_steps=[fail],
+    )
+    new_model = reference["CheckNewModel"]
+    check_new = ConditionStep(
+        name=new_model["Name"],
+        description=new_model["Description"],
+        conditions=[
+            ConditionEquals(left=value(c["LeftValue"]), right=value(c["RightValue"]))
+            for c in new_model["Arguments"]["Conditions"]
+        ],
+        if_steps=[condition],
+        else_steps=[],
     )
     pipeline = Pipeline(
         name=spec.pipeline_name,
         parameters=list(params.values()),
-        steps=[validate, features, train, evaluate, condition],
+        steps=[dataset, validate, features, train, evaluate, champion, check_new],
         sagemaker_session=session,
     )
     return str(pipeline.definition())
 
 
-def _sdk_value(value: Any, params: dict[str, Any], pr_auc: Any, recall: Any) -> Any:
-    """The SDK object for one part of the fail message."""
-    if isinstance(value, dict) and "Get" in value:
-        return params[value["Get"].removeprefix("Parameters.")]
-    if isinstance(value, dict) and "Std:JsonGet" in value:
-        return pr_auc if value["Std:JsonGet"]["Path"] == PR_AUC_PATH else recall
-    return value
+def _output(step: Any, name: str) -> Any:
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
 
 
 def _retry_policies(spec: TrainingPipelineSpec) -> list[Any]:
@@ -179,13 +218,12 @@ def _processing(
     )
 
     def source(name: str, uri: Any) -> Any:
-        step = (upstream or {}).get(name)
-        if step is None:
-            return params["InputDataUri"] if isinstance(uri, dict) else uri
-        if "ModelArtifacts" in json.dumps(uri):
-            return step.properties.ModelArtifacts.S3ModelArtifacts
-        output = uri["Get"].split("'")[1]
-        return step.properties.ProcessingOutputConfig.Outputs[output].S3Output.S3Uri
+        return (upstream or {}).get(name, uri)
+
+    def argument(item: Any) -> Any:
+        if isinstance(item, dict) and "Get" in item:
+            return params[item["Get"].removeprefix("Parameters.")]
+        return item
 
     def destination(uri: Any) -> Any:
         if not isinstance(uri, dict):
@@ -202,13 +240,13 @@ def _processing(
             s3_input=ProcessingS3Input(
                 s3_uri=source(item["InputName"], item["S3Input"]["S3Uri"]),
                 local_path=item["S3Input"]["LocalPath"],
-                s3_data_type="S3Prefix",
+                s3_data_type=item["S3Input"]["S3DataType"],
                 s3_input_mode="File",
                 s3_data_distribution_type="FullyReplicated",
                 s3_compression_type="None",
             ),
         )
-        for item in arguments["ProcessingInputs"]
+        for item in arguments.get("ProcessingInputs", [])
     ]
     outputs = [
         ProcessingOutput(
@@ -221,7 +259,12 @@ def _processing(
         )
         for item in arguments["ProcessingOutputConfig"]["Outputs"]
     ]
-    step_args = processor.run(inputs=inputs, outputs=outputs, arguments=app["ContainerArguments"])
+    step_args = processor.run(
+        inputs=inputs,
+        outputs=outputs,
+        arguments=[argument(item) for item in app["ContainerArguments"]],
+    )
+    cache = reference["CacheConfig"]
     return ProcessingStep(
         name=reference["Name"],
         step_args=step_args,
@@ -229,7 +272,9 @@ def _processing(
         property_files=[
             PropertyFile(name=report.name, output_name=report.output_name, path=report.path)
         ],
-        cache_config=CacheConfig(enable_caching=True, expire_after=spec.cache_expiry),
+        cache_config=CacheConfig(
+            enable_caching=cache["Enabled"], expire_after=cache.get("ExpireAfter")
+        ),
         retry_policies=_retry_policies(spec),
     )
 

@@ -8,13 +8,25 @@ from pipelines.steps import PropertyFile
 
 PROCESSING = "/opt/ml/processing"
 
+DATASET_REPORT = PropertyFile("DatasetVersion", "dataset", "dataset.json")
 VALIDATION_REPORT = PropertyFile("ValidationReport", "report", "validation.json")
 FEATURES_REPORT = PropertyFile("FeaturesReport", "report", "features.json")
 EVALUATION_REPORT = PropertyFile("EvaluationReport", "evaluation", "evaluation.json")
+CHAMPION_REPORT = PropertyFile("ChampionReport", "champion", "champion.json")
 
 # Where the gates read the challenger's metrics in evaluation.json (SageMaker model-metrics shape).
 PR_AUC_PATH = "binary_classification_metrics.pr_auc.value"
 RECALL_PATH = "binary_classification_metrics.recall_at_precision_90.value"
+# Where CheckGates reads the champion comparison in champion.json (pipelines.champion).
+CHAMPION_FLOOR_PATHS = {
+    "pr_auc": "floors.pr_auc",
+    "recall_at_precision_90": "floors.recall_at_precision_90",
+}
+CHAMPION_METRIC_PATHS = {
+    "pr_auc": "champion.pr_auc",
+    "recall_at_precision_90": "champion.recall_at_precision_90",
+}
+CHALLENGER_IS_NEW_PATH = "challenger.is_new"
 MEASURE_ONLY_GATES = "min_pr_auc=0,min_recall_at_precision=0,max_regression=1"
 
 
@@ -53,7 +65,13 @@ class TrainingPipelineSpec:
 
     @property
     def raw_uri(self) -> str:
+        """The prefix the Dataset step versions by default (``InputDataUri``)."""
         return f"s3://{self.data_bucket}/raw/"
+
+    @property
+    def datasets_uri(self) -> str:
+        """Where dataset versions (manifest and record) are written, one folder each."""
+        return f"s3://{self.data_bucket}/datasets/"
 
 
 def output_uri(name: str) -> str:

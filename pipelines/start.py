@@ -1,16 +1,15 @@
-"""Start the deployed training pipeline with the champion floors read from the registry.
+"""Start the deployed training pipeline by hand, optionally on another input prefix.
 
-The floors are pipeline parameters (``ChampionFloorPrAuc``,
-``ChampionFloorRecallAtPrecision``): this is the start that makes a run beat
-the current champion, not only the fixed metric gates.
+Nothing about the champion is passed in: the pipeline's Champion step reads
+it from the registry in every run, so a manual start, the schedule and an
+alarm-started run are gated alike. ``--input`` only changes which prefix the
+Dataset step versions (``InputDataUri``, default ``s3://<data>/raw/``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from pipelines.registry import champion_floors
 
 
 @dataclass(frozen=True)
@@ -21,20 +20,12 @@ class Started:
     parameters: dict[str, str]
 
 
-def start_training(
-    client: Any, pipeline_name: str, group: str, max_regression: float, input_uri: str | None = None
-) -> Started:
-    """Start one execution; the champion floors come from the group's newest approved package."""
-    pr_floor, recall_floor = champion_floors(client, group, max_regression)
-    parameters = {
-        "ChampionFloorPrAuc": f"{pr_floor:.6f}",
-        "ChampionFloorRecallAtPrecision": f"{recall_floor:.6f}",
-    }
-    if input_uri:
-        parameters["InputDataUri"] = input_uri
+def start_training(client: Any, pipeline_name: str, input_uri: str | None = None) -> Started:
+    """Start one execution; ``input_uri`` overrides the prefix the Dataset step versions."""
+    parameters = {"InputDataUri": input_uri} if input_uri else {}
     started = client.start_pipeline_execution(
         PipelineName=pipeline_name,
         PipelineParameters=[{"Name": k, "Value": v} for k, v in parameters.items()],
-        PipelineExecutionDescription="started with the champion floors from the registry",
+        PipelineExecutionDescription="started by mlops pipeline start",
     )
     return Started(started["PipelineExecutionArn"], parameters)

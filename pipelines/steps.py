@@ -64,7 +64,10 @@ def retry_policies(max_attempts: int) -> list[Json]:
     ]
 
 
-def cache_config(expire_after: str) -> Json:
+def cache_config(expire_after: str | None) -> Json:
+    """Caching on with an expiry, or off (``None``): the step runs on every execution."""
+    if expire_after is None:
+        return {"Enabled": False}
     return {"Enabled": True, "ExpireAfter": expire_after}
 
 
@@ -91,13 +94,14 @@ def module_entrypoint(module: str) -> list[str]:
     return ["python3", "-m", module]
 
 
-def processing_input(name: str, source: Any, destination: str) -> Json:
+def processing_input(name: str, source: Any, destination: str, data_type: str = "S3Prefix") -> Json:
+    """An S3 input; ``data_type`` ``ManifestFile`` makes ``source`` a manifest of object keys."""
     return {
         "InputName": name,
         "S3Input": {
             "S3Uri": source,
             "LocalPath": destination,
-            "S3DataType": "S3Prefix",
+            "S3DataType": data_type,
             "S3InputMode": "File",
             "S3DataDistributionType": "FullyReplicated",
             "S3CompressionType": "None",
@@ -141,8 +145,9 @@ def processing_step(
     property_files: tuple[PropertyFile, ...] = (),
     depends_on: tuple[str, ...] = (),
     description: str = "",
+    cached: bool = True,
 ) -> Json:
-    """A ``Processing`` step running one module of the step code."""
+    """A ``Processing`` step running one module of the step code (``cached=False``: every run)."""
     arguments_block: Json = {
         "ProcessingResources": {
             "ClusterConfig": {
@@ -158,11 +163,12 @@ def processing_step(
             "ContainerEntrypoint": module_entrypoint(module),
         },
         "RoleArn": settings.role_arn,
-        "ProcessingInputs": inputs,
         "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": settings.kms_key_arn},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "Environment": {"PYTHONUNBUFFERED": "1", **(environment or {})},
     }
+    if inputs:  # the SDK leaves the key out when a step has no inputs (the Dataset step)
+        arguments_block["ProcessingInputs"] = inputs
     vpc = settings.vpc_config()
     if vpc is not None:
         arguments_block["NetworkConfig"] = {
@@ -176,7 +182,7 @@ def processing_step(
         "Description": description,
         "Arguments": arguments_block,
         "RetryPolicies": retry_policies(settings.max_attempts),
-        "CacheConfig": cache_config(settings.cache_expiry),
+        "CacheConfig": cache_config(settings.cache_expiry if cached else None),
     }
     if depends_on:
         step["DependsOn"] = list(depends_on)

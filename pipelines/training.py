@@ -1,4 +1,11 @@
-"""The training pipeline's definition: validate, features, train, evaluate, gate, register.
+"""The training pipeline's definition: version, validate, features, train, evaluate, gate, register.
+
+Every execution starts by versioning the input prefix (``pipelines.dataset``,
+never cached) and reads the data through that version's manifest, so the job
+steps after it are served from SageMaker's cache exactly when the data is
+unchanged; after Train, ``pipelines.champion`` (never cached) scores the
+current champion on the same split, so every run, scheduled, alarm-started or
+manual, is gated against it with no parameter to fill in.
 
 ``build_definition`` is pure: the same ``TrainingPipelineSpec`` gives byte-identical
 JSON, with no timestamp, random id or AWS call, so ``pulumi up`` updates the
@@ -13,6 +20,8 @@ import json
 
 from pipelines.gating import gate_conditions, gate_steps, register_step
 from pipelines.spec import (
+    CHAMPION_REPORT,
+    DATASET_REPORT,
     EVALUATION_REPORT,
     FEATURES_REPORT,
     MEASURE_ONLY_GATES,
@@ -29,6 +38,7 @@ from pipelines.steps import (
     Json,
     execution_id,
     join,
+    json_get,
     parameter,
     processing_input,
     processing_output,
@@ -55,8 +65,21 @@ __all__ = [
 ]
 
 DEFINITION_VERSION = "2020-12-01"
-STEP_ORDER = ("Validate", "Features", "Train", "Evaluate", "CheckGates", "Register", "GateFailed")
+STEP_ORDER = (
+    "Dataset",
+    "Validate",
+    "Features",
+    "Train",
+    "Evaluate",
+    "Champion",
+    "CheckNewModel",
+    "CheckGates",
+    "Register",
+    "GateFailed",
+)
+# Job steps SageMaker may serve from its cache; Dataset and Champion run on every execution.
 JOB_STEPS = ("Validate", "Features", "Train", "Evaluate")
+UNCACHED_STEPS = ("Dataset", "Champion")
 
 
 def parameters(spec: TrainingPipelineSpec) -> list[Json]:
@@ -74,9 +97,6 @@ def parameters(spec: TrainingPipelineSpec) -> list[Json]:
             "DefaultValue": spec.training_instance_type,
         },
         {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": spec.approval_status},
-        # The current champion's metrics less maxRegression; 0 when there is no champion.
-        {"Name": "ChampionFloorPrAuc", "Type": "Float", "DefaultValue": 0.0},
-        {"Name": "ChampionFloorRecallAtPrecision", "Type": "Float", "DefaultValue": 0.0},
     ]
 
 
@@ -97,6 +117,31 @@ def build_steps(spec: TrainingPipelineSpec) -> list[Json]:
         security_group_ids=spec.security_group_ids,
     )
     processing_type = parameter("ProcessingInstanceType")
+    region_env = {"AWS_DEFAULT_REGION": spec.region}
+    dataset = processing_step(
+        "Dataset",
+        settings,
+        module="pipelines.dataset",
+        description="Version the input prefix: a manifest of its object keys and their sha256.",
+        arguments=[
+            "--input-uri",
+            parameter("InputDataUri"),
+            "--datasets-uri",
+            spec.datasets_uri,
+            "--out",
+            f"{PROCESSING}/output/dataset",
+        ],
+        inputs=[],
+        outputs=[
+            processing_output(
+                "dataset", f"{PROCESSING}/output/dataset", run_uri(spec, "dataset", "dataset")
+            )
+        ],
+        instance_type=processing_type,
+        environment=region_env,
+        property_files=(DATASET_REPORT,),
+        cached=False,
+    )
     validate = processing_step(
         "Validate",
         settings,
@@ -112,7 +157,14 @@ def build_steps(spec: TrainingPipelineSpec) -> list[Json]:
             "--report",
             f"{PROCESSING}/output/report/validation.json",
         ],
-        inputs=[processing_input("data", parameter("InputDataUri"), f"{PROCESSING}/input/data")],
+        inputs=[
+            processing_input(
+                "data",
+                json_get("Dataset", DATASET_REPORT.name, "manifest_uri"),
+                f"{PROCESSING}/input/data",
+                data_type="ManifestFile",
+            )
+        ],
         outputs=[
             processing_output(
                 "validated",
@@ -131,7 +183,7 @@ def build_steps(spec: TrainingPipelineSpec) -> list[Json]:
         instance_type=processing_type,
         property_files=(VALIDATION_REPORT,),
     )
-    features_env = {"AWS_DEFAULT_REGION": spec.region}
+    features_env = region_env
     features_args = [
         "--input",
         f"{PROCESSING}/input/validated",
@@ -207,7 +259,44 @@ def build_steps(spec: TrainingPipelineSpec) -> list[Json]:
         instance_type=processing_type,
         property_files=(EVALUATION_REPORT,),
     )
-    return [validate, features, train, evaluate, *gate_steps(spec)]
+    champion = processing_step(
+        "Champion",
+        settings,
+        module="pipelines.champion",
+        description="Score the champion and the challenger on the same split; set the floors.",
+        arguments=[
+            "--group",
+            spec.model_package_group,
+            "--max-regression",
+            str(spec.gates.max_regression),
+            "--model-dir",
+            f"{PROCESSING}/input/model",
+            "--test",
+            f"{PROCESSING}/input/test",
+            "--out",
+            f"{PROCESSING}/output/champion",
+        ],
+        inputs=[
+            processing_input(
+                "model",
+                step_property("Train", "ModelArtifacts.S3ModelArtifacts"),
+                f"{PROCESSING}/input/model",
+            ),
+            processing_input(
+                "test", step_property("Features", output_uri("test")), f"{PROCESSING}/input/test"
+            ),
+        ],
+        outputs=[
+            processing_output(
+                "champion", f"{PROCESSING}/output/champion", run_uri(spec, "champion", "champion")
+            )
+        ],
+        instance_type=processing_type,
+        environment=region_env,
+        property_files=(CHAMPION_REPORT,),
+        cached=False,
+    )
+    return [dataset, validate, features, train, evaluate, champion, *gate_steps(spec)]
 
 
 def build_definition(spec: TrainingPipelineSpec) -> Json:

@@ -45,6 +45,7 @@ def test_the_documented_interface_exists() -> None:
         "pipeline definition",
         "pipeline run-local",
         "promote",
+        "deploy",
         "demo",
     ):
         assert command in names, command

@@ -10,6 +10,8 @@ new tag appears exactly when the code or the pinned requirements change.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -105,10 +107,13 @@ class ProjectImage(pulumi.ComponentResource):
         )
         self.context_sha256 = context_sha256()
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        # Paths relative to where the program runs, so the inputs (and the state) are the
+        # same on every machine that deploys the stack: a changed input means a rebuild.
+        root = Path(os.path.relpath(REPO_ROOT, Path.cwd()))
         self.image = docker_build.Image(
             context.name("image"),
-            context={"location": str(REPO_ROOT)},
-            dockerfile={"location": str(REPO_ROOT / DOCKERFILE)},
+            context={"location": root.as_posix()},
+            dockerfile={"location": (root / DOCKERFILE).as_posix()},
             platforms=[PLATFORM],
             push=True,
             tags=[

@@ -84,5 +84,16 @@ def stack_key_policy(context: StackContext) -> pulumi.Output[str]:
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
             },
+            {
+                # SNS moves undeliverable notifications into the encrypted dead-letter
+                # queue, and Budgets publishes to the encrypted topic; both need the key.
+                # https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html
+                "Sid": "NotificationsAndBudgetsUseTheEncryptedTopicAndQueue",
+                "Effect": "Allow",
+                "Principal": {"Service": ["sns.amazonaws.com", "budgets.amazonaws.com"]},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+            },
         ]
     )

@@ -3,8 +3,9 @@
 The drift job (``ml/drift.py``) compares captured traffic with the model's
 baseline and ``pipelines/drift_publish.py`` publishes the result to
 ``mlops/drift``. Here the alarms watch those metrics with the publisher's own
-dimensions, an EventBridge rule starts the training pipeline when the drift
-alarm enters ALARM, and a dashboard shows drift, serving and training at once.
+dimensions, an EventBridge rule asks the retrain gate to start the training
+pipeline when the drift alarm enters ALARM (at most once per
+``monitoring.retrainCooldownMinutes``), and a dashboard shows drift, serving and training at once.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
+from infra.components.context import StackContext
 from infra.components.notifications import Notifications
+from infra.components.retrain_gate import RetrainGate
 from infra.components.serving import ModelEndpoint
 from infra.components.serving_alarms import EndpointMetric
 from infra.config import Monitoring as MonitoringSettings
@@ -48,12 +50,14 @@ class DriftMonitoring(pulumi.ComponentResource):
         notifications: Notifications,
         endpoint: ModelEndpoint | None,
         retrain: RetrainTarget | None,
+        retrain_gate: RetrainGate | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:DriftMonitoring", name, None, opts)
         self._context = context
         self._settings = settings
         self._topic = notifications.topic.arn
+        self._dead_letters = notifications.dead_letters
         self.drift_alarm = None
         self.drift_warning = None
         self.pipeline_failure_alarm = None
@@ -67,8 +71,8 @@ class DriftMonitoring(pulumi.ComponentResource):
             )
         if retrain is not None:
             self.pipeline_failure_alarm = self._pipeline_failure_alarm(retrain)
-            if self.drift_alarm is not None and settings.retrain_on_alarm:
-                self.retrain_rule = self._retrain_on(self.drift_alarm, retrain)
+            if self.drift_alarm is not None and retrain_gate is not None:
+                self.retrain_rule = self._retrain_on(self.drift_alarm, retrain_gate)
         self.dashboard = self._dashboard(endpoint, retrain) if settings.dashboard else None
         self.register_outputs(
             {
@@ -132,15 +136,16 @@ class DriftMonitoring(pulumi.ComponentResource):
         )
 
     def _retrain_on(
-        self, alarm: aws.cloudwatch.MetricAlarm, pipeline: RetrainTarget
+        self, alarm: aws.cloudwatch.MetricAlarm, gate: RetrainGate
     ) -> aws.cloudwatch.EventRule:
+        """A rule on ``alarm`` entering ALARM that invokes the gate, never the pipeline itself."""
         context = self._context
         child = pulumi.ResourceOptions(parent=self)
         rule_name = context.name("retrain-on-drift")
         rule = aws.cloudwatch.EventRule(
             rule_name,
             name=rule_name,
-            description="Start the training pipeline when the drift alarm enters ALARM",
+            description="Retrain when the drift alarm enters ALARM, at most once per cool-down",
             event_pattern=pulumi.Output.json_dumps(
                 {
                     "source": ["aws.cloudwatch"],
@@ -152,49 +157,13 @@ class DriftMonitoring(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             opts=child,
         )
-        role = aws.iam.Role(
-            context.name("retrain-events"),
-            name=context.name("retrain-events"),
-            description="Lets EventBridge start this stack's training pipeline, nothing else",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Sid": "EventBridgeRuleOfThisStackOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": context.account_id},
-                            "ArnEquals": {"aws:SourceArn": rule.arn},
-                        },
-                    }
-                ]
-            ),
-            tags=context.tags("monitoring"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{context.name('retrain-events')}-start-pipeline",
-            role=role.id,
-            name="start-pipeline",
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "StartTheTrainingPipeline",
-                        "Effect": "Allow",
-                        "Action": "sagemaker:StartPipelineExecution",
-                        "Resource": pipeline.arn,
-                    }
-                ]
-            ),
-            opts=child,
-        )
+        gate.allow_invoke_from(rule, context)
         aws.cloudwatch.EventTarget(
             context.name("retrain-on-drift-target"),
             rule=rule.name,
-            arn=pipeline.arn,
-            role_arn=role.arn,
+            arn=gate.function.arn,
             retry_policy={"maximum_event_age_in_seconds": HOUR, "maximum_retry_attempts": 10},
+            dead_letter_config=self._dead_letters.for_rule(rule),
             opts=child,
         )
         return rule

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from infra.components.dead_letters import DeadLetterQueue
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
 from infra.components.image import ProjectImage
@@ -45,6 +46,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         image: ProjectImage,
         feature_store: FeatureStore | None = None,
         network: NetworkIds | None = None,
+        dead_letters: DeadLetterQueue | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:pipeline:TrainingPipeline", name, None, opts)
@@ -55,6 +57,8 @@ class TrainingPipeline(pulumi.ComponentResource):
         role = roles.pipeline_role
         grants = [
             registry.grant_register(role, parent=self),
+            # The Champion step (execution role) reads the champion and its model artifact.
+            *registry.grant_read(roles.execution_role, parent=self),
             storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
             roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
         ]
@@ -73,6 +77,11 @@ class TrainingPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         self.scheduler_role = self._scheduler_role(storage)
+        dead_letter: dict[str, Any] = {}
+        schedule_deps: list[pulumi.Resource] = []
+        if dead_letters is not None:
+            config, grant = dead_letters.for_role(self.scheduler_role, parent=self)
+            dead_letter, schedule_deps = {"dead_letter_config": config}, [grant]
         self.schedule = aws.scheduler.Schedule(
             context.name("training-schedule"),
             name=context.name("training-schedule"),
@@ -86,8 +95,9 @@ class TrainingPipeline(pulumi.ComponentResource):
                 "arn": self.pipeline.arn,
                 "role_arn": self.scheduler_role.arn,
                 "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+                **dead_letter,
             },
-            opts=child,
+            opts=child.merge(pulumi.ResourceOptions(depends_on=schedule_deps)),
         )
         self.register_outputs(
             {

@@ -2,8 +2,9 @@
 
 They watch the quality job's metrics through ``MonitoringPipeline.metric_quality``
 (the publisher's own names and dimensions), notify the stack topic, and the
-floor alarms start the training pipeline like the drift alarm does: a model
-that misses fraud it used to catch is retrained on the newer data. The recall
+floor alarms start retraining like the drift alarm does, through the same
+cool-down gate (one run per cool-down, whichever alarm fired): a model that
+misses fraud it used to catch is retrained on the newer data. The recall
 gap between merchant categories (the bias signal) notifies people only,
 because retraining on the same data does not close it by itself.
 """
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
-from infra.components.monitoring import HOUR, RetrainTarget
+from infra.components.context import StackContext
+from infra.components.dead_letters import DeadLetterQueue
+from infra.components.monitoring import HOUR
 from infra.components.monitoring_pipeline import MonitoringPipeline
+from infra.components.retrain_gate import RetrainGate
 from infra.config import Quality
 
 
@@ -85,7 +88,8 @@ class QualityAlarms(pulumi.ComponentResource):
         settings: Quality,
         monitoring: MonitoringPipeline,
         topic: aws.sns.Topic,
-        retrain: RetrainTarget | None,
+        retrain: RetrainGate | None,
+        dead_letters: DeadLetterQueue,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:QualityAlarms", name, None, opts)
@@ -97,7 +101,9 @@ class QualityAlarms(pulumi.ComponentResource):
         }
         retraining = [self.alarms[spec.part] for spec in specs if spec.retrains]
         self.retrain_rule = (
-            self._retrain_on(retraining, retrain) if retrain is not None and retraining else None
+            self._retrain_on(retraining, retrain, dead_letters)
+            if retrain is not None and retraining
+            else None
         )
         self.register_outputs({"qualityAlarmNames": [a.name for a in self.alarms.values()]})
 
@@ -130,15 +136,19 @@ class QualityAlarms(pulumi.ComponentResource):
         )
 
     def _retrain_on(
-        self, alarms: list[aws.cloudwatch.MetricAlarm], pipeline: RetrainTarget
+        self,
+        alarms: list[aws.cloudwatch.MetricAlarm],
+        gate: RetrainGate,
+        dead_letters: DeadLetterQueue,
     ) -> aws.cloudwatch.EventRule:
+        """A rule on the floor alarms entering ALARM that invokes the cool-down gate."""
         context = self._context
         child = pulumi.ResourceOptions(parent=self)
         rule_name = context.name("retrain-on-quality")
         rule = aws.cloudwatch.EventRule(
             rule_name,
             name=rule_name,
-            description="Start the training pipeline when a quality floor alarm enters ALARM",
+            description="Retrain when a quality floor alarm enters ALARM, once per cool-down",
             event_pattern=pulumi.Output.json_dumps(
                 {
                     "source": ["aws.cloudwatch"],
@@ -150,50 +160,13 @@ class QualityAlarms(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             opts=child,
         )
-        role_name = context.name("retrain-quality-events")
-        role = aws.iam.Role(
-            role_name,
-            name=role_name,
-            description="Lets EventBridge start this stack's training pipeline on quality alarms",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Sid": "EventBridgeRuleOfThisStackOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": context.account_id},
-                            "ArnEquals": {"aws:SourceArn": rule.arn},
-                        },
-                    }
-                ]
-            ),
-            tags=context.tags("monitoring"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{role_name}-start-pipeline",
-            role=role.id,
-            name="start-pipeline",
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "StartTheTrainingPipeline",
-                        "Effect": "Allow",
-                        "Action": "sagemaker:StartPipelineExecution",
-                        "Resource": pipeline.arn,
-                    }
-                ]
-            ),
-            opts=child,
-        )
+        gate.allow_invoke_from(rule, context)
         aws.cloudwatch.EventTarget(
             context.name("retrain-on-quality-target"),
             rule=rule.name,
-            arn=pipeline.arn,
-            role_arn=role.arn,
+            arn=gate.function.arn,
             retry_policy={"maximum_event_age_in_seconds": HOUR, "maximum_retry_attempts": 10},
+            dead_letter_config=dead_letters.for_rule(rule),
             opts=child,
         )
         return rule

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from infra.components.dead_letters import queue_alarm
 from infra.components.iam import PlatformRoles
 from infra.components.notifications import Notifications
 from infra.components.storage import StackStorage
@@ -23,6 +24,10 @@ EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 GROUP_SUFFIX = MODEL_GROUP_SUFFIX
 CD_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+CD_QUEUE_MAX_AGE_SECONDS = 24 * 3600  # an approval nobody deployed for a day is announced
+CD_QUEUE_MAX_RECEIVES = 5  # a message that fails this often moves to the dead-letter queue
+# EventBridge retries a failed delivery for up to a day by default; an hour is plenty here.
+TARGET_RETRY_POLICY = {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10}
 
 
 def state_change_pattern(group_name: str, approved_only: bool = False) -> str:
@@ -55,6 +60,7 @@ class ModelRegistry(pulumi.ComponentResource):
         super().__init__("mlops:registry:ModelRegistry", name, None, opts)
         self._context = context
         self._roles = roles
+        self._storage = storage
         child = pulumi.ResourceOptions(parent=self)
         self.group_name = context.name(GROUP_SUFFIX)
         self.group = aws.sagemaker.ModelPackageGroup(
@@ -77,6 +83,8 @@ class ModelRegistry(pulumi.ComponentResource):
             rule=self.state_rule.name,
             target_id="stack-topic",
             arn=notifications.topic.arn,
+            dead_letter_config=notifications.dead_letters.for_rule(self.state_rule),
+            retry_policy=TARGET_RETRY_POLICY,
             opts=child,
         )
         self.cd_queue = aws.sqs.Queue(
@@ -85,8 +93,27 @@ class ModelRegistry(pulumi.ComponentResource):
             kms_master_key_id=storage.key.arn,
             kms_data_key_reuse_period_seconds=3600,
             message_retention_seconds=CD_QUEUE_RETENTION_SECONDS,
+            redrive_policy=pulumi.Output.json_dumps(
+                {
+                    "deadLetterTargetArn": notifications.dead_letters.queue.arn,
+                    "maxReceiveCount": CD_QUEUE_MAX_RECEIVES,
+                }
+            ),
             tags=context.tags("registry"),
             opts=child,
+        )
+        self.cd_queue_alarm = queue_alarm(
+            context,
+            self.cd_queue,
+            context.name("model-approvals"),
+            metric_name="ApproximateAgeOfOldestMessage",
+            threshold=CD_QUEUE_MAX_AGE_SECONDS,
+            description=(
+                "An approved model has waited a day in the CD queue: nobody promoted it "
+                f"(the queue keeps messages {CD_QUEUE_RETENTION_SECONDS // 86400} days)"
+            ),
+            topic_arn=notifications.topic.arn,
+            parent=self,
         )
         self.approval_rule = aws.cloudwatch.EventRule(
             context.name("model-package-approved"),
@@ -126,6 +153,8 @@ class ModelRegistry(pulumi.ComponentResource):
             rule=self.approval_rule.name,
             target_id="cd-hook",
             arn=self.cd_queue.arn,
+            dead_letter_config=notifications.dead_letters.for_rule(self.approval_rule),
+            retry_policy=TARGET_RETRY_POLICY,
             opts=child,
         )
         self.register_outputs(
@@ -169,3 +198,33 @@ class ModelRegistry(pulumi.ComponentResource):
             ],
             parent=parent or self,
         )
+
+    def grant_read(
+        self, role: aws.iam.Role, parent: pulumi.Resource | None = None
+    ) -> list[aws.iam.RolePolicy]:
+        """Let ``role`` list and describe this group's packages and read their model artifacts.
+
+        ``ListModelPackages`` and ``DescribeModelPackage`` take the ``model-package``
+        resource type (Service Authorization Reference, Amazon SageMaker), so both are
+        scoped to this group's packages; the artifacts live in the stack's artifacts bucket.
+        """
+        listing = self._roles.add_policy(
+            role,
+            "read-models",
+            [
+                {
+                    "Sid": "ReadThisGroupsPackages",
+                    "Effect": "Allow",
+                    "Action": ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                    "Resource": [self.group.arn, self.packages_arn],
+                },
+                {
+                    "Sid": "ReadThisGroup",
+                    "Effect": "Allow",
+                    "Action": ["sagemaker:DescribeModelPackageGroup"],
+                    "Resource": self.group.arn,
+                },
+            ],
+            parent=parent or self,
+        )
+        return [listing, self._storage.grant_read(role, self._storage.artifacts)]

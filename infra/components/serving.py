@@ -1,9 +1,9 @@
 """The SageMaker endpoint serving the pinned model package, updated safely.
 
-A model package version is pinned per stack (``serving.modelPackageArn``,
-set by ``mlops promote``). The model and the endpoint configuration are
-immutable and named by a hash of their content, so a change creates new ones
-beside the old; the endpoint then moves to the new configuration with the
+A model package version is pinned per stack (``serving.modelPackageArn``, set
+by ``mlops deploy`` in dev and ``mlops promote`` after). The model and the
+endpoint configuration are immutable and named by a hash of their content, so
+a change creates new ones beside the old; the endpoint then moves to the new configuration with the
 stack's rollout (blue/green canary, linear, all at once, or rolling), and
 SageMaker rolls back on its own if a rollback alarm of the new fleet fires.
 """
@@ -291,6 +291,11 @@ def serving_outputs(
         }
     if not settings.enabled:
         return {"servingStatus": "serving disabled: serving.enabled is false"}
-    return {
-        "servingStatus": f"no model package pinned: run mlops promote --to {pulumi.get_stack()}"
-    }
+    return {"servingStatus": f"no model package pinned: run {pin_command(pulumi.get_stack())}"}
+
+
+def pin_command(stack: str) -> str:
+    """What pins a model for ``stack``: dev deploys its own, the others are promoted into."""
+    if stack == "dev":
+        return "mlops deploy --stack dev"
+    return f"mlops promote --to {stack}"

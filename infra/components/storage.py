@@ -123,7 +123,8 @@ class StackStorage(pulumi.ComponentResource):
             key_usage="ENCRYPT_DECRYPT",
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             policy=key_policy,
-            tags=context.tags("storage"),
+            # EventBridge encrypts API destination credentials only with keys tagged so.
+            tags={**context.tags("storage"), "EventBridgeApiDestinations": "true"},
             opts=context.stateful(self),
         )
 

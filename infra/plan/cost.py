@@ -238,7 +238,19 @@ def _topic(address: str, *_: Any) -> list[CostItem]:
     ]
 
 
-def _queue(address: str, *_: Any) -> list[CostItem]:
+def _queue(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    if str(resource["inputs"].get("name", resource["name"])).endswith("-dead-letters"):
+        cost = round(prices.DEAD_LETTER_REQUESTS / 1e6 * prices.SQS_REQUEST_MILLION, 2)
+        return [
+            CostItem(
+                address,
+                "SQS",
+                f"dead-letter queue, {prices.DEAD_LETTER_REQUESTS:,} requests",
+                cost,
+                f"assumes {prices.DEAD_LETTER_REQUESTS:,} requests a month: only failed "
+                "deliveries land here; its alarm reads CloudWatch's free SQS metrics",
+            )
+        ]
     cost = round(prices.SQS_REQUESTS / 1e6 * prices.SQS_REQUEST_MILLION, 2)
     return [
         CostItem(
@@ -247,6 +259,58 @@ def _queue(address: str, *_: Any) -> list[CostItem]:
             f"{prices.SQS_REQUESTS:,} requests",
             cost,
             f"assumes {prices.SQS_REQUESTS:,} requests a month (long polling)",
+        )
+    ]
+
+
+def _subscription(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    protocol = str(resource["inputs"].get("protocol", ""))
+    deliveries = prices.SUBSCRIPTION_DELIVERIES
+    per_delivery = {
+        "email": prices.SNS_EMAIL_100K / 100_000,
+        "https": prices.SNS_HTTPS_MILLION / 1e6,
+    }.get(protocol)
+    basis = f"{deliveries:,} {protocol} notifications"
+    if per_delivery is None:
+        return [CostItem(address, "SNS", basis, None, f"no list price for protocol {protocol}")]
+    return [
+        CostItem(
+            address,
+            "SNS",
+            basis,
+            round(deliveries * per_delivery, 2),
+            f"assumes {deliveries:,} alarm and event messages a month to this subscriber; "
+            "the free tier is not subtracted",
+        )
+    ]
+
+
+def _function(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
+    gb = float(resource["inputs"].get("memorySize", 128)) / 1024
+    calls = prices.GATE_INVOCATIONS
+    cost = calls / 1e6 * prices.LAMBDA_REQUEST_MILLION + (
+        calls * prices.GATE_SECONDS * gb * prices.LAMBDA_GB_SECOND
+    )
+    return [
+        CostItem(
+            address,
+            "Lambda",
+            f"{calls:,} invocations x {prices.GATE_SECONDS:g} s at {gb * 1024:g} MB",
+            round(cost, 2),
+            f"assumes {calls:,} invocations a month of {prices.GATE_SECONDS:g} s each; "
+            "the free tier is not subtracted",
+        )
+    ]
+
+
+def _budget(address: str, *_: Any) -> list[CostItem]:
+    return [
+        CostItem(
+            address,
+            "AWS Budgets",
+            "1 budget without actions",
+            round(prices.BUDGET_DAY * prices.DAYS_PER_MONTH, 2),
+            "priced as a budget beyond the account's two free ones; notifications cost nothing",
         )
     ]
 
@@ -326,4 +390,7 @@ PRICERS: dict[str, Pricer] = {
     "aws:scheduler/schedule:Schedule": _schedule,
     "aws:sns/topic:Topic": _topic,
     "aws:sqs/queue:Queue": _queue,
+    "aws:sns/topicSubscription:TopicSubscription": _subscription,
+    "aws:budgets/budget:Budget": _budget,
+    "aws:lambda/function:Function": _function,
 }

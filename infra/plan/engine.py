@@ -29,12 +29,16 @@ from infra.stack_config import (
     apply_overrides,
     namespace_values,
     read_stack_file,
+    require_secrets,
     resolve,
+    secret_keys,
     stack_file,
 )
 
 PROGRAM = REPO_ROOT / "infra" / "__main__.py"
 PROJECT = "mlops"
+# What the plan shows in place of a value the program marked secret.
+SECRET = "[secret]"  # noqa: S105 - a placeholder, not a password
 
 
 @dataclass
@@ -110,7 +114,8 @@ def load_stack_values(
     """The flat Pulumi config map of a stack file, with ``--set`` overrides applied."""
     flat = read_stack_file(config_file or stack_file(stack))
     values = apply_overrides(namespace_values(flat), overrides or [])
-    passthrough = {k: v for k, v in flat.items() if not k.startswith("mlops:")}
+    secrets = secret_keys(flat)
+    passthrough = {k: v for k, v in flat.items() if not k.startswith("mlops:") or k in secrets}
     return {**passthrough, **{f"mlops:{key}": value for key, value in values.items()}}
 
 
@@ -123,6 +128,7 @@ def synthesize(
     if "aws:region" in flat and "region" not in namespace:
         namespace["region"] = flat["aws:region"]
     config = resolve(stack, namespace)  # fails here, before any resource exists
+    require_secrets(config, flat)
     monitor = RecordingMonitor(OfflineMocks(config.region))
     # A fresh root stack per synth: set_mocks keeps an existing one, and with it the
     # outputs an earlier synth in this process exported.
@@ -130,9 +136,10 @@ def synthesize(
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
     )
-    pulumi.runtime.set_all_config(
-        {key: value if isinstance(value, str) else json.dumps(value) for key, value in flat.items()}
-    )
+    # A secret's value offline is its ciphertext from the stack file, marked secret as
+    # the engine marks it: the program reads it as a secret Output either way.
+    values = {key: v if isinstance(v, str) else json.dumps(v) for key, v in flat.items()}
+    pulumi.runtime.set_all_config(values, secret_keys(flat))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         _sync_await(run_pulumi_func(_run_program))
@@ -159,7 +166,10 @@ def _stack_outputs() -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """Inputs and state as JSON-ready data (resource references become their URN)."""
+    """Inputs and state as JSON-ready data (resource references become their URN, secrets
+    are withheld)."""
+    if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        return SECRET
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):

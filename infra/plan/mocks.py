@@ -18,6 +18,7 @@ from infra.image_context import context_sha256, repository_url
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
+OFFLINE_UUID = "00000000-0000-4000-8000-000000000000"
 
 # Pulumi type -> (ARN service, ARN resource path template, attribute holding the name).
 ARN_SHAPES: dict[str, tuple[str, str, str]] = {
@@ -31,6 +32,17 @@ ARN_SHAPES: dict[str, tuple[str, str, str]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}", "name"),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("cloudwatch", "alarm:{name}", "alarmName"),
     "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}", "name"),
+    # Connections and API destinations end their ARNs in an id AWS assigns.
+    "aws:cloudwatch/eventConnection:EventConnection": (
+        "events",
+        "connection/{name}/" + OFFLINE_UUID,
+        "name",
+    ),
+    "aws:cloudwatch/eventApiDestination:EventApiDestination": (
+        "events",
+        "api-destination/{name}/" + OFFLINE_UUID,
+        "name",
+    ),
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboard/{name}", "dashboardName"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}", "name"),
     "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}", "name"),

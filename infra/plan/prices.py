@@ -24,6 +24,12 @@ FEATURE_STORE_GB_MONTH = 0.45
 ECR_GB_MONTH = 0.10
 SNS_PUBLISH_MILLION = 0.50
 SQS_REQUEST_MILLION = 0.40
+SNS_EMAIL_100K = 2.00  # email notifications, per 100,000
+SNS_HTTPS_MILLION = 0.60  # HTTP/S notifications, per million
+BUDGET_DAY = 0.02  # each budget beyond the account's first two
+DAYS_PER_MONTH = 30.4
+LAMBDA_REQUEST_MILLION = 0.20
+LAMBDA_GB_SECOND = 0.0000166667
 # SageMaker hosting / processing / training, USD per instance-hour.
 INSTANCE_HOUR: dict[str, float] = {
     "ml.t2.medium": 0.056,
@@ -51,3 +57,7 @@ ECR_GB = 2  # the project image's repository: kept images, shared layers
 JOB_MINUTES = {"pipeline": 20, "monitoring": 10, "other": 5}
 SNS_PUBLISHES = 10_000
 SQS_REQUESTS = 100_000
+DEAD_LETTER_REQUESTS = 1_000  # failed deliveries and reading them: normally none
+GATE_INVOCATIONS = 1_000  # alarm state changes reaching the retrain gate a month, storms included
+GATE_SECONDS = 2.0  # one ListPipelineExecutions and at most one start
+SUBSCRIPTION_DELIVERIES = 1_000  # alarm and event messages to each subscriber a month

@@ -59,14 +59,17 @@ def run_local_command(
         typer.Option(
             "--endpoint-url",
             envvar="AWS_ENDPOINT_URL",
-            help="Use this emulator (e.g. moto_server) instead of an in-process one.",
+            help="Use this emulator (e.g. moto_server) instead of starting one.",
         ),
     ] = None,
 ) -> None:
-    """Run the pipeline's steps in-process against an AWS emulator and register the model."""
+    """Run the pipeline's steps as SageMaker runs them, against moto_server; register the model."""
     from pipelines.local import run_local
 
     run = run_local(stack, input_path, work_dir, endpoint_url)
+    if run.package_arn is None:
+        typer.echo("nothing registered: the group already holds this model (data unchanged)")
+        return
     typer.echo(f"registered {run.package_arn} ({run.approval_status})")
 
 
@@ -74,29 +77,24 @@ def run_local_command(
 def start_command(
     stack: StackOption,
     input_uri: Annotated[
-        str | None, typer.Option("--input", help="s3:// prefix to train on (default: raw/).")
+        str | None,
+        typer.Option("--input", help="s3:// prefix to version and train on (default: raw/)."),
     ] = None,
     endpoint_url: EndpointUrlOption = None,
 ) -> None:
-    """Start the deployed pipeline; the challenger must not regress against the champion."""
+    """Start the deployed pipeline; like every run, it is gated against the champion."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from pipelines.local import load_config
-    from pipelines.registry import MODEL_GROUP_SUFFIX, RegistryError, sagemaker_client
+    from pipelines.registry import RegistryError, sagemaker_client
     from pipelines.start import start_training
 
     config = load_config(stack)
     client = sagemaker_client(config.region, endpoint_url)
     try:
-        started = start_training(
-            client,
-            config.resource_name("training"),
-            config.resource_name(MODEL_GROUP_SUFFIX),
-            config.pipeline.gates.max_regression,
-            input_uri,
-        )
+        started = start_training(client, config.resource_name("training"), input_uri)
     except (BotoCoreError, ClientError) as error:
         name = config.resource_name("training")
         raise RegistryError(f"could not start {name}: {error}") from None
-    floors = ", ".join(f"{k}={v}" for k, v in started.parameters.items())
-    typer.echo(f"started {started.execution_arn} ({floors})")
+    given = ", ".join(f"{k}={v}" for k, v in started.parameters.items()) or "default parameters"
+    typer.echo(f"started {started.execution_arn} ({given})")

@@ -31,6 +31,7 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why; recorded on th
 def register(app: typer.Typer) -> None:
     app.add_typer(registry_app, name="registry")
     app.command("promote")(promote_command)
+    app.command("deploy")(deploy_command)
 
 
 @contextmanager
@@ -161,25 +162,75 @@ def reject_command(
     _decide(stack, arn, reason, region, endpoint_url, approve=False)
 
 
+StackFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--stack-file",
+        help="Where to write the pinned stack file (default: its environments file; "
+        "a new path starts as a copy of it).",
+    ),
+]
+
+
+def _region(stack: str, region: str | None) -> str:
+    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
+
+    if region is not None:
+        return region
+    return resolve(stack, namespace_values(read_stack_file(stack_file(stack)))).region
+
+
 def promote_command(
     to: Annotated[str, typer.Option("--to", help="Target stack: staging or prod.")],
-    package_arn: Annotated[
-        str | None,
-        typer.Option("--package-arn", help="Approved package to promote (default: the champion)."),
-    ] = None,
-    stack_file: Annotated[
+    stack_file: StackFileOption = None,
+    source_stack_file: Annotated[
         Path | None,
-        typer.Option("--stack-file", help="Target stack file (default: its environments file)."),
+        typer.Option(
+            "--source-stack-file",
+            help="Stack file of the source stack, whose pinned model is promoted "
+            "(default: its environments file).",
+        ),
     ] = None,
     region: RegionOption = None,
     endpoint_url: EndpointUrlOption = None,
 ) -> None:
-    """Promote an approved package to the next stack and pin its ARN in that stack's file."""
-    from pipelines.promote import promote, source_stack
+    """Promote the model the previous stack serves: copy it into the target, pin its ARN there."""
+    from rich.console import Console
 
+    from pipelines.promote import promote, promotion_clients, source_stack
+
+    origin = source_stack(to)
     with _aws_errors():
-        client = _client(source_stack(to), region, endpoint_url)
-        done = promote(client, to, package_arn, stack_file=stack_file)
+        clients = promotion_clients(_region(origin, region), endpoint_url)
+        done = promote(clients, to, stack_file=stack_file, source_stack_file=source_stack_file)
     action = "registered" if done.created else "found"
     pinned = "pinned in" if done.file_changed else "already pinned in"
-    typer.echo(f"{action} {done.target.arn} (from {done.source.arn}); {pinned} {done.stack_file}")
+    console = Console()
+    console.print(
+        f"{action} [bold]{done.target.arn}[/] ({done.target.status}) "
+        f"from {origin}'s {done.source.arn}"
+    )
+    console.print(f"{pinned} {done.stack_file}")
+    if done.target.status != "Approved":
+        console.print(
+            f"approve it before 'pulumi up --stack {to}': "
+            f"mlops registry approve {done.target.arn} --stack {to} --reason ..."
+        )
+
+
+def deploy_command(
+    stack: StackOption = "dev",
+    stack_file: StackFileOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
+) -> None:
+    """Serve dev's newest approved model: pin its ARN in dev's stack file."""
+    from rich.console import Console
+
+    from pipelines.deploy import deploy
+
+    with _aws_errors():
+        client = _client(stack, region, endpoint_url)
+        done = deploy(client, stack, stack_file=stack_file)
+    pinned = "pinned in" if done.file_changed else "already pinned in"
+    Console().print(f"{pinned} {done.stack_file}: [bold]{done.package.arn}[/]")

@@ -114,6 +114,20 @@ INVALID = [
     ("prod", ["monitoring.quality.minRecall=1.2"], "monitoring.quality.minRecall"),
     ("prod", ["monitoring.quality.maxRecallGap=0"], "monitoring.quality.maxRecallGap"),
     ("prod", ["monitoring.driftWindowHours=0"], "monitoring.driftWindowHours"),
+    ("prod", ["monitoring.alarmEmails=[nobody]"], "monitoring.alarmEmails.0"),
+    (
+        "prod",
+        ["monitoring.alarmHttpsEndpoints=[http://chat.example.com/hooks/mlops]"],
+        "monitoring.alarmHttpsEndpoints.0",
+    ),
+    (
+        "prod",
+        ["monitoring.alarmHttpsEndpoints=[chat.example.com]"],
+        "monitoring.alarmHttpsEndpoints.0",
+    ),
+    ("prod", ["budget.monthlyLimitUsd=0"], "budget.monthlyLimitUsd"),
+    ("prod", ["budget.actualThresholdsPercent=[80, 80]"], "budget.actualThresholdsPercent"),
+    ("prod", ["budget.forecastedThresholdsPercent=[0]"], "budget.forecastedThresholdsPercent.0"),
     (
         "prod",
         ["kubernetes.enabled=true", "kubernetes.image=registry.example.com/fraud:1.0"],
@@ -137,6 +151,18 @@ def test_invalid_config_gives_one_line_naming_the_key(
     message = str(raised.value)
     assert "\n" not in message
     assert f"mlops:{key}" in message, message
+
+
+def test_the_single_alarm_email_key_points_to_its_list_replacement() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_with("prod", "monitoring.alarmEmail=oncall@example.com")
+    assert "renamed to alarmEmails" in str(raised.value)
+
+
+def test_a_plain_http_endpoint_is_refused_with_the_fix() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_with("prod", "monitoring.alarmHttpsEndpoints=[http://chat.example.com/hook]")
+    assert "expected an https:// URL" in str(raised.value)
 
 
 def test_invalid_config_fails_before_any_resource_is_registered(
@@ -184,3 +210,14 @@ def test_broken_yaml_names_the_file_and_line(tmp_path: Path) -> None:
 def test_missing_stack_file_points_to_the_fix() -> None:
     with pytest.raises(ConfigError, match="--config-file"):
         read_stack_file(stack_file("nosuchstack"))
+
+
+def test_a_stack_file_with_the_single_alarm_email_is_told_to_use_the_list(tmp_path: Path) -> None:
+    custom = tmp_path / "Pulumi.prod.yaml"
+    custom.write_text(
+        "config:\n  mlops:environment: prod\n  mlops:protect: true\n"
+        "  mlops:monitoring:\n    alarmEmail: oncall@example.com\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"monitoring.alarmEmail = .*renamed to alarmEmails"):
+        synthesize("prod", config_file=custom)

@@ -217,7 +217,50 @@ def test_the_topic_and_queue_are_priced_on_stated_volumes(plan_for) -> None:
     estimate = estimate_cost(plan_for("prod"))
     [topic] = items_of(estimate, "SNS")
     assert topic.monthly_usd == 0.01 and "10,000" in topic.assumption
-    assert all(i.monthly_usd == 0.04 for i in items_of(estimate, "SQS"))
+    queues = {item.resource.split(".")[-1]: item for item in items_of(estimate, "SQS")}
+    assert queues["mlops-prod-model-approvals"].monthly_usd == 0.04
+    assert queues["mlops-prod-dead-letters"].monthly_usd == 0.0
+    assert "only failed deliveries" in queues["mlops-prod-dead-letters"].assumption
+
+
+def test_subscriptions_and_the_budget_are_priced_with_their_assumptions(plan_for) -> None:
+    plan = plan_for(
+        "prod",
+        "monitoring.alarmEmails=[oncall@example.com]",
+        "monitoring.alarmHttpsEndpoints=[https://chat.example.com/hooks/mlops]",
+    )
+    estimate = estimate_cost(plan)
+    subscriptions = [i for i in items_of(estimate, "SNS") if "subscription" in i.resource]
+    assert sorted(i.basis for i in subscriptions) == [
+        "1,000 email notifications",
+        "1,000 https notifications",
+    ]
+    assert all(i.monthly_usd is not None and "assumes" in i.assumption for i in subscriptions)
+    [budget] = items_of(estimate, "AWS Budgets")
+    assert budget.monthly_usd == 0.61 and "two free" in budget.assumption
+
+
+def test_dev_costs_under_a_tenth_of_a_serving_prod(plan_for) -> None:
+    prod = estimate_cost(
+        plan_for(
+            "prod",
+            "serving.modelPackageArn="
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3",
+        )
+    )
+    dev = estimate_cost(plan_for("dev"))
+    assert dev.total < prod.total / 10, (dev.total, prod.total)
+
+
+def test_the_retrain_gate_is_priced_on_stated_invocations(plan_for) -> None:
+    plan = plan_for(
+        "prod",
+        "serving.modelPackageArn="
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3",
+    )
+    [gate] = items_of(estimate_cost(plan), "Lambda")
+    assert gate.basis == "1,000 invocations x 2 s at 128 MB"
+    assert gate.monthly_usd == 0.0 and "1,000 invocations" in gate.assumption
 
 
 def test_every_stack_prices_the_project_image_repository(plan_for) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,7 +71,15 @@ def test_the_image_is_referenced_by_digest_in_the_stacks_repository(plan_for, st
 def test_every_job_step_and_the_registered_model_run_the_project_image(plan_for) -> None:
     plan = plan_for("prod")
     images = definition_images(plan)
-    assert set(images) == {"Validate", "Features", "Train", "Evaluate", "Register"}
+    assert set(images) == {
+        "Dataset",
+        "Validate",
+        "Features",
+        "Train",
+        "Evaluate",
+        "Champion",
+        "Register",
+    }
     assert set(images.values()) == {image_uri(plan)}
 
 
@@ -124,8 +133,11 @@ def test_image_is_built_from_the_repository_root_for_sagemakers_platform(plan_fo
     from infra.image_context import REPO_ROOT
 
     build = plan_for("prod").one(IMAGE)["inputs"]
-    assert build["context"] == {"location": str(REPO_ROOT)}
-    assert build["dockerfile"] == {"location": str(REPO_ROOT / "ml" / "Dockerfile")}
+    assert (Path.cwd() / build["context"]["location"]).resolve() == REPO_ROOT
+    assert (
+        Path.cwd() / build["dockerfile"]["location"]
+    ).resolve() == REPO_ROOT / "ml" / "Dockerfile"
+    assert not Path(build["context"]["location"]).is_absolute()
     assert build["platforms"] == ["linux/amd64"]
     assert build["push"] is True
 

@@ -12,6 +12,7 @@ ARN = (
     "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
 )
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FUNCTION = "aws:lambda/function:Function"
 
 
 def test_drift_alarms_watch_exactly_what_the_publisher_sends(plan_for) -> None:
@@ -32,7 +33,7 @@ def test_drift_alarm_notifies_the_stack_topic(plan_for) -> None:
     assert alarm["actionsEnabled"] is True and alarm["alarmActions"] == [topic]
 
 
-def test_drift_alarm_starts_the_training_pipeline(plan_for) -> None:
+def test_drift_alarm_invokes_the_retrain_gate_not_the_pipeline(plan_for) -> None:
     plan = plan_for("prod", ARN)
     rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-drift")
     pattern = json.loads(rule["inputs"]["eventPattern"])
@@ -42,23 +43,69 @@ def test_drift_alarm_starts_the_training_pipeline(plan_for) -> None:
     target = plan.one(
         "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-drift-target"
     )
-    pipeline = plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-training")
-    assert target["inputs"]["arn"] == pipeline["outputs"]["arn"]
-    role_policy = policy(
-        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-retrain-events-start-pipeline")
-    )
-    assert role_policy["Statement"] == [
-        {
-            "Sid": "StartTheTrainingPipeline",
-            "Effect": "Allow",
-            "Action": "sagemaker:StartPipelineExecution",
-            "Resource": pipeline["outputs"]["arn"],
-        }
+    gate = plan.one(FUNCTION, "mlops-prod-retrain-gate")
+    assert target["inputs"]["arn"] == gate["outputs"]["arn"]
+    permission = plan.one("aws:lambda/permission:Permission")["inputs"]
+    assert permission["principal"] == "events.amazonaws.com"
+    assert permission["sourceArn"] == rule["outputs"]["arn"]
+    assert permission["sourceAccount"] == "123456789012"
+
+
+def test_the_gate_waits_the_configured_cool_down_one_invocation_at_a_time(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.retrainCooldownMinutes=90")
+    gate = plan.one(FUNCTION, "mlops-prod-retrain-gate")["inputs"]
+    assert gate["environment"]["variables"]["RETRAIN_COOLDOWN_MINUTES"] == "90"
+    assert gate["environment"]["variables"]["PIPELINE_NAME"] == "mlops-prod-training"
+    assert gate["reservedConcurrentExecutions"] == 1
+    assert gate["handler"] == "pipelines.retrain_gate.handler"
+
+
+def test_the_gate_may_list_and_start_this_pipeline_only(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    pipeline = plan.one("aws:sagemaker/pipeline:Pipeline")["outputs"]["arn"]
+    statements = {
+        s["Sid"]: s
+        for s in policy(
+            plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-retrain-gate-start-pipeline")
+        )["Statement"]
+    }
+    assert statements["ListAndStartThisPipeline"]["Resource"] == pipeline
+    assert statements["ListAndStartThisPipeline"]["Action"] == [
+        "sagemaker:ListPipelineExecutions",
+        "sagemaker:StartPipelineExecution",
     ]
-    trust = policy(plan.one("aws:iam/role:Role", "mlops-prod-retrain-events"), "assumeRolePolicy")
-    assert (
-        trust["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
-    )
+    pipeline_actions = {
+        action
+        for s in statements.values()
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        if "Pipeline" in action
+    }
+    assert pipeline_actions == {
+        "sagemaker:ListPipelineExecutions",
+        "sagemaker:StartPipelineExecution",
+    }
+    trust = policy(plan.one("aws:iam/role:Role", "mlops-prod-retrain-gate"), "assumeRolePolicy")
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"}
+    }
+
+
+def test_the_gate_package_holds_every_module_the_handler_imports() -> None:
+    import ast
+
+    from infra.components.retrain_gate import GATE_FILES
+    from infra.image_context import REPO_ROOT
+
+    packaged = {path.removesuffix(".py").replace("/", ".") for path in GATE_FILES}
+    for path in GATE_FILES:
+        tree = ast.parse((REPO_ROOT / path).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
+                "ml",
+                "pipelines",
+            ):
+                assert node.module in packaged, f"{path} imports {node.module}"
 
 
 def test_dev_does_not_retrain_on_drift_by_default(plan_for) -> None:
@@ -66,6 +113,7 @@ def test_dev_does_not_retrain_on_drift_by_default(plan_for) -> None:
     assert plan.one(ALARM, "mlops-dev-drift-alarm")
     rules = {r["name"] for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")}
     assert "mlops-dev-retrain-on-drift" not in rules
+    assert not plan.of_type(FUNCTION)
 
 
 def test_without_an_endpoint_there_is_no_drift_alarm_but_pipeline_failures_alarm(plan_for) -> None:

@@ -116,7 +116,9 @@ def test_quality_alarms_compare_with_the_configured_floors(plan_for) -> None:
     assert recall["alarmActions"] == [topic] and gap["alarmActions"] == [topic]
 
 
-def test_quality_floor_alarms_start_retraining_and_the_gap_alarm_does_not(plan_for) -> None:
+def test_quality_floor_alarms_retrain_through_the_cool_down_gate_and_the_gap_alarm_does_not(
+    plan_for,
+) -> None:
     plan = plan_for("prod", ARN)
     rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-quality")
     arns = {
@@ -128,8 +130,12 @@ def test_quality_floor_alarms_start_retraining_and_the_gap_alarm_does_not(plan_f
     target = plan.one(
         "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-quality-target"
     )
-    training = plan.one(PIPELINE, "mlops-prod-training")["outputs"]["arn"]
-    assert target["inputs"]["arn"] == training
+    gate = plan.one("aws:lambda/function:Function", "mlops-prod-retrain-gate")["outputs"]["arn"]
+    assert target["inputs"]["arn"] == gate
+    queue = plan.one("aws:sqs/queue:Queue", "mlops-prod-dead-letters")["outputs"]["arn"]
+    assert target["inputs"]["deadLetterConfig"]["arn"] == queue
+    permitted = [p["inputs"]["sourceArn"] for p in plan.of_type("aws:lambda/permission:Permission")]
+    assert rule["outputs"]["arn"] in permitted
 
 
 def test_no_monitoring_pipeline_before_a_model_is_pinned(plan_for) -> None:

@@ -31,7 +31,9 @@ def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_fo
     assert validate["RoleArn"] == "arn:aws:iam::123456789012:role/mlops-prod-execution"
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     assert validate["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
-    register = document["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    from pipelines.training import flatten_steps
+
+    register = next(s for s in flatten_steps(document) if s["Name"] == "Register")["Arguments"]
     assert register["ModelPackageGroupName"] == "mlops-prod-fraud-models"
     assert "mlops-prod-artifacts-123456789012-us-east-1" in text
 
@@ -120,3 +122,12 @@ def test_the_local_runner_walks_the_definition_the_stack_deploys(plan_for) -> No
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     local_key = "arn:aws:kms:us-east-1:123456789012:alias/mlops-dev-data"
     assert local.replace(local_key, key_arn) == deployed
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_deployed_definition_never_sends_records_around_the_feature_store(
+    plan_for, stack: str
+) -> None:
+    from pipelines.ingest import OFFLINE_RECORDS_ENV
+
+    assert OFFLINE_RECORDS_ENV not in plan_for(stack).one(PIPELINE)["inputs"]["pipelineDefinition"]

@@ -37,11 +37,12 @@ def test_only_approvals_reach_the_cd_queue_which_only_that_rule_may_feed(plan_fo
     rule = plan.one(RULE, "mlops-prod-model-package-approved")
     pattern = json.loads(rule["inputs"]["eventPattern"])
     assert pattern["detail"]["ModelApprovalStatus"] == ["Approved"]
-    queue = plan.one("aws:sqs/queue:Queue")
+    queue = plan.one("aws:sqs/queue:Queue", "mlops-prod-model-approvals")
     assert queue["inputs"]["kmsMasterKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
     target = plan.one(TARGET, "mlops-prod-model-package-approved-cd")
     assert target["inputs"]["arn"] == queue["outputs"]["arn"]
-    allow = policy(plan.one("aws:sqs/queuePolicy:QueuePolicy"))["Statement"][0]
+    queue_policy = plan.one("aws:sqs/queuePolicy:QueuePolicy", "mlops-prod-model-approvals-policy")
+    allow = policy(queue_policy)["Statement"][0]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
     assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
 
@@ -64,3 +65,22 @@ def test_pipeline_role_may_register_into_this_group_only(plan_for) -> None:
         for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
     ]
     assert "*" not in resources
+
+
+def test_execution_role_may_read_only_this_groups_packages_and_their_artifacts(plan_for) -> None:
+    plan = plan_for("staging")
+    document = policy(
+        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-staging-execution-read-models")
+    )
+    read = document["Statement"][0]
+    assert read["Action"] == ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"]
+    assert read["Resource"] == [
+        plan.one(GROUP)["outputs"]["arn"],
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-staging-fraud-models/*",
+    ]
+    artifacts = policy(
+        plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-staging-execution-artifacts-all-ro")
+    )
+    objects = next(s for s in artifacts["Statement"] if s["Sid"] == "ReadObjects")
+    assert "s3:GetObject" in objects["Action"]
+    assert "mlops-staging-artifacts-" in json.dumps(objects["Resource"])

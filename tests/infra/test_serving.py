@@ -200,6 +200,11 @@ def test_no_model_deploys_everything_else_and_says_how_to_pin_one(plan_for: Plan
     assert plan.outputs["servingStatus"] == "no model package pinned: run mlops promote --to prod"
 
 
+def test_dev_without_a_model_says_to_deploy_its_own(plan_for: PlanFor) -> None:
+    plan = plan_for("dev")
+    assert plan.outputs["servingStatus"] == "no model package pinned: run mlops deploy --stack dev"
+
+
 def test_disabled_serving_says_so(plan_for: PlanFor) -> None:
     plan = plan_for("prod", PINNED, "serving.enabled=false")
     assert not plan.of_type(ENDPOINT)

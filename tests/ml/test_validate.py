@@ -266,3 +266,19 @@ def test_processing_entry_point_fails_when_nothing_is_usable(tmp_path):
     args = ["--input", str(raw), "--validated", str(tmp_path / "v")]
     args += ["--quarantine", str(tmp_path / "q"), "--report", str(tmp_path / "r.json")]
     assert main(args) == 1
+
+
+def test_good_files_of_the_same_name_in_different_drops_are_all_kept(tmp_path, small):
+    raw = tmp_path / "input"
+    write_table(small.iloc[:100], raw / "2026-12-01" / "transactions.csv")
+    write_table(small.iloc[100:250], raw / "2026-12-02" / "transactions.csv")
+    out = tmp_path / "output"
+    args = ["--input", str(raw), "--validated", str(out / "validated")]
+    args += ["--quarantine", str(out / "q"), "--report", str(out / "r.json")]
+    assert main(args) == 0
+    kept = sorted(
+        p.relative_to(out / "validated").as_posix() for p in (out / "validated").rglob("*.csv")
+    )
+    assert kept == ["2026-12-01/transactions.csv", "2026-12-02/transactions.csv"]
+    for name in kept:
+        assert (out / "validated" / name).read_bytes() == (raw / name).read_bytes()

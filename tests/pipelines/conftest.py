@@ -59,6 +59,9 @@ def register_package(
     status: str = "PendingManualApproval",
     pr_auc: float = 0.6,
     recall: float = 0.3,
+    model_data_url: str = "s3://bucket/model.tar.gz",
+    metrics_uri: str = "s3://bucket/evaluation.json",
+    image: str | None = None,
 ) -> str:
     """A package as the pipeline registers it: image, model data, metrics, metadata."""
     created = client.create_model_package(
@@ -68,8 +71,8 @@ def register_package(
         InferenceSpecification={
             "Containers": [
                 {
-                    "Image": IMAGE,
-                    "ModelDataUrl": "s3://bucket/model.tar.gz",
+                    "Image": image or IMAGE,
+                    "ModelDataUrl": model_data_url,
                 }
             ],
             "SupportedContentTypes": ["application/json"],
@@ -79,7 +82,7 @@ def register_package(
             "ModelQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    "S3Uri": "s3://bucket/evaluation.json",
+                    "S3Uri": metrics_uri,
                 }
             }
         },

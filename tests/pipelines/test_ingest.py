@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -63,3 +64,23 @@ def test_run_features_splits_by_time_and_reports_the_data_hash(tmp_path) -> None
     assert train["event_time"].max() <= test["event_time"].min()
     written = json.loads((tmp_path / "out" / "report" / "features.json").read_text())
     assert written == report
+
+
+def test_a_local_run_writes_the_records_to_the_offline_store_prefix(tmp_path, monkeypatch) -> None:
+    # moto has no PutRecord: the local runner sets the variable, the step writes to S3 instead.
+    import boto3
+    from moto import mock_aws
+
+    from pipelines.ingest import OFFLINE_RECORDS_ENV, main
+
+    write_table(generate(50, seed=4), tmp_path / "in" / "part.csv")
+    uri = "s3://data/feature-store/group/local/exec-1.parquet"
+    monkeypatch.setenv(OFFLINE_RECORDS_ENV, uri)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="data")
+        argv = ["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]
+        assert main([*argv, "--feature-group", "group"]) == 0
+        body = s3.get_object(Bucket="data", Key="feature-store/group/local/exec-1.parquet")["Body"]
+        records = pd.read_parquet(io.BytesIO(body.read()))
+    assert len(records) == 50 and set(records.columns) == set(schema.COLUMNS)

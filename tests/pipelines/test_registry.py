@@ -17,16 +17,9 @@ def test_latest_approved_is_the_newest_approved_version(sagemaker) -> None:
     assert champion is not None and champion.arn == second != first
 
 
-def test_no_approved_package_means_no_champion_and_zero_floors(sagemaker) -> None:
+def test_no_approved_package_means_no_champion(sagemaker) -> None:
     register_package(sagemaker)
     assert registry.latest_approved(sagemaker, GROUP) is None
-    assert registry.champion_floors(sagemaker, GROUP, 0.05) == (0.0, 0.0)
-
-
-def test_champion_floors_are_its_metrics_less_the_allowed_regression(sagemaker) -> None:
-    register_package(sagemaker, status="Approved", pr_auc=0.62, recall=0.4)
-    pr_floor, recall_floor = registry.champion_floors(sagemaker, GROUP, 0.02)
-    assert pr_floor == pytest.approx(0.60) and recall_floor == pytest.approx(0.38)
 
 
 def test_approve_keeps_the_custom_metadata_and_records_the_reason(sagemaker) -> None:

@@ -1,4 +1,4 @@
-"""Starting the deployed pipeline hands it the champion floors from the registry (moto)."""
+"""Starting the deployed pipeline passes no champion floors: the pipeline reads the champion."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.start import start_training
 from pipelines.training import build_definition
-from tests.pipelines.conftest import GROUP, make_spec, register_package
+from tests.pipelines.conftest import make_spec, register_package
 
 
 @pytest.fixture
@@ -26,20 +26,15 @@ def parameters_of(sagemaker, arn: str) -> dict[str, str]:
     return {p["Name"]: p["Value"] for p in found["PipelineParameters"]}
 
 
-def test_floors_are_the_champions_metrics_less_the_allowed_regression(sagemaker, pipeline) -> None:
+def test_a_start_with_an_input_prefix_passes_only_that_prefix(sagemaker, pipeline) -> None:
     register_package(sagemaker, status="Approved", pr_auc=0.7, recall=0.4)
-    started = start_training(sagemaker, pipeline, GROUP, 0.05, "s3://data/raw/2026-11-27/")
+    started = start_training(sagemaker, pipeline, "s3://data/raw/2026-11-27/")
     assert parameters_of(sagemaker, started.execution_arn) == {
-        "ChampionFloorPrAuc": "0.650000",
-        "ChampionFloorRecallAtPrecision": "0.350000",
-        "InputDataUri": "s3://data/raw/2026-11-27/",
+        "InputDataUri": "s3://data/raw/2026-11-27/"
     }
 
 
-def test_without_a_champion_the_floors_are_zero(sagemaker, pipeline) -> None:
-    register_package(sagemaker, status="Rejected", pr_auc=0.9)
-    started = start_training(sagemaker, pipeline, GROUP, 0.05)
-    assert started.parameters == {
-        "ChampionFloorPrAuc": "0.000000",
-        "ChampionFloorRecallAtPrecision": "0.000000",
-    }
+def test_a_plain_start_runs_on_the_definitions_defaults(sagemaker, pipeline) -> None:
+    started = start_training(sagemaker, pipeline)
+    assert started.parameters == {}
+    assert started.execution_arn.startswith("arn:aws:sagemaker:")
