@@ -161,7 +161,7 @@ def build_platform(config: StackConfig) -> Platform:
         retrain_gate=retrain_gate,
     )
     monitoring_pipeline = build_monitoring_pipeline(
-        context, config, storage, roles, image, serving, network=network
+        context, config, storage, roles, image, serving, notifications.dead_letters, network=network
     )
     quality_alarms = (
         QualityAlarms(

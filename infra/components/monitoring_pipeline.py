@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from infra.components.dead_letters import DeadLetterQueue
 from infra.components.iam import PlatformRoles
 from infra.components.image import ProjectImage
 from infra.components.pipeline import PIPELINE_JOB_PREFIX
@@ -56,6 +57,7 @@ class MonitoringPipeline(pulumi.ComponentResource):
         roles: PlatformRoles,
         image: ProjectImage,
         endpoint: ModelEndpoint,
+        dead_letters: DeadLetterQueue,
         network: NetworkIds | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -85,6 +87,7 @@ class MonitoringPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         self.scheduler_role = self._scheduler_role(storage)
+        dead_letter, dead_letter_grant = dead_letters.for_role(self.scheduler_role, parent=self)
         schedule_name = context.name("monitoring-schedule")
         self.schedule = aws.scheduler.Schedule(
             schedule_name,
@@ -99,8 +102,9 @@ class MonitoringPipeline(pulumi.ComponentResource):
                 "arn": self.pipeline.arn,
                 "role_arn": self.scheduler_role.arn,
                 "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+                "dead_letter_config": dead_letter,
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[dead_letter_grant]),
         )
         self.register_outputs(
             {
@@ -332,6 +336,7 @@ def build_monitoring_pipeline(
     roles: PlatformRoles,
     image: ProjectImage,
     endpoint: ModelEndpoint | None,
+    dead_letters: DeadLetterQueue,
     network: NetworkIds | None = None,
 ) -> MonitoringPipeline | None:
     """The monitoring pipeline when an endpoint serves a pinned model and captures traffic."""
@@ -345,5 +350,6 @@ def build_monitoring_pipeline(
         roles,
         image,
         endpoint,
+        dead_letters,
         network=network,
     )

@@ -45,7 +45,10 @@ def test_drift_alarm_invokes_the_retrain_gate_not_the_pipeline(plan_for) -> None
     )
     gate = plan.one(FUNCTION, "mlops-prod-retrain-gate")
     assert target["inputs"]["arn"] == gate["outputs"]["arn"]
-    permission = plan.one("aws:lambda/permission:Permission")["inputs"]
+    permission = plan.one(
+        "aws:lambda/permission:Permission",
+        "mlops-prod-retrain-gate-from-mlops-prod-retrain-on-drift",
+    )["inputs"]
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["sourceArn"] == rule["outputs"]["arn"]
     assert permission["sourceAccount"] == "123456789012"
@@ -62,7 +65,7 @@ def test_the_gate_waits_the_configured_cool_down_one_invocation_at_a_time(plan_f
 
 def test_the_gate_may_list_and_start_this_pipeline_only(plan_for) -> None:
     plan = plan_for("prod", ARN)
-    pipeline = plan.one("aws:sagemaker/pipeline:Pipeline")["outputs"]["arn"]
+    pipeline = plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-training")["outputs"]["arn"]
     statements = {
         s["Sid"]: s
         for s in policy(
@@ -122,7 +125,9 @@ def test_without_an_endpoint_there_is_no_drift_alarm_but_pipeline_failures_alarm
     assert "mlops-staging-drift-alarm" not in names
     failed = plan.one(ALARM, "mlops-staging-training-failed")["inputs"]
     assert failed["dimensions"] == {
-        "PipelineName": plan.one("aws:sagemaker/pipeline:Pipeline")["inputs"]["pipelineName"]
+        "PipelineName": plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-staging-training")[
+            "inputs"
+        ]["pipelineName"]
     }
 
 
