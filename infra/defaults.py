@@ -67,7 +67,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             },
             "autoscaling": {"enabled": True, "minCapacity": 2, "maxCapacity": 3},
         },
-        "monitoring": {"logRetentionDays": 90, "quality": {"windowHours": 72}},
+        # A year of logs, as in prod: the retrain gate's log group is an audit trail.
+        "monitoring": {"logRetentionDays": 365, "quality": {"windowHours": 72}},
         "budget": {"monthlyLimitUsd": 500, "actualThresholdsPercent": [80, 100]},
     },
     "prod": {

@@ -8,6 +8,7 @@ import pulumi
 
 from infra.components.budget import CostBudget
 from infra.components.context import StackContext
+from infra.components.dashboard import DashboardSources, StackDashboard
 from infra.components.delivery import GitHubDispatch, build_github_dispatch
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
@@ -51,6 +52,7 @@ class Platform:
     kubernetes: KubernetesServing | None = None
     delivery: GitHubDispatch | None = None
     budget: CostBudget | None = None
+    dashboard: StackDashboard | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What ``pulumi stack output`` shows: names and ARNs operators and CD need."""
@@ -187,6 +189,23 @@ def build_platform(config: StackConfig) -> Platform:
         if config.budget.enabled
         else None
     )
+    dashboard = (
+        StackDashboard(
+            context.name("dashboard"),
+            context,
+            DashboardSources(
+                monitoring_settings=config.monitoring,
+                serving_settings=config.serving,
+                endpoint=serving,
+                monitoring_pipeline=monitoring_pipeline,
+                pipeline_names=tuple(
+                    p.pipeline_name for p in (pipeline, monitoring_pipeline) if p is not None
+                ),
+            ),
+        )
+        if config.monitoring.dashboard
+        else None
+    )
     delivery = build_github_dispatch(context, registry, storage, notifications.dead_letters)
     # Last: the dead-letter queue's policy names every source wired above.
     notifications.dead_letters.attach_policy()
@@ -207,4 +226,5 @@ def build_platform(config: StackConfig) -> Platform:
         kubernetes=build_kubernetes_serving(context, image),
         delivery=delivery,
         budget=budget,
+        dashboard=dashboard,
     )

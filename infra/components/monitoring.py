@@ -1,17 +1,17 @@
-"""Monitoring: drift alarms on our own metrics, retraining when they fire, and a dashboard.
+"""Monitoring: drift alarms on our own metrics, and retraining when they fire.
 
 The drift job (``ml/drift.py``) compares captured traffic with the model's
 baseline and ``pipelines/drift_publish.py`` publishes the result to
 ``mlops/drift``. Here the alarms watch those metrics with the publisher's own
 dimensions, an EventBridge rule asks the retrain gate to start the training
 pipeline when the drift alarm enters ALARM (at most once per
-``monitoring.retrainCooldownMinutes``), and a dashboard shows drift, serving and training at once.
+``monitoring.retrainCooldownMinutes``). The stack's dashboard is
+``infra/components/dashboard.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -20,7 +20,6 @@ from infra.components.context import StackContext
 from infra.components.notifications import Notifications
 from infra.components.retrain_gate import RetrainGate
 from infra.components.serving import ModelEndpoint
-from infra.components.serving_alarms import EndpointMetric
 from infra.config import Monitoring as MonitoringSettings
 
 DRIFT_NAMESPACE = "mlops/drift"  # the namespace pipelines/drift_publish.py writes
@@ -37,7 +36,7 @@ class RetrainTarget:
 
 
 class DriftMonitoring(pulumi.ComponentResource):
-    """Drift and pipeline alarms to the stack topic, retraining on drift, one dashboard."""
+    """Drift and pipeline alarms to the stack topic, and retraining on drift."""
 
     drift_alarm: aws.cloudwatch.MetricAlarm | None
     pipeline_failure_alarm: aws.cloudwatch.MetricAlarm | None
@@ -73,7 +72,6 @@ class DriftMonitoring(pulumi.ComponentResource):
             self.pipeline_failure_alarm = self._pipeline_failure_alarm(retrain)
             if self.drift_alarm is not None and retrain_gate is not None:
                 self.retrain_rule = self._retrain_on(self.drift_alarm, retrain_gate)
-        self.dashboard = self._dashboard(endpoint, retrain) if settings.dashboard else None
         self.register_outputs(
             {
                 "driftAlarmName": self.drift_alarm.name if self.drift_alarm is not None else None,
@@ -167,108 +165,3 @@ class DriftMonitoring(pulumi.ComponentResource):
             opts=child,
         )
         return rule
-
-    def _dashboard(
-        self, endpoint: ModelEndpoint | None, pipeline: RetrainTarget | None
-    ) -> aws.cloudwatch.Dashboard | None:
-        context = self._context
-        widgets: list[dict[str, Any]] = []
-        if endpoint is not None:
-            widgets.append(self._drift_widget(endpoint.endpoint_name))
-            widgets.append(
-                _widget(
-                    "Errors (5xx), whole endpoint",
-                    [endpoint.metric_5xx(new_fleet_only=False)],
-                    context.region,
-                )
-            )
-            widgets.append(
-                _widget(
-                    "Model latency p99 (microseconds)",
-                    [endpoint.metric_latency_p99(new_fleet_only=False)],
-                    context.region,
-                )
-            )
-            widgets.append(
-                _widget(
-                    "Invocations per instance and memory",
-                    [
-                        endpoint.metric_invocations_per_instance(),
-                        endpoint.metric_memory_utilization(),
-                    ],
-                    context.region,
-                )
-            )
-        if pipeline is not None:
-            widgets.append(
-                _widget(
-                    "Training pipeline executions",
-                    [
-                        EndpointMetric(
-                            PIPELINE_NAMESPACE,
-                            metric,
-                            {"PipelineName": pipeline.name},
-                            statistic="Sum",
-                        )
-                        for metric in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")
-                    ],
-                    context.region,
-                    period=HOUR,
-                )
-            )
-        if not widgets:
-            return None
-        name = context.name("overview")
-        return aws.cloudwatch.Dashboard(
-            name,
-            dashboard_name=name,
-            dashboard_body=pulumi.Output.json_dumps({"widgets": _laid_out(widgets)}),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _drift_widget(self, endpoint_name: str) -> dict[str, Any]:
-        stack = self._context.config.environment.value
-        metric = EndpointMetric(
-            DRIFT_NAMESPACE,
-            "MaxPSI",
-            self.drift_dimensions(stack, endpoint_name),
-            statistic="Maximum",
-        )
-        widget = _widget("Drift: largest feature PSI", [metric], self._context.region, period=HOUR)
-        widget["properties"]["annotations"] = {
-            "horizontal": [
-                {"label": "warn", "value": self._settings.psi_warn},
-                {"label": "alarm", "value": self._settings.psi_alarm},
-            ]
-        }
-        return widget
-
-
-def _widget(
-    title: str, metrics: list[EndpointMetric], region: str, *, period: int = 60
-) -> dict[str, Any]:
-    """A time-series widget; each metric keeps its own statistic and dimensions."""
-    rows: list[list[Any]] = []
-    for metric in metrics:
-        dimensions = [part for key, value in metric.dimensions.items() for part in (key, value)]
-        stat = metric.extended_statistic or metric.statistic or "Average"
-        rows.append([metric.namespace, metric.metric_name, *dimensions, {"stat": stat}])
-    return {
-        "type": "metric",
-        "width": 12,
-        "height": 6,
-        "properties": {
-            "title": title,
-            "metrics": rows,
-            "region": region,
-            "period": period,
-            "view": "timeSeries",
-        },
-    }
-
-
-def _laid_out(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Two widgets a row, in order."""
-    for index, widget in enumerate(widgets):
-        widget["x"], widget["y"] = (index % 2) * 12, (index // 2) * 6
-    return widgets

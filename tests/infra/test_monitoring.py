@@ -129,17 +129,3 @@ def test_without_an_endpoint_there_is_no_drift_alarm_but_pipeline_failures_alarm
             "inputs"
         ]["pipelineName"]
     }
-
-
-def test_dashboard_shows_drift_with_thresholds_and_endpoint_metrics(plan_for) -> None:
-    plan = plan_for("prod", ARN)
-    body = json.loads(plan.one("aws:cloudwatch/dashboard:Dashboard")["inputs"]["dashboardBody"])
-    titles = [w["properties"]["title"] for w in body["widgets"]]
-    assert titles[0] == "Drift: largest feature PSI"
-    assert {a["value"] for a in body["widgets"][0]["properties"]["annotations"]["horizontal"]} == {
-        0.1,
-        0.25,
-    }
-    latency = next(w for w in body["widgets"] if "latency" in w["properties"]["title"])
-    assert latency["properties"]["metrics"][0][-1] == {"stat": "p99"}
-    assert all(w["x"] in (0, 12) for w in body["widgets"])

@@ -45,9 +45,10 @@ def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket
 
 @pytest.fixture(scope="module")
 def clean_scans() -> dict[str, ScanResult]:
-    """dev (serverless) and prod (instances, canary, autoscaling), each serving a model
-    on SageMaker and on Kubernetes (dev from an image tag, prod from a digest)."""
-    images = {"dev": f"{IMAGE}:1.4.0", "prod": f"{IMAGE}@sha256:{'a' * 64}"}
+    """Every stack serving a model on SageMaker and on Kubernetes: dev (serverless, an image
+    tag), staging and prod (instances, canary, capture and monitoring; images by digest)."""
+    digest = f"{IMAGE}@sha256:{'a' * 64}"
+    images = {"dev": f"{IMAGE}:1.4.0", "staging": digest, "prod": digest}
     plans = {
         stack: synthesize(
             stack,
@@ -63,7 +64,7 @@ def clean_scans() -> dict[str, ScanResult]:
         return dict(zip(plans, pool.map(scan_plan, plans.values()), strict=True))
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_a_stack_serving_a_model_scans_clean(clean_scans, stack: str) -> None:
     scan = clean_scans[stack]
     assert scan.failures == [], [(f.check_id, f.resource, f.detail) for f in scan.failures]
