@@ -285,3 +285,84 @@ def test_an_hour_without_traffic_publishes_nothing_and_succeeds(
     }
     assert aws.cloudwatch.list_metrics(Namespace="mlops/drift")["Metrics"] == []
     assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM).state == "OK"
+
+
+def _alarm_state_change(aws: Emulated, name: str) -> dict[str, Any]:
+    """The event CloudWatch sends on a state change, from the alarm as moto holds it.
+
+    Shape: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+    """
+    alarm = aws.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    return {
+        "Source": "aws.cloudwatch",
+        "DetailType": "CloudWatch Alarm State Change",
+        "Resources": [alarm["AlarmArn"]],
+        "Detail": json.dumps(
+            {
+                "alarmName": name,
+                "state": {"value": alarm["StateValue"], "reason": alarm["StateReason"]},
+                "previousState": {"value": "OK"},
+            }
+        ),
+    }
+
+
+def _retrain_runs(aws: Emulated, plan: Plan, deliveries: int) -> tuple[list[bool], int]:
+    """Deliver the drift alarm's state change ``deliveries`` times through the plan's rule.
+
+    moto's EventBridge matches the plan's own pattern; a queue stands in for the gate function
+    (moto runs no Lambda code without Docker), and each delivered event is handed to the gate's
+    logic with the plan's cool-down. Returns the gate's decisions and the executions started.
+    """
+    from pipelines.retrain_gate import start_unless_cooling_down
+
+    events, sqs = _client("events", aws.url), _client("sqs", aws.url)
+    sagemaker = _client("sagemaker", aws.url)
+    training = plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-training")["inputs"]
+    sagemaker.create_pipeline(
+        PipelineName=training["pipelineName"],
+        PipelineDefinition=training["pipelineDefinition"],
+        RoleArn=training["roleArn"],
+    )
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-drift")["inputs"]
+    gate = plan.one("aws:lambda/function:Function", "mlops-prod-retrain-gate")["inputs"]
+    cooldown = timedelta(minutes=int(gate["environment"]["variables"]["RETRAIN_COOLDOWN_MINUTES"]))
+    queue = sqs.create_queue(QueueName="retrain-gate-invocations")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    events.put_rule(Name=rule["name"], EventPattern=rule["eventPattern"])
+    events.put_targets(
+        Rule=rule["name"],
+        Targets=[{"Id": "gate", "Arn": queue_arn["Attributes"]["QueueArn"]}],
+    )
+    for _ in range(deliveries):  # EventBridge delivers at least once: duplicates happen
+        events.put_events(Entries=[_alarm_state_change(aws, DRIFT_ALARM)])
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+    decisions = [
+        start_unless_cooling_down(sagemaker, training["pipelineName"], cooldown).started
+        for _ in received.get("Messages", [])
+    ]
+    started = sagemaker.list_pipeline_executions(PipelineName=training["pipelineName"])
+    return decisions, len(started["PipelineExecutionSummaries"])
+
+
+def test_a_drift_alarm_delivered_twice_starts_exactly_one_training_run(
+    aws: Emulated, plan: Plan, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    _send_traffic(aws, tmp_path, now, 2_000, "amount_shift")
+    _run_step(aws, "Drift", tmp_path, now)
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, later).state == "ALARM"
+    decisions, executions = _retrain_runs(aws, plan, deliveries=2)
+    assert decisions == [True, False]
+    assert executions == 1
+
+
+def test_undrifted_traffic_starts_no_training_run(
+    aws: Emulated, plan: Plan, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    _send_traffic(aws, tmp_path, now, 2_000, None)
+    _run_step(aws, "Drift", tmp_path, now)
+    assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, datetime.now(UTC)).state == "OK"
+    assert _retrain_runs(aws, plan, deliveries=2) == ([], 0)
