@@ -307,8 +307,10 @@ def _alarm_state_change(aws: Emulated, name: str) -> dict[str, Any]:
     }
 
 
-def _retrain_runs(aws: Emulated, plan: Plan, deliveries: int) -> tuple[list[bool], int]:
-    """Deliver the drift alarm's state change ``deliveries`` times through the plan's rule.
+def _retrain_runs(
+    aws: Emulated, plan: Plan, deliveries: int, alarm: str = DRIFT_ALARM, rule_name: str = "drift"
+) -> tuple[list[bool], int]:
+    """Deliver ``alarm``'s state change ``deliveries`` times through the plan's retrain rule.
 
     moto's EventBridge matches the plan's own pattern; a queue stands in for the gate function
     (moto runs no Lambda code without Docker), and each delivered event is handed to the gate's
@@ -324,7 +326,9 @@ def _retrain_runs(aws: Emulated, plan: Plan, deliveries: int) -> tuple[list[bool
         PipelineDefinition=training["pipelineDefinition"],
         RoleArn=training["roleArn"],
     )
-    rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-drift")["inputs"]
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", f"mlops-prod-retrain-on-{rule_name}")[
+        "inputs"
+    ]
     gate = plan.one("aws:lambda/function:Function", "mlops-prod-retrain-gate")["inputs"]
     cooldown = timedelta(minutes=int(gate["environment"]["variables"]["RETRAIN_COOLDOWN_MINUTES"]))
     queue = sqs.create_queue(QueueName="retrain-gate-invocations")["QueueUrl"]
@@ -335,7 +339,7 @@ def _retrain_runs(aws: Emulated, plan: Plan, deliveries: int) -> tuple[list[bool
         Targets=[{"Id": "gate", "Arn": queue_arn["Attributes"]["QueueArn"]}],
     )
     for _ in range(deliveries):  # EventBridge delivers at least once: duplicates happen
-        events.put_events(Entries=[_alarm_state_change(aws, DRIFT_ALARM)])
+        events.put_events(Entries=[_alarm_state_change(aws, alarm)])
     received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
     decisions = [
         start_unless_cooling_down(sagemaker, training["pipelineName"], cooldown).started
@@ -366,3 +370,19 @@ def test_undrifted_traffic_starts_no_training_run(
     _run_step(aws, "Drift", tmp_path, now)
     assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, datetime.now(UTC)).state == "OK"
     assert _retrain_runs(aws, plan, deliveries=2) == ([], 0)
+
+
+def test_a_recall_alarm_delivered_twice_starts_exactly_one_training_run(
+    aws: Emulated, plan: Plan, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    labels = _send_traffic(aws, tmp_path, now, 6_000, "fraud_pattern_change")
+    write_table(labels, tmp_path / "labels.parquet")
+    aws.s3.upload_file(
+        str(tmp_path / "labels.parquet"), aws.bucket, "labels/mlops-prod-endpoint/day-1.parquet"
+    )
+    _run_step(aws, "Quality", tmp_path, now)
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert evaluate_alarm(aws.cloudwatch, RECALL_ALARM, later).state == "ALARM"
+    decisions, executions = _retrain_runs(aws, plan, 2, alarm=RECALL_ALARM, rule_name="quality")
+    assert (decisions, executions) == ([True, False], 1)
