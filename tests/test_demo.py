@@ -149,9 +149,9 @@ def test_a_failing_stage_becomes_one_line_naming_it(tmp_path: Path) -> None:
     result = LoopResult(tmp_path)
     stages = Stages(result, Console(file=io.StringIO()))
     denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObject")
-    with pytest.raises(DemoStageError, match=r"^demo stage '3 traffic' failed: .*AccessDenied"):
-        with stages.stage("3 traffic"):
-            raise denied
+    failed = r"^demo stage '3 traffic' failed: .*AccessDenied"
+    with pytest.raises(DemoStageError, match=failed), stages.stage("3 traffic"):
+        raise denied
     assert [s.name for s in result.stages] == ["3 traffic"]
 
 

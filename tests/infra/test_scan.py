@@ -45,9 +45,13 @@ def result(status: str, check: str = "CKV_AWS_1", resource: str = "aws_s3_bucket
 
 @pytest.fixture(scope="module")
 def clean_scans() -> dict[str, ScanResult]:
-    """dev (serverless) and prod (instances, canary, autoscaling), each serving a model
-    on SageMaker and on Kubernetes (dev from an image tag, prod from a digest)."""
-    images = {"dev": f"{IMAGE}:1.4.0", "prod": f"{IMAGE}@sha256:{'a' * 64}"}
+    """dev (serverless), staging and prod (instances, canary), each serving a model
+    on SageMaker and on Kubernetes (dev from an image tag, the others from a digest)."""
+    images = {
+        "dev": f"{IMAGE}:1.4.0",
+        "staging": f"{IMAGE}@sha256:{'a' * 64}",
+        "prod": f"{IMAGE}@sha256:{'a' * 64}",
+    }
     plans = {
         stack: synthesize(
             stack,
@@ -59,11 +63,11 @@ def clean_scans() -> dict[str, ScanResult]:
         )
         for stack, image in images.items()
     }
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the checkov runs overlap; synthesis cannot
+    with ThreadPoolExecutor(max_workers=3) as pool:  # the checkov runs overlap; synthesis cannot
         return dict(zip(plans, pool.map(scan_plan, plans.values()), strict=True))
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_a_stack_serving_a_model_scans_clean(clean_scans, stack: str) -> None:
     scan = clean_scans[stack]
     assert scan.failures == [], [(f.check_id, f.resource, f.detail) for f in scan.failures]
