@@ -40,7 +40,7 @@ class DemoRun:
         return json.loads((self.work_dir / "report" / "loop.json").read_text())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     work_dir = tmp_path_factory.mktemp("demo")
     before = stack_files_text()
