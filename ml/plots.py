@@ -90,3 +90,23 @@ def pr_curves(curves: list[tuple[str, dict[str, list[float]], float]], path: Pat
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return labels
+
+
+def psi_by_feature(psi: dict[str, float], warn: float, alarm: float, path: Path) -> None:
+    """PSI of each feature as bars, with the warn and alarm thresholds the drift alarms use."""
+    plt = _pyplot()
+    names = sorted(psi, key=lambda name: psi[name], reverse=True)
+    values = [psi[name] for name in names]
+    colours = [
+        "tab:red" if v >= alarm else "tab:orange" if v >= warn else "tab:green" for v in values
+    ]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.bar(np.arange(len(names)), values, color=colours)
+    ax.axhline(warn, color="orange", linestyle="--", linewidth=1, label=f"warn {warn:g}")
+    ax.axhline(alarm, color="red", linestyle="--", linewidth=1, label=f"alarm {alarm:g}")
+    ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
+    ax.set(ylabel="PSI", title="Drift per feature (PSI against the training baseline)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,4 +1,4 @@
-"""The ML half of ``mlops demo``: train in dev, serve it, promote it to prod; then drift.
+"""The release half of ``mlops demo``: train in dev, serve it, promote it to prod.
 
 Everything runs against one ``moto_server`` on 127.0.0.1 that the tour starts
 and stops, standing in for the account: the stacks' buckets, keys, registry
@@ -7,9 +7,7 @@ training pipeline runs locally for dev and registers a model, ``deploy`` pins
 it in dev, and ``promote`` carries it to staging and then prod, each copy
 approved with a reason as a person would. The pinned stack files are written
 to the work directory (``environments/`` is never edited), so the demo can plan
-and scan every stack with its endpoint. The drift check compares a normal
-batch and each named drift scenario with a baseline built the way training
-builds it, and shows which would raise the drift alarm.
+and scan every stack with its endpoint.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from rich.table import Table
 from pipelines.promote import STACK_ORDER
 
 DEMO_STACK = "dev"
-DRIFT_ROWS = 50_000
 
 
 @dataclass
@@ -35,14 +32,34 @@ class Release:
     stack_files: dict[str, Path] = field(default_factory=dict)
     packages: dict[str, Any] = field(default_factory=dict)
     trained_arn: str | None = None
+    run: Any = None  # the dev pipeline's LocalRun
 
 
 def run_release(work_dir: Path, up_to: str = "prod", console: Console | None = None) -> Release:
     """Train in dev, deploy to dev, and promote stack by stack until ``up_to``."""
-    from pipelines.deploy import deploy
     from pipelines.emulator import moto_server
+    from pipelines.promote import promotion_clients
+    from pipelines.stack_names import load_stack
+
+    console = console or Console()
+    with moto_server() as (endpoint, _pid):
+        console.print(f"AWS emulator: moto_server at {endpoint}")
+        clients = promotion_clients(load_stack(DEMO_STACK).region, endpoint)
+        return release(clients, endpoint, work_dir, up_to, console)
+
+
+def release(
+    clients: Any,
+    endpoint: str,
+    work_dir: Path,
+    up_to: str = "prod",
+    console: Console | None = None,
+    input_path: Path | None = None,
+) -> Release:
+    """:func:`run_release` against an emulator already running; ``input_path`` is dev's data."""
+    from pipelines.deploy import deploy
     from pipelines.local import run_local
-    from pipelines.promote import promote, promotion_clients
+    from pipelines.promote import promote
     from pipelines.registry import approve
     from pipelines.stack_emulation import provision_stack
     from pipelines.stack_names import load_stack
@@ -50,37 +67,37 @@ def run_release(work_dir: Path, up_to: str = "prod", console: Console | None = N
     console = console or Console()
     stacks = STACK_ORDER[: STACK_ORDER.index(up_to) + 1]
     release = Release({stack: work_dir / "stacks" / f"Pulumi.{stack}.yaml" for stack in stacks})
-    with moto_server() as (endpoint, _pid):
-        console.print(f"AWS emulator: moto_server at {endpoint}")
-        configs = {stack: load_stack(stack) for stack in stacks}
-        clients = promotion_clients(configs[DEMO_STACK].region, endpoint)
-        for config in configs.values():
-            provision_stack(clients, config)
-        console.rule(f"training pipeline, run locally for stack {DEMO_STACK}")
-        run = run_local(
-            DEMO_STACK, work_dir=work_dir / "pipeline", endpoint_url=endpoint, console=console
+    configs = {stack: load_stack(stack) for stack in stacks}
+    for config in configs.values():
+        provision_stack(clients, config)
+    console.rule(f"training pipeline, run locally for stack {DEMO_STACK}")
+    run = run_local(
+        DEMO_STACK,
+        input_path=input_path,
+        work_dir=work_dir / "pipeline",
+        endpoint_url=endpoint,
+        console=console,
+    )
+    release.trained_arn = run.package_arn
+    release.run = run
+    console.print(f"registered [bold]{run.package_arn}[/] ({run.approval_status})")
+    fetch = _project_image(clients, run.package_arn, configs[DEMO_STACK])
+    console.rule("serving: deploy dev, promote to the next stacks")
+    deployed = deploy(clients.sagemaker, DEMO_STACK, release.stack_files[DEMO_STACK])
+    release.packages[DEMO_STACK] = deployed.package
+    console.print(f"deploy --stack {DEMO_STACK}: pinned {deployed.package.arn}")
+    for previous, stack in itertools.pairwise(stacks):
+        done = promote(
+            clients, stack, release.stack_files[stack], release.stack_files[previous], fetch
         )
-        release.trained_arn = run.package_arn
-        console.print(f"registered [bold]{run.package_arn}[/] ({run.approval_status})")
-        fetch = _project_image(clients, run.package_arn, configs[DEMO_STACK])
-        console.rule("serving: deploy dev, promote to the next stacks")
-        deployed = deploy(clients.sagemaker, DEMO_STACK, release.stack_files[DEMO_STACK])
-        release.packages[DEMO_STACK] = deployed.package
-        console.print(f"deploy --stack {DEMO_STACK}: pinned {deployed.package.arn}")
-        for previous, stack in itertools.pairwise(stacks):
-            done = promote(
-                clients, stack, release.stack_files[stack], release.stack_files[previous], fetch
-            )
-            console.print(
-                f"promote --to {stack}: registered {done.target.arn} ({done.target.status})"
-            )
-            approved = approve(
-                clients.sagemaker,
-                done.target.arn,
-                f"demo: {previous} served it; approved for {stack} by the operator",
-            )
-            release.packages[stack] = approved.package
-            console.print(f"registry approve: {approved.package.arn} is {approved.package.status}")
+        console.print(f"promote --to {stack}: registered {done.target.arn} ({done.target.status})")
+        approved = approve(
+            clients.sagemaker,
+            done.target.arn,
+            f"demo: {previous} served it; approved for {stack} by the operator",
+        )
+        release.packages[stack] = approved.package
+        console.print(f"registry approve: {approved.package.arn} is {approved.package.status}")
     console.print(_release_table(release))
     return release
 
@@ -122,50 +139,5 @@ def _release_table(release: Release) -> Table:
             package.status,
             package.model_data_url or "",
             str(release.stack_files[stack]),
-        )
-    return table
-
-
-def run_drift(console: Console | None = None) -> dict[str, dict[str, Any]]:
-    """The drift check of every scenario, printed as a table."""
-    console = console or Console()
-    console.rule("drift against the training baseline")
-    drift = drift_by_scenario()
-    console.print(_drift_table(drift))
-    return drift
-
-
-def drift_by_scenario(rows: int = DRIFT_ROWS, seed: int = 7) -> dict[str, dict[str, Any]]:
-    """Summary of each batch (normal, then every named scenario) against one baseline."""
-    from infra.config import Monitoring
-    from ml.data import DRIFT_SCENARIOS, generate
-    from ml.drift import Thresholds, build_baseline, compute_drift
-
-    defaults = Monitoring()
-    thresholds = Thresholds(defaults.psi_warn, defaults.psi_alarm)
-    baseline = build_baseline(generate(rows, seed=seed))
-    batches: dict[str, str | None] = {"none (same distribution)": None}
-    batches.update({name: name for name in DRIFT_SCENARIOS})
-    return {
-        label: compute_drift(baseline, generate(rows, seed=seed + 1, drift=scenario), thresholds)[
-            "summary"
-        ]
-        for label, scenario in batches.items()
-    }
-
-
-def _drift_table(drift: dict[str, dict[str, Any]]) -> Table:
-    table = Table(title="drift per scenario (PSI warn 0.1, alarm 0.25)")
-    for column in ("scenario", "max PSI", "feature", "drifted features", "status"):
-        table.add_column(column)
-    colours = {"ok": "green", "warn": "yellow", "alarm": "red"}
-    for label, summary in drift.items():
-        status = summary["status"]
-        table.add_row(
-            label,
-            f"{summary['max_psi']:.3f}",
-            summary["max_psi_feature"],
-            ", ".join(summary["drifted_features"]) or "-",
-            f"[{colours[status]}]{status}[/]",
         )
     return table

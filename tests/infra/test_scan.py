@@ -60,7 +60,7 @@ def clean_scans() -> dict[str, ScanResult]:
         )
         for stack, image in images.items()
     }
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the checkov runs overlap; synthesis cannot
+    with ThreadPoolExecutor(max_workers=3) as pool:  # the checkov runs overlap; synthesis cannot
         return dict(zip(plans, pool.map(scan_plan, plans.values()), strict=True))
 
 
