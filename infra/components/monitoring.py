@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from infra.components.context import StackContext
 from infra.components.notifications import Notifications
-from infra.components.retrain_gate import RetrainGate
+from infra.components.retrain_gate import RetrainGate, retrain_on_alarms
 from infra.components.serving import ModelEndpoint
 from infra.config import Monitoring as MonitoringSettings
 
@@ -71,7 +71,15 @@ class DriftMonitoring(pulumi.ComponentResource):
         if retrain is not None:
             self.pipeline_failure_alarm = self._pipeline_failure_alarm(retrain)
             if self.drift_alarm is not None and retrain_gate is not None:
-                self.retrain_rule = self._retrain_on(self.drift_alarm, retrain_gate)
+                self.retrain_rule = retrain_on_alarms(
+                    context,
+                    "drift",
+                    "Retrain when the drift alarm enters ALARM, at most once per cool-down",
+                    [self.drift_alarm],
+                    retrain_gate,
+                    self._dead_letters,
+                    parent=self,
+                )
         self.register_outputs(
             {
                 "driftAlarmName": self.drift_alarm.name if self.drift_alarm is not None else None,
@@ -132,36 +140,3 @@ class DriftMonitoring(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _retrain_on(
-        self, alarm: aws.cloudwatch.MetricAlarm, gate: RetrainGate
-    ) -> aws.cloudwatch.EventRule:
-        """A rule on ``alarm`` entering ALARM that invokes the gate, never the pipeline itself."""
-        context = self._context
-        child = pulumi.ResourceOptions(parent=self)
-        rule_name = context.name("retrain-on-drift")
-        rule = aws.cloudwatch.EventRule(
-            rule_name,
-            name=rule_name,
-            description="Retrain when the drift alarm enters ALARM, at most once per cool-down",
-            event_pattern=pulumi.Output.json_dumps(
-                {
-                    "source": ["aws.cloudwatch"],
-                    "detail-type": ["CloudWatch Alarm State Change"],
-                    "resources": [alarm.arn],
-                    "detail": {"state": {"value": ["ALARM"]}},
-                }
-            ),
-            tags=context.tags("monitoring"),
-            opts=child,
-        )
-        gate.allow_invoke_from(rule, context)
-        aws.cloudwatch.EventTarget(
-            context.name("retrain-on-drift-target"),
-            rule=rule.name,
-            arn=gate.function.arn,
-            retry_policy={"maximum_event_age_in_seconds": HOUR, "maximum_retry_attempts": 10},
-            dead_letter_config=self._dead_letters.for_rule(rule),
-            opts=child,
-        )
-        return rule

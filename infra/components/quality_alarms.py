@@ -20,7 +20,7 @@ from infra.components.context import StackContext
 from infra.components.dead_letters import DeadLetterQueue
 from infra.components.monitoring import HOUR
 from infra.components.monitoring_pipeline import MonitoringPipeline
-from infra.components.retrain_gate import RetrainGate
+from infra.components.retrain_gate import RetrainGate, retrain_on_alarms
 from infra.config import Quality
 
 
@@ -101,7 +101,15 @@ class QualityAlarms(pulumi.ComponentResource):
         }
         retraining = [self.alarms[spec.part] for spec in specs if spec.retrains]
         self.retrain_rule = (
-            self._retrain_on(retraining, retrain, dead_letters)
+            retrain_on_alarms(
+                context,
+                "quality",
+                "Retrain when a quality floor alarm enters ALARM, once per cool-down",
+                retraining,
+                retrain,
+                dead_letters,
+                parent=self,
+            )
             if retrain is not None and retraining
             else None
         )
@@ -134,39 +142,3 @@ class QualityAlarms(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _retrain_on(
-        self,
-        alarms: list[aws.cloudwatch.MetricAlarm],
-        gate: RetrainGate,
-        dead_letters: DeadLetterQueue,
-    ) -> aws.cloudwatch.EventRule:
-        """A rule on the floor alarms entering ALARM that invokes the cool-down gate."""
-        context = self._context
-        child = pulumi.ResourceOptions(parent=self)
-        rule_name = context.name("retrain-on-quality")
-        rule = aws.cloudwatch.EventRule(
-            rule_name,
-            name=rule_name,
-            description="Retrain when a quality floor alarm enters ALARM, once per cool-down",
-            event_pattern=pulumi.Output.json_dumps(
-                {
-                    "source": ["aws.cloudwatch"],
-                    "detail-type": ["CloudWatch Alarm State Change"],
-                    "resources": [alarm.arn for alarm in alarms],
-                    "detail": {"state": {"value": ["ALARM"]}},
-                }
-            ),
-            tags=context.tags("monitoring"),
-            opts=child,
-        )
-        gate.allow_invoke_from(rule, context)
-        aws.cloudwatch.EventTarget(
-            context.name("retrain-on-quality-target"),
-            rule=rule.name,
-            arn=gate.function.arn,
-            retry_policy={"maximum_event_age_in_seconds": HOUR, "maximum_retry_attempts": 10},
-            dead_letter_config=dead_letters.for_rule(rule),
-            opts=child,
-        )
-        return rule

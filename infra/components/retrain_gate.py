@@ -21,6 +21,7 @@ from infra.image_context import REPO_ROOT
 
 RUNTIME = "python3.12"  # boto3 is part of the Lambda runtime
 HANDLER = "pipelines.retrain_gate.handler"
+MAX_EVENT_AGE_SECONDS = 3600  # an alarm state change older than an hour retrains nothing
 # The modules the handler imports, and nothing else: stdlib and boto3 beyond these.
 GATE_FILES = (
     "ml/__init__.py",
@@ -169,3 +170,48 @@ class RetrainGate(pulumi.ComponentResource):
             source_account=context.account_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def retrain_on_alarms(
+    context: StackContext,
+    purpose: str,
+    description: str,
+    alarms: list[aws.cloudwatch.MetricAlarm],
+    gate: RetrainGate,
+    dead_letters: DeadLetterQueue,
+    parent: pulumi.Resource,
+) -> aws.cloudwatch.EventRule:
+    """``<prefix>-<env>-retrain-on-<purpose>``: ``alarms`` entering ALARM invoke the gate.
+
+    The rule never starts the pipeline itself, so every alarm shares the gate's cool-down.
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    rule_name = context.name(f"retrain-on-{purpose}")
+    rule = aws.cloudwatch.EventRule(
+        rule_name,
+        name=rule_name,
+        description=description,
+        event_pattern=pulumi.Output.json_dumps(
+            {
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "resources": [alarm.arn for alarm in alarms],
+                "detail": {"state": {"value": ["ALARM"]}},
+            }
+        ),
+        tags=context.tags("monitoring"),
+        opts=child,
+    )
+    gate.allow_invoke_from(rule, context)
+    aws.cloudwatch.EventTarget(
+        f"{rule_name}-target",
+        rule=rule.name,
+        arn=gate.function.arn,
+        retry_policy={
+            "maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS,
+            "maximum_retry_attempts": 10,
+        },
+        dead_letter_config=dead_letters.for_rule(rule),
+        opts=child,
+    )
+    return rule
