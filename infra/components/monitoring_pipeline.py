@@ -16,11 +16,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
+from infra.components.context import StackContext
 from infra.components.dead_letters import DeadLetterQueue
 from infra.components.iam import PlatformRoles
 from infra.components.image import ProjectImage
-from infra.components.pipeline import PIPELINE_JOB_PREFIX
+from infra.components.pipeline import PIPELINE_JOB_PREFIX, scheduler_role
 from infra.components.serving import ModelEndpoint
 from infra.components.serving_alarms import EndpointMetric
 from infra.components.storage import StackStorage
@@ -86,7 +86,9 @@ class MonitoringPipeline(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
-        self.scheduler_role = self._scheduler_role(storage)
+        self.scheduler_role = scheduler_role(
+            context, "monitoring", "monitoring", self.pipeline, storage.key, parent=self
+        )
         dead_letter, dead_letter_grant = dead_letters.for_role(self.scheduler_role, parent=self)
         schedule_name = context.name("monitoring-schedule")
         self.schedule = aws.scheduler.Schedule(
@@ -278,55 +280,6 @@ class MonitoringPipeline(pulumi.ComponentResource):
             ],
             parent=self,
         )
-
-    def _scheduler_role(self, storage: StackStorage) -> aws.iam.Role:
-        context = self._context
-        schedule_name = context.name("monitoring-schedule")
-        schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
-        role = aws.iam.Role(
-            context.name("monitoring-scheduler"),
-            name=context.name("monitoring-scheduler"),
-            description=f"Lets EventBridge Scheduler start {self.pipeline_name}",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Sid": "SchedulerOfThisAccountOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": context.account_id},
-                            "ArnEquals": {"aws:SourceArn": schedule_arn},
-                        },
-                    }
-                ]
-            ),
-            tags=context.tags("monitoring"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.iam.RolePolicy(
-            context.name("monitoring-scheduler-start"),
-            role=role.id,
-            name="start-monitoring-pipeline",
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "StartThisPipelineOnly",
-                        "Effect": "Allow",
-                        "Action": "sagemaker:StartPipelineExecution",
-                        "Resource": self.pipeline.arn,
-                    },
-                    {
-                        "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": storage.key.arn,
-                    },
-                ]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return role
 
 
 def build_monitoring_pipeline(

@@ -76,7 +76,9 @@ class TrainingPipeline(pulumi.ComponentResource):
             tags=context.tags("pipeline"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
-        self.scheduler_role = self._scheduler_role(storage)
+        self.scheduler_role = scheduler_role(
+            context, "training", "pipeline", self.pipeline, storage.key, parent=self
+        )
         dead_letter: dict[str, Any] = {}
         schedule_deps: list[pulumi.Resource] = []
         if dead_letters is not None:
@@ -182,51 +184,64 @@ class TrainingPipeline(pulumi.ComponentResource):
             }
         ]
 
-    def _scheduler_role(self, storage: StackStorage) -> aws.iam.Role:
-        context = self._context
-        schedule_name = context.name("training-schedule")
-        schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
-        role = aws.iam.Role(
-            context.name("training-scheduler"),
-            name=context.name("training-scheduler"),
-            description=f"Lets EventBridge Scheduler start {self.pipeline_name}",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Sid": "SchedulerOfThisAccountOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": context.account_id},
-                            "ArnEquals": {"aws:SourceArn": schedule_arn},
-                        },
-                    }
-                ]
-            ),
-            tags=context.tags("pipeline"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.iam.RolePolicy(
-            context.name("training-scheduler-start"),
-            role=role.id,
-            name="start-training-pipeline",
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "StartThisPipelineOnly",
-                        "Effect": "Allow",
-                        "Action": "sagemaker:StartPipelineExecution",
-                        "Resource": self.pipeline.arn,
+
+def scheduler_role(
+    context: StackContext,
+    purpose: str,
+    component: str,
+    pipeline: aws.sagemaker.Pipeline,
+    key: aws.kms.Key,
+    parent: pulumi.Resource,
+) -> aws.iam.Role:
+    """The role of ``<prefix>-<env>-<purpose>-schedule``: may start ``pipeline``, nothing else.
+
+    Trusted by EventBridge Scheduler for that one schedule of this account; it may
+    decrypt the schedule, which is encrypted with the stack key.
+    """
+    schedule_name = context.name(f"{purpose}-schedule")
+    schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
+    role_name = context.name(f"{purpose}-scheduler")
+    role = aws.iam.Role(
+        role_name,
+        name=role_name,
+        description=f"Lets EventBridge Scheduler start {context.name(purpose)}",
+        assume_role_policy=policy_json(
+            [
+                {
+                    "Sid": "SchedulerOfThisAccountOnly",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "scheduler.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": context.account_id},
+                        "ArnEquals": {"aws:SourceArn": schedule_arn},
                     },
-                    {
-                        "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": storage.key.arn,
-                    },
-                ]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return role
+                }
+            ]
+        ),
+        tags=context.tags(component),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    aws.iam.RolePolicy(
+        f"{role_name}-start",
+        role=role.id,
+        name=f"start-{purpose}-pipeline",
+        policy=policy_json(
+            [
+                {
+                    "Sid": "StartThisPipelineOnly",
+                    "Effect": "Allow",
+                    "Action": "sagemaker:StartPipelineExecution",
+                    "Resource": pipeline.arn,
+                },
+                {
+                    "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": key.arn,
+                },
+            ]
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return role
