@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from pipelines.capture_window import (
     parse_instant,
 )
 from pipelines.drift_publish import publish_drift
+from pipelines.monitoring_job import run_job
 
 PROCESSING = Path("/opt/ml/processing")
 REPORT_FILE = "drift.json"
@@ -93,24 +93,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Processing entry point; boto3 clients from the default chain (``AWS_ENDPOINT_URL`` too)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    args = _parser().parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="drift-") as work:
-            result = run_drift_job(
-                args,
-                s3=boto3.client("s3"),
-                sagemaker=boto3.client("sagemaker"),
-                cloudwatch=boto3.client("cloudwatch"),
-                work=Path(work),
-            )
-    except (MlopsError, BotoCoreError, ClientError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    result = run_job(run_drift_job, _parser().parse_args(argv), "drift-")
+    if result is None:
         return 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
     summary = result.get("summary", {})
     print(json.dumps({"status": result["status"], "published": result["published"], **summary}))
     return 0

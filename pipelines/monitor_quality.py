@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ml.capture import Window, read_capture
-from ml.errors import MlopsError
 from ml.io import read_table
 from ml.quality import (
     MIN_SEGMENT_POSITIVES,
@@ -41,6 +39,7 @@ from pipelines.capture_window import (
     parse_instant,
 )
 from pipelines.monitor_drift import MEASURED, NO_TRAFFIC, PROCESSING
+from pipelines.monitoring_job import run_job
 from pipelines.quality_publish import publish_quality
 
 NO_LABELS = "no_labels"
@@ -108,24 +107,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Processing entry point; boto3 clients from the default chain (``AWS_ENDPOINT_URL`` too)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    args = _parser().parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="quality-") as work:
-            result = run_quality_job(
-                args,
-                s3=boto3.client("s3"),
-                sagemaker=boto3.client("sagemaker"),
-                cloudwatch=boto3.client("cloudwatch"),
-                work=Path(work),
-            )
-    except (MlopsError, BotoCoreError, ClientError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    result = run_job(run_quality_job, _parser().parse_args(argv), "quality-")
+    if result is None:
         return 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
     summary = result.get("summary", {})
     gap = result.get("bias", {}).get("recall_gap", {}).get("value")
     line = {"status": result["status"], "published": result["published"], **summary}
