@@ -295,7 +295,7 @@ def send_traffic(
     scenario: str = DRIFT_SCENARIO,
 ) -> int:
     """Last full hour of requests answered by the pinned model, captured as the endpoint does."""
-    from ml.capture import simulate_traffic, write_capture
+    from ml.capture_writer import simulate_traffic, write_capture
     from ml.data import generate
     from ml.inference import model_fn
     from pipelines.capture_window import fetch_model_files, model_data_url

@@ -85,7 +85,7 @@ def _quality_args(**changes: Any) -> argparse.Namespace:
 def _capture_line(event_id: str) -> str:
     """One captured CSV request of a generated transaction, answered with a fraud score."""
     from ml import schema
-    from ml.capture import capture_line, request_body
+    from ml.capture_writer import capture_line, request_body
     from ml.data import generate
 
     row = generate(1, seed=3).loc[0, list(schema.FEATURE_COLUMNS)].tolist()

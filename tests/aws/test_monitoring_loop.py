@@ -31,7 +31,7 @@ import boto3
 import pytest
 
 from infra.plan.engine import Plan, synthesize
-from ml.capture import simulate_traffic, write_capture
+from ml.capture_writer import simulate_traffic, write_capture
 from ml.data import generate
 from ml.inference import model_fn
 from ml.io import write_table

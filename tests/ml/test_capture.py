@@ -24,10 +24,8 @@ from ml.capture import (
     quarantine_lines,
     read_capture,
     read_capture_file,
-    simulate_traffic,
-    write_capture,
-    write_capture_file,
 )
+from ml.capture_writer import simulate_traffic, write_capture, write_capture_file
 from ml.data import generate
 from ml.inference import CSV, JSON, input_fn, model_fn, predict_fn
 from ml.quarantine import reason_path

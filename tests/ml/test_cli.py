@@ -156,7 +156,7 @@ def test_serve_help_shows_the_safe_default_host():
 def _capture_dir(root, model_dir, frame, **options):
     from datetime import UTC, datetime
 
-    from ml.capture import simulate_traffic, write_capture
+    from ml.capture_writer import simulate_traffic, write_capture
     from ml.inference import model_fn
 
     start = datetime(2026, 3, 1, 10, tzinfo=UTC)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from ml.capture import Window, simulate_traffic, write_capture
+from ml.capture import Window
+from ml.capture_writer import simulate_traffic, write_capture
 from ml.data import generate
 from ml.drift import (
     DriftInputError,

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from ml import schema
-from ml.capture import EVENT_ID, EVENT_ROW, SCORE, read_capture, simulate_traffic, write_capture
+from ml.capture import EVENT_ID, EVENT_ROW, SCORE, read_capture
+from ml.capture_writer import simulate_traffic, write_capture
 from ml.data import generate
 from ml.inference import model_fn
 from ml.metrics import binary_metrics
