@@ -15,11 +15,11 @@
    the planned drift alarm, created in moto, evaluated by ``alarm_eval``.
 5. **retrain gate**: the alarm's state change delivered twice to the cool-down
    gate of the plan's retrain function: one start, one refusal.
-
-Stages 3 and 4 live in ``pipelines.demo_monitoring``.
 6. **retraining**: the prod training pipeline (the one the gate started, whose
    execution moto only records) run locally on a new data drop: a new dataset
    version, gated by the Champion step against prod's approved champion.
+
+Stages 3 and 4 live in ``pipelines.demo_monitoring``.
 """
 
 from __future__ import annotations
