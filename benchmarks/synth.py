@@ -32,7 +32,7 @@ def measure_cli(stack: str) -> float:
     """Wall time of the command a user types: ``mlops synth --stack S --quiet``."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "synth", "--stack", stack, "--quiet"],
+        [sys.executable, "-m", "ops.cli", "synth", "--stack", stack, "--quiet"],
         check=True,
         capture_output=True,
         text=True,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 
 # Any boto3 client a test forgets to mock fails fast instead of calling AWS.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -26,3 +30,28 @@ def pytest_configure(config: object) -> None:
     os.environ["MLOPS_FEATURE_LOCK"] = str(
         copy
     )  # one copy per process: xdist workers never share it
+
+
+@pytest.fixture
+def sagemaker() -> Iterator[Any]:
+    """A moto SageMaker client with the dev and staging groups created."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("sagemaker", region_name="us-east-1")
+        for group in (
+            "mlops-dev-fraud-models",
+            "mlops-staging-fraud-models",
+            "mlops-prod-fraud-models",
+        ):
+            client.create_model_package_group(ModelPackageGroupName=group)
+        yield client
+
+
+@pytest.fixture
+def spec() -> Any:
+    """The dev training pipeline's spec with fixed names (``tests.factories.make_spec``)."""
+    from tests.factories import make_spec
+
+    return make_spec()

@@ -26,7 +26,7 @@ from infra.components.storage import StackStorage
 from infra.config import ConfigError
 from infra.config import FeatureStore as FeatureStoreSettings
 from ml import schema
-from pipelines.ingest import feature_definitions
+from pipelines.jobs.features import feature_definitions
 
 LOCK_FILE = Path(__file__).resolve().parents[2] / "environments" / "feature-groups.lock.json"
 LOCK_ENV = "MLOPS_FEATURE_LOCK"  # another lock file, for tests and dry runs

@@ -1,7 +1,7 @@
 """Monitoring: drift alarms on our own metrics, and retraining when they fire.
 
 The drift job (``ml/drift.py``) compares captured traffic with the model's
-baseline and ``pipelines/drift_publish.py`` publishes the result to
+baseline and ``pipelines/jobs/drift_publish.py`` publishes the result to
 ``mlops/drift``. Here the alarms watch those metrics with the publisher's own
 dimensions, an EventBridge rule asks the retrain gate to start the training
 pipeline when the drift alarm enters ALARM (at most once per
@@ -22,7 +22,7 @@ from infra.components.retrain_gate import RetrainGate, retrain_on_alarms
 from infra.components.serving import ModelEndpoint
 from infra.config import Monitoring as MonitoringSettings
 
-DRIFT_NAMESPACE = "mlops/drift"  # the namespace pipelines/drift_publish.py writes
+DRIFT_NAMESPACE = "mlops/drift"  # the namespace pipelines/jobs/drift_publish.py writes
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 HOUR = 3600
 
@@ -88,7 +88,7 @@ class DriftMonitoring(pulumi.ComponentResource):
 
     @staticmethod
     def drift_dimensions(stack: str, endpoint_name: str) -> dict[str, str]:
-        """The dimensions the publisher sets (``pipelines.drift_publish.metric_dimensions``)."""
+        """The dimensions the drift publisher sets (``pipelines.jobs.drift_publish``)."""
         return {"Stack": stack, "Endpoint": endpoint_name}
 
     def _drift_alarm(

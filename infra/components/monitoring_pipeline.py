@@ -1,6 +1,6 @@
 """The monitoring pipeline: drift and model quality of the served model, on the drift schedule.
 
-The definition comes from ``pipelines.monitoring_pipeline`` (pure, built at
+The definition comes from ``pipelines.definitions.monitoring`` (pure, built at
 synth from resolved values). Its jobs run in the project image with their own
 role, which may read the endpoint's capture, its labels and the model
 artifacts, write the drift and quality reports, describe the one serving
@@ -26,8 +26,7 @@ from infra.components.serving_alarms import EndpointMetric
 from infra.components.storage import StackStorage
 from infra.config import StackConfig
 from infra.network import NetworkIds
-from pipelines import drift_publish, quality_publish
-from pipelines.monitoring_pipeline import (
+from pipelines.definitions.monitoring import (
     CAPTURE_PREFIX,
     DRIFT_PREFIX,
     LABELS_PREFIX,
@@ -36,6 +35,7 @@ from pipelines.monitoring_pipeline import (
     QualitySpec,
     definition_json,
 )
+from pipelines.jobs import drift_publish, quality_publish
 
 PUBLISHED_NAMESPACES = (drift_publish.NAMESPACE, quality_publish.NAMESPACE)
 
@@ -119,7 +119,7 @@ class MonitoringPipeline(pulumi.ComponentResource):
     # Alarm-ready metrics: what the jobs publish, with the publishers' own dimensions.
 
     def metric_drift(self, name: str = "MaxPSI") -> EndpointMetric:
-        """A drift summary metric of the drift job (``pipelines.drift_publish``)."""
+        """A drift summary metric of the drift job (``pipelines.jobs.drift_publish``)."""
         dimensions = drift_publish.metric_dimensions(
             self._config.environment.value, self.endpoint_name
         )
@@ -131,7 +131,7 @@ class MonitoringPipeline(pulumi.ComponentResource):
         )
 
     def metric_quality(self, name: str) -> EndpointMetric:
-        """A quality metric of the quality job (``pipelines.quality_publish``): the run's value."""
+        """A quality metric of the quality job (``pipelines.jobs.quality_publish``), per run."""
         dimensions = quality_publish.metric_dimensions(self.endpoint_name, self.variant_name)
         statistic = "Maximum" if name == "RecallGap" else "Minimum"
         return EndpointMetric(

@@ -1,4 +1,4 @@
-"""The training pipeline: SageMaker pipeline from ``pipelines.training``, and its schedule.
+"""The training pipeline: SageMaker pipeline from ``pipelines.definitions``, and its schedule.
 
 The definition is built at synth from resolved names and ARNs (a pure function,
 no SDK import, no AWS call), so the pipeline changes exactly when its inputs
@@ -22,7 +22,7 @@ from infra.components.registry import ModelRegistry
 from infra.components.storage import StackStorage
 from infra.config import Pipeline as PipelineSettings
 from infra.network import NetworkIds
-from pipelines.training import Gates, TrainingPipelineSpec, definition_json
+from pipelines.definitions.training import Gates, TrainingPipelineSpec, definition_json
 
 PIPELINE_JOB_PREFIX = "pipelines-"  # SageMaker names the jobs a pipeline starts pipelines-<id>-...
 

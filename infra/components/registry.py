@@ -18,7 +18,7 @@ from infra.components.dead_letters import queue_alarm
 from infra.components.iam import PlatformRoles
 from infra.components.notifications import Notifications
 from infra.components.storage import StackStorage
-from pipelines.registry import MODEL_GROUP_SUFFIX
+from infra.naming import MODEL_GROUP_SUFFIX
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"

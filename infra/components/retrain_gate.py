@@ -1,6 +1,6 @@
 """The retrain gate: a small Lambda function that starts the pipeline at most once per cool-down.
 
-The retrain rule invokes it instead of the pipeline (``pipelines/retrain_gate.py``
+The retrain rule invokes it instead of the pipeline (``pipelines/lambdas/retrain_gate.py``
 holds the logic, tested against moto). Reserved concurrency 1 serialises the
 deliveries of a flapping alarm, so two never check at the same time; its role
 may list and start this stack's pipeline, nothing else. Failed asynchronous
@@ -20,15 +20,16 @@ from infra.components.dead_letters import DeadLetterQueue
 from infra.image_context import REPO_ROOT
 
 RUNTIME = "python3.12"  # boto3 is part of the Lambda runtime
-HANDLER = "pipelines.retrain_gate.handler"
+HANDLER = "pipelines.lambdas.retrain_gate.handler"
 MAX_EVENT_AGE_SECONDS = 3600  # an alarm state change older than an hour retrains nothing
 # The modules the handler imports, and nothing else: stdlib and boto3 beyond these.
 GATE_FILES = (
     "ml/__init__.py",
     "ml/errors.py",
     "pipelines/__init__.py",
-    "pipelines/start.py",
-    "pipelines/retrain_gate.py",
+    "pipelines/lambdas/__init__.py",
+    "pipelines/lambdas/start_pipeline.py",
+    "pipelines/lambdas/retrain_gate.py",
 )
 
 

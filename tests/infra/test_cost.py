@@ -204,7 +204,7 @@ def test_the_monitoring_schedule_prices_two_short_jobs_a_run(plan_for) -> None:
 
 
 def test_print_cost_shows_every_item_and_the_total(plan_for, capsys) -> None:
-    from pipelines.infra_report import console, print_cost
+    from ops.plan_report import console, print_cost
 
     estimate = estimate_cost(plan_for("dev"))
     with console.capture() as captured:

@@ -11,7 +11,7 @@ import pytest
 
 from infra.image_context import context_sha256, image_tag
 from infra.plan.engine import Plan
-from pipelines.training import flatten_steps
+from pipelines.definitions.training import flatten_steps
 from tests.infra.conftest import policy
 
 REPOSITORY = "aws:ecr/repository:Repository"

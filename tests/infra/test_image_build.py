@@ -24,8 +24,8 @@ from infra.image_context import (
 )
 from infra.plan.checkov import checkov_executable, load_skips
 from infra.plan.hadolint import hadolint_executable
-from pipelines.training import build_definition, flatten_steps
-from tests.pipelines.conftest import make_spec
+from pipelines.definitions.training import build_definition, flatten_steps
+from tests.factories import make_spec
 
 # uv where the Makefile puts it, else the one on PATH.
 UV = REPO_ROOT / ".tools" / "uv" / "bin" / "uv"
@@ -82,7 +82,7 @@ def module_file(module: str) -> Path:
 
 # Modules whose function bodies no job runs: the emulator's functions start moto for the
 # local runner; a job reads only its constants (the registry's fake credentials).
-IMPORTED_FOR_CONSTANTS = {"pipelines.emulator"}
+IMPORTED_FOR_CONSTANTS = {"ops.local.emulator"}
 
 
 def run_time_imports(tree: ast.Module, module_level_only: bool = False) -> set[str]:
@@ -190,7 +190,7 @@ def test_the_step_modules_import_only_the_image_code_and_its_packages() -> None:
     first_party, _ = imports_of(step_modules())
     outside = {m for m in first_party if m.split(".")[0] not in CONTEXT_DIRS}
     assert outside == set()
-    assert {"ml.validate", "ml.train", "ml.evaluate", "pipelines.ingest"} <= first_party
+    assert {"ml.validate", "ml.train", "ml.evaluate", "pipelines.jobs.features"} <= first_party
 
 
 def test_every_third_party_import_of_the_steps_is_installed_in_the_image() -> None:

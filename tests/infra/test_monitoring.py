@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.drift_publish import NAMESPACE, metric_dimensions
+from pipelines.jobs.drift_publish import NAMESPACE, metric_dimensions
 from tests.infra.conftest import policy
 
 ARN = (
@@ -60,7 +60,7 @@ def test_the_gate_waits_the_configured_cool_down_one_invocation_at_a_time(plan_f
     assert gate["environment"]["variables"]["RETRAIN_COOLDOWN_MINUTES"] == "90"
     assert gate["environment"]["variables"]["PIPELINE_NAME"] == "mlops-prod-training"
     assert gate["reservedConcurrentExecutions"] == 1
-    assert gate["handler"] == "pipelines.retrain_gate.handler"
+    assert gate["handler"] == "pipelines.lambdas.retrain_gate.handler"
 
 
 def test_the_gate_may_list_and_start_this_pipeline_only(plan_for) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines import quality_publish
-from pipelines.drift_publish import metric_dimensions
-from pipelines.monitoring_pipeline import step_arguments
+from pipelines.definitions.monitoring import step_arguments
+from pipelines.jobs import quality_publish
+from pipelines.jobs.drift_publish import metric_dimensions
 from tests.infra.conftest import policy
 
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3"

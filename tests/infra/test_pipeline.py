@@ -31,7 +31,7 @@ def test_definition_uses_the_stacks_buckets_key_group_and_execution_role(plan_fo
     assert validate["RoleArn"] == "arn:aws:iam::123456789012:role/mlops-prod-execution"
     key_arn = plan.one("aws:kms/key:Key")["outputs"]["arn"]
     assert validate["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
-    from pipelines.training import flatten_steps
+    from pipelines.definitions.training import flatten_steps
 
     register = next(s for s in flatten_steps(document) if s["Name"] == "Register")["Arguments"]
     assert register["ModelPackageGroupName"] == "mlops-prod-fraud-models"
@@ -113,8 +113,8 @@ def test_the_same_stack_synthesises_the_same_definition(plan_for) -> None:
 
 
 def test_the_local_runner_walks_the_definition_the_stack_deploys(plan_for) -> None:
-    from pipelines.local import local_spec
-    from pipelines.training import definition_json
+    from ops.local.pipeline_runner import local_spec
+    from pipelines.definitions.training import definition_json
 
     plan = plan_for("dev")
     deployed = plan.one(PIPELINE)["inputs"]["pipelineDefinition"]
@@ -128,6 +128,6 @@ def test_the_local_runner_walks_the_definition_the_stack_deploys(plan_for) -> No
 def test_the_deployed_definition_never_sends_records_around_the_feature_store(
     plan_for, stack: str
 ) -> None:
-    from pipelines.ingest import OFFLINE_RECORDS_ENV
+    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
 
     assert OFFLINE_RECORDS_ENV not in plan_for(stack).one(PIPELINE)["inputs"]["pipelineDefinition"]

@@ -13,7 +13,7 @@ import pytest
 from infra.plan.engine import synthesize
 
 REPO = Path(__file__).resolve().parents[2]
-MLOPS = [sys.executable, "-m", "pipelines.cli"]
+MLOPS = [sys.executable, "-m", "ops.cli"]
 
 
 def test_two_synths_of_a_stack_give_identical_plans() -> None:

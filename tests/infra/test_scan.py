@@ -248,7 +248,7 @@ def test_an_inline_suppression_counts_as_a_failure_until_the_skip_file_reviews_i
 
 
 def test_print_scan_lists_failures_skip_reasons_and_counts_per_source() -> None:
-    from pipelines.infra_report import console, print_scan
+    from ops.plan_report import console, print_scan
 
     skipped = dataclasses.replace(
         result("skipped", check="CKV_AWS_144"), detail="a reviewed reason"
@@ -264,10 +264,10 @@ def test_print_scan_lists_failures_skip_reasons_and_counts_per_source() -> None:
 
 def test_mlops_scan_exits_1_when_the_scan_fails(monkeypatch, plan_for) -> None:
     from infra.plan import scan as scan_module
-    from pipelines import cli, infra_report
+    from ops import cli, plan_report
 
     failing = ScanResult(stack="dev", results=[result("failed", check="CKV_AWS_63")])
-    monkeypatch.setattr(infra_report, "synthesize_with_progress", lambda *args: plan_for("dev"))
+    monkeypatch.setattr(plan_report, "synthesize_with_progress", lambda *args: plan_for("dev"))
     monkeypatch.setattr(scan_module, "scan_plan", lambda plan: failing)
     monkeypatch.setattr(sys, "argv", ["mlops", "scan", "--stack", "dev"])
     with pytest.raises(SystemExit) as exited:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from ops.cli import app
 
 runner = CliRunner()
 MLOPS = Path(sys.executable).parent / "mlops"

@@ -1,0 +1,55 @@
+"""The names a stack's resources get from the Pulumi program, for code that runs outside it.
+
+Promotion and deployment find a stack's bucket, key, registry group and image
+repository by these names; each function mirrors the component that creates
+the resource (``infra/components/storage.py``, ``registry.py``, ``image.py``),
+so the two stay in one place each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from infra.image_context import REPOSITORY_SUFFIX as IMAGE_REPOSITORY_SUFFIX
+
+MODEL_GROUP_SUFFIX = "fraud-models"
+
+if TYPE_CHECKING:
+    from infra.config import StackConfig
+
+
+def load_stack(stack: str, path: Path | None = None) -> StackConfig:
+    """A stack's validated config, from its stack file (or ``path``)."""
+    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
+
+    return resolve(stack, namespace_values(read_stack_file(path or stack_file(stack))))
+
+
+@dataclass(frozen=True)
+class StackNames:
+    """Physical names of one stack's resources, as ``infra/`` names them."""
+
+    config: StackConfig
+
+    @property
+    def model_group(self) -> str:
+        return self.config.resource_name(MODEL_GROUP_SUFFIX)
+
+    @property
+    def key_alias(self) -> str:
+        """``alias/<prefix>-<env>-data``: the alias of the stack's KMS key (storage.py)."""
+        return f"alias/{self.config.resource_name('data')}"
+
+    @property
+    def image_repository(self) -> str:
+        """The ECR repository of the project image (image.py)."""
+        return self.config.resource_name(IMAGE_REPOSITORY_SUFFIX)
+
+    def artifacts_bucket(self, account: str) -> str:
+        """``<prefix>-<env>-artifacts-<account>-<region>`` (storage.py)."""
+        return f"{self.config.resource_name('artifacts')}-{account}-{self.config.region}"
+
+    def data_bucket(self, account: str) -> str:
+        return f"{self.config.resource_name('data')}-{account}-{self.config.region}"

@@ -1,0 +1,25 @@
+"""Command modules of the ``mlops`` CLI; each exposes ``register(app)``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+# One module per area; each defines ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES = (
+    "ops.commands.infra",
+    "ops.commands.data",
+    "ops.commands.ml_steps",
+    "ops.commands.pipeline",
+    "ops.commands.registry",
+    "ops.commands.monitoring",
+    "ops.commands.smoke",
+    "ops.commands.demo",
+)
+
+
+def register_all(app: typer.Typer) -> None:
+    """Attach every area's commands."""
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)

@@ -1,0 +1,236 @@
+"""``mlops registry ...`` and ``mlops promote``: the model registry from the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ops.commands.options import EndpointUrlOption, RegionOption
+
+if TYPE_CHECKING:
+    from pipelines.registry import Package
+
+registry_app = typer.Typer(
+    help="Model registry: list packages, find the champion, approve or reject.",
+    no_args_is_help=True,
+)
+
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack whose model package group to use.")
+]
+GroupOption = Annotated[
+    str | None, typer.Option("--group", help="Model package group (default: the stack's).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why; recorded on the package.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(registry_app, name="registry")
+    app.command("promote")(promote_command)
+    app.command("deploy")(deploy_command)
+
+
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    """AWS failures (unreachable endpoint, denied call) as one line instead of a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pipelines.registry import RegistryError
+
+    try:
+        yield
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message") or str(error)
+        raise RegistryError(f"{error.operation_name} failed: {message}") from None
+    except BotoCoreError as error:
+        raise RegistryError(str(error)) from None
+
+
+def _client(stack: str, region: str | None, endpoint_url: str | None) -> Any:
+    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
+    from ops.aws import sagemaker_client
+
+    if region is None:
+        region = resolve(stack, namespace_values(read_stack_file(stack_file(stack)))).region
+    return sagemaker_client(region, endpoint_url)
+
+
+def _group(stack: str, group: str | None) -> str:
+    from ops.release.promote import group_of
+
+    return group or group_of(stack)
+
+
+def _print_packages(title: str, packages: list[Package]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("version", "status", "pr_auc", "recall@p90", "data sha256", "arn"):
+        table.add_column(column, overflow="fold")
+    for package in packages:
+        table.add_row(
+            str(package.version),
+            package.status,
+            _metric(package, "PrAuc"),
+            _metric(package, "RecallAtPrecision90"),
+            package.metadata.get("DataSha256", "")[:12],
+            package.arn,
+        )
+    Console().print(table)
+
+
+def _metric(package: Package, name: str) -> str:
+    value = package.metric(name)
+    return "" if value is None else f"{value:.3f}"
+
+
+@registry_app.command("list")
+def list_command(
+    stack: StackOption,
+    group: GroupOption = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Approved, Rejected or PendingManualApproval.")
+    ] = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
+) -> None:
+    """List the packages of a stack's group, newest first."""
+    from pipelines.registry import list_packages
+
+    name = _group(stack, group)
+    with _aws_errors():
+        packages = list_packages(_client(stack, region, endpoint_url), name, status)
+    _print_packages(f"{name}: {len(packages)} packages", packages)
+
+
+@registry_app.command("latest")
+def latest_command(
+    stack: StackOption,
+    group: GroupOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
+) -> None:
+    """Print the ARN of the newest approved package (the champion); exit 1 if there is none."""
+    from pipelines.registry import RegistryError, latest_approved
+
+    name = _group(stack, group)
+    with _aws_errors():
+        champion = latest_approved(_client(stack, region, endpoint_url), name)
+    if champion is None:
+        raise RegistryError(f"no approved model in {name}")
+    typer.echo(champion.arn)
+
+
+def _decide(
+    stack: str, arn: str, reason: str, region: str | None, endpoint_url: str | None, approve: bool
+) -> None:
+    from pipelines import registry
+
+    with _aws_errors():
+        client = _client(stack, region, endpoint_url)
+        change = (registry.approve if approve else registry.reject)(client, arn, reason)
+    state = change.package.status
+    typer.echo(f"{arn}: {state}" + ("" if change.changed else " (unchanged)"))
+
+
+@registry_app.command("approve")
+def approve_command(
+    arn: Annotated[str, typer.Argument(help="Model package ARN.")],
+    reason: ReasonOption,
+    stack: StackOption = "dev",
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
+) -> None:
+    """Approve a package: it becomes the champion of its group. Repeating it changes nothing."""
+    _decide(stack, arn, reason, region, endpoint_url, approve=True)
+
+
+@registry_app.command("reject")
+def reject_command(
+    arn: Annotated[str, typer.Argument(help="Model package ARN.")],
+    reason: ReasonOption,
+    stack: StackOption = "dev",
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
+) -> None:
+    """Reject a package with a reason; a rejected package is never promoted."""
+    _decide(stack, arn, reason, region, endpoint_url, approve=False)
+
+
+StackFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--stack-file",
+        help="Where to write the pinned stack file (default: its environments file; "
+        "a new path starts as a copy of it).",
+    ),
+]
+
+
+def _region(stack: str, region: str | None) -> str:
+    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
+
+    if region is not None:
+        return region
+    return resolve(stack, namespace_values(read_stack_file(stack_file(stack)))).region
+
+
+def promote_command(
+    to: Annotated[str, typer.Option("--to", help="Target stack: staging or prod.")],
+    stack_file: StackFileOption = None,
+    source_stack_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--source-stack-file",
+            help="Stack file of the source stack, whose pinned model is promoted "
+            "(default: its environments file).",
+        ),
+    ] = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
+) -> None:
+    """Promote the model the previous stack serves: copy it into the target, pin its ARN there."""
+    from rich.console import Console
+
+    from ops.release.promote import promote, promotion_clients, source_stack
+
+    origin = source_stack(to)
+    with _aws_errors():
+        clients = promotion_clients(_region(origin, region), endpoint_url)
+        done = promote(clients, to, stack_file=stack_file, source_stack_file=source_stack_file)
+    action = "registered" if done.created else "found"
+    pinned = "pinned in" if done.file_changed else "already pinned in"
+    console = Console()
+    console.print(
+        f"{action} [bold]{done.target.arn}[/] ({done.target.status}) "
+        f"from {origin}'s {done.source.arn}"
+    )
+    console.print(f"{pinned} {done.stack_file}")
+    if done.target.status != "Approved":
+        console.print(
+            f"approve it before 'pulumi up --stack {to}': "
+            f"mlops registry approve {done.target.arn} --stack {to} --reason ..."
+        )
+
+
+def deploy_command(
+    stack: StackOption = "dev",
+    stack_file: StackFileOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
+) -> None:
+    """Serve dev's newest approved model: pin its ARN in dev's stack file."""
+    from rich.console import Console
+
+    from ops.release.deploy import deploy
+
+    with _aws_errors():
+        client = _client(stack, region, endpoint_url)
+        done = deploy(client, stack, stack_file=stack_file)
+    pinned = "pinned in" if done.file_changed else "already pinned in"
+    Console().print(f"{pinned} {done.stack_file}: [bold]{done.package.arn}[/]")

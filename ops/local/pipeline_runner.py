@@ -1,0 +1,315 @@
+"""``mlops pipeline run-local``: the stack's training pipeline, run as SageMaker runs it.
+
+The runner builds the same definition ``pulumi up`` deploys (with the emulator's
+names), starts a ``moto_server`` (unless given an endpoint), then walks the
+definition: every job step runs its container command as a subprocess with the
+container's environment and ``/opt/ml`` layout, reading and writing the
+emulated S3; the step cache keys on what SageMaker keys on; the condition step
+is evaluated on the steps' property files; the register step calls
+``CreateModelPackage`` with the resolved arguments.
+
+One difference is deliberate: the emulator has no Feature Store runtime, so the
+runner sets ``MLOPS_LOCAL_OFFLINE_RECORDS_URI`` for the steps and the Features
+step writes its records to the offline-store prefix of the data bucket instead
+of calling ``PutRecord``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
+from ops.local.job_runner import JobRunner, RunState, StepFailedError, StepOutcome, condition_holds
+from ops.local.step_cache import StepCache
+from pipelines.definitions.training import Gates, TrainingPipelineSpec, build_definition
+from pipelines.s3 import upload_dir, upload_file
+
+if TYPE_CHECKING:
+    from infra.config import StackConfig
+
+DEFAULT_ROWS = 20_000
+DEFAULT_SEED = 42
+LOCAL_ACCOUNT = "123456789012"
+INPUT_NAME = "transactions.csv"
+
+
+@dataclass
+class LocalRun:
+    """The outcome of a local run: per-step outcomes and the registered package, if any."""
+
+    execution_id: str
+    outcomes: list[StepOutcome] = field(default_factory=list)
+    package_arn: str | None = None
+    approval_status: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    emulator_url: str | None = None
+    emulator_pid: int | None = None  # the moto_server this run started (stopped when it ends)
+
+
+def load_config(stack: str, config_file: Path | None = None) -> StackConfig:
+    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
+
+    return resolve(stack, namespace_values(read_stack_file(config_file or stack_file(stack))))
+
+
+def local_spec(config: StackConfig) -> TrainingPipelineSpec:
+    """The stack's pipeline spec with the emulator's account, as the Pulumi program builds it.
+
+    The image reference carries the build context's hash in place of a registry
+    digest, as the offline plan does: it changes exactly when the image's code does.
+    """
+    from infra.image_context import REPOSITORY_SUFFIX, local_image_uri
+    from infra.naming import MODEL_GROUP_SUFFIX
+
+    suffix = f"{LOCAL_ACCOUNT}-{config.region}"
+    store = config.feature_store
+    settings = config.pipeline
+    return TrainingPipelineSpec(
+        pipeline_name=config.resource_name("training"),
+        region=config.region,
+        role_arn=f"arn:aws:iam::{LOCAL_ACCOUNT}:role/{config.resource_name('execution')}",
+        data_bucket=f"{config.resource_name('data')}-{suffix}",
+        artifacts_bucket=f"{config.resource_name('artifacts')}-{suffix}",
+        kms_key_arn=f"arn:aws:kms:{config.region}:{LOCAL_ACCOUNT}:alias/{config.resource_name('data')}",
+        image_uri=local_image_uri(config.resource_name(REPOSITORY_SUFFIX), config.region),
+        model_package_group=config.resource_name(MODEL_GROUP_SUFFIX),
+        feature_group_name=(
+            config.resource_name(f"{store.feature_group_name}-v{store.version}")
+            if store.enabled
+            else None
+        ),
+        processing_instance_type=settings.processing_instance_type,
+        training_instance_type=settings.training_instance_type,
+        approval_status=settings.approval_status,
+        cache_expiry=settings.cache_expiry,
+        max_retry_attempts=settings.max_retry_attempts,
+        gates=Gates(
+            settings.gates.min_pr_auc,
+            settings.gates.min_recall_at_precision,
+            settings.gates.max_regression,
+        ),
+    )
+
+
+def default_input(work_dir: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) -> Path:
+    """A generated data set in the work directory, made once (a seed gives the same bytes)."""
+    from ml.data import generate
+    from ml.io import write_table
+
+    path = work_dir / "input" / INPUT_NAME
+    if not path.is_file():
+        write_table(generate(rows, seed), path)
+    return path
+
+
+def prepare(clients: AwsClients, spec: TrainingPipelineSpec) -> None:
+    """What ``pulumi up`` would have created: buckets, model package group, feature group."""
+    from botocore.exceptions import ClientError
+
+    from pipelines.jobs.features import feature_definitions
+
+    for bucket in (spec.data_bucket, spec.artifacts_bucket):
+        ensure_bucket(clients.s3, bucket, clients.region)
+    sagemaker = clients.sagemaker
+    try:
+        sagemaker.describe_model_package_group(ModelPackageGroupName=spec.model_package_group)
+    except ClientError:
+        sagemaker.create_model_package_group(ModelPackageGroupName=spec.model_package_group)
+    if spec.feature_group_name is not None:
+        # Create first: describing a missing group breaks moto instead of answering 404.
+        try:
+            sagemaker.create_feature_group(
+                FeatureGroupName=spec.feature_group_name,
+                RecordIdentifierFeatureName="transaction_id",
+                EventTimeFeatureName="event_time",
+                FeatureDefinitions=feature_definitions(),
+                OfflineStoreConfig={
+                    "S3StorageConfig": {"S3Uri": f"s3://{spec.data_bucket}/feature-store/"}
+                },
+                RoleArn=spec.role_arn,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceInUse":
+                raise
+
+
+def run_local(
+    stack: str,
+    input_path: Path | None = None,
+    work_dir: Path | None = None,
+    endpoint_url: str | None = None,
+    console: Console | None = None,
+    config_file: Path | None = None,
+) -> LocalRun:
+    """Run the pipeline for ``stack``; raises ``StepFailedError`` when a step stops it."""
+    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
+
+    console = console or Console(stderr=True)
+    config = load_config(stack, config_file)
+    work_dir = (work_dir or Path("build") / "run-local" / stack).resolve()
+    source = input_path or default_input(work_dir)
+    if not source.exists():
+        from ml.errors import MlopsError
+
+        raise MlopsError(f"input {source} does not exist; pass a file or directory with --input")
+    execution_id = f"local-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    run = LocalRun(execution_id=execution_id)
+    with aws_emulator(config.region, endpoint_url, work_dir / "moto_server.log") as clients:
+        run.emulator_url, run.emulator_pid = clients.endpoint_url, clients.server_pid
+        spec = local_spec(config)
+        definition = build_definition(spec)
+        prepare(clients, spec)
+        # The input joins raw/ as new files would; the run then starts as the schedule starts
+        # it, with the definition's defaults only (Dataset versions raw/, Champion gates).
+        _upload_input(clients, source, spec.raw_uri)
+        state = RunState(
+            parameters={p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
+            execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
+        )
+        records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
+        runner = JobRunner(
+            clients,
+            work_dir / "runs" / execution_id,
+            StepCache(work_dir / "cache"),
+            pipeline=spec.pipeline_name,
+            account=LOCAL_ACCOUNT,
+            local_environment={OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"},
+        )
+        try:
+            _walk(definition["Steps"], state, runner, run, clients, console)
+        except StepFailedError as failed:
+            if failed.step == "Validate":
+                raise _validation_failure(failed, runner, work_dir) from None
+            raise
+        finally:
+            print_summary(console, run)
+    return run
+
+
+def _upload_input(clients: AwsClients, source: Path, uri: str) -> None:
+    if source.is_dir():
+        upload_dir(clients.s3, source, uri)
+    else:
+        upload_file(clients.s3, source, f"{uri}{source.name}")
+
+
+def _walk(
+    steps: Iterable[dict[str, Any]],
+    state: RunState,
+    runner: JobRunner,
+    run: LocalRun,
+    clients: AwsClients,
+    console: Console,
+) -> None:
+    for step in steps:
+        started = time.perf_counter()
+        outcome = StepOutcome(step["Name"], "ran")
+        run.outcomes.append(outcome)
+        with console.status(f"[bold]{step['Name']}[/]: {step.get('Description', '')}"):
+            try:
+                branch = _run_step(step, state, runner, run, clients, outcome)
+            except StepFailedError:
+                outcome.status = "failed"
+                raise
+            finally:
+                outcome.seconds = time.perf_counter() - started
+        mark = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]"}.get(outcome.status, "•")
+        console.print(
+            f"{mark} {step['Name']:<11} {outcome.seconds:5.1f} s  {outcome.status}"
+            f"{'  ' + outcome.detail if outcome.detail else ''}"
+        )
+        if branch:
+            _walk(branch, state, runner, run, clients, console)
+
+
+def _run_step(
+    step: dict[str, Any],
+    state: RunState,
+    runner: JobRunner,
+    run: LocalRun,
+    clients: AwsClients,
+    outcome: StepOutcome,
+) -> list[dict[str, Any]]:
+    kind, arguments = step["Type"], step["Arguments"]
+    if kind in ("Processing", "Training"):
+        job = (
+            runner.processing(step, state) if kind == "Processing" else runner.training(step, state)
+        )
+        outcome.status, outcome.detail = job.status, job.detail
+    elif kind == "Condition":
+        holds = all(condition_holds(state, c) for c in arguments["Conditions"])
+        outcome.status = "evaluated"
+        outcome.detail = "conditions hold" if holds else "a condition does not hold"
+        return arguments["IfSteps"] if holds else arguments["ElseSteps"]
+    elif kind == "Fail":
+        outcome.status = "failed"
+        raise StepFailedError(step["Name"], str(state.resolve(arguments["ErrorMessage"])))
+    elif kind == "RegisterModel":
+        _register(state.resolve(arguments), run, clients)
+        outcome.detail = f"version {run.package_arn.rsplit('/', 1)[-1] if run.package_arn else '?'}"
+    else:
+        raise StepFailedError(step["Name"], f"the local runner does not run {kind} steps")
+    return []
+
+
+def _register(request: dict[str, Any], run: LocalRun, clients: AwsClients) -> None:
+    request["CustomerMetadataProperties"] = {
+        key: str(value) for key, value in request.get("CustomerMetadataProperties", {}).items()
+    }
+    created = clients.sagemaker.create_model_package(**request)
+    arn = created["ModelPackageArn"]
+    described = clients.sagemaker.describe_model_package(ModelPackageName=arn)
+    run.package_arn = described["ModelPackageArn"]
+    run.approval_status = described["ModelApprovalStatus"]
+    run.metadata = dict(described.get("CustomerMetadataProperties") or {})
+    run.metrics = {
+        k: float(run.metadata[k]) for k in ("PrAuc", "RecallAtPrecision90") if k in run.metadata
+    }
+
+
+def _validation_failure(
+    failed: StepFailedError, runner: JobRunner, work_dir: Path
+) -> StepFailedError:
+    """Keep the quarantined files in the work directory and say which checks failed."""
+    output = runner.map_path("Validate", "/opt/ml/processing/output")
+    target = work_dir / "quarantine"
+    moved = 0
+    for path in sorted((output / "quarantine").glob("*")):
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target / path.name)
+        moved += not path.name.endswith(".reason.json")
+    report_path = output / "report" / "validation.json"
+    checks: list[str] = []
+    if report_path.is_file():
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        checks = sorted({c for r in report.get("reports", []) for c in r.get("checks_failed", [])})
+    why = f" ({', '.join(checks)})" if checks else ""
+    return StepFailedError(
+        "Validate",
+        f"{moved} input file(s) failed validation{why}; quarantined in {target}; "
+        "no model registered",
+    )
+
+
+def print_summary(console: Console, run: LocalRun) -> None:
+    """Per-step status and timings; the caller prints the registered package last."""
+    table = Table(title=f"local run {run.execution_id}")
+    for column in ("step", "status", "seconds", "detail"):
+        table.add_column(column)
+    for outcome in run.outcomes:
+        table.add_row(outcome.name, outcome.status, f"{outcome.seconds:.1f}", outcome.detail)
+    table.add_row("total", "", f"{sum(o.seconds for o in run.outcomes):.1f}", "")
+    console.print(table)
+    if run.metrics:
+        console.print("metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in run.metrics.items()))

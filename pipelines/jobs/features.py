@@ -1,0 +1,186 @@
+"""The pipeline's Features step: ingest validated records into the Feature Store, split train/test.
+
+``python3 -m pipelines.jobs.features`` is a SageMaker processing entry point (it ships
+in the project image next to ``ml/``). It reads the validated files, puts
+every record into the feature group (the offline store follows on its own),
+holds out the latest share of rows by event time as the test split, and writes
+``features.json`` with the data's sha256, which the register step records.
+
+One switch exists for local runs only: the emulator has no Feature Store
+runtime (``PutRecord``), so ``mlops pipeline run-local`` sets
+``MLOPS_LOCAL_OFFLINE_RECORDS_URI`` and the records go to that S3 object in the
+offline-store prefix instead. The deployed definition never sets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ml import schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TEST_SHARE = 0.2
+PUT_WORKERS = 8
+Record = list[dict[str, str]]
+Sink = Callable[[list[Record]], int]
+# Set by the local runner only (never in the pipeline definition): where records go instead.
+OFFLINE_RECORDS_ENV = "MLOPS_LOCAL_OFFLINE_RECORDS_URI"
+
+
+def feature_definitions() -> list[dict[str, str]]:
+    """Feature Store types of the schema's columns, in schema order."""
+    integral = {schema.ID_COLUMN, schema.LABEL_COLUMN, *schema.INTEGER_FEATURES}
+    definitions = []
+    for column in schema.COLUMNS:
+        if column in integral:
+            kind = "Integral"
+        elif column in schema.NUMERIC_FEATURES:
+            kind = "Fractional"
+        else:
+            kind = "String"
+        definitions.append({"FeatureName": column, "FeatureType": kind})
+    return definitions
+
+
+def to_records(frame: pd.DataFrame) -> list[Record]:
+    """Rows as Feature Store records: every value a string, event time in ISO 8601 UTC."""
+    import pandas as pd
+
+    times = pd.to_datetime(frame[schema.TIME_COLUMN], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    columns = [c for c in schema.COLUMNS if c in frame.columns and c != schema.TIME_COLUMN]
+    records: list[Record] = []
+    for time_value, row in zip(times, frame[columns].itertuples(index=False), strict=True):
+        record = [{"FeatureName": schema.TIME_COLUMN, "ValueAsString": time_value}]
+        record += [
+            {"FeatureName": name, "ValueAsString": _text(value)}
+            for name, value in zip(columns, row, strict=True)
+            if not _missing(value)
+        ]
+        records.append(record)
+    return records
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def feature_store_sink(feature_group: str, region: str | None = None, client: Any = None) -> Sink:
+    """Put records into the feature group through the Feature Store runtime API."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("sagemaker-featurestore-runtime", region_name=region)
+
+    def put(records: list[Record]) -> int:
+        def one(record: Record) -> None:
+            client.put_record(FeatureGroupName=feature_group, Record=record)
+
+        with ThreadPoolExecutor(PUT_WORKERS) as pool:
+            list(pool.map(one, records))
+        return len(records)
+
+    return put
+
+
+def offline_records_sink(uri: str, client: Any = None) -> Sink:
+    """Write the records as one Parquet object at ``uri`` (local runs: no PutRecord there)."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("s3")
+
+    def put(records: list[Record]) -> int:
+        import pandas as pd
+
+        rows = [{f["FeatureName"]: f["ValueAsString"] for f in record} for record in records]
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        client.put_object(Bucket=bucket, Key=key, Body=pd.DataFrame(rows).to_parquet(index=False))
+        return len(rows)
+
+    return put
+
+
+def split(frame: pd.DataFrame, share: float = TEST_SHARE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train on the past, test on the latest ``share`` of rows (by event time)."""
+    from ml.train import time_split
+
+    return time_split(frame, share)
+
+
+def run_features(
+    input_path: Path, output_dir: Path, sink: Sink | None, feature_group: str | None = None
+) -> dict[str, Any]:
+    """Read, ingest, split and report; returns the report written to ``report/features.json``."""
+    from ml.io import read_table, sha256_files, table_files, write_table
+
+    files = table_files(input_path)
+    frame = read_table(input_path)
+    ingested = sink(to_records(frame)) if sink is not None else 0
+    train, test = split(frame)
+    write_table(train, output_dir / "train" / "train.parquet")
+    write_table(test, output_dir / "test" / "test.parquet")
+    report = {
+        "rows": len(frame),
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "fraud_rate": float(frame[schema.LABEL_COLUMN].mean()) if len(frame) else 0.0,
+        "data_sha256": sha256_files(files),
+        "files": [p.name for p in files],
+        "feature_group": feature_group,
+        "ingested": ingested,
+    }
+    report_path = output_dir / "report" / "features.json"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return report
+
+
+def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
+    """The step's arguments: paths under /opt/ml/processing unless given."""
+    root = Path("/opt/ml/processing")
+    parser = argparse.ArgumentParser(description="Ingest validated records; split train/test.")
+    parser.add_argument("--input", type=Path, default=root / "input" / "validated")
+    parser.add_argument("--output", type=Path, default=root / "output")
+    parser.add_argument("--feature-group", default=None, help="feature group to put records in")
+    return parser.parse_args(list(argv) if argv is not None else None)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """Processing entry point."""
+    from ml.errors import MlopsError
+
+    args = parse_args(argv)
+    sink: Sink | None = None
+    if args.feature_group:
+        records_uri = os.environ.get(OFFLINE_RECORDS_ENV)
+        sink = (
+            offline_records_sink(records_uri)
+            if records_uri
+            else feature_store_sink(args.feature_group)
+        )
+    try:
+        report = run_features(args.input, args.output, sink, args.feature_group)
+    except MlopsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps({k: report[k] for k in ("rows", "train_rows", "test_rows", "ingested")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

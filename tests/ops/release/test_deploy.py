@@ -1,0 +1,63 @@
+"""Deploy: dev serves the newest approved package of its own group, pinned in its stack file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.stack_config import stack_file
+from ops.release.deploy import deploy
+from ops.release.promote import PromotionError
+from pipelines import registry
+from tests.factories import GROUP, register_package
+
+
+def pinned(path: Path) -> str:
+    return yaml.safe_load(path.read_text())["config"]["mlops:serving"]["modelPackageArn"]
+
+
+def test_deploy_pins_the_newest_approved_package_not_a_newer_pending_one(
+    sagemaker, tmp_path
+) -> None:
+    register_package(sagemaker, status="Approved")
+    champion = register_package(sagemaker, status="Approved")
+    register_package(sagemaker)  # newer, still pending
+    path = tmp_path / "Pulumi.dev.yaml"
+    done = deploy(sagemaker, "dev", path)
+    assert done.package.arn == champion and done.file_changed
+    assert pinned(path) == champion
+
+
+def test_deploy_writes_a_copy_and_leaves_the_environments_file_alone(sagemaker, tmp_path) -> None:
+    before = stack_file("dev").read_text(encoding="utf-8")
+    register_package(sagemaker, status="Approved")
+    path = tmp_path / "Pulumi.dev.yaml"
+    deploy(sagemaker, "dev", path)
+    assert stack_file("dev").read_text(encoding="utf-8") == before
+    config = yaml.safe_load(path.read_text())["config"]
+    assert config["mlops:serving"]["rollout"] == {"strategy": "all_at_once"}  # dev's file, kept
+
+
+def test_deploying_again_changes_nothing(sagemaker, tmp_path) -> None:
+    register_package(sagemaker, status="Approved")
+    path = tmp_path / "Pulumi.dev.yaml"
+    deploy(sagemaker, "dev", path)
+    before = path.read_text()
+    assert not deploy(sagemaker, "dev", path).file_changed
+    assert path.read_text() == before
+
+
+def test_deploy_without_an_approved_model_is_a_clear_error(sagemaker, tmp_path) -> None:
+    arn = register_package(sagemaker)
+    registry.reject(sagemaker, arn, "overfits")
+    with pytest.raises(PromotionError, match=f"no approved model in {GROUP}"):
+        deploy(sagemaker, "dev", tmp_path / "Pulumi.dev.yaml")
+    assert not (tmp_path / "Pulumi.dev.yaml").exists()
+
+
+def test_staging_and_prod_are_not_deployed_but_promoted_into(sagemaker) -> None:
+    for stack in ("staging", "prod"):
+        with pytest.raises(PromotionError, match=f"use 'mlops promote --to {stack}'"):
+            deploy(sagemaker, stack)

@@ -1,0 +1,388 @@
+"""The monitoring loop offline: capture in S3 -> the jobs as SageMaker runs them -> alarms.
+
+A ``moto_server`` on 127.0.0.1 stands in for AWS. The prod plan (pinned model)
+supplies the monitoring pipeline's step arguments and the alarm definitions;
+the model package the plan pins is registered in moto with a model trained
+here, and capture files of generated traffic answered by that model land where
+the endpoint writes them. Each job runs as a subprocess with the container's
+environment, and ``ops.local.alarm_evaluation`` applies CloudWatch's alarm rule,
+since moto stores alarms without evaluating them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.plan.engine import Plan, synthesize
+from ml.capture_writer import simulate_traffic, write_capture
+from ml.data import generate
+from ml.inference import model_fn
+from ml.io import write_table
+from ml.train import TrainParams, run_training
+from ops.local.alarm_evaluation import alarm_parameters, evaluate_alarm
+from pipelines.definitions.training_spec import PROCESSING
+
+REPO = Path(__file__).resolve().parents[2]
+GROUP = "mlops-prod-fraud-models"
+PACKAGE = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/3"
+# Floors the small test model clears on clean traffic (recall ~0.12, precision ~0.8, PR AUC
+# ~0.5) and misses on fraud_pattern_change (all three near 0).
+OVERRIDES = (
+    f"serving.modelPackageArn={PACKAGE}",
+    "monitoring.quality.minRecall=0.05",
+    "monitoring.quality.minPrecision=0.2",
+    "monitoring.quality.minPrAuc=0.15",
+    "monitoring.quality.maxRecallGap=0.9",
+)
+DRIFT_ALARM = "mlops-prod-drift-alarm"
+RECALL_ALARM = "mlops-prod-quality-recall"
+PLANNED_ALARMS = (
+    DRIFT_ALARM,
+    "mlops-prod-drift-warn",
+    RECALL_ALARM,
+    "mlops-prod-quality-precision",
+    "mlops-prod-quality-pr-auc",
+    "mlops-prod-quality-recall-gap",
+)
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """``moto_server`` on a free port of 127.0.0.1, stopped by its pid."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                os.kill(server.pid, signal.SIGTERM)
+                raise RuntimeError("moto_server did not start") from None
+            time.sleep(0.2)
+    yield url
+    os.kill(server.pid, signal.SIGTERM)
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return synthesize("prod", overrides=list(OVERRIDES))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("model")
+    write_table(generate(15_000, seed=101), root / "train.parquet")
+    run_training(root / "train.parquet", None, root / "model", TrainParams(max_iter=40, seed=7))
+    return root / "model"
+
+
+@dataclass
+class Emulated:
+    """The emulated account: clients, the monitoring bucket and the pipeline's step arguments."""
+
+    url: str
+    s3: Any
+    cloudwatch: Any
+    bucket: str
+    steps: dict[str, list[str]]
+    model: Any
+
+
+def _client(service: str, url: str) -> Any:
+    return boto3.client(service, region_name="us-east-1", endpoint_url=url)
+
+
+def _model_archive(model_dir: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for file in sorted(model_dir.iterdir()):
+            tar.add(file, arcname=file.name)  # SageMaker tars /opt/ml/model's contents
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def aws(moto_url: str, plan: Plan, model_dir: Path) -> Emulated:
+    """A fresh emulated account: buckets, the pinned package with its artifact, planned alarms."""
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10
+    )
+    s3, sagemaker = _client("s3", moto_url), _client("sagemaker", moto_url)
+    cloudwatch = _client("cloudwatch", moto_url)
+    definition = json.loads(
+        plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-monitoring")["inputs"][
+            "pipelineDefinition"
+        ]
+    )
+    steps = {
+        step["Name"]: step["Arguments"]["AppSpecification"]["ContainerArguments"]
+        for step in definition["Steps"]
+    }
+    bucket = steps["Drift"][steps["Drift"].index("--bucket") + 1]
+    artifacts = plan.outputs["artifactsBucket"]
+    for name in (bucket, artifacts):
+        s3.create_bucket(Bucket=name)
+    key = "pipeline-runs/run-1/train/pipelines-run-1-Train/output/model.tar.gz"
+    s3.put_object(Bucket=artifacts, Key=key, Body=_model_archive(model_dir))
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    for _ in range(3):  # version 3 is the package the plan pins
+        arn = sagemaker.create_model_package(
+            ModelPackageGroupName=GROUP,
+            InferenceSpecification={
+                "Containers": [{"Image": "image", "ModelDataUrl": f"s3://{artifacts}/{key}"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+    assert arn == PACKAGE
+    for name in PLANNED_ALARMS:
+        inputs = plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", name)["inputs"]
+        cloudwatch.put_metric_alarm(**alarm_parameters(inputs))
+    return Emulated(moto_url, s3, cloudwatch, bucket, steps, model_fn(model_dir))
+
+
+def _last_hour(now: datetime) -> datetime:
+    return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
+def _send_traffic(
+    aws: Emulated, tmp_path: Path, now: datetime, rows: int, drift: str | None
+) -> Any:
+    """Capture of ``rows`` requests in the last full hour, in the bucket; returns the labels."""
+    frame = generate(rows, seed=5, drift=drift)
+    lines, labels = simulate_traffic(
+        frame, aws.model, start=_last_hour(now) + timedelta(minutes=1), seconds_between=0.3
+    )
+    root = tmp_path / "capture"
+    for path in write_capture(lines, root, endpoint="mlops-prod-endpoint", variant="primary"):
+        aws.s3.upload_file(str(path), aws.bucket, f"data-capture/{path.relative_to(root)}")
+    return labels
+
+
+def _run_step(aws: Emulated, step: str, tmp_path: Path, now: datetime) -> dict[str, Any]:
+    """The step's module as the container runs it: its arguments, /opt/ml/processing mapped."""
+    args = aws.steps[step]
+    module = {"Drift": "pipelines.jobs.drift", "Quality": "pipelines.jobs.quality"}[step]
+    root = tmp_path / "opt-ml-processing"
+    mapped = [a.replace(PROCESSING, str(root)) for a in args]
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": aws.url,
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", module, *mapped, "--now", now.isoformat()],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    out = Path(mapped[mapped.index("--out") + 1])
+    return json.loads(out.read_text())
+
+
+def _state(aws: Emulated, name: str) -> str:
+    return aws.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+
+
+def test_drifted_traffic_puts_the_drift_alarm_in_alarm(aws: Emulated, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    _send_traffic(aws, tmp_path, now, 2_000, "amount_shift")
+    report = _run_step(aws, "Drift", tmp_path, now)
+    assert report["status"] == "measured" and report["input"]["events"] == 2_000
+    stack_endpoint = [
+        {"Name": "Stack", "Value": "prod"},
+        {"Name": "Endpoint", "Value": "mlops-prod-endpoint"},
+    ]
+    points = aws.cloudwatch.get_metric_statistics(
+        Namespace="mlops/drift",
+        MetricName="MaxPSI",
+        Dimensions=stack_endpoint,
+        StartTime=now - timedelta(hours=1),
+        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        Period=3600,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    assert points and points[0]["Maximum"] >= 0.25
+    evaluation = evaluate_alarm(
+        aws.cloudwatch, DRIFT_ALARM, datetime.now(UTC) + timedelta(seconds=1)
+    )
+    assert evaluation.state == "ALARM"
+    assert _state(aws, DRIFT_ALARM) == "ALARM"
+
+
+def test_undrifted_traffic_leaves_every_alarm_ok(aws: Emulated, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    labels = _send_traffic(aws, tmp_path, now, 6_000, None)
+    write_table(labels, tmp_path / "labels.csv")
+    aws.s3.upload_file(
+        str(tmp_path / "labels.csv"), aws.bucket, "labels/mlops-prod-endpoint/labels.csv"
+    )
+    assert _run_step(aws, "Drift", tmp_path, now)["summary"]["max_psi"] < 0.1
+    assert _run_step(aws, "Quality", tmp_path, now)["status"] == "measured"
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    states = {name: evaluate_alarm(aws.cloudwatch, name, later).state for name in PLANNED_ALARMS}
+    assert states == dict.fromkeys(PLANNED_ALARMS, "OK")
+
+
+def test_labels_that_drop_recall_put_the_recall_alarm_in_alarm(
+    aws: Emulated, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    labels = _send_traffic(aws, tmp_path, now, 6_000, "fraud_pattern_change")
+    write_table(labels, tmp_path / "labels.parquet")
+    aws.s3.upload_file(
+        str(tmp_path / "labels.parquet"), aws.bucket, "labels/mlops-prod-endpoint/day-1.parquet"
+    )
+    report = _run_step(aws, "Quality", tmp_path, now)
+    assert report["summary"]["recall"] < 0.05
+    evaluation = evaluate_alarm(
+        aws.cloudwatch, RECALL_ALARM, datetime.now(UTC) + timedelta(seconds=1)
+    )
+    assert evaluation.state == "ALARM"
+    assert _state(aws, RECALL_ALARM) == "ALARM"
+
+
+def test_an_hour_without_traffic_publishes_nothing_and_succeeds(
+    aws: Emulated, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    report = _run_step(aws, "Drift", tmp_path, now)
+    assert report == {
+        "status": "no_traffic",
+        "source": report["source"],
+        "published": 0,
+    }
+    assert aws.cloudwatch.list_metrics(Namespace="mlops/drift")["Metrics"] == []
+    assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM).state == "OK"
+
+
+def _alarm_state_change(aws: Emulated, name: str) -> dict[str, Any]:
+    """The event CloudWatch sends on a state change, from the alarm as moto holds it.
+
+    Shape: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+    """
+    alarm = aws.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    return {
+        "Source": "aws.cloudwatch",
+        "DetailType": "CloudWatch Alarm State Change",
+        "Resources": [alarm["AlarmArn"]],
+        "Detail": json.dumps(
+            {
+                "alarmName": name,
+                "state": {"value": alarm["StateValue"], "reason": alarm["StateReason"]},
+                "previousState": {"value": "OK"},
+            }
+        ),
+    }
+
+
+def _retrain_runs(
+    aws: Emulated, plan: Plan, deliveries: int, alarm: str = DRIFT_ALARM, rule_name: str = "drift"
+) -> tuple[list[bool], int]:
+    """Deliver ``alarm``'s state change ``deliveries`` times through the plan's retrain rule.
+
+    moto's EventBridge matches the plan's own pattern; a queue stands in for the gate function
+    (moto runs no Lambda code without Docker), and each delivered event is handed to the gate's
+    logic with the plan's cool-down. Returns the gate's decisions and the executions started.
+    """
+    from pipelines.lambdas.retrain_gate import start_unless_cooling_down
+
+    events, sqs = _client("events", aws.url), _client("sqs", aws.url)
+    sagemaker = _client("sagemaker", aws.url)
+    training = plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-training")["inputs"]
+    sagemaker.create_pipeline(
+        PipelineName=training["pipelineName"],
+        PipelineDefinition=training["pipelineDefinition"],
+        RoleArn=training["roleArn"],
+    )
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", f"mlops-prod-retrain-on-{rule_name}")[
+        "inputs"
+    ]
+    gate = plan.one("aws:lambda/function:Function", "mlops-prod-retrain-gate")["inputs"]
+    cooldown = timedelta(minutes=int(gate["environment"]["variables"]["RETRAIN_COOLDOWN_MINUTES"]))
+    queue = sqs.create_queue(QueueName="retrain-gate-invocations")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    events.put_rule(Name=rule["name"], EventPattern=rule["eventPattern"])
+    events.put_targets(
+        Rule=rule["name"],
+        Targets=[{"Id": "gate", "Arn": queue_arn["Attributes"]["QueueArn"]}],
+    )
+    for _ in range(deliveries):  # EventBridge delivers at least once: duplicates happen
+        events.put_events(Entries=[_alarm_state_change(aws, alarm)])
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+    decisions = [
+        start_unless_cooling_down(sagemaker, training["pipelineName"], cooldown).started
+        for _ in received.get("Messages", [])
+    ]
+    started = sagemaker.list_pipeline_executions(PipelineName=training["pipelineName"])
+    return decisions, len(started["PipelineExecutionSummaries"])
+
+
+def test_a_drift_alarm_delivered_twice_starts_exactly_one_training_run(
+    aws: Emulated, plan: Plan, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    _send_traffic(aws, tmp_path, now, 2_000, "amount_shift")
+    _run_step(aws, "Drift", tmp_path, now)
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, later).state == "ALARM"
+    decisions, executions = _retrain_runs(aws, plan, deliveries=2)
+    assert decisions == [True, False]
+    assert executions == 1
+
+
+def test_undrifted_traffic_starts_no_training_run(
+    aws: Emulated, plan: Plan, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    _send_traffic(aws, tmp_path, now, 2_000, None)
+    _run_step(aws, "Drift", tmp_path, now)
+    assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, datetime.now(UTC)).state == "OK"
+    assert _retrain_runs(aws, plan, deliveries=2) == ([], 0)
+
+
+def test_a_recall_alarm_delivered_twice_starts_exactly_one_training_run(
+    aws: Emulated, plan: Plan, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    labels = _send_traffic(aws, tmp_path, now, 6_000, "fraud_pattern_change")
+    write_table(labels, tmp_path / "labels.parquet")
+    aws.s3.upload_file(
+        str(tmp_path / "labels.parquet"), aws.bucket, "labels/mlops-prod-endpoint/day-1.parquet"
+    )
+    _run_step(aws, "Quality", tmp_path, now)
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert evaluate_alarm(aws.cloudwatch, RECALL_ALARM, later).state == "ALARM"
+    decisions, executions = _retrain_runs(aws, plan, 2, alarm=RECALL_ALARM, rule_name="quality")
+    assert (decisions, executions) == ([True, False], 1)

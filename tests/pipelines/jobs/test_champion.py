@@ -1,0 +1,136 @@
+"""The Champion step (moto): champion and challenger scored alike, floors, report, re-runs."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ml.data import generate
+from ml.io import write_table
+from ml.train import TrainParams, run_training
+from pipelines.jobs.champion import compare_with_champion
+from tests.factories import GROUP
+
+pytestmark = pytest.mark.slow
+BUCKET = "mlops-dev-artifacts-123456789012-us-east-1"
+PARAMS = TrainParams(max_iter=40, seed=7)
+
+
+def packed(model_dir: Path) -> Path:
+    """The training job's artifact layout: model files at the root of model.tar.gz."""
+    out = model_dir.parent / f"{model_dir.name}-artifact"
+    out.mkdir()
+    with tarfile.open(out / "model.tar.gz", "w:gz") as tar:
+        for path in sorted(model_dir.iterdir()):
+            tar.add(path, arcname=path.name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("champion")
+    train = generate(8_000, seed=11)
+    noisy = train.assign(is_fraud=train["is_fraud"].sample(frac=1, random_state=3).to_numpy())
+    write_table(train, root / "train" / "train.parquet")
+    write_table(noisy, root / "noisy" / "train.parquet")
+    write_table(generate(4_000, seed=12), root / "test" / "test.parquet")
+    run_training(root / "train", None, root / "good", PARAMS)
+    run_training(root / "noisy", None, root / "bad", PARAMS)
+    return {
+        "good": packed(root / "good"),
+        "bad": packed(root / "bad"),
+        "test": root / "test",
+    }
+
+
+@pytest.fixture
+def aws(sagemaker) -> Iterator[tuple[Any, Any]]:
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    yield sagemaker, s3
+
+
+def register_champion(sagemaker: Any, s3: Any, artifact: Path) -> str:
+    """An approved package whose ModelDataUrl is ``artifact``, as a previous run registers it."""
+    key = "pipeline-runs/1/train/model.tar.gz"
+    s3.upload_file(str(artifact / "model.tar.gz"), BUCKET, key)
+    created = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "image", "ModelDataUrl": f"s3://{BUCKET}/{key}"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        CustomerMetadataProperties={"DatasetVersion": "abc123", "ModelSha256": "0" * 64},
+    )
+    return str(created["ModelPackageArn"])
+
+
+def run(aws: tuple[Any, Any], model: Path, test: Path, out: Path) -> dict[str, Any]:
+    sagemaker, s3 = aws
+    return compare_with_champion(sagemaker, s3, GROUP, 0.05, model, test, out)
+
+
+def test_without_a_champion_the_floors_are_zero(aws, data, tmp_path) -> None:
+    document = run(aws, data["good"], data["test"], tmp_path)
+    assert document["champion"]["package_arn"] == "none"
+    assert document["floors"] == {"pr_auc": 0.0, "recall_at_precision_90": 0.0}
+    assert document["challenger"]["is_new"] == 1
+    assert "No approved champion yet" in (tmp_path / "champion_vs_challenger.md").read_text()
+
+
+def test_floors_are_the_champion_rescored_on_this_split_less_the_regression(
+    aws, data, tmp_path
+) -> None:
+    from ml.evaluate import evaluate_scores, score_frame
+    from ml.io import read_table
+
+    register_champion(*aws, data["good"])
+    document = run(aws, data["bad"], data["test"], tmp_path)
+    y, scores, threshold = score_frame(data["good"], read_table(data["test"]))
+    expected = evaluate_scores(y, scores, threshold)["binary_classification_metrics"]
+    champion_pr_auc = expected["pr_auc"]["value"]
+    assert document["champion"]["pr_auc"] == pytest.approx(champion_pr_auc)
+    assert document["floors"]["pr_auc"] == pytest.approx(champion_pr_auc - 0.05, abs=1e-6)
+    assert document["challenger"]["pr_auc"] < document["floors"]["pr_auc"]
+    saved = json.loads((tmp_path / "champion.json").read_text())
+    assert saved["floors"] == document["floors"]
+
+
+def test_report_shows_both_pr_curves_in_one_plot(aws, data, tmp_path) -> None:
+    arn = register_champion(*aws, data["good"])
+    document = run(aws, data["bad"], data["test"], tmp_path)
+    labels = document["report"]["curves"]
+    assert [label.split(" (")[0] for label in labels[:2]] == ["champion", "challenger"]
+    assert (tmp_path / "pr_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (tmp_path / "champion_vs_challenger.md").read_text()
+    assert arn in report and "(dataset abc123)" in report
+    assert "![Precision-recall curves of champion and challenger](pr_curves.png)" in report
+    assert "| pr_auc |" in report
+
+
+def test_a_challenger_the_group_already_holds_is_not_new(aws, data, tmp_path) -> None:
+    from pipelines.jobs.champion import model_sha256
+
+    sagemaker, _ = aws
+    held = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "image", "ModelDataUrl": f"s3://{BUCKET}/m.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        CustomerMetadataProperties={"ModelSha256": model_sha256(data["good"])},
+    )["ModelPackageArn"]
+    document = run(aws, data["good"], data["test"], tmp_path)
+    assert document["challenger"]["is_new"] == 0
+    assert document["challenger"]["registered_as"] == held
