@@ -2,8 +2,8 @@
 
 import pulumi
 
+from infra.config import load_from_runtime
 from infra.platform import build_platform
-from infra.stack_config import load_from_runtime
 
 platform = build_platform(load_from_runtime())
 for output_name, value in platform.outputs().items():

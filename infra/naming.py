@@ -9,7 +9,6 @@ so the two stay in one place each.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra.image_context import REPOSITORY_SUFFIX as IMAGE_REPOSITORY_SUFFIX
@@ -18,13 +17,6 @@ MODEL_GROUP_SUFFIX = "fraud-models"
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
-
-
-def load_stack(stack: str, path: Path | None = None) -> StackConfig:
-    """A stack's validated config, from its stack file (or ``path``)."""
-    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
-
-    return resolve(stack, namespace_values(read_stack_file(path or stack_file(stack))))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import PROJECT, StackContext
-from infra.config_alerts import Budget as BudgetSettings
+from infra.config.alerts import Budget as BudgetSettings
 
 
 class CostBudget(pulumi.ComponentResource):

@@ -23,7 +23,7 @@ from infra.components.dead_letters import DeadLetterQueue
 from infra.components.registry import ModelRegistry
 from infra.components.storage import StackStorage
 from infra.config import GitHubDispatch as GitHubDispatchSettings
-from infra.config_delivery import GITHUB_TOKEN_KEY
+from infra.config.delivery import GITHUB_TOKEN_KEY
 
 GITHUB_API_VERSION = "2022-11-28"
 GITHUB_MEDIA_TYPE = "application/vnd.github+json"

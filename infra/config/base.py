@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
 from ml.errors import MlopsError
@@ -17,6 +18,7 @@ SCHEDULE_PATTERN = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+
 SCHEDULE_HINT = "an EventBridge expression: rate(1 hour), rate(30 minutes) or cron(0 * * * ? *)"
 REGION_HINT = "an AWS region such as us-east-1"
 INSTANCE_HINT = "a SageMaker instance type such as ml.m5.large"
+DURATION_HINT = "an ISO 8601 duration longer than zero, such as P30D or PT12H"
 ARN_HINT = (
     "a model package ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
 )
@@ -55,6 +57,26 @@ ResourceId = Annotated[
         pattern=r"^[a-z]+-[0-9a-f]{8,17}$", description="an AWS id such as subnet-0123456789abcdef0"
     ),
 ]
+
+
+_TIMEDELTA = TypeAdapter(timedelta)
+
+
+def _positive_iso_duration(value: str) -> str:
+    """An ISO 8601 duration (pydantic parses it), longer than zero; kept as written.
+
+    pydantic also reads ``HH:MM:SS`` and a trailing ``T`` as durations: AWS takes neither.
+    """
+    try:
+        length = _TIMEDELTA.validate_python(value) if value[:1] == "P" else None
+    except ValidationError:
+        length = None
+    if length is None or length <= timedelta(0) or value.endswith("T"):
+        raise ValueError(f"expected {DURATION_HINT}")
+    return value
+
+
+IsoDuration = Annotated[str, AfterValidator(_positive_iso_duration)]
 
 
 class Environment(StrEnum):

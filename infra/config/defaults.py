@@ -1,6 +1,9 @@
 """Per-environment defaults: dev cheap and fast, staging like prod but smaller, prod safe.
 
-A stack file overrides any of these; what it leaves out comes from here.
+These are the one home of each environment's values, under the model's own
+field defaults (``model.py``), validated by the same StackConfig. A stack file
+(``environments/Pulumi.<stack>.yaml``) states only what differs from them; a
+test refuses a stack-file key set to the value it would have anyway.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from infra.config_base import Section
+from infra.config.base import Section
 
 GITHUB_TOKEN_KEY = "githubToken"  # noqa: S105 - the name of the config key, not a token
 REPOSITORY_HINT = "a GitHub repository as owner/name"

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.config_base import NAMESPACE, ConfigError, ConfigValueError
+from infra.config.base import NAMESPACE, ConfigError, ConfigValueError
 
 
 def format_validation_error(error: ValidationError, root: type[BaseModel]) -> str:

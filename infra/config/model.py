@@ -2,7 +2,7 @@
 
 Every value is validated before any resource is registered. Keys are
 camelCase, as in the stack files; each environment (dev, staging, prod) starts
-from its own defaults (``infra/defaults.py``) and the stack file overrides them.
+from its own defaults (``infra/config/defaults.py``) and the stack file overrides them.
 Errors name the key path, the bad value and what is allowed, on one line.
 """
 
@@ -13,12 +13,11 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from infra import config_errors
-from infra.config_alerts import Budget, EmailAddress, HttpsEndpoint
-from infra.config_base import (
-    ARN_HINT,
+from infra.config import errors as config_errors
+from infra.config.alerts import Budget, EmailAddress, HttpsEndpoint
+from infra.config.base import (
     AWS_REGION_PATTERN,
-    ENVIRONMENTS,
+    DURATION_HINT,
     INSTANCE_HINT,
     NAMESPACE,
     REGION_HINT,
@@ -27,64 +26,12 @@ from infra.config_base import (
     ConfigError,
     ConfigValueError,
     Environment,
-    Percent,
+    IsoDuration,
     ResourceId,
     Section,
 )
-from infra.config_delivery import Delivery, GitHubDispatch
-from infra.config_serving import (
-    ARN_PATTERN,
-    Autoscaling,
-    DataCapture,
-    Kubernetes,
-    KubernetesResources,
-    RollbackAlarms,
-    Rollout,
-    Serverless,
-    Serving,
-)
-
-__all__ = [
-    "ARN_HINT",
-    "ARN_PATTERN",
-    "AWS_REGION_PATTERN",
-    "ENVIRONMENTS",
-    "INSTANCE_HINT",
-    "NAMESPACE",
-    "REGION_HINT",
-    "SCHEDULE_HINT",
-    "SCHEDULE_PATTERN",
-    "Autoscaling",
-    "Budget",
-    "ConfigError",
-    "ConfigValueError",
-    "DataCapture",
-    "Delivery",
-    "Environment",
-    "FeatureStore",
-    "Gates",
-    "GitHubDispatch",
-    "Kubernetes",
-    "KubernetesResources",
-    "Monitoring",
-    "Network",
-    "ObjectLock",
-    "Percent",
-    "Pipeline",
-    "Quality",
-    "ResourceId",
-    "RollbackAlarms",
-    "Rollout",
-    "Section",
-    "Serverless",
-    "Serving",
-    "StackConfig",
-    "Storage",
-    "TerraformState",
-    "check_key_path",
-    "format_validation_error",
-    "parse_stack_config",
-]
+from infra.config.delivery import Delivery
+from infra.config.serving import Kubernetes, Serving
 
 
 class TerraformState(Section):
@@ -196,7 +143,8 @@ class Pipeline(Section):
         default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
     )
     approval_status: Literal["Approved", "PendingManualApproval"] = "PendingManualApproval"
-    cache_expiry: str = Field(default="P30D", pattern=r"^P(\d+D)?(T(\d+H)?(\d+M)?)?$")
+    # SageMaker's CacheConfig ExpireAfter: the string goes into the pipeline definition as is.
+    cache_expiry: IsoDuration = Field(default="P30D", description=DURATION_HINT)
     max_retry_attempts: int = Field(default=5, ge=1, le=20)
     gates: Gates = Gates()
 

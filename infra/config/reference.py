@@ -1,8 +1,9 @@
 """The config reference in the README, rendered from the config model itself.
 
 A test compares the README with this rendering, so the documentation cannot
-drift from what the program accepts. Regenerate with
-``.venv/bin/python -m infra.config_reference --write``.
+drift from what the program accepts. Regenerate it, and the stack-file schema
+``environments/stack.schema.json`` (``schema.py``), with
+``.venv/bin/python -m infra.config.reference --write``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from infra.config import ENVIRONMENTS, StackConfig
-from infra.stack_config import REPO_ROOT, resolve
+from infra.config.atomic import write_atomically
+from infra.config.base import ENVIRONMENTS
+from infra.config.loading import resolve
+from infra.config.model import StackConfig
+from infra.config.schema import SCHEMA_FILE, render_schema
+from infra.config.stack_file import REPO_ROOT
 
 BEGIN = "<!-- config-reference:begin -->"
 END = "<!-- config-reference:end -->"
@@ -121,16 +126,20 @@ def readme_block(readme: Path = README) -> str:
     return text[start:end].strip()
 
 
-def write(readme: Path = README) -> None:
+def write(readme: Path = README, schema: Path = SCHEMA_FILE) -> None:
+    """Rewrite the README's reference block and the stack-file schema, each atomically."""
     text = readme.read_text(encoding="utf-8")
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    readme.write_text(text[:start] + "\n" + render() + "\n" + text[end:], encoding="utf-8")
+    write_atomically(readme, text[:start] + "\n" + render() + "\n" + text[end:])
+    write_atomically(schema, render_schema())
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--write", action="store_true", help="Rewrite the README's reference block."
+        "--write",
+        action="store_true",
+        help="Rewrite the README's reference block and environments/stack.schema.json.",
     )
     arguments = parser.parse_args()
     if arguments.write:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from infra.config_base import (
+from infra.config.base import (
     ARN_HINT,
     INSTANCE_HINT,
     ConfigValueError,

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from infra.stack_config import REPO_ROOT
+from infra.config.stack_file import REPO_ROOT
 from ml.errors import MlopsError
 
 CHECKOV = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"

@@ -22,18 +22,9 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import StackConfig
+from infra.config import StackConfig, read_stack, require_secrets
+from infra.config.stack_file import REPO_ROOT
 from infra.plan.mocks import OfflineMocks
-from infra.stack_config import (
-    REPO_ROOT,
-    apply_overrides,
-    namespace_values,
-    read_stack_file,
-    require_secrets,
-    resolve,
-    secret_keys,
-    stack_file,
-)
 
 PROGRAM = REPO_ROOT / "infra" / "__main__.py"
 PROJECT = "mlops"
@@ -108,27 +99,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def load_stack_values(
-    stack: str, config_file: Path | None = None, overrides: list[str] | None = None
-) -> dict[str, Any]:
-    """The flat Pulumi config map of a stack file, with ``--set`` overrides applied."""
-    flat = read_stack_file(config_file or stack_file(stack))
-    values = apply_overrides(namespace_values(flat), overrides or [])
-    secrets = secret_keys(flat)
-    passthrough = {k: v for k, v in flat.items() if not k.startswith("mlops:") or k in secrets}
-    return {**passthrough, **{f"mlops:{key}": value for key, value in values.items()}}
-
-
 def synthesize(
     stack: str, config_file: Path | None = None, overrides: list[str] | None = None
 ) -> Plan:
     """Run the program for ``stack`` offline and return its plan."""
-    flat = load_stack_values(stack, config_file, overrides)
-    namespace = namespace_values(flat)
-    if "aws:region" in flat and "region" not in namespace:
-        namespace["region"] = flat["aws:region"]
-    config = resolve(stack, namespace)  # fails here, before any resource exists
-    require_secrets(config, flat)
+    loaded = read_stack(stack, config_file, overrides or ())  # fails before any resource exists
+    config = loaded.config
+    require_secrets(config, loaded.values)
     monitor = RecordingMonitor(OfflineMocks(config.region))
     # A fresh root stack per synth: set_mocks keeps an existing one, and with it the
     # outputs an earlier synth in this process exported.
@@ -138,8 +115,8 @@ def synthesize(
     )
     # A secret's value offline is its ciphertext from the stack file, marked secret as
     # the engine marks it: the program reads it as a secret Output either way.
-    values = {key: v if isinstance(v, str) else json.dumps(v) for key, v in flat.items()}
-    pulumi.runtime.set_all_config(values, secret_keys(flat))
+    values = {key: v if isinstance(v, str) else json.dumps(v) for key, v in loaded.values.items()}
+    pulumi.runtime.set_all_config(values, loaded.secret_keys)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         _sync_await(run_pulumi_func(_run_program))

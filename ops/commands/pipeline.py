@@ -85,12 +85,12 @@ def start_command(
     """Start the deployed pipeline; like every run, it is gated against the champion."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from infra.config import load_stack
     from ops.aws import sagemaker_client
-    from ops.local.pipeline_runner import load_config
     from pipelines.lambdas.start_pipeline import start_training
     from pipelines.registry import RegistryError
 
-    config = load_config(stack)
+    config = load_stack(stack)
     client = sagemaker_client(config.region, endpoint_url)
     try:
         started = start_training(client, config.resource_name("training"), input_uri)

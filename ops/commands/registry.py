@@ -50,13 +50,17 @@ def _aws_errors() -> Iterator[None]:
         raise RegistryError(str(error)) from None
 
 
+def _region(stack: str, region: str | None) -> str:
+    """``--region``, or the region of the stack's file."""
+    from infra.config import load_stack
+
+    return region if region is not None else load_stack(stack).region
+
+
 def _client(stack: str, region: str | None, endpoint_url: str | None) -> Any:
-    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
     from ops.aws import sagemaker_client
 
-    if region is None:
-        region = resolve(stack, namespace_values(read_stack_file(stack_file(stack)))).region
-    return sagemaker_client(region, endpoint_url)
+    return sagemaker_client(_region(stack, region), endpoint_url)
 
 
 def _group(stack: str, group: str | None) -> str:
@@ -170,14 +174,6 @@ StackFileOption = Annotated[
         "a new path starts as a copy of it).",
     ),
 ]
-
-
-def _region(stack: str, region: str | None) -> str:
-    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
-
-    if region is not None:
-        return region
-    return resolve(stack, namespace_values(read_stack_file(stack_file(stack)))).region
 
 
 def promote_command(

@@ -37,7 +37,7 @@ class Release:
 
 def run_release(work_dir: Path, up_to: str = "prod", console: Console | None = None) -> Release:
     """Train in dev, deploy to dev, and promote stack by stack until ``up_to``."""
-    from infra.naming import load_stack
+    from infra.config import load_stack
     from ops.local.emulator import moto_server
     from ops.release.promote import promotion_clients
 
@@ -57,7 +57,7 @@ def release(
     input_path: Path | None = None,
 ) -> Release:
     """:func:`run_release` against an emulator already running; ``input_path`` is dev's data."""
-    from infra.naming import load_stack
+    from infra.config import load_stack
     from ops.local.pipeline_runner import run_local
     from ops.local.stack_emulation import provision_stack
     from ops.release.deploy import deploy

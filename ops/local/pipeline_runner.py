@@ -57,12 +57,6 @@ class LocalRun:
     emulator_pid: int | None = None  # the moto_server this run started (stopped when it ends)
 
 
-def load_config(stack: str, config_file: Path | None = None) -> StackConfig:
-    from infra.stack_config import namespace_values, read_stack_file, resolve, stack_file
-
-    return resolve(stack, namespace_values(read_stack_file(config_file or stack_file(stack))))
-
-
 def local_spec(config: StackConfig) -> TrainingPipelineSpec:
     """The stack's pipeline spec with the emulator's account, as the Pulumi program builds it.
 
@@ -153,10 +147,11 @@ def run_local(
     config_file: Path | None = None,
 ) -> LocalRun:
     """Run the pipeline for ``stack``; raises ``StepFailedError`` when a step stops it."""
+    from infra.config import load_stack
     from pipelines.jobs.features import OFFLINE_RECORDS_ENV
 
     console = console or Console(stderr=True)
-    config = load_config(stack, config_file)
+    config = load_stack(stack, config_file)
     work_dir = (work_dir or Path("build") / "run-local" / stack).resolve()
     source = input_path or default_input(work_dir)
     if not source.exists():

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.naming import StackNames, load_stack
+from infra.config import load_stack
+from infra.naming import StackNames
 from ops.release.promote import STACK_ORDER, PromotionError, pin_model_package
 from pipelines.registry import Package, latest_approved
 
@@ -36,7 +37,7 @@ def deploy(client: Any, stack: str = DEPLOYABLE, stack_file: Path | None = None)
     ``stack_file`` is where the pinned file is written (default: the stack's
     environments file; a path that does not exist yet starts as a copy of it).
     """
-    from infra.stack_config import stack_file as path_of
+    from infra.config.stack_file import stack_file as path_of
 
     if stack != DEPLOYABLE:
         if stack not in STACK_ORDER:

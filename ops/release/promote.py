@@ -10,8 +10,9 @@ policy and lineage to the source (``PromotedFrom`` metadata, ``SourceUri``),
 found again by that lineage on a repeated promotion, and its ARN is written to
 ``mlops:serving: modelPackageArn:`` in ``environments/Pulumi.<stack>.yaml``,
 so what a stack serves is pinned in git and reviewed like any other change.
-The stack file is edited as text (comments and layout stay) and re-parsed to
-check that nothing but that one value changed.
+The stack file is edited through a YAML round trip (comments, key order and
+layout stay), re-parsed to check that nothing but that one value changed, and
+replaced atomically.
 
 The project image (in the source stack's ECR repository, referenced by
 digest) is copied into the target stack's repository under the same digest
@@ -20,15 +21,16 @@ digest) is copied into the target stack's repository under the same digest
 
 from __future__ import annotations
 
-import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from infra.naming import StackNames, load_stack
+from infra.config import ConfigError, load_stack
+from infra.config.atomic import write_atomically
+from infra.config.stack_file import with_config_value
+from infra.naming import StackNames
 from ops.aws import aws_session
 from ops.release.artifact_copy import PROMOTED_PREFIX, Destination, copied_fields, copy_uris
 from ops.release.image_copy import LayerFetch, copy_image, parse_image_uri
@@ -113,17 +115,12 @@ def group_of(stack: str, stack_file: Path | None = None) -> str:
 
 def pinned_arn(stack: str, stack_file: Path | None = None) -> str | None:
     """The ``mlops:serving.modelPackageArn`` a stack file pins, or None."""
-    from infra.stack_config import namespace_values, read_stack_file
-    from infra.stack_config import stack_file as path_of
-
-    serving = namespace_values(read_stack_file(stack_file or path_of(stack))).get("serving")
-    value = serving.get(ARN_KEY) if isinstance(serving, dict) else None
-    return value if isinstance(value, str) and value else None
+    return load_stack(stack, stack_file).serving.model_package_arn
 
 
 def pinned_source(client: Any, stack: str, stack_file: Path | None = None) -> Package:
     """The package a stack serves, which must be approved to be promoted."""
-    from infra.stack_config import stack_file as path_of
+    from infra.config.stack_file import stack_file as path_of
 
     arn = pinned_arn(stack, stack_file)
     if arn is None:
@@ -255,7 +252,7 @@ def promote(
     environments file; a path that does not exist yet starts as a copy of it).
     ``fetch`` reads image blobs (default: ECR's download URLs).
     """
-    from infra.stack_config import stack_file as path_of
+    from infra.config.stack_file import stack_file as path_of
 
     origin = source_stack(target_stack)
     path = stack_file or path_of(target_stack)
@@ -302,24 +299,22 @@ def pin_model_package(path: Path, arn: str, template: Path | None = None) -> boo
     """Write ``arn`` as ``mlops:serving: modelPackageArn:``; False when it was already there.
 
     A ``path`` that does not exist starts as a copy of ``template`` (the stack's own file).
+    The file is replaced atomically, and only when nothing but that one value changed.
     """
-    if not path.is_file():
-        if template is None or not template.is_file():
-            raise PromotionError(f"stack file {path} not found; create it before pinning")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(template, path)
-        new_file = True
-    else:
-        new_file = False
-    text = path.read_text(encoding="utf-8")
-    updated = set_model_package_arn(text, arn)
-    if updated == text:
-        return new_file
+    source = path if path.is_file() else template
+    if source is None or not source.is_file():
+        raise PromotionError(f"stack file {path} not found; create it before pinning")
+    text = source.read_text(encoding="utf-8")
+    try:
+        updated = set_model_package_arn(text, arn)
+    except ConfigError as error:
+        raise PromotionError(f"{source}: {error}") from None
+    if updated == text and source == path:
+        return False
     before, after = yaml.safe_load(text) or {}, yaml.safe_load(updated)
-    expected = _with_arn(before, arn)
-    if after != expected:
+    if after != _with_arn(before, arn):
         raise PromotionError(f"{path}: could not pin the model package without other changes")
-    path.write_text(updated, encoding="utf-8")
+    write_atomically(path, updated)
     return True
 
 
@@ -332,63 +327,8 @@ def _with_arn(document: dict[str, Any], arn: str) -> dict[str, Any]:
 
 
 def set_model_package_arn(text: str, arn: str) -> str:
-    """The stack file's text with the serving ARN set: replaced, inserted or a new section."""
-    lines = text.splitlines(keepends=True)
-    config_at = _find(lines, re.compile(r"^config:\s*(#.*)?$"))
-    if config_at is None:
-        raise PromotionError("stack file has no top-level 'config:' mapping; add one")
-    serving_at = _find(lines, re.compile(r"^(\s+)mlops:serving:\s*(#.*)?$"))
-    if serving_at is None:
-        if _find(lines, re.compile(r"^\s+mlops:serving:")) is not None:
-            raise PromotionError("mlops:serving is written inline; write it as a block mapping")
-        indent = _child_indent(lines, config_at) or "  "
-        block = f"{indent}{SERVING_KEY}:\n{indent}  {ARN_KEY}: {arn}\n"
-        end = _block_end(lines, config_at, "")
-        return "".join([*_ensure_newline(lines[:end]), block, *lines[end:]])
-    parent_indent = _indent(lines[serving_at])
-    end = _block_end(lines, serving_at, parent_indent)
-    child_indent = _child_indent(lines, serving_at) or parent_indent + "  "
-    key = re.compile(rf"^{re.escape(child_indent)}{ARN_KEY}:")
-    for index in range(serving_at + 1, end):
-        if key.match(lines[index]):
-            newline = "\n" if lines[index].endswith("\n") else ""
-            lines[index] = f"{child_indent}{ARN_KEY}: {arn}{newline}"
-            return "".join(lines)
-    lines.insert(serving_at + 1, f"{child_indent}{ARN_KEY}: {arn}\n")
-    return "".join(lines)
+    """The stack file's text with the serving ARN set: replaced, inserted or a new section.
 
-
-def _find(lines: list[str], pattern: re.Pattern[str]) -> int | None:
-    return next((i for i, line in enumerate(lines) if pattern.match(line.rstrip("\n"))), None)
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
-
-
-def _child_indent(lines: list[str], parent: int) -> str | None:
-    """Indentation of the first key under ``lines[parent]``, None when the block is empty."""
-    for line in lines[parent + 1 :]:
-        if line.strip() and not line.lstrip().startswith("#"):
-            indent = _indent(line)
-            return indent if len(indent) > len(_indent(lines[parent])) else None
-    return None
-
-
-def _block_end(lines: list[str], start: int, parent_indent: str) -> int:
-    """Index after the last line indented deeper than the block's key."""
-    end = start + 1
-    for index in range(start + 1, len(lines)):
-        line = lines[index]
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if len(_indent(line)) <= len(parent_indent):
-            break
-        end = index + 1
-    return end
-
-
-def _ensure_newline(lines: list[str]) -> list[str]:
-    if lines and not lines[-1].endswith("\n"):
-        return [*lines[:-1], lines[-1] + "\n"]
-    return lines
+    A round trip through ruamel.yaml: comments, key order and layout stay.
+    """
+    return with_config_value(text, SERVING_KEY, [ARN_KEY], arn)

@@ -6,22 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import ConfigError
-from infra.plan.engine import load_stack_values, synthesize
-from infra.stack_config import (
-    apply_overrides,
-    namespace_values,
-    read_stack_file,
-    resolve,
-    stack_file,
-)
+from infra.config import ConfigError, load_stack
+from infra.config.overrides import apply_overrides
+from infra.config.stack_file import read_stack_file, stack_file
+from infra.plan.engine import synthesize
 
 MODEL_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
 
 
 def config_with(stack: str, *assignments: str):
-    flat = load_stack_values(stack, overrides=list(assignments))
-    return resolve(stack, namespace_values(flat))
+    return load_stack(stack, overrides=assignments)
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

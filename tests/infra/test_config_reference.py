@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from infra.config_reference import readme_block, render
+from infra.config.reference import readme_block, render
 
 
 def test_readme_config_reference_matches_the_model() -> None:
     assert readme_block() == render(), (
-        "README config reference is stale: run .venv/bin/python -m infra.config_reference --write"
+        "README config reference is stale: run .venv/bin/python -m infra.config.reference --write"
     )
 
 

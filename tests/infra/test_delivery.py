@@ -17,10 +17,10 @@ import yaml
 from moto import mock_aws
 
 from infra.config import ConfigError
+from infra.config.stack_file import stack_file
 from infra.plan.engine import SECRET, Plan, synthesize
 from infra.plan.scan import scan_plan
 from infra.plan.tfplan import to_terraform_plan
-from infra.stack_config import stack_file
 from tests.infra.conftest import policy
 
 REPOSITORY = "example-org/fraud-platform"

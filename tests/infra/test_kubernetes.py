@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import ConfigError
-from infra.plan.engine import Plan, load_stack_values
+from infra.config import ConfigError, load_stack
+from infra.plan.engine import Plan
 from infra.plan.kubernetes import api_version_and_kind, write_manifests
-from infra.stack_config import namespace_values, resolve
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-serving"
 IMAGE = f"{REGISTRY}@sha256:{'a' * 64}"
@@ -133,16 +132,15 @@ def test_every_namespaced_object_lives_in_the_serving_namespace(plan: Plan) -> N
 def test_staging_and_prod_refuse_an_image_without_a_digest(key: str) -> None:
     assignments = [*WITH_CANARY, f"{key}={REGISTRY}:1.4.0"]
     for stack in ("staging", "prod"):
-        flat = load_stack_values(stack, overrides=assignments)
         with pytest.raises(ConfigError, match=f"mlops:{key} .*digest"):
-            resolve(stack, namespace_values(flat))
+            load_stack(stack, overrides=assignments)
 
 
 def test_dev_accepts_a_tagged_image() -> None:
-    flat = load_stack_values(
+    config = load_stack(
         "dev", overrides=["kubernetes.enabled=true", f"kubernetes.image={REGISTRY}:1.4.0"]
     )
-    assert resolve("dev", namespace_values(flat)).kubernetes.image == f"{REGISTRY}:1.4.0"
+    assert config.kubernetes.image == f"{REGISTRY}:1.4.0"
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,7 @@ from infra.components.serving_policy import (
     deployment_config,
     instance_has_local_storage,
 )
-from infra.config import ConfigError, Rollout
-from infra.plan.engine import load_stack_values
-from infra.stack_config import namespace_values, resolve
+from infra.config import ConfigError, Rollout, load_stack
 
 MODEL_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud/3"
 ALARMS = ["a-5xx", "a-latency"]
@@ -25,8 +23,7 @@ def rollout_of(**values: object) -> Rollout:
 
 
 def config_with(stack: str, *assignments: str):
-    flat = load_stack_values(stack, overrides=list(assignments))
-    return resolve(stack, namespace_values(flat))
+    return load_stack(stack, overrides=assignments)
 
 
 def test_canary_shifts_a_capacity_share_then_bakes() -> None:

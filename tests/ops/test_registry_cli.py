@@ -13,8 +13,8 @@ import boto3
 import pytest
 import yaml
 
-from infra.naming import load_stack
-from infra.stack_config import stack_file
+from infra.config import load_stack
+from infra.config.stack_file import stack_file
 from ops.local.stack_emulation import provision_stack, push_image
 from ops.release.promote import PromotionClients
 from tests.factories import IMAGE, register_package

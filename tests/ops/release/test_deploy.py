@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.stack_config import stack_file
+from infra.config.stack_file import stack_file
 from ops.release.deploy import deploy
 from ops.release.promote import PromotionError
 from pipelines import registry
@@ -32,12 +32,14 @@ def test_deploy_pins_the_newest_approved_package_not_a_newer_pending_one(
 
 def test_deploy_writes_a_copy_and_leaves_the_environments_file_alone(sagemaker, tmp_path) -> None:
     before = stack_file("dev").read_text(encoding="utf-8")
-    register_package(sagemaker, status="Approved")
+    arn = register_package(sagemaker, status="Approved")
     path = tmp_path / "Pulumi.dev.yaml"
     deploy(sagemaker, "dev", path)
     assert stack_file("dev").read_text(encoding="utf-8") == before
     config = yaml.safe_load(path.read_text())["config"]
-    assert config["mlops:serving"]["rollout"] == {"strategy": "all_at_once"}  # dev's file, kept
+    dev_config = yaml.safe_load(before)["config"]
+    assert config == {**dev_config, "mlops:serving": {"modelPackageArn": arn}}  # dev's file, kept
+    assert path.read_text().startswith(before)  # comments and order too
 
 
 def test_deploying_again_changes_nothing(sagemaker, tmp_path) -> None:

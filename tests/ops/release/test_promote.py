@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.naming import load_stack
-from infra.stack_config import stack_file
+from infra.config import load_stack
+from infra.config.stack_file import stack_file
 from ops.local.stack_emulation import EmulatedStack, provision_stack, push_image
 from ops.release.promote import (
     PromotionClients,
@@ -146,6 +146,8 @@ def test_the_copy_names_no_object_of_the_source_stack(clients, files) -> None:
 def test_the_copy_records_its_source_and_is_pinned_in_the_target_file(clients, files) -> None:
     source = dev_package(clients)
     pin_model_package(files["dev"], source)
+    with files["staging"].open("a", encoding="utf-8") as staging:
+        staging.write("  mlops:serving:\n    instanceCount: 2  # kept\n")
     original = files["staging"].read_text(encoding="utf-8")
     done = to_staging(clients, files)
     assert done.source.arn == source and done.created and done.file_changed
@@ -158,6 +160,7 @@ def test_the_copy_records_its_source_and_is_pinned_in_the_target_file(clients, f
     assert pinned(files["staging"]) == done.target.arn
     assert yaml.safe_load(text)["config"]["mlops:serving"]["instanceCount"] == 2
     assert text.splitlines()[0] == original.splitlines()[0]  # the comment header stays
+    assert "    instanceCount: 2  # kept" in text.splitlines()
     assert len(text.splitlines()) == len(original.splitlines()) + 1
 
 
@@ -276,11 +279,8 @@ def test_events_other_than_approval_are_ignored(clients, files) -> None:
 
 
 def test_a_copy_approved_by_its_stacks_policy_does_not_cascade(clients, files) -> None:
-    text = files["staging"].read_text(encoding="utf-8")
-    files["staging"].write_text(
-        text.replace("approvalStatus: PendingManualApproval", "approvalStatus: Approved"),
-        encoding="utf-8",
-    )
+    with files["staging"].open("a", encoding="utf-8") as staging:
+        staging.write("  mlops:pipeline:\n    approvalStatus: Approved\n")
     pin_model_package(files["dev"], dev_package(clients))
     copy = to_staging(clients, files).target
     assert copy.status == "Approved"  # registered approved: no person looked at it
@@ -316,7 +316,12 @@ def test_pinning_a_new_path_starts_from_the_stacks_own_file(tmp_path) -> None:
     assert pin_model_package(path, arn, template=stack_file("staging"))
     config = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
     assert config["mlops:serving"]["modelPackageArn"] == arn
-    assert config["mlops:environment"] == "staging"
+    template = stack_file("staging").read_text(encoding="utf-8")
+    assert config == {
+        **yaml.safe_load(template)["config"],
+        "mlops:serving": {"modelPackageArn": arn},
+    }
+    assert path.read_text(encoding="utf-8").startswith(template)  # comments and all
 
 
 def test_pinning_adds_a_serving_section_when_there_is_none() -> None:
@@ -327,9 +332,49 @@ def test_pinning_adds_a_serving_section_when_there_is_none() -> None:
     assert yaml.safe_load(updated)["config"]["mlops:serving"] == {"modelPackageArn": arn}
 
 
-def test_inline_serving_config_is_refused() -> None:
-    with pytest.raises(PromotionError, match="written inline"):
-        set_model_package_arn("config:\n  mlops:serving: {instanceCount: 2}\n", "arn")
+def test_inline_serving_config_gets_the_arn_in_its_own_style() -> None:
+    updated = set_model_package_arn("config:\n  mlops:serving: {instanceCount: 2}\n", "arn")
+    assert updated == "config:\n  mlops:serving: {instanceCount: 2, modelPackageArn: arn}\n"
+
+
+def test_pinning_changes_the_one_line_and_keeps_comments_and_order(tmp_path) -> None:
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/2"
+    before = (
+        "# yaml-language-server: $schema=./stack.schema.json\n"
+        "# staging: two instances\n"
+        "config:\n"
+        "  aws:region: us-east-1  # the provider's\n"
+        "  mlops:serving:\n"
+        "    # pinned by mlops promote\n"
+        "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1\n"
+        "    instanceCount: 3\n"
+        "  mlops:monitoring:\n"
+        "    alarmEmails:\n"
+        "      - oncall@example.com\n"
+    )
+    path = tmp_path / "Pulumi.staging.yaml"
+    path.write_text(before, encoding="utf-8")
+    assert pin_model_package(path, arn)
+    after = path.read_text(encoding="utf-8").splitlines()
+    changed = [
+        (old, new) for old, new in zip(before.splitlines(), after, strict=True) if old != new
+    ]
+    assert changed == [
+        (
+            "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
+            f"    modelPackageArn: {arn}",
+        )
+    ]
+    assert not pin_model_package(path, arn)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Pulumi.staging.yaml"]  # no temp left
+
+
+def test_a_stack_file_without_a_config_mapping_is_refused(tmp_path) -> None:
+    path = tmp_path / "Pulumi.staging.yaml"
+    path.write_text("# nothing here\n", encoding="utf-8")
+    with pytest.raises(PromotionError, match="no top-level 'config:' mapping"):
+        pin_model_package(path, "arn")
+    assert path.read_text(encoding="utf-8") == "# nothing here\n"
 
 
 def test_a_target_stack_without_its_artifacts_bucket_is_a_clear_error(clients, files) -> None:

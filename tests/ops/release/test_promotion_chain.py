@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.naming import load_stack
+from infra.config import load_stack
 from infra.plan.engine import Plan, synthesize
 from infra.plan.iam_documents import parse_document
 from infra.plan.iam_eval import (
