@@ -118,6 +118,25 @@ class StepOutcome:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Launch:
+    """The container's command and the environment the job and the platform give it."""
+
+    entrypoint: list[str]
+    arguments: list[str]
+    environment: dict[str, str]
+    platform: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a finished job leaves: its properties, property files and the outputs to cache."""
+
+    properties: dict[str, Any]
+    property_files: dict[str, Any]
+    outputs: dict[str, Path]
+
+
 @dataclass
 class JobRunner:
     """Runs job steps as subprocesses against the emulator, with SageMaker's step cache."""
@@ -140,15 +159,47 @@ class JobRunner:
 
     def processing(self, step: dict[str, Any], state: RunState) -> StepOutcome:
         """A ``Processing`` step: inputs in, the container's command, outputs out."""
+        return self._job(step, state, self._processing_launch, self._processing_result)
+
+    def training(self, step: dict[str, Any], state: RunState) -> StepOutcome:
+        """A ``Training`` step: channels in, the container's command, ``model.tar.gz`` out."""
+        return self._job(step, state, self._training_launch, self._training_result)
+
+    def _job(
+        self,
+        step: dict[str, Any],
+        state: RunState,
+        launch: Callable[[PathMap, str, dict[str, Any]], Launch],
+        collect: Callable[[dict[str, Any], PathMap, str, dict[str, Any], str | None], JobResult],
+    ) -> StepOutcome:
+        """What every job step does: the cache, a fresh ``/opt/ml``, the command, the record.
+
+        ``launch`` fetches the inputs and writes SageMaker's config files; ``collect``
+        uploads what the job leaves and raises ``StepFailedError`` when it failed.
+        """
         name = step["Name"]
         arguments = state.resolve(step["Arguments"])
+        policy = CachePolicy.of(step)
         key = cache_key(self.pipeline, step, arguments, self.image_digest)
-        hit = self.cache.lookup(key, CachePolicy.of(step))
+        hit = self.cache.lookup(key, policy)
         if hit is not None:
             self._reuse(step, arguments, hit, state)
             return StepOutcome(name, "cached", detail=f"from {hit.execution_id}")
         paths = self._fresh(name)
         job_name = self._job_name(state, name)
+        failure = self._run(name, paths, launch(paths, job_name, arguments))
+        result = collect(step, paths, job_name, arguments, failure)
+        self._record(name, state, result.properties, result.property_files)
+        if policy.enabled:
+            self.cache.store(
+                key, _execution(state), result.properties, result.property_files, result.outputs
+            )
+        return StepOutcome(name, "ran")
+
+    def _processing_launch(
+        self, paths: PathMap, job_name: str, arguments: dict[str, Any]
+    ) -> Launch:
+        """Download the inputs (not the step code: it is in the image), write the job's config."""
         inputs = [i for i in arguments.get("ProcessingInputs", []) if i["InputName"] != CODE_INPUT]
         for item in inputs:
             source = item["S3Input"]
@@ -158,11 +209,7 @@ class JobRunner:
                 source.get("S3DataType", "S3Prefix"),
                 paths.local(source["LocalPath"]),
             )
-        outputs = {
-            item["OutputName"]: item["S3Output"]
-            for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
-        }
-        for output in outputs.values():
+        for output in _processing_outputs(arguments).values():
             paths.local(output["LocalPath"]).mkdir(parents=True, exist_ok=True)
         job = {
             "ProcessingJobArn": self._arn("processing-job", job_name),
@@ -177,45 +224,39 @@ class JobRunner:
             {"current_host": "algo-1", "hosts": ["algo-1"]},
         )
         app = arguments["AppSpecification"]
-        failure = self._run(
-            name,
-            paths,
+        return Launch(
             app.get("ContainerEntrypoint") or [],
             app.get("ContainerArguments") or [],
             arguments.get("Environment") or {},
-            {},
         )
+
+    def _processing_result(
+        self,
+        step: dict[str, Any],
+        paths: PathMap,
+        job_name: str,
+        arguments: dict[str, Any],
+        failure: str | None,
+    ) -> JobResult:
+        """Outputs are uploaded even when the job failed (quarantine, reports), like SageMaker."""
+        outputs = _processing_outputs(arguments)
         properties = {}
         for output_name, output in outputs.items():
             upload_dir(self.clients.s3, paths.local(output["LocalPath"]), output["S3Uri"])
             properties[_output_property(output_name)] = output["S3Uri"]
         if failure is not None:
-            raise StepFailedError(name, failure)
+            raise StepFailedError(step["Name"], failure)
+        locals_ = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
         property_files = {
             item["PropertyFileName"]: json.loads(
-                (
-                    paths.local(outputs[item["OutputName"]]["LocalPath"]) / item["FilePath"]
-                ).read_text(encoding="utf-8")
+                (locals_[item["OutputName"]] / item["FilePath"]).read_text(encoding="utf-8")
             )
             for item in step.get("PropertyFiles", [])
         }
-        self._record(name, state, properties, property_files)
-        if CachePolicy.of(step).enabled:
-            local_outputs = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
-            self.cache.store(key, _execution(state), properties, property_files, local_outputs)
-        return StepOutcome(name, "ran")
+        return JobResult(properties, property_files, locals_)
 
-    def training(self, step: dict[str, Any], state: RunState) -> StepOutcome:
-        """A ``Training`` step: channels in, the container's command, ``model.tar.gz`` out."""
-        name = step["Name"]
-        arguments = state.resolve(step["Arguments"])
-        key = cache_key(self.pipeline, step, arguments, self.image_digest)
-        hit = self.cache.lookup(key, CachePolicy.of(step))
-        if hit is not None:
-            self._reuse(step, arguments, hit, state)
-            return StepOutcome(name, "cached", detail=f"from {hit.execution_id}")
-        paths = self._fresh(name)
-        job_name = self._job_name(state, name)
+    def _training_launch(self, paths: PathMap, job_name: str, arguments: dict[str, Any]) -> Launch:
+        """Download the channels, write the training job's config files."""
         algorithm = arguments["AlgorithmSpecification"]
         channels = [
             c for c in arguments.get("InputDataConfig", []) if c["ChannelName"] != CODE_INPUT
@@ -229,14 +270,7 @@ class JobRunner:
                 source.get("S3DataType", "S3Prefix"),
                 paths.local(f"/opt/ml/input/data/{channel['ChannelName']}"),
             )
-            described[channel["ChannelName"]] = {
-                **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
-                "TrainingInputMode": channel.get(
-                    "InputMode", algorithm.get("TrainingInputMode", "File")
-                ),
-                "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
-                "RecordWrapperType": channel.get("RecordWrapperType", "None"),
-            }
+            described[channel["ChannelName"]] = _channel_config(channel, algorithm)
         for directory in ("/opt/ml/model", "/opt/ml/output/data"):
             paths.local(directory).mkdir(parents=True, exist_ok=True)
         config = "/opt/ml/input/config"
@@ -249,18 +283,26 @@ class JobRunner:
             f"{config}/resourceconfig.json",
             {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"},
         )
-        platform = {
-            "TRAINING_JOB_NAME": job_name,
-            "TRAINING_JOB_ARN": self._arn("training-job", job_name),
-        }
-        failure = self._run(
-            name,
-            paths,
+        return Launch(
             algorithm.get("ContainerEntrypoint") or [],
             algorithm.get("ContainerArguments") or [],
             arguments.get("Environment") or {},
-            platform,
+            platform={
+                "TRAINING_JOB_NAME": job_name,
+                "TRAINING_JOB_ARN": self._arn("training-job", job_name),
+            },
         )
+
+    def _training_result(
+        self,
+        step: dict[str, Any],
+        paths: PathMap,
+        job_name: str,
+        arguments: dict[str, Any],
+        failure: str | None,
+    ) -> JobResult:
+        """``/opt/ml/model`` as ``<S3OutputPath>/<job name>/output/model.tar.gz``."""
+        name = step["Name"]
         if failure is not None:
             raise StepFailedError(name, failure)
         archive_dir = self.run_dir / name / "artifacts"
@@ -269,33 +311,21 @@ class JobRunner:
         prefix = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
         uri = f"{prefix}/{job_name}/output/{MODEL_ARCHIVE}"
         upload_file(self.clients.s3, archive_dir / MODEL_ARCHIVE, uri)
-        properties = {"ModelArtifacts.S3ModelArtifacts": uri}
-        self._record(name, state, properties, {})
-        if CachePolicy.of(step).enabled:
-            self.cache.store(key, _execution(state), properties, {}, {"model": archive_dir})
-        return StepOutcome(name, "ran")
+        return JobResult({"ModelArtifacts.S3ModelArtifacts": uri}, {}, {"model": archive_dir})
 
     def _fresh(self, name: str) -> PathMap:
         shutil.rmtree(self.run_dir / name, ignore_errors=True)
         return self.paths(name)
 
-    def _run(
-        self,
-        name: str,
-        paths: PathMap,
-        entrypoint: list[str],
-        arguments: list[str],
-        job_environment: dict[str, str],
-        platform: dict[str, str],
-    ) -> str | None:
+    def _run(self, name: str, paths: PathMap, launch: Launch) -> str | None:
         env = container.environment(
             self.image,
             paths,
             emulator={**self.clients.step_environment(), **self.local_environment},
-            job=job_environment,
-            platform=platform,
+            job=launch.environment,
+            platform=launch.platform,
         )
-        argv = container.command(entrypoint, arguments, paths)
+        argv = container.command(launch.entrypoint, launch.arguments, paths)
         cwd = Path(paths.text(self.image.workdir))
         return container.run(argv, env, cwd, self.run_dir / name / "log.txt", paths)
 
@@ -334,6 +364,25 @@ class JobRunner:
 
 def _execution(state: RunState) -> str:
     return str(state.execution["PipelineExecutionId"])
+
+
+def _processing_outputs(arguments: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``S3Output`` of each processing output, by output name."""
+    return {
+        item["OutputName"]: item["S3Output"]
+        for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    }
+
+
+def _channel_config(channel: dict[str, Any], algorithm: dict[str, Any]) -> dict[str, str]:
+    """A channel as ``inputdataconfig.json`` describes it to the training container."""
+    source = channel["DataSource"]["S3DataSource"]
+    return {
+        **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
+        "TrainingInputMode": channel.get("InputMode", algorithm.get("TrainingInputMode", "File")),
+        "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+        "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+    }
 
 
 def _output_property(name: str) -> str:

@@ -1,7 +1,7 @@
 """``mlops pipeline run-local``: the stack's training pipeline, run as SageMaker runs it.
 
 The runner builds the same definition ``pulumi up`` deploys (with the emulator's
-names), starts a ``moto_server`` (unless given an endpoint), then walks the
+names), starts moto's server (unless given an endpoint), then walks the
 definition: every job step runs its container command as a subprocess with the
 container's environment and ``/opt/ml`` layout, reading and writing the
 emulated S3; the step cache keys on what SageMaker keys on; the condition step
@@ -54,7 +54,6 @@ class LocalRun:
     metrics: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     emulator_url: str | None = None
-    emulator_pid: int | None = None  # the moto_server this run started (stopped when it ends)
 
 
 def load_config(stack: str, config_file: Path | None = None) -> StackConfig:
@@ -166,7 +165,7 @@ def run_local(
     execution_id = f"local-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     run = LocalRun(execution_id=execution_id)
     with aws_emulator(config.region, endpoint_url, work_dir / "moto_server.log") as clients:
-        run.emulator_url, run.emulator_pid = clients.endpoint_url, clients.server_pid
+        run.emulator_url = clients.endpoint_url
         spec = local_spec(config)
         definition = build_definition(spec)
         prepare(clients, spec)
