@@ -4,10 +4,9 @@ Each job step is a subprocess with the container's command, environment and
 ``/opt/ml`` layout (``ops/local/container.py``): its inputs are downloaded from
 the emulated S3 under the step's stand-in for ``/opt/ml``, SageMaker's config
 files are written there, and its outputs are uploaded where the definition
-says. Expressions (``Get``, ``Std:Join``, ``Std:JsonGet``) are resolved as the
-pipeline service resolves them, and a step whose cache key (its resolved
-arguments, ``ops/local/step_cache.py``) is unchanged is reused, as SageMaker
-reuses it.
+says. Expressions are resolved by ``ops/local/run_state.py``; a step whose
+cache key (its resolved arguments, ``ops/local/step_cache.py``) is unchanged
+is reused, as SageMaker reuses it.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from ml.errors import MlopsError
 from ops.local import container
 from ops.local.container import Image, PathMap
 from ops.local.emulator import AwsClients, download_input
+from ops.local.run_state import RunState
 from ops.local.step_cache import CacheEntry, CachePolicy, StepCache, cache_key
 from pipelines.s3 import upload_dir, upload_file
 
@@ -32,80 +32,17 @@ MODEL_ARCHIVE = "model.tar.gz"
 
 
 class StepFailedError(MlopsError):
-    """A step of the local run failed; the message names the step and why."""
+    """A step of the local run failed; the message names the step and why, on one line.
 
-    def __init__(self, step: str, reason: str) -> None:
+    ``log`` is the job's stdout and stderr, for the steps that ran a container.
+    """
+
+    def __init__(self, step: str, reason: str, log: Path | None = None) -> None:
+        reason = " ".join(reason.split()) or "no reason given"  # a failure file may hold lines
         super().__init__(f"pipeline stopped at {step}: {reason}")
         self.step = step
         self.reason = reason
-
-
-@dataclass
-class RunState:
-    """What later steps can refer to: parameters, execution variables, step properties."""
-
-    parameters: dict[str, Any]
-    execution: dict[str, str]
-    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
-    property_files: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    def resolve(self, value: Any) -> Any:
-        """The concrete value of an expression (lists and dicts resolved member by member)."""
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if set(value) == {"Get"}:
-            return self._get(value["Get"])
-        if set(value) == {"Std:Join"}:
-            spec = value["Std:Join"]
-            return spec["On"].join(_text(self.resolve(item)) for item in spec["Values"])
-        if set(value) == {"Std:JsonGet"}:
-            spec = value["Std:JsonGet"]
-            _, step, _, name = spec["PropertyFile"]["Get"].split(".", 3)
-            return _json_path(self.property_files[(step, name)], spec["Path"])
-        return {key: self.resolve(item) for key, item in value.items()}
-
-    def _get(self, path: str) -> Any:
-        kind, _, rest = path.partition(".")
-        if kind == "Parameters":
-            return self.parameters[rest]
-        if kind == "Execution":
-            return self.execution[rest]
-        if kind == "Steps":
-            step, _, prop = rest.partition(".")
-            try:
-                return self.properties[step][prop]
-            except KeyError:
-                raise MlopsError(f"step {step} has no property {prop} in this run") from None
-        raise MlopsError(f"the local runner cannot resolve {path!r}")
-
-
-def _text(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
-
-
-def _json_path(document: Any, path: str) -> Any:
-    node = document
-    for part in path.split("."):
-        node = node[part]
-    return node
-
-
-def condition_holds(state: RunState, condition: dict[str, Any]) -> bool:
-    """One condition of a ``Condition`` step, evaluated on resolved values."""
-    left = float(state.resolve(condition["LeftValue"]))
-    right = float(state.resolve(condition["RightValue"]))
-    comparisons: dict[str, Callable[[float, float], bool]] = {
-        "GreaterThanOrEqualTo": lambda a, b: a >= b,
-        "GreaterThan": lambda a, b: a > b,
-        "LessThanOrEqualTo": lambda a, b: a <= b,
-        "LessThan": lambda a, b: a < b,
-        "Equals": lambda a, b: a == b,
-    }
-    if condition["Type"] not in comparisons:
-        raise MlopsError(f"the local runner does not evaluate {condition['Type']} conditions")
-    return comparisons[condition["Type"]](left, right)
+        self.log = log
 
 
 @dataclass
@@ -245,7 +182,7 @@ class JobRunner:
             upload_dir(self.clients.s3, paths.local(output["LocalPath"]), output["S3Uri"])
             properties[_output_property(output_name)] = output["S3Uri"]
         if failure is not None:
-            raise StepFailedError(step["Name"], failure)
+            raise self._failed(step["Name"], failure)
         locals_ = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
         property_files = {
             item["PropertyFileName"]: json.loads(
@@ -304,7 +241,7 @@ class JobRunner:
         """``/opt/ml/model`` as ``<S3OutputPath>/<job name>/output/model.tar.gz``."""
         name = step["Name"]
         if failure is not None:
-            raise StepFailedError(name, failure)
+            raise self._failed(name, failure)
         archive_dir = self.run_dir / name / "artifacts"
         archive_dir.mkdir(parents=True, exist_ok=True)
         _tar_model(paths.local("/opt/ml/model"), archive_dir / MODEL_ARCHIVE)
@@ -312,6 +249,12 @@ class JobRunner:
         uri = f"{prefix}/{job_name}/output/{MODEL_ARCHIVE}"
         upload_file(self.clients.s3, archive_dir / MODEL_ARCHIVE, uri)
         return JobResult({"ModelArtifacts.S3ModelArtifacts": uri}, {}, {"model": archive_dir})
+
+    def _failed(self, name: str, failure: str) -> StepFailedError:
+        return StepFailedError(name, failure, log=self._log(name))
+
+    def _log(self, name: str) -> Path:
+        return self.run_dir / name / "log.txt"
 
     def _fresh(self, name: str) -> PathMap:
         shutil.rmtree(self.run_dir / name, ignore_errors=True)
@@ -327,7 +270,7 @@ class JobRunner:
         )
         argv = container.command(launch.entrypoint, launch.arguments, paths)
         cwd = Path(paths.text(self.image.workdir))
-        return container.run(argv, env, cwd, self.run_dir / name / "log.txt", paths)
+        return container.run(argv, env, cwd, self._log(name), paths)
 
     def _reuse(
         self, step: dict[str, Any], arguments: dict[str, Any], hit: CacheEntry, state: RunState

@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
-from ops.local.job_runner import JobRunner, RunState, StepFailedError, StepOutcome, condition_holds
+from ops.local.job_runner import JobRunner, StepFailedError, StepOutcome
+from ops.local.run_state import RunState, condition_holds
 from ops.local.step_cache import StepCache
 from pipelines.definitions.training import Gates, TrainingPipelineSpec, build_definition
 from pipelines.s3 import upload_dir, upload_file
@@ -215,21 +217,30 @@ def _walk(
         started = time.perf_counter()
         outcome = StepOutcome(step["Name"], "ran")
         run.outcomes.append(outcome)
-        with console.status(f"[bold]{step['Name']}[/]: {step.get('Description', '')}"):
-            try:
+        where = ""
+        try:
+            with console.status(f"[bold]{step['Name']}[/]: {step.get('Description', '')}"):
                 branch = _run_step(step, state, runner, run, clients, outcome)
-            except StepFailedError:
-                outcome.status = "failed"
-                raise
-            finally:
-                outcome.seconds = time.perf_counter() - started
-        mark = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]"}.get(outcome.status, "•")
-        console.print(
-            f"{mark} {step['Name']:<11} {outcome.seconds:5.1f} s  {outcome.status}"
-            f"{'  ' + outcome.detail if outcome.detail else ''}"
-        )
+        except StepFailedError as failed:
+            # Why is the error line the run ends with; the step's line says where to look.
+            outcome.status = "failed"
+            where = f"log {failed.log}" if failed.log else ""
+            raise
+        finally:
+            outcome.seconds = time.perf_counter() - started
+            console.print(step_line(outcome, where), soft_wrap=True)
         if branch:
             _walk(branch, state, runner, run, clients, console)
+
+
+def step_line(outcome: StepOutcome, where: str = "") -> str:
+    """One line per step, however long its detail: mark, name, seconds, status, detail."""
+    mark = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]"}
+    detail = "".join(f"  {escape(text)}" for text in (outcome.detail, where) if text)
+    return (
+        f"{mark.get(outcome.status, '•')} {escape(outcome.name):<11} "
+        f"{outcome.seconds:5.1f} s  {outcome.status}{detail}"
+    )
 
 
 def _run_step(

@@ -203,6 +203,7 @@ def test_a_challenger_below_the_gates_is_not_registered(work_dir, first_run, tmp
     assert done.returncode == 1
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
+    assert any(line.startswith("✗ GateFailed") for line in done.stderr.splitlines())
     assert re.search(
         r"GateFailed: challenger not registered: pr_auc 0\.\d+ \(floor 0\.99", errors[0]
     )
@@ -218,6 +219,12 @@ def test_corrupted_input_stops_at_validation_and_quarantines_it(tmp_path) -> Non
     assert len(errors) == 1 and "Traceback" not in done.stderr
     assert errors[0].startswith("error: pipeline stopped at Validate: 1 input file(s) failed")
     assert "no model registered" in errors[0]
+    failed = [line for line in done.stderr.splitlines() if line.startswith("✗ ")]
+    log = tmp_path / "work" / "runs"
+    assert len(failed) == 1 and failed[0].startswith("✗ Validate")  # one line, however long
+    assert re.search(
+        rf"failed  log {re.escape(str(log))}/local-[^/]+/Validate/log\.txt$", failed[0]
+    )
     assert "registered arn:" not in done.stdout
     quarantine = tmp_path / "work" / "quarantine"
     assert (quarantine / "broken.csv").read_bytes() == data.read_bytes()
