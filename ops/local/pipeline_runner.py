@@ -71,10 +71,9 @@ def local_spec(config: StackConfig) -> TrainingPipelineSpec:
     digest, as the offline plan does: it changes exactly when the image's code does.
     """
     from infra.image_context import REPOSITORY_SUFFIX, local_image_uri
-    from infra.naming import MODEL_GROUP_SUFFIX
+    from infra.naming import MODEL_GROUP_SUFFIX, StackNames
 
     suffix = f"{LOCAL_ACCOUNT}-{config.region}"
-    store = config.feature_store
     settings = config.pipeline
     return TrainingPipelineSpec(
         pipeline_name=config.resource_name("training"),
@@ -85,11 +84,7 @@ def local_spec(config: StackConfig) -> TrainingPipelineSpec:
         kms_key_arn=f"arn:aws:kms:{config.region}:{LOCAL_ACCOUNT}:alias/{config.resource_name('data')}",
         image_uri=local_image_uri(config.resource_name(REPOSITORY_SUFFIX), config.region),
         model_package_group=config.resource_name(MODEL_GROUP_SUFFIX),
-        feature_group_name=(
-            config.resource_name(f"{store.feature_group_name}-v{store.version}")
-            if store.enabled
-            else None
-        ),
+        feature_group_name=StackNames(config).feature_group,
         processing_instance_type=settings.processing_instance_type,
         training_instance_type=settings.training_instance_type,
         approval_status=settings.approval_status,
