@@ -86,10 +86,19 @@ def test_the_refusal_is_one_line_naming_the_version_and_the_command(tmp_path) ->
     assert "`mlops feature-store lock --stack prod`" in message
 
 
-def test_a_group_the_lock_does_not_know_is_accepted_and_not_recorded(tmp_path) -> None:
+def test_a_group_the_lock_does_not_know_is_accepted_with_a_warning_and_not_recorded(
+    tmp_path, monkeypatch
+) -> None:
+    import pulumi
+
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", warned.append)
     lock = tmp_path / "lock.json"
     assert check_feature_lock("prod", "mlops-prod-transactions-v3", 3, "c" * 64, lock) is False
     assert not lock.exists()
+    assert len(warned) == 1
+    assert "mlops-prod-transactions-v3 is not in lock.json" in warned[0]
+    assert "`mlops feature-store lock --stack prod`" in warned[0]
 
 
 def test_synth_stops_when_the_recorded_fingerprint_differs(tmp_path, monkeypatch) -> None:
