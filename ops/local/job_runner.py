@@ -183,14 +183,14 @@ class JobRunner:
             properties[_output_property(output_name)] = output["S3Uri"]
         if failure is not None:
             raise self._failed(step["Name"], failure)
-        locals_ = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
+        local_outputs = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
         property_files = {
             item["PropertyFileName"]: json.loads(
-                (locals_[item["OutputName"]] / item["FilePath"]).read_text(encoding="utf-8")
+                (local_outputs[item["OutputName"]] / item["FilePath"]).read_text(encoding="utf-8")
             )
             for item in step.get("PropertyFiles", [])
         }
-        return JobResult(properties, property_files, locals_)
+        return JobResult(properties, property_files, local_outputs)
 
     def _training_launch(self, paths: PathMap, job_name: str, arguments: dict[str, Any]) -> Launch:
         """Download the channels, write the training job's config files."""
