@@ -1,9 +1,10 @@
 """The names a stack's resources get from the Pulumi program, for code that runs outside it.
 
-Promotion and deployment find a stack's bucket, key, registry group and image
-repository by these names; each function mirrors the component that creates
-the resource (``infra/components/storage.py``, ``registry.py``, ``image.py``),
-so the two stay in one place each.
+Promotion, deployment, the local runner and the feature-group lock find a
+stack's bucket, key, registry group, image repository and feature group by
+these names; each function mirrors the component that creates the resource
+(``infra/components/storage.py``, ``registry.py``, ``image.py``,
+``feature_store.py``), so the two stay in one place each.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ class StackNames:
     def key_alias(self) -> str:
         """``alias/<prefix>-<env>-data``: the alias of the stack's KMS key (storage.py)."""
         return f"alias/{self.config.resource_name('data')}"
+
+    @property
+    def feature_group(self) -> str | None:
+        """``<prefix>-<env>-<featureGroupName>-v<version>`` (feature_store.py); None when off."""
+        store = self.config.feature_store
+        if not store.enabled:
+            return None
+        return self.config.resource_name(f"{store.feature_group_name}-v{store.version}")
 
     @property
     def image_repository(self) -> str:

@@ -17,21 +17,6 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
 
 
-def pytest_configure(config: object) -> None:
-    """Tests record feature-group fingerprints in a copy, never in the committed lock file."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    committed = Path(__file__).resolve().parents[1] / "environments" / "feature-groups.lock.json"
-    copy = Path(tempfile.mkdtemp(prefix="mlops-tests-")) / "feature-groups.lock.json"
-    if committed.is_file():
-        shutil.copyfile(committed, copy)
-    os.environ["MLOPS_FEATURE_LOCK"] = str(
-        copy
-    )  # one copy per process: xdist workers never share it
-
-
 @pytest.fixture
 def sagemaker() -> Iterator[Any]:
     """A moto SageMaker client with the dev and staging groups created."""

@@ -108,6 +108,8 @@ def test_each_deploy_job_scans_before_pulumi_up_and_smoke_tests_after(stack: str
     up = index_of(steps, lambda s: pulumi(s, "up"))
     smoke = index_of(steps, lambda s: runs(s, "mlops smoke --endpoint"))
     assert scan < up < smoke
+    lock = index_of(steps, lambda s: runs(s, 'mlops feature-store lock --check --stack "$STACK"'))
+    assert lock < up  # only a recorded feature group is deployed
     assert steps[up]["with"]["stack-name"] == stack
     assert "pulumi stack output endpointName" in steps[smoke]["run"]
 
@@ -137,6 +139,8 @@ def test_pull_requests_plan_scan_and_preview_every_stack() -> None:
     assert index_of(plan, lambda s: runs(s, "mlops synth")) < index_of(
         plan, lambda s: runs(s, "mlops scan")
     )
+    lock = index_of(plan, lambda s: runs(s, 'mlops feature-store lock --check --stack "$STACK"'))
+    assert lock < index_of(plan, lambda s: runs(s, "mlops synth"))
     preview = steps_of(jobs["preview"])
     step = preview[index_of(preview, lambda s: pulumi(s, "preview"))]
     assert step["with"]["comment-on-pr"] is True

@@ -2,19 +2,15 @@
 
 A feature group cannot change its features in place: the change replaces it and
 its data is gone. The group's name therefore carries a version
-(``<prefix>-<env>-<featureGroupName>-v<version>``) and a committed lock file
-(``environments/feature-groups.lock.json``) records a fingerprint of each
-version's features. A synth whose features differ from the recorded ones for the
-same version stops with a message to bump ``mlops:featureStore.version``; a new
-version is a new group next to the old one, and its fingerprint is recorded.
+(``<prefix>-<env>-<featureGroupName>-v<version>``), and the program checks it
+against the committed ``environments/feature-groups.lock.json`` (read only,
+``infra/feature_lock.py``): features that differ from the recorded ones for the
+same version stop it with a message to bump ``mlops:featureStore.version``; a
+new version is a new group next to the old one, recorded by
+``mlops feature-store lock``.
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
-import os
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -23,53 +19,12 @@ from infra.components.context import StackContext
 from infra.components.iam import PlatformRoles
 from infra.components.key_policy import KEY_USE_ACTIONS
 from infra.components.storage import StackStorage
-from infra.config import ConfigError
 from infra.config import FeatureStore as FeatureStoreSettings
+from infra.feature_lock import check_feature_lock, features_fingerprint
 from ml import schema
 from pipelines.jobs.features import feature_definitions
 
-LOCK_FILE = Path(__file__).resolve().parents[2] / "environments" / "feature-groups.lock.json"
-LOCK_ENV = "MLOPS_FEATURE_LOCK"  # another lock file, for tests and dry runs
 OFFLINE_PREFIX = "feature-store/"
-
-
-def features_fingerprint() -> str:
-    """sha256 of what decides the group's shape: features, record id and event time."""
-    document = {
-        "features": feature_definitions(),
-        "recordIdentifier": schema.ID_COLUMN,
-        "eventTime": schema.TIME_COLUMN,
-    }
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-
-
-def lock_path() -> Path:
-    return Path(os.environ.get(LOCK_ENV) or LOCK_FILE)
-
-
-def check_feature_lock(
-    stack: str, group_name: str, version: int, fingerprint: str, path: Path | None = None
-) -> bool:
-    """Refuse changed features under an already recorded version; record a new version.
-
-    Returns True when the lock file gained an entry (commit it with the change).
-    """
-    path = path or lock_path()
-    lock = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    key = f"{stack}/{group_name}"
-    recorded = lock.get(key)
-    if recorded is not None:
-        if recorded["fingerprint"] != fingerprint:
-            raise ConfigError(
-                f"features of feature group {group_name} changed; bump "
-                f"mlops:featureStore.version to {version + 1} to create a new group "
-                f"(the old one keeps its data), or restore the features recorded in {path.name}"
-            )
-        return False
-    lock[key] = {"fingerprint": fingerprint, "version": version}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return True
 
 
 def glue_name(name: str) -> str:

@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "ops.commands.data",
     "ops.commands.ml_steps",
     "ops.commands.pipeline",
+    "ops.commands.feature_store",
     "ops.commands.registry",
     "ops.commands.monitoring",
     "ops.commands.smoke",

@@ -62,11 +62,14 @@ def run_local_command(
             help="Use this emulator (e.g. moto_server) instead of starting one.",
         ),
     ] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config-file", help="Stack file to read instead.")
+    ] = None,
 ) -> None:
-    """Run the pipeline's steps as SageMaker runs them, against moto_server; register the model."""
+    """Run the pipeline's steps as SageMaker runs them, against moto; register the model."""
     from ops.local.pipeline_runner import run_local
 
-    run = run_local(stack, input_path, work_dir, endpoint_url)
+    run = run_local(stack, input_path, work_dir, endpoint_url, config_file=config_file)
     if run.package_arn is None:
         typer.echo("nothing registered: the group already holds this model (data unchanged)")
         return

@@ -1,4 +1,4 @@
-"""The platform's whole loop offline, stage by stage, against one ``moto_server``.
+"""The platform's whole loop offline, stage by stage, against one moto server.
 
 1. **data**: a drop of two files, one corrupted; the dev pipeline's Validate
    step quarantines the bad one with its reason (kept in the data bucket's
@@ -137,8 +137,8 @@ def run_loop(
     result = LoopResult(work_dir)
     stages = Stages(result, console)
     region = load_stack(MONITORED).region
-    with moto_server() as (endpoint, _pid):
-        console.print(f"AWS emulator: moto_server at {endpoint}")
+    with moto_server() as endpoint:
+        console.print(f"AWS emulator: moto server at {endpoint}")
         clients = promotion_clients(region, endpoint)
         local = AwsClients(clients.s3, clients.sagemaker, region, endpoint)
         cloudwatch = aws_session(region, endpoint).client("cloudwatch", endpoint_url=endpoint)

@@ -93,8 +93,9 @@ def run_drift_step(clients: Any, plan: Plan, work_dir: Path, now: datetime) -> d
     Its arguments are the plan's, plus ``--now`` so the window is the hour the
     traffic was written in even if the clock turns an hour meanwhile.
     """
-    from ops.local.job_runner import JobRunner, RunState
+    from ops.local.job_runner import JobRunner
     from ops.local.pipeline_runner import LOCAL_ACCOUNT
+    from ops.local.run_state import RunState
     from ops.local.step_cache import StepCache
 
     steps = _monitoring_steps(plan)

@@ -1,6 +1,6 @@
 """The release half of ``mlops demo``: train in dev, serve it, promote it to prod.
 
-Everything runs against one ``moto_server`` on 127.0.0.1 that the tour starts
+Everything runs against one moto server on 127.0.0.1 that the tour starts
 and stops, standing in for the account: the stacks' buckets, keys, registry
 groups and image repositories are made as ``pulumi up`` names them, the
 training pipeline runs locally for dev and registers a model, ``deploy`` pins
@@ -42,8 +42,8 @@ def run_release(work_dir: Path, up_to: str = "prod", console: Console | None = N
     from ops.release.promote import promotion_clients
 
     console = console or Console()
-    with moto_server() as (endpoint, _pid):
-        console.print(f"AWS emulator: moto_server at {endpoint}")
+    with moto_server() as endpoint:
+        console.print(f"AWS emulator: moto server at {endpoint}")
         clients = promotion_clients(load_stack(DEMO_STACK).region, endpoint)
         return release(clients, endpoint, work_dir, up_to, console)
 

@@ -14,10 +14,10 @@ Training contract: https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorith
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -35,7 +35,6 @@ FAILURE_FILE = "/opt/ml/output/failure"
 FAILURE_LIMIT = 1024  # SageMaker keeps the first 1 KiB of the failure file as FailureReason
 PYTHON_NAMES = frozenset({"python", "python3", "python3.11"})
 _CONTAINER_PATH = re.compile(r"(?<![^\s=:,])(/opt/ml|/opt/program)(?=$|[/\s:,])")
-_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
 @dataclass(frozen=True)
@@ -47,71 +46,52 @@ class Image:
 
 
 def read_image(dockerfile: Path = DOCKERFILE) -> Image:
-    """The final stage's ``ENV`` (inherited from ``FROM <stage>``) and ``WORKDIR``."""
+    """The final stage's ``ENV`` (with what ``FROM <stage>`` inherits) and ``WORKDIR``."""
+    from dockerfile_parse import DockerfileParser
+    from dockerfile_parse.parser import image_from
+
     if not dockerfile.is_file():
         raise MlopsError(f"{dockerfile} does not exist; the local runner reads the image's ENV")
+    parsed = DockerfileParser(fileobj=io.BytesIO(dockerfile.read_bytes()))
     stages: dict[str, Image] = {}
-    env: dict[str, str] = {}
-    workdir, alias = "/", None
-    for instruction, rest in _instructions(dockerfile.read_text(encoding="utf-8")):
-        if instruction == "FROM":
-            if alias is not None:
-                stages[alias] = Image(dict(env), workdir)
-            words = [word for word in rest.split() if not word.startswith("--")]
-            base = stages.get(words[0].lower()) if words else None
-            env, workdir = (dict(base.env), base.workdir) if base else ({}, "/")
-            alias = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
-        elif instruction == "ENV":
-            env.update(_env_pairs(rest, env))
-        elif instruction == "WORKDIR":
-            path = _substitute(rest.strip(), env)
+    image = Image({}, "/")
+    try:
+        for stage in _stages(parsed.structure):
+            base, alias = image_from(stage[0]["value"])
+            image = _stage_image(stage, stages.get(str(base).lower(), Image({}, "/")))
+            if alias:
+                stages[alias.lower()] = image
+    except (ValueError, IndexError) as error:  # dockerfile-parse's word for a malformed line
+        reason = str(error) or "an ENV line without a value"
+        raise MlopsError(f"cannot read the ENV of {dockerfile}: {reason}") from None
+    return image
+
+
+def _stages(structure: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The instructions of each stage, its ``FROM`` first (what precedes the first is dropped)."""
+    stages: list[list[dict[str, Any]]] = []
+    for instruction in structure:
+        if instruction["instruction"] == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append(instruction)
+    return stages
+
+
+def _stage_image(stage: list[dict[str, Any]], base: Image) -> Image:
+    """One stage read on top of its base stage's environment (``$VAR`` resolved as Docker does)."""
+    from dockerfile_parse import DockerfileParser
+    from dockerfile_parse.util import WordSplitter
+
+    text = "".join(instruction["content"] for instruction in stage)
+    parsed = DockerfileParser(fileobj=io.BytesIO(text.encode()), parent_env=dict(base.env))
+    workdir, env = base.workdir, dict(base.env)
+    for instruction, context in zip(parsed.structure, parsed.context_structure, strict=True):
+        env = context.envs
+        if instruction["instruction"] == "WORKDIR":
+            path = WordSplitter(instruction["value"], envs=env).dequote()
             workdir = path if path.startswith("/") else f"{workdir.rstrip('/')}/{path}"
     return Image(dict(env), workdir)
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    found: list[tuple[str, str]] = []
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if pending and line.startswith("#"):
-            continue  # Docker drops comment lines inside a continued instruction
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        whole = (pending + line).strip()
-        pending = ""
-        if whole:
-            word, _, rest = whole.partition(" ")
-            found.append((word.upper(), rest.strip()))
-    if pending.strip():
-        word, _, rest = pending.strip().partition(" ")
-        found.append((word.upper(), rest.strip()))
-    return found
-
-
-def _env_pairs(rest: str, env: Mapping[str, str]) -> dict[str, str]:
-    """``ENV k=v k2="v 2"`` or the legacy ``ENV key value with spaces``."""
-    words = shlex.split(rest)
-    if not words:
-        return {}
-    if "=" not in words[0]:
-        key, _, value = rest.partition(" ")
-        return {key: _substitute(" ".join(shlex.split(value)), env)}
-    pairs: dict[str, str] = {}
-    for word in words:
-        key, sep, value = word.partition("=")
-        if not sep:
-            raise MlopsError(f"cannot read ENV {rest!r} in the Dockerfile: {word!r} has no '='")
-        pairs[key] = _substitute(value, {**env, **pairs})
-    return pairs
-
-
-def _substitute(value: str, env: Mapping[str, str]) -> str:
-    return _VARIABLE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), value)
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,26 @@
-"""The AWS the local runner and its job steps talk to: a ``moto_server`` on 127.0.0.1.
+"""The AWS the local runner and its job steps talk to: moto's server on 127.0.0.1.
 
 The steps run as subprocesses (as SageMaker runs containers), so the emulator
 must be reachable over HTTP: without ``--endpoint-url`` (or ``AWS_ENDPOINT_URL``)
-the runner starts ``moto_server -H 127.0.0.1 -p <free port>`` itself, waits
-until it answers and stops it by pid when the run ends, fails or is
-interrupted. With an endpoint URL the emulator is the caller's and outlives
-the run, so ``mlops registry list --endpoint-url ...`` can inspect it.
+the runner serves moto from a thread of its own process
+(``moto.server.ThreadedMotoServer`` on a free port of 127.0.0.1) and stops it
+when the run ends, fails or is interrupted; a thread cannot outlive the process,
+so no emulator is ever left behind. With an endpoint URL the emulator is the
+caller's and outlives the run, so ``mlops registry list --endpoint-url ...`` can
+inspect it.
+
+moto keeps one state per process: the server starts empty (it resets moto's
+state), and a process runs one server at a time; a second one is refused with
+the URL to pass instead. In-process ``mock_aws`` shares that state, so it is not
+used while a server runs.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,9 +36,9 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 HOST = "127.0.0.1"
-START_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 5.0
-START_ATTEMPTS = 3
+SERVER_LOGGERS = ("werkzeug", "moto")  # the request log and moto's own warnings
+_ONE_SERVER = threading.Lock()
+_running_url: list[str] = []  # the URL of the server this process runs, for the refusal
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,6 @@ class AwsClients:
     sagemaker: Any
     region: str
     endpoint_url: str
-    server_pid: int | None = None
 
     def step_environment(self) -> dict[str, str]:
         """What a job step needs to reach the emulator with a default boto3 client."""
@@ -65,107 +67,83 @@ class AwsClients:
 def aws_emulator(
     region: str, endpoint_url: str | None = None, log_path: Path | None = None
 ) -> Iterator[AwsClients]:
-    """Clients for the emulator at ``endpoint_url``, or for a ``moto_server`` started here."""
+    """Clients for the emulator at ``endpoint_url``, or for a moto server started here."""
     if endpoint_url:
-        yield _clients(region, endpoint_url, None)
+        yield _clients(region, endpoint_url)
         return
-    with moto_server(log_path) as (url, pid):
-        yield _clients(region, url, pid)
+    with moto_server(log_path) as url:
+        yield _clients(region, url)
 
 
 @contextmanager
-def moto_server(log_path: Path | None = None) -> Iterator[tuple[str, int]]:
-    """``moto_server`` on a free port of 127.0.0.1: yields its URL and pid, stops it after."""
-    process, url = _start(log_path)
-    try:
-        yield url, process.pid
-    finally:
-        _stop(process)
+def moto_server(log_path: Path | None = None) -> Iterator[str]:
+    """moto's server in a thread, on a free port of 127.0.0.1: yields its URL, stops it after.
 
+    It starts empty; requests and moto's warnings go to ``log_path`` (or nowhere),
+    never to the console.
+    """
+    from moto.server import ThreadedMotoServer
 
-def _executable() -> str:
-    beside = Path(sys.executable).with_name("moto_server")
-    found = str(beside) if beside.is_file() else shutil.which("moto_server")
-    if found is None:
+    if not _ONE_SERVER.acquire(blocking=False):
         from ml.errors import MlopsError
 
-        raise MlopsError("moto_server is not installed; run `make install` (moto[server])")
-    return found
+        where = f" at {_running_url[0]}" if _running_url else ""
+        raise MlopsError(
+            f"an AWS emulator already runs in this process{where}; "
+            "pass its URL as the endpoint instead of starting another"
+        )
+    try:
+        with _server_log(log_path):
+            server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+            server.start()
+            try:
+                host, port = server.get_host_and_port()  # the port the OS chose for port 0
+                url = f"http://{host}:{port}"
+                _running_url.append(url)
+                _reset(url)
+                yield url
+            finally:
+                _running_url.clear()
+                server.stop()
+    finally:
+        _ONE_SERVER.release()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+def _reset(url: str) -> None:
+    """Empty moto's state (moto's reset API): what an earlier server of this process left."""
+    reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 (http)
+    with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 (http://127.0.0.1)
+        pass
 
 
-def _start(log_path: Path | None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the server and wait until it answers; a port taken meanwhile gets another try."""
-    from ml.errors import MlopsError
-
-    executable = _executable()
-    for _ in range(START_ATTEMPTS):
-        port = _free_port()
-        url = f"http://{HOST}:{port}"
-        process = _launch([executable, "-H", HOST, "-p", str(port)], log_path)
-        try:
-            if _wait_until_up(process, url):
-                return process, url
-        except BaseException:
-            _stop(process)
-            raise
-        _stop(process)
-    raise MlopsError(
-        f"moto_server did not start on {HOST} after {START_ATTEMPTS} attempts; "
-        "see its log in the work directory, or pass --endpoint-url"
+@contextmanager
+def _server_log(log_path: Path | None) -> Iterator[None]:
+    """Send the server's loggers to ``log_path`` (or drop them) while it runs; restore after."""
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler: logging.Handler = (
+        logging.FileHandler(log_path, encoding="utf-8")
+        if log_path is not None
+        else logging.NullHandler()
     )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    saved = {}
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.handlers[:], logger.propagate, logger.level)
+        logger.handlers, logger.propagate = [handler], False
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for name, (handlers, propagate, level) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
+        handler.close()
 
 
-def _launch(argv: list[str], log_path: Path | None) -> subprocess.Popen[bytes]:
-    if log_path is None:
-        return _popen(argv, subprocess.DEVNULL)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        return _popen(argv, log)
-
-
-def _popen(argv: list[str], log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        argv,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        # Its own session: Ctrl-C reaches the runner, which stops the server by pid.
-        start_new_session=True,
-    )
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], url: str) -> bool:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310 (http://127.0.0.1)
-                return process.poll() is None
-        except urllib.error.HTTPError:
-            return process.poll() is None  # it answered, whatever the status
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait()
-
-
-def _clients(region: str, endpoint_url: str, pid: int | None) -> AwsClients:
+def _clients(region: str, endpoint_url: str) -> AwsClients:
     import boto3
 
     session = boto3.session.Session(
@@ -178,7 +156,6 @@ def _clients(region: str, endpoint_url: str, pid: int | None) -> AwsClients:
         sagemaker=session.client("sagemaker", endpoint_url=endpoint_url),
         region=region,
         endpoint_url=endpoint_url,
-        server_pid=pid,
     )
 
 

@@ -4,10 +4,9 @@ Each job step is a subprocess with the container's command, environment and
 ``/opt/ml`` layout (``ops/local/container.py``): its inputs are downloaded from
 the emulated S3 under the step's stand-in for ``/opt/ml``, SageMaker's config
 files are written there, and its outputs are uploaded where the definition
-says. Expressions (``Get``, ``Std:Join``, ``Std:JsonGet``) are resolved as the
-pipeline service resolves them, and a step whose cache key (its resolved
-arguments, ``ops/local/step_cache.py``) is unchanged is reused, as SageMaker
-reuses it.
+says. Expressions are resolved by ``ops/local/run_state.py``; a step whose
+cache key (its resolved arguments, ``ops/local/step_cache.py``) is unchanged
+is reused, as SageMaker reuses it.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from ml.errors import MlopsError
 from ops.local import container
 from ops.local.container import Image, PathMap
 from ops.local.emulator import AwsClients, download_input
+from ops.local.run_state import RunState
 from ops.local.step_cache import CacheEntry, CachePolicy, StepCache, cache_key
 from pipelines.s3 import upload_dir, upload_file
 
@@ -32,80 +32,17 @@ MODEL_ARCHIVE = "model.tar.gz"
 
 
 class StepFailedError(MlopsError):
-    """A step of the local run failed; the message names the step and why."""
+    """A step of the local run failed; the message names the step and why, on one line.
 
-    def __init__(self, step: str, reason: str) -> None:
+    ``log`` is the job's stdout and stderr, for the steps that ran a container.
+    """
+
+    def __init__(self, step: str, reason: str, log: Path | None = None) -> None:
+        reason = " ".join(reason.split()) or "no reason given"  # a failure file may hold lines
         super().__init__(f"pipeline stopped at {step}: {reason}")
         self.step = step
         self.reason = reason
-
-
-@dataclass
-class RunState:
-    """What later steps can refer to: parameters, execution variables, step properties."""
-
-    parameters: dict[str, Any]
-    execution: dict[str, str]
-    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
-    property_files: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    def resolve(self, value: Any) -> Any:
-        """The concrete value of an expression (lists and dicts resolved member by member)."""
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if set(value) == {"Get"}:
-            return self._get(value["Get"])
-        if set(value) == {"Std:Join"}:
-            spec = value["Std:Join"]
-            return spec["On"].join(_text(self.resolve(item)) for item in spec["Values"])
-        if set(value) == {"Std:JsonGet"}:
-            spec = value["Std:JsonGet"]
-            _, step, _, name = spec["PropertyFile"]["Get"].split(".", 3)
-            return _json_path(self.property_files[(step, name)], spec["Path"])
-        return {key: self.resolve(item) for key, item in value.items()}
-
-    def _get(self, path: str) -> Any:
-        kind, _, rest = path.partition(".")
-        if kind == "Parameters":
-            return self.parameters[rest]
-        if kind == "Execution":
-            return self.execution[rest]
-        if kind == "Steps":
-            step, _, prop = rest.partition(".")
-            try:
-                return self.properties[step][prop]
-            except KeyError:
-                raise MlopsError(f"step {step} has no property {prop} in this run") from None
-        raise MlopsError(f"the local runner cannot resolve {path!r}")
-
-
-def _text(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
-
-
-def _json_path(document: Any, path: str) -> Any:
-    node = document
-    for part in path.split("."):
-        node = node[part]
-    return node
-
-
-def condition_holds(state: RunState, condition: dict[str, Any]) -> bool:
-    """One condition of a ``Condition`` step, evaluated on resolved values."""
-    left = float(state.resolve(condition["LeftValue"]))
-    right = float(state.resolve(condition["RightValue"]))
-    comparisons: dict[str, Callable[[float, float], bool]] = {
-        "GreaterThanOrEqualTo": lambda a, b: a >= b,
-        "GreaterThan": lambda a, b: a > b,
-        "LessThanOrEqualTo": lambda a, b: a <= b,
-        "LessThan": lambda a, b: a < b,
-        "Equals": lambda a, b: a == b,
-    }
-    if condition["Type"] not in comparisons:
-        raise MlopsError(f"the local runner does not evaluate {condition['Type']} conditions")
-    return comparisons[condition["Type"]](left, right)
+        self.log = log
 
 
 @dataclass
@@ -116,6 +53,25 @@ class StepOutcome:
     status: str
     seconds: float = 0.0
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The container's command and the environment the job and the platform give it."""
+
+    entrypoint: list[str]
+    arguments: list[str]
+    environment: dict[str, str]
+    platform: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a finished job leaves: its properties, property files and the outputs to cache."""
+
+    properties: dict[str, Any]
+    property_files: dict[str, Any]
+    outputs: dict[str, Path]
 
 
 @dataclass
@@ -140,15 +96,47 @@ class JobRunner:
 
     def processing(self, step: dict[str, Any], state: RunState) -> StepOutcome:
         """A ``Processing`` step: inputs in, the container's command, outputs out."""
+        return self._job(step, state, self._processing_launch, self._processing_result)
+
+    def training(self, step: dict[str, Any], state: RunState) -> StepOutcome:
+        """A ``Training`` step: channels in, the container's command, ``model.tar.gz`` out."""
+        return self._job(step, state, self._training_launch, self._training_result)
+
+    def _job(
+        self,
+        step: dict[str, Any],
+        state: RunState,
+        launch: Callable[[PathMap, str, dict[str, Any]], Launch],
+        collect: Callable[[dict[str, Any], PathMap, str, dict[str, Any], str | None], JobResult],
+    ) -> StepOutcome:
+        """What every job step does: the cache, a fresh ``/opt/ml``, the command, the record.
+
+        ``launch`` fetches the inputs and writes SageMaker's config files; ``collect``
+        uploads what the job leaves and raises ``StepFailedError`` when it failed.
+        """
         name = step["Name"]
         arguments = state.resolve(step["Arguments"])
+        policy = CachePolicy.of(step)
         key = cache_key(self.pipeline, step, arguments, self.image_digest)
-        hit = self.cache.lookup(key, CachePolicy.of(step))
+        hit = self.cache.lookup(key, policy)
         if hit is not None:
             self._reuse(step, arguments, hit, state)
             return StepOutcome(name, "cached", detail=f"from {hit.execution_id}")
         paths = self._fresh(name)
         job_name = self._job_name(state, name)
+        failure = self._run(name, paths, launch(paths, job_name, arguments))
+        result = collect(step, paths, job_name, arguments, failure)
+        self._record(name, state, result.properties, result.property_files)
+        if policy.enabled:
+            self.cache.store(
+                key, _execution(state), result.properties, result.property_files, result.outputs
+            )
+        return StepOutcome(name, "ran")
+
+    def _processing_launch(
+        self, paths: PathMap, job_name: str, arguments: dict[str, Any]
+    ) -> Launch:
+        """Download the inputs (not the step code: it is in the image), write the job's config."""
         inputs = [i for i in arguments.get("ProcessingInputs", []) if i["InputName"] != CODE_INPUT]
         for item in inputs:
             source = item["S3Input"]
@@ -158,11 +146,7 @@ class JobRunner:
                 source.get("S3DataType", "S3Prefix"),
                 paths.local(source["LocalPath"]),
             )
-        outputs = {
-            item["OutputName"]: item["S3Output"]
-            for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
-        }
-        for output in outputs.values():
+        for output in _processing_outputs(arguments).values():
             paths.local(output["LocalPath"]).mkdir(parents=True, exist_ok=True)
         job = {
             "ProcessingJobArn": self._arn("processing-job", job_name),
@@ -177,45 +161,39 @@ class JobRunner:
             {"current_host": "algo-1", "hosts": ["algo-1"]},
         )
         app = arguments["AppSpecification"]
-        failure = self._run(
-            name,
-            paths,
+        return Launch(
             app.get("ContainerEntrypoint") or [],
             app.get("ContainerArguments") or [],
             arguments.get("Environment") or {},
-            {},
         )
+
+    def _processing_result(
+        self,
+        step: dict[str, Any],
+        paths: PathMap,
+        job_name: str,
+        arguments: dict[str, Any],
+        failure: str | None,
+    ) -> JobResult:
+        """Outputs are uploaded even when the job failed (quarantine, reports), like SageMaker."""
+        outputs = _processing_outputs(arguments)
         properties = {}
         for output_name, output in outputs.items():
             upload_dir(self.clients.s3, paths.local(output["LocalPath"]), output["S3Uri"])
             properties[_output_property(output_name)] = output["S3Uri"]
         if failure is not None:
-            raise StepFailedError(name, failure)
+            raise self._failed(step["Name"], failure)
+        local_outputs = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
         property_files = {
             item["PropertyFileName"]: json.loads(
-                (
-                    paths.local(outputs[item["OutputName"]]["LocalPath"]) / item["FilePath"]
-                ).read_text(encoding="utf-8")
+                (local_outputs[item["OutputName"]] / item["FilePath"]).read_text(encoding="utf-8")
             )
             for item in step.get("PropertyFiles", [])
         }
-        self._record(name, state, properties, property_files)
-        if CachePolicy.of(step).enabled:
-            local_outputs = {n: paths.local(o["LocalPath"]) for n, o in outputs.items()}
-            self.cache.store(key, _execution(state), properties, property_files, local_outputs)
-        return StepOutcome(name, "ran")
+        return JobResult(properties, property_files, local_outputs)
 
-    def training(self, step: dict[str, Any], state: RunState) -> StepOutcome:
-        """A ``Training`` step: channels in, the container's command, ``model.tar.gz`` out."""
-        name = step["Name"]
-        arguments = state.resolve(step["Arguments"])
-        key = cache_key(self.pipeline, step, arguments, self.image_digest)
-        hit = self.cache.lookup(key, CachePolicy.of(step))
-        if hit is not None:
-            self._reuse(step, arguments, hit, state)
-            return StepOutcome(name, "cached", detail=f"from {hit.execution_id}")
-        paths = self._fresh(name)
-        job_name = self._job_name(state, name)
+    def _training_launch(self, paths: PathMap, job_name: str, arguments: dict[str, Any]) -> Launch:
+        """Download the channels, write the training job's config files."""
         algorithm = arguments["AlgorithmSpecification"]
         channels = [
             c for c in arguments.get("InputDataConfig", []) if c["ChannelName"] != CODE_INPUT
@@ -229,14 +207,7 @@ class JobRunner:
                 source.get("S3DataType", "S3Prefix"),
                 paths.local(f"/opt/ml/input/data/{channel['ChannelName']}"),
             )
-            described[channel["ChannelName"]] = {
-                **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
-                "TrainingInputMode": channel.get(
-                    "InputMode", algorithm.get("TrainingInputMode", "File")
-                ),
-                "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
-                "RecordWrapperType": channel.get("RecordWrapperType", "None"),
-            }
+            described[channel["ChannelName"]] = _channel_config(channel, algorithm)
         for directory in ("/opt/ml/model", "/opt/ml/output/data"):
             paths.local(directory).mkdir(parents=True, exist_ok=True)
         config = "/opt/ml/input/config"
@@ -249,55 +220,57 @@ class JobRunner:
             f"{config}/resourceconfig.json",
             {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"},
         )
-        platform = {
-            "TRAINING_JOB_NAME": job_name,
-            "TRAINING_JOB_ARN": self._arn("training-job", job_name),
-        }
-        failure = self._run(
-            name,
-            paths,
+        return Launch(
             algorithm.get("ContainerEntrypoint") or [],
             algorithm.get("ContainerArguments") or [],
             arguments.get("Environment") or {},
-            platform,
+            platform={
+                "TRAINING_JOB_NAME": job_name,
+                "TRAINING_JOB_ARN": self._arn("training-job", job_name),
+            },
         )
+
+    def _training_result(
+        self,
+        step: dict[str, Any],
+        paths: PathMap,
+        job_name: str,
+        arguments: dict[str, Any],
+        failure: str | None,
+    ) -> JobResult:
+        """``/opt/ml/model`` as ``<S3OutputPath>/<job name>/output/model.tar.gz``."""
+        name = step["Name"]
         if failure is not None:
-            raise StepFailedError(name, failure)
+            raise self._failed(name, failure)
         archive_dir = self.run_dir / name / "artifacts"
         archive_dir.mkdir(parents=True, exist_ok=True)
         _tar_model(paths.local("/opt/ml/model"), archive_dir / MODEL_ARCHIVE)
         prefix = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
         uri = f"{prefix}/{job_name}/output/{MODEL_ARCHIVE}"
         upload_file(self.clients.s3, archive_dir / MODEL_ARCHIVE, uri)
-        properties = {"ModelArtifacts.S3ModelArtifacts": uri}
-        self._record(name, state, properties, {})
-        if CachePolicy.of(step).enabled:
-            self.cache.store(key, _execution(state), properties, {}, {"model": archive_dir})
-        return StepOutcome(name, "ran")
+        return JobResult({"ModelArtifacts.S3ModelArtifacts": uri}, {}, {"model": archive_dir})
+
+    def _failed(self, name: str, failure: str) -> StepFailedError:
+        return StepFailedError(name, failure, log=self._log(name))
+
+    def _log(self, name: str) -> Path:
+        return self.run_dir / name / "log.txt"
 
     def _fresh(self, name: str) -> PathMap:
         shutil.rmtree(self.run_dir / name, ignore_errors=True)
         return self.paths(name)
 
-    def _run(
-        self,
-        name: str,
-        paths: PathMap,
-        entrypoint: list[str],
-        arguments: list[str],
-        job_environment: dict[str, str],
-        platform: dict[str, str],
-    ) -> str | None:
+    def _run(self, name: str, paths: PathMap, launch: Launch) -> str | None:
         env = container.environment(
             self.image,
             paths,
             emulator={**self.clients.step_environment(), **self.local_environment},
-            job=job_environment,
-            platform=platform,
+            job=launch.environment,
+            platform=launch.platform,
         )
-        argv = container.command(entrypoint, arguments, paths)
+        argv = container.command(launch.entrypoint, launch.arguments, paths)
         cwd = Path(paths.text(self.image.workdir))
-        return container.run(argv, env, cwd, self.run_dir / name / "log.txt", paths)
+        return container.run(argv, env, cwd, self._log(name), paths)
 
     def _reuse(
         self, step: dict[str, Any], arguments: dict[str, Any], hit: CacheEntry, state: RunState
@@ -334,6 +307,25 @@ class JobRunner:
 
 def _execution(state: RunState) -> str:
     return str(state.execution["PipelineExecutionId"])
+
+
+def _processing_outputs(arguments: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``S3Output`` of each processing output, by output name."""
+    return {
+        item["OutputName"]: item["S3Output"]
+        for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    }
+
+
+def _channel_config(channel: dict[str, Any], algorithm: dict[str, Any]) -> dict[str, str]:
+    """A channel as ``inputdataconfig.json`` describes it to the training container."""
+    source = channel["DataSource"]["S3DataSource"]
+    return {
+        **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
+        "TrainingInputMode": channel.get("InputMode", algorithm.get("TrainingInputMode", "File")),
+        "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+        "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+    }
 
 
 def _output_property(name: str) -> str:

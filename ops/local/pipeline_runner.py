@@ -1,7 +1,7 @@
 """``mlops pipeline run-local``: the stack's training pipeline, run as SageMaker runs it.
 
 The runner builds the same definition ``pulumi up`` deploys (with the emulator's
-names), starts a ``moto_server`` (unless given an endpoint), then walks the
+names), starts moto's server (unless given an endpoint), then walks the
 definition: every job step runs its container command as a subprocess with the
 container's environment and ``/opt/ml`` layout, reading and writing the
 emulated S3; the step cache keys on what SageMaker keys on; the condition step
@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
-from ops.local.job_runner import JobRunner, RunState, StepFailedError, StepOutcome, condition_holds
+from ops.local.job_runner import JobRunner, StepFailedError, StepOutcome
+from ops.local.run_state import RunState, condition_holds
 from ops.local.step_cache import StepCache
 from pipelines.definitions.training import Gates, TrainingPipelineSpec, build_definition
 from pipelines.s3 import upload_dir, upload_file
@@ -54,7 +56,6 @@ class LocalRun:
     metrics: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     emulator_url: str | None = None
-    emulator_pid: int | None = None  # the moto_server this run started (stopped when it ends)
 
 
 def local_spec(config: StackConfig) -> TrainingPipelineSpec:
@@ -64,10 +65,9 @@ def local_spec(config: StackConfig) -> TrainingPipelineSpec:
     digest, as the offline plan does: it changes exactly when the image's code does.
     """
     from infra.image_context import REPOSITORY_SUFFIX, local_image_uri
-    from infra.naming import MODEL_GROUP_SUFFIX
+    from infra.naming import MODEL_GROUP_SUFFIX, StackNames
 
     suffix = f"{LOCAL_ACCOUNT}-{config.region}"
-    store = config.feature_store
     settings = config.pipeline
     return TrainingPipelineSpec(
         pipeline_name=config.resource_name("training"),
@@ -78,11 +78,7 @@ def local_spec(config: StackConfig) -> TrainingPipelineSpec:
         kms_key_arn=f"arn:aws:kms:{config.region}:{LOCAL_ACCOUNT}:alias/{config.resource_name('data')}",
         image_uri=local_image_uri(config.resource_name(REPOSITORY_SUFFIX), config.region),
         model_package_group=config.resource_name(MODEL_GROUP_SUFFIX),
-        feature_group_name=(
-            config.resource_name(f"{store.feature_group_name}-v{store.version}")
-            if store.enabled
-            else None
-        ),
+        feature_group_name=StackNames(config).feature_group,
         processing_instance_type=settings.processing_instance_type,
         training_instance_type=settings.training_instance_type,
         approval_status=settings.approval_status,
@@ -161,7 +157,7 @@ def run_local(
     execution_id = f"local-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     run = LocalRun(execution_id=execution_id)
     with aws_emulator(config.region, endpoint_url, work_dir / "moto_server.log") as clients:
-        run.emulator_url, run.emulator_pid = clients.endpoint_url, clients.server_pid
+        run.emulator_url = clients.endpoint_url
         spec = local_spec(config)
         definition = build_definition(spec)
         prepare(clients, spec)
@@ -211,21 +207,30 @@ def _walk(
         started = time.perf_counter()
         outcome = StepOutcome(step["Name"], "ran")
         run.outcomes.append(outcome)
-        with console.status(f"[bold]{step['Name']}[/]: {step.get('Description', '')}"):
-            try:
+        where = ""
+        try:
+            with console.status(f"[bold]{step['Name']}[/]: {step.get('Description', '')}"):
                 branch = _run_step(step, state, runner, run, clients, outcome)
-            except StepFailedError:
-                outcome.status = "failed"
-                raise
-            finally:
-                outcome.seconds = time.perf_counter() - started
-        mark = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]"}.get(outcome.status, "•")
-        console.print(
-            f"{mark} {step['Name']:<11} {outcome.seconds:5.1f} s  {outcome.status}"
-            f"{'  ' + outcome.detail if outcome.detail else ''}"
-        )
+        except StepFailedError as failed:
+            # Why is the error line the run ends with; the step's line says where to look.
+            outcome.status = "failed"
+            where = f"log {failed.log}" if failed.log else ""
+            raise
+        finally:
+            outcome.seconds = time.perf_counter() - started
+            console.print(step_line(outcome, where), soft_wrap=True)
         if branch:
             _walk(branch, state, runner, run, clients, console)
+
+
+def step_line(outcome: StepOutcome, where: str = "") -> str:
+    """One line per step, however long its detail: mark, name, seconds, status, detail."""
+    mark = {"ran": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]"}
+    detail = "".join(f"  {escape(text)}" for text in (outcome.detail, where) if text)
+    return (
+        f"{mark.get(outcome.status, '•')} {escape(outcome.name):<11} "
+        f"{outcome.seconds:5.1f} s  {outcome.status}{detail}"
+    )
 
 
 def _run_step(

@@ -1,18 +1,7 @@
-"""Feature store: versioned group from the ML schema, KMS, Glue table, the replacement guard."""
+"""Feature store: versioned group from the ML schema, KMS, Glue table (lock: test_feature_lock)."""
 
 from __future__ import annotations
 
-import json
-
-import pytest
-
-from infra.components.feature_store import (
-    LOCK_ENV,
-    LOCK_FILE,
-    check_feature_lock,
-    features_fingerprint,
-)
-from infra.config import ConfigError
 from ml import schema
 from tests.infra.conftest import policy
 
@@ -87,39 +76,3 @@ def test_role_gets_a_custom_policy_scoped_to_the_group_and_its_glue_table(plan_f
         plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-execution-data-feature-store-rw")
     )
     assert offline["Statement"][1]["Resource"].endswith("/feature-store/*")
-
-
-def test_the_committed_lock_records_every_stack_at_the_current_features() -> None:
-    lock = json.loads(LOCK_FILE.read_text(encoding="utf-8"))
-    for stack in ("dev", "staging", "prod"):
-        entry = lock[f"{stack}/mlops-{stack}-transactions-v1"]
-        assert entry["fingerprint"] == features_fingerprint()
-
-
-def test_changed_features_under_the_same_version_are_refused(tmp_path) -> None:
-    lock = tmp_path / "lock.json"
-    assert check_feature_lock("prod", "mlops-prod-transactions-v1", 1, "a" * 64, lock) is True
-    with pytest.raises(
-        ConfigError,
-        match=r"features of feature group mlops-prod-transactions-v1 "
-        r"changed; bump mlops:featureStore.version to 2",
-    ):
-        check_feature_lock("prod", "mlops-prod-transactions-v1", 1, "b" * 64, lock)
-    assert check_feature_lock("prod", "mlops-prod-transactions-v2", 2, "b" * 64, lock) is True
-    assert check_feature_lock("prod", "mlops-prod-transactions-v2", 2, "b" * 64, lock) is False
-
-
-def test_synth_stops_when_the_recorded_fingerprint_differs(tmp_path, monkeypatch) -> None:
-    from infra.plan.engine import synthesize
-
-    lock = tmp_path / "lock.json"
-    lock.write_text(
-        json.dumps({"dev/mlops-dev-transactions-v1": {"fingerprint": "0" * 64, "version": 1}}),
-        encoding="utf-8",
-    )
-    monkeypatch.setenv(LOCK_ENV, str(lock))
-    with pytest.raises(ConfigError, match=r"bump mlops:featureStore\.version to 2"):
-        synthesize("dev")
-    plan = synthesize("dev", overrides=["featureStore.version=2"])
-    assert plan.one(GROUP)["inputs"]["featureGroupName"] == "mlops-dev-transactions-v2"
-    assert "dev/mlops-dev-transactions-v2" in json.loads(lock.read_text(encoding="utf-8"))

@@ -44,6 +44,7 @@ def test_the_documented_interface_exists() -> None:
         "quality",
         "pipeline definition",
         "pipeline run-local",
+        "feature-store lock",
         "promote",
         "deploy",
         "demo",

@@ -1,6 +1,6 @@
 """The monitoring loop offline: capture in S3 -> the jobs as SageMaker runs them -> alarms.
 
-A ``moto_server`` on 127.0.0.1 stands in for AWS. The prod plan (pinned model)
+moto's server on 127.0.0.1 stands in for AWS. The prod plan (pinned model)
 supplies the monitoring pipeline's step arguments and the alarm definitions;
 the model package the plan pins is registered in moto with a model trained
 here, and capture files of generated traffic answered by that model land where
@@ -14,12 +14,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +34,7 @@ from ml.inference import model_fn
 from ml.io import write_table
 from ml.train import TrainParams, run_training
 from ops.local.alarm_evaluation import alarm_parameters, evaluate_alarm
+from ops.local.emulator import moto_server
 from pipelines.definitions.training_spec import PROCESSING
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,29 +63,9 @@ PLANNED_ALARMS = (
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    """``moto_server`` on a free port of 127.0.0.1, stopped by its pid."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                os.kill(server.pid, signal.SIGTERM)
-                raise RuntimeError("moto_server did not start") from None
-            time.sleep(0.2)
-    yield url
-    os.kill(server.pid, signal.SIGTERM)
-    server.wait(timeout=10)
+    """moto's server on a free port of 127.0.0.1, stopped after the module."""
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import yaml
 
 from infra.config import load_stack
 from infra.config.stack_file import stack_file
+from ops.local.emulator import moto_server
 from ops.local.stack_emulation import provision_stack, push_image
 from ops.release.promote import PromotionClients
 from tests.factories import IMAGE, register_package
@@ -25,13 +26,8 @@ DEV_ARTIFACTS = "mlops-dev-artifacts-123456789012-us-east-1"
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,22 @@ def test_only_the_final_stage_and_the_stages_it_builds_on_count(tmp_path) -> Non
     assert image.workdir == "/opt/program"
 
 
+def test_a_later_stage_resolves_variables_and_workdirs_it_inherits(tmp_path) -> None:
+    image = image_of(
+        tmp_path,
+        "FROM python AS base\nENV ROOT=/srv\nWORKDIR $ROOT\n"
+        "FROM BASE\nENV DATA=${ROOT}/data\nWORKDIR app\n",
+    )
+    assert image.env == {"ROOT": "/srv", "DATA": "/srv/data"}
+    assert image.workdir == "/srv/app"
+
+
+@pytest.mark.parametrize("line", ["ENV A=1 B", "ENV"])
+def test_a_malformed_env_line_is_one_clear_error(tmp_path, line) -> None:
+    with pytest.raises(MlopsError, match=r"^cannot read the ENV of .*Dockerfile: "):
+        image_of(tmp_path, f"FROM x\n{line}\n")
+
+
 def test_the_project_image_works_in_opt_program() -> None:
     assert read_image().workdir == "/opt/program"
 

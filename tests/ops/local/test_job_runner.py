@@ -13,7 +13,8 @@ import pytest
 
 from ops.local.container import REPO_ROOT, read_image
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
-from ops.local.job_runner import JobRunner, RunState, StepFailedError
+from ops.local.job_runner import JobRunner, StepFailedError
+from ops.local.run_state import RunState
 from ops.local.step_cache import StepCache
 from pipelines.definitions.blocks import processing_input, processing_output
 
@@ -181,6 +182,19 @@ def test_a_failing_step_stops_the_run_with_its_failure_file(runner) -> None:
     )
     with pytest.raises(StepFailedError, match=r"^pipeline stopped at Probe: column amount is not"):
         runner.processing(processing(code, ("/opt/ml/output/failure",)), state())
+
+
+def test_a_failure_file_of_several_lines_is_reported_on_one_line(runner, tmp_path) -> None:
+    code = (
+        "import sys; from pathlib import Path; p = Path(sys.argv[1]); "
+        "p.parent.mkdir(parents=True, exist_ok=True); "
+        "p.write_text('bad rows:\\n  row 3\\n  row 7\\n'); sys.exit(2)"
+    )
+    with pytest.raises(StepFailedError) as failed:
+        runner.processing(processing(code, ("/opt/ml/output/failure",)), state())
+    assert str(failed.value) == "pipeline stopped at Probe: bad rows: row 3 row 7"
+    assert failed.value.log == tmp_path / "runs" / "Probe" / "log.txt"
+    assert failed.value.log.is_file()
 
 
 def test_without_a_failure_file_the_last_stderr_line_is_the_reason(runner, tmp_path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 
 from ml.data import generate
 from ml.io import write_table
+from ops.local.emulator import moto_server
 from ops.local.job_runner import StepFailedError
 from ops.local.pipeline_runner import LocalRun, run_local
 
@@ -31,13 +33,8 @@ JOBS = ("Validate", "Features", "Train", "Evaluate")
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -181,50 +178,53 @@ def test_the_champion_report_holds_both_pr_curves(work_dir, endpoint, first_run,
     assert "pr_curves.png" in (report / "champion_vs_challenger.md").read_text(encoding="utf-8")
 
 
+def run_local_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``mlops pipeline run-local`` in its own process: it starts (and stops) its own emulator."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "ops.cli", "pipeline", "run-local", "--stack", "dev", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
+
+
 def test_a_challenger_below_the_gates_is_not_registered(work_dir, first_run, tmp_path) -> None:
     strict = tmp_path / "Pulumi.dev.yaml"
     strict.write_text(
         "config:\n  mlops:environment: dev\n  mlops:pipeline:\n    gates:\n      minPrAuc: 0.99\n",
         encoding="utf-8",
     )
-    with pytest.raises(
-        StepFailedError,
-        match=r"GateFailed: challenger not registered: pr_auc "
-        r"0\.\d+ \(floor 0\.99",
-    ):
-        run_local("dev", work_dir=work_dir, config_file=strict)
+    # A fresh emulator (its registry holds no champion), the module's step cache.
+    done = run_local_cli("--work-dir", str(work_dir), "--config-file", str(strict))
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert any(line.startswith("✗ GateFailed") for line in done.stderr.splitlines())
+    assert re.search(
+        r"GateFailed: challenger not registered: pr_auc 0\.\d+ \(floor 0\.99", errors[0]
+    )
 
 
 def test_corrupted_input_stops_at_validation_and_quarantines_it(tmp_path) -> None:
     data = tmp_path / "in" / "broken.csv"
     data.parent.mkdir()
     data.write_text("transaction_id,amount\n1,lots\n", encoding="utf-8")
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ops.cli",
-            "pipeline",
-            "run-local",
-            "--stack",
-            "dev",
-            "--input",
-            str(data),
-            "--work-dir",
-            str(tmp_path / "work"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=120,
-    )
+    done = run_local_cli("--input", str(data), "--work-dir", str(tmp_path / "work"))
     assert done.returncode == 1
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in done.stderr
     assert errors[0].startswith("error: pipeline stopped at Validate: 1 input file(s) failed")
     assert "no model registered" in errors[0]
+    failed = [line for line in done.stderr.splitlines() if line.startswith("✗ ")]
+    log = tmp_path / "work" / "runs"
+    assert len(failed) == 1 and failed[0].startswith("✗ Validate")  # one line, however long
+    assert re.search(
+        rf"failed  log {re.escape(str(log))}/local-[^/]+/Validate/log\.txt$", failed[0]
+    )
     assert "registered arn:" not in done.stdout
     quarantine = tmp_path / "work" / "quarantine"
     assert (quarantine / "broken.csv").read_bytes() == data.read_bytes()

@@ -44,7 +44,7 @@ def chain(tmp_path_factory) -> Iterator[dict[str, Any]]:
     """One promotion of a dev model to prod, each copy approved by a person."""
     work = tmp_path_factory.mktemp("chain")
     files = {stack: work / f"Pulumi.{stack}.yaml" for stack in ("dev", "staging", "prod")}
-    with moto_server() as (endpoint, _pid):
+    with moto_server() as endpoint:
         session = boto3.session.Session(region_name="us-east-1")
         clients = PromotionClients(
             *(

@@ -17,16 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.definitions import blocks as dict_steps
-from pipelines.definitions.training import (
+from pipelines.definitions.training import build_steps, flatten_steps, parameters
+from pipelines.definitions.training_spec import (
     CHAMPION_REPORT,
     DATASET_REPORT,
     EVALUATION_REPORT,
     FEATURES_REPORT,
     VALIDATION_REPORT,
     TrainingPipelineSpec,
-    build_steps,
-    flatten_steps,
-    parameters,
 )
 
 SDK_BUCKET = "sagemaker-us-east-1-123456789012"

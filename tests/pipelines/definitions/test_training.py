@@ -13,6 +13,7 @@ from pipelines.definitions.training import (
     definition_json,
     flatten_steps,
 )
+from pipelines.definitions.training_jobs import JOB_STEP_BUILDERS, job_settings
 from tests.factories import make_spec
 
 REQUIRED_RETRIES = {
@@ -26,6 +27,15 @@ REQUIRED_RETRIES = {
 
 def by_name(spec) -> dict:
     return {s["Name"]: s for s in flatten_steps(build_definition(spec))}
+
+
+def test_each_job_step_builder_builds_the_step_it_is_named_for(spec) -> None:
+    settings = job_settings(spec)
+    built = [build(spec, settings) for build in JOB_STEP_BUILDERS]
+    assert [b.__name__ for b in JOB_STEP_BUILDERS] == [
+        f"{step['Name'].lower()}_step" for step in built
+    ]
+    assert [step["Name"] for step in built] == list(STEP_ORDER[: len(built)])
 
 
 def test_steps_version_validate_features_train_evaluate_compare_then_the_gates(spec) -> None:
