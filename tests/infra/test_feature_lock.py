@@ -22,7 +22,8 @@ from infra.feature_lock import (
     stack_entry,
     stale_entries,
 )
-from infra.naming import StackNames, load_stack
+from infra.config import load_stack
+from infra.naming import StackNames
 from ops.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
