@@ -205,7 +205,7 @@ class JobRunner:
         return StepOutcome(name, "ran")
 
     def training(self, step: dict[str, Any], state: RunState) -> StepOutcome:
-        """A ``Training`` step: channels in, the container's command, ``model.tar.gz`` out."""
+        """A ``Training`` step: channels in, the container's command, the model tarball out."""
         name = step["Name"]
         arguments = state.resolve(step["Arguments"])
         key = cache_key(self.pipeline, step, arguments, self.image_digest)
