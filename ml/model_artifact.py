@@ -70,8 +70,11 @@ def pack(model_dir: Path, archive: Path) -> Path:
 
 
 def unpack(archive: Path, destination: Path) -> Path:
-    """Extract a model tarball safely: members that would land outside ``destination``
-    (absolute paths, ``..``, links out) or are devices are refused, not written."""
+    """Extract a model tarball safely, with tarfile's ``data`` filter.
+
+    A member that would land outside ``destination`` (``..``, a link out) or is
+    a device is refused; a leading ``/`` is stripped, so absolute names land inside.
+    """
     destination.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(archive) as tar:
@@ -81,8 +84,8 @@ def unpack(archive: Path, destination: Path) -> Path:
             f"{archive}: unsafe member {error.tarinfo.name!r}; rebuild the artifact from "
             "a model directory"
         ) from None
-    except _BROKEN as error:
-        raise _unreadable(archive, error) from None
+    except _BROKEN:
+        raise _unreadable(archive) from None
     return destination
 
 
@@ -143,13 +146,12 @@ def read_file(path: Path, name: str) -> bytes | None:
                     continue
                 handle = tar.extractfile(member)
                 return handle.read() if handle is not None else None
-    except _BROKEN as error:
-        raise _unreadable(archive, error) from None
+    except _BROKEN:
+        raise _unreadable(archive) from None
     return None
 
 
-def _unreadable(archive: Path, error: Exception) -> ModelLoadError:
+def _unreadable(archive: Path) -> ModelLoadError:
     return ModelLoadError(
-        f"{archive}: not a readable gzipped tar model artifact ({error}); "
-        "rebuild it from a model directory"
+        f"{archive}: not a readable gzipped tar model artifact; rebuild it from a model directory"
     )
