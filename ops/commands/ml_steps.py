@@ -6,7 +6,7 @@ container entry point parses; only the exit-code gates are the command line's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -47,6 +47,14 @@ def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]
     return table
 
 
+def _with_status(message: str, run: Callable[[Any], Any], options: Any) -> Any:
+    """Run a step with a spinner on stderr (stdout keeps the results)."""
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        return run(options)
+
+
 def _fail() -> None:
     raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
 
@@ -54,12 +62,9 @@ def _fail() -> None:
 @step_command(TrainOptions)
 def train_command(options: TrainOptions) -> None:
     """Train the fraud model; write the model, its metadata and its drift baseline."""
-    from rich.console import Console
-
     from ml.train import run_step
 
-    with Console(stderr=True).status("training"):
-        metadata = run_step(options)
+    metadata = _with_status("training", run_step, options)
     metrics = metadata["validation_metrics"]
     typer.echo(
         f"model written to {options.model_dir}: validation PR AUC {metrics['pr_auc']:.3f}, "
@@ -75,8 +80,7 @@ def evaluate_command(options: EvaluateOptions) -> None:
 
     from ml.evaluate import run_step
 
-    with Console(stderr=True).status("evaluating"):
-        _, comparison = run_step(options)
+    _, comparison = _with_status("evaluating", run_step, options)
     rows = [
         (
             check["check"],
@@ -116,8 +120,7 @@ def drift_command(
 
     from ml.drift import run_step
 
-    with Console(stderr=True).status("computing drift"):
-        report = run_step(options)
+    report = _with_status("computing drift", run_step, options)
     rows = [
         (
             name,
@@ -175,8 +178,7 @@ def quality_command(
 
     from ml.quality import run_step
 
-    with Console(stderr=True).status("joining labels with captured predictions"):
-        report = run_step(options)
+    report = _with_status("joining labels with captured predictions", run_step, options)
     rows = [(name, f"{value:.4f}") for name, value in report["summary"].items()]
     gap = report["bias"]["recall_gap"]
     if gap["value"] is not None:
