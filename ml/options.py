@@ -125,7 +125,9 @@ def container_parser(
 ) -> argparse.ArgumentParser:
     """The argparse parser of a step's container entry point, defaults read from ``environ``."""
     env = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     for item in option_fields(cls):
         default = item.container_default(env)
         settings: dict[str, Any] = {"dest": item.name, "help": item.spec.help}
