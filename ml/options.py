@@ -130,7 +130,8 @@ def container_parser(
     )
     for item in option_fields(cls):
         default = item.container_default(env)
-        settings: dict[str, Any] = {"dest": item.name, "help": item.spec.help}
+        # argparse expands %-formats in help ("%(default)s"): a literal % is doubled.
+        settings: dict[str, Any] = {"dest": item.name, "help": item.spec.help.replace("%", "%%")}
         if item.value_type is bool and item.optional:
             settings["action"] = argparse.BooleanOptionalAction
         else:

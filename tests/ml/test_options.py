@@ -108,3 +108,17 @@ def test_the_container_reads_the_sagemaker_paths_and_variables():
     quality = parse(QualityOptions, ["--window-hours", "2"], "x")
     assert quality.out == PROCESSING / "output" / "quality.json"
     assert quality.reading.window_hours == 2.0
+
+
+@pytest.mark.parametrize(
+    "options", [TrainOptions, EvaluateOptions, ServeOptions, DriftOptions, QualityOptions]
+)
+def test_every_container_parser_prints_its_help_with_the_defaults(options, capsys):
+    with pytest.raises(SystemExit) as done:
+        container_parser(options, "x", environ={}).parse_args(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for item in option_fields(options):
+        assert item.flag in text
+    if options is TrainOptions:
+        assert "latest 20% of training rows" in text and "(default: 0.08)" in text
