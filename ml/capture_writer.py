@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ml import schema
-from ml.capture import CAPTURE_SUFFIX, EVENT_ID, EVENT_ROW, EVENT_VERSION
+from ml.capture_format import CAPTURE_SUFFIX, EVENT_ID, EVENT_ROW, EVENT_VERSION
 from ml.errors import MlopsError
 from ml.inference import CSV, LoadedModel, input_fn, media_type, output_fn, predict_fn
 

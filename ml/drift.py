@@ -11,10 +11,8 @@ result is what the drift publisher turns into CloudWatch metrics.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +21,14 @@ import pandas as pd
 
 from ml import schema
 from ml.errors import MlopsError
+from ml.model_artifact import BASELINE_FILE, read_file
+from ml.options import parse
+from ml.step_options import DriftOptions
+from ml.step_options import Thresholds as Thresholds  # declared with the step's options
 
 if TYPE_CHECKING:
-    from ml.capture import CaptureBatch, Window
+    from ml.capture import CaptureBatch
+    from ml.window import Window
 
 PSI_BINS = 10
 CDF_POINTS = 101
@@ -37,14 +40,6 @@ MAX_LISTED_LINES = 100  # malformed capture lines named in a report; all are cou
 
 class DriftInputError(MlopsError):
     """A baseline or batch that drift cannot compare (wrong file, missing columns)."""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """PSI levels for a feature to count as drifted (warn) or alarming."""
-
-    psi_warn: float = 0.1
-    psi_alarm: float = 0.25
 
 
 def build_baseline(frame: pd.DataFrame) -> dict[str, Any]:
@@ -171,22 +166,18 @@ def _status(value: float, limits: Thresholds) -> str:
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    """Read a baseline JSON, from a file or a model directory holding one."""
-    from ml.train import BASELINE_FILE
-
-    file = path / BASELINE_FILE if path.is_dir() else path
+    """Read a baseline JSON, from a file or a model directory (or its tarball) holding one."""
+    data = read_file(path, BASELINE_FILE)
+    if data is None:
+        raise DriftInputError(f"{path}: no drift baseline here; train a model to create one")
     try:
-        baseline = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise DriftInputError(
-            f"{file}: no drift baseline here; train a model to create one"
-        ) from None
+        baseline = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise DriftInputError(
-            f"{file}: not a drift baseline JSON; pass the model's {BASELINE_FILE}"
+            f"{path}: not a drift baseline JSON; pass the model's {BASELINE_FILE}"
         ) from None
     if not isinstance(baseline, dict) or {"numeric", "categorical"} - baseline.keys():
-        raise DriftInputError(f"{file}: not a drift baseline; pass the model's {BASELINE_FILE}")
+        raise DriftInputError(f"{path}: not a drift baseline; pass the model's {BASELINE_FILE}")
     return baseline
 
 
@@ -265,42 +256,32 @@ def capture_drift(
     return report
 
 
+def run_step(options: DriftOptions) -> dict[str, Any]:
+    """Drift as ``python -m ml.drift`` and ``mlops drift`` run it; the report goes to ``out``."""
+    report = run_drift(
+        options.baseline,
+        options.current,
+        options.thresholds,
+        capture=options.capture,
+        window=options.reading.window(),
+        quarantine=options.reading.quarantine,
+    )
+    if options.out is not None:
+        from ml.io import write_atomic
+
+        options.out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(options.out, json.dumps(report, indent=2))
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     """Processing entry point: compare captured data (or a table) with the model's baseline."""
-    from ml.capture import Window
-
-    root = Path("/opt/ml/processing")
-    parser = argparse.ArgumentParser(description="Compute drift of a batch against a baseline.")
-    parser.add_argument("--baseline", type=Path, default=root / "baseline")
-    parser.add_argument("--current", type=Path, default=root / "input" / "current")
-    parser.add_argument("--out", type=Path, default=root / "output" / "drift.json")
-    parser.add_argument("--psi-warn", type=float, default=Thresholds.psi_warn)
-    parser.add_argument("--psi-alarm", type=float, default=Thresholds.psi_alarm)
-    parser.add_argument(
-        "--capture",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="read --current as endpoint data capture (default: detect .jsonl files)",
-    )
-    parser.add_argument("--window-start", default=None, help="ISO 8601, UTC; capture only")
-    parser.add_argument("--window-end", default=None, help="ISO 8601, UTC; capture only")
-    parser.add_argument("--window-hours", type=float, default=None, help="capture only")
-    parser.add_argument("--quarantine", type=Path, default=root / "output" / "quarantine")
-    args = parser.parse_args(argv)
+    options = parse(DriftOptions, argv, "Compute drift of a batch against a baseline.")
     try:
-        report = run_drift(
-            args.baseline,
-            args.current,
-            Thresholds(args.psi_warn, args.psi_alarm),
-            capture=args.capture,
-            window=Window.parse(args.window_start, args.window_end, args.window_hours),
-            quarantine=args.quarantine,
-        )
+        report = run_step(options)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps({**report["summary"], "input": _input_counts(report["input"])}))
     return 0
 

@@ -9,10 +9,9 @@ locally.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ import pandas as pd
 
 from ml import schema
 from ml.errors import MlopsError
+from ml.options import parse
+from ml.step_options import PROCESSING, EvaluateOptions
 
 EVALUATION_FILE = "evaluation.json"
 COMPARISON_FILE = "comparison.json"
@@ -179,25 +180,29 @@ def run_evaluation(
     return evaluation, comparison
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Processing entry point; exit 1 when the challenger fails its gates."""
-    root = Path("/opt/ml/processing")
-    parser = argparse.ArgumentParser(
-        description="Evaluate a model and gate it against the champion."
+def run_step(options: EvaluateOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Evaluation as ``python -m ml.evaluate`` and ``mlops evaluate`` run it."""
+    return run_evaluation(
+        options.model_dir,
+        options.test,
+        options.out,
+        options.champion_metrics,
+        Gates.parse(options.gates),
     )
-    parser.add_argument("--model-dir", type=Path, default=root / "model")
-    parser.add_argument("--test", type=Path, default=root / "test")
-    parser.add_argument("--out", type=Path, default=root / "evaluation")
-    parser.add_argument("--champion-metrics", type=Path, default=None)
-    parser.add_argument("--gates", default=None, help="e.g. min_pr_auc=0.6,max_regression=0.01")
-    args = parser.parse_args(argv)
-    champion = args.champion_metrics
-    if champion is None and (root / "champion" / EVALUATION_FILE).exists():
-        champion = root / "champion" / EVALUATION_FILE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Processing entry point; exit 1 when the challenger fails its gates.
+
+    Without ``--champion-metrics``, a champion's evaluation.json in the
+    processing job's ``champion`` input is used when there is one.
+    """
+    options = parse(EvaluateOptions, argv, "Evaluate a model and gate it against the champion.")
+    champion = PROCESSING / "champion" / EVALUATION_FILE
+    if options.champion_metrics is None and champion.exists():
+        options = replace(options, champion_metrics=champion)
     try:
-        _, comparison = run_evaluation(
-            args.model_dir, args.test, args.out, champion, Gates.parse(args.gates)
-        )
+        _, comparison = run_step(options)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -13,8 +13,6 @@ import csv
 import io
 import json
 import re
-import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,8 @@ import pandas as pd
 
 from ml import schema
 from ml.errors import MlopsError
+from ml.model_artifact import ModelLoadError as ModelLoadError  # what model_fn raises
+from ml.model_artifact import load_model
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
 CSV = "text/csv"
@@ -59,10 +59,6 @@ class PayloadTooLargeError(RequestError):
     status = 413
 
 
-class ModelLoadError(MlopsError):
-    """A model directory without a loadable model."""
-
-
 @dataclass
 class LoadedModel:
     """The fitted estimator with the metadata it was saved with."""
@@ -73,26 +69,13 @@ class LoadedModel:
 
 
 def model_fn(model_dir: str | Path) -> LoadedModel:
-    """Load ``model.joblib`` and ``metadata.json``, from the directory or its ``model.tar.gz``.
+    """Load the model and its metadata, from the model directory or its tarball.
 
     A tarball (how a training job hands its model on) is unpacked into a
     temporary directory, so a read-only model directory works as well.
     """
-    import joblib
-
-    directory = Path(model_dir)
-    archive = directory / "model.tar.gz"
-    if not (directory / "model.joblib").exists() and archive.exists():
-        directory = Path(tempfile.mkdtemp(prefix="mlops-model-"))
-        with tarfile.open(archive) as tar:
-            tar.extractall(directory, filter="data")
-    model_file, metadata_file = directory / "model.joblib", directory / "metadata.json"
-    if not model_file.exists() or not metadata_file.exists():
-        raise ModelLoadError(
-            f"{model_dir}: no model.joblib and metadata.json; run 'mlops train' first"
-        )
-    metadata = json.loads(metadata_file.read_text())
-    return LoadedModel(joblib.load(model_file), metadata, float(metadata["decision_threshold"]))
+    model, metadata = load_model(Path(model_dir))
+    return LoadedModel(model, metadata, float(metadata["decision_threshold"]))
 
 
 def media_type(header: str | None) -> str:

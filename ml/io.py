@@ -1,4 +1,4 @@
-"""Reading and writing tables: CSV or Parquet, chosen by file extension.
+"""Reading and writing files: tables (CSV or Parquet, by extension) and atomic writes.
 
 SageMaker channels are directories of files, so readers accept a file or a
 directory and concatenate every table file in it in name order.
@@ -7,6 +7,7 @@ directory and concatenate every table file in it in name order.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -72,6 +73,20 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file so a reader sees the old content or the new, never half of it.
+
+    The bytes go to a hidden temporary name beside the target, are fsynced, and
+    the name is swapped in with ``os.replace``.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
 
 
 def sha256_file(path: Path) -> str:

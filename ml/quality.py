@@ -13,25 +13,29 @@ counted, never silently ignored.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tarfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ml import schema
-from ml.capture import EVENT_ID, EVENT_ROW, SCORE
+from ml.capture_format import EVENT_ID, EVENT_ROW, SCORE
 from ml.errors import MlopsError
+from ml.model_artifact import METADATA_FILE, read_file
+from ml.options import parse
+from ml.step_options import QUALITY_FILE as QUALITY_FILE  # the report's default name
+from ml.step_options import QualityOptions
 
-QUALITY_FILE = "quality.json"
+if TYPE_CHECKING:
+    from ml.window import Window
+
 SEGMENT = "merchant_category"
 HEADLINE = ("precision", "recall", "pr_auc")
 # Below this many frauds a segment's recall is too noisy to compare.
-MIN_SEGMENT_POSITIVES = 5
+MIN_SEGMENT_POSITIVES = QualityOptions.min_positives
 
 
 class QualityInputError(MlopsError):
@@ -159,30 +163,25 @@ def compute_quality(
 
 
 def load_threshold(path: Path) -> float:
-    """The decision threshold from a model's metadata.json (a file, a model dir, or its tarball)."""
-    from ml.train import METADATA_FILE
-
-    file = path / METADATA_FILE if path.is_dir() else path
-    archive = path / "model.tar.gz"
+    """The decision threshold from a model's metadata (a file, a model dir, or its tarball)."""
+    data = read_file(path, METADATA_FILE)
+    if data is None:
+        raise _no_threshold(path)
     try:
-        if path.is_dir() and not file.exists() and archive.exists():
-            with tarfile.open(archive) as tar:
-                member = tar.extractfile(METADATA_FILE)
-                if member is None:
-                    raise KeyError(METADATA_FILE)
-                metadata = json.loads(member.read())
-        else:
-            metadata = json.loads(file.read_text())
-        return float(metadata["decision_threshold"])
-    except (FileNotFoundError, KeyError):
+        return float(json.loads(data)["decision_threshold"])
+    except KeyError:
+        raise _no_threshold(path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError):
         raise QualityInputError(
-            f"{path}: no {METADATA_FILE} with a decision_threshold; pass the serving model's "
-            "directory or --threshold"
+            f"{path}: not a model {METADATA_FILE}; pass the model directory"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError, tarfile.TarError):
-        raise QualityInputError(
-            f"{path}: not a model metadata.json; pass the model directory"
-        ) from None
+
+
+def _no_threshold(path: Path) -> QualityInputError:
+    return QualityInputError(
+        f"{path}: no {METADATA_FILE} with a decision_threshold; pass the serving model's "
+        "directory or --threshold"
+    )
 
 
 def run_quality(
@@ -191,13 +190,13 @@ def run_quality(
     threshold: float,
     out: Path,
     *,
-    window: Any = None,
+    window: Window | None = None,
     quarantine: Path | None = None,
     min_positives: int = MIN_SEGMENT_POSITIVES,
 ) -> dict[str, Any]:
     """Read capture and labels, write the quality report (and any refused capture lines)."""
     from ml.capture import quarantine_lines, read_capture
-    from ml.io import read_table
+    from ml.io import read_table, write_atomic
 
     batch = read_capture(capture, window)
     report = compute_quality(batch.frame, read_table(labels), threshold, min_positives)
@@ -209,39 +208,36 @@ def run_quality(
         "malformed": [b.describe() for b in batch.bad_lines[:100]],
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    write_atomic(out, json.dumps(report, indent=2))
     return report
+
+
+def run_step(options: QualityOptions) -> dict[str, Any]:
+    """Quality as ``python -m ml.quality`` and ``mlops quality`` run it; the report goes to ``out``.
+
+    The decision threshold is ``--threshold``, else the serving model's.
+    """
+    threshold = options.threshold
+    if threshold is None:
+        if options.model_dir is None:
+            raise QualityInputError("pass --model-dir (the serving model) or --threshold")
+        threshold = load_threshold(options.model_dir)
+    return run_quality(
+        options.capture,
+        options.labels,
+        threshold,
+        options.out,
+        window=options.reading.window(),
+        quarantine=options.reading.quarantine,
+        min_positives=options.min_positives,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Processing entry point: quality of captured predictions against ground-truth labels."""
-    from ml.capture import Window
-
-    root = Path("/opt/ml/processing")
-    parser = argparse.ArgumentParser(description="Join labels with captured predictions.")
-    parser.add_argument("--capture", type=Path, default=root / "input" / "capture")
-    parser.add_argument("--labels", type=Path, default=root / "input" / "labels")
-    parser.add_argument("--model-dir", type=Path, default=root / "model")
-    parser.add_argument("--threshold", type=float, default=None, help="overrides the model's")
-    parser.add_argument("--out", type=Path, default=root / "output" / QUALITY_FILE)
-    parser.add_argument("--quarantine", type=Path, default=root / "output" / "quarantine")
-    parser.add_argument("--window-start", default=None)
-    parser.add_argument("--window-end", default=None)
-    parser.add_argument("--window-hours", type=float, default=None)
-    parser.add_argument("--min-positives", type=int, default=MIN_SEGMENT_POSITIVES)
-    args = parser.parse_args(argv)
+    options = parse(QualityOptions, argv, "Join labels with captured predictions.")
     try:
-        window = Window.parse(args.window_start, args.window_end, args.window_hours)
-        threshold = args.threshold if args.threshold is not None else load_threshold(args.model_dir)
-        report = run_quality(
-            args.capture,
-            args.labels,
-            threshold,
-            args.out,
-            window=window,
-            quarantine=args.quarantine,
-            min_positives=args.min_positives,
-        )
+        report = run_step(options)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -9,8 +9,6 @@ a bug.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -33,8 +31,10 @@ from ml.inference import (
     predict_fn,
     response_type,
 )
+from ml.options import container_parser, parse
+from ml.step_options import ServeOptions
 
-DEFAULT_PORT = 8080
+DEFAULT_PORT = ServeOptions.port
 
 
 def create_app(model: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
@@ -80,7 +80,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def serve(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+def serve(model_dir: Path, host: str = ServeOptions.host, port: int = DEFAULT_PORT) -> None:
     """Load the model and serve it until interrupted."""
     import gc
 
@@ -105,18 +105,11 @@ def serve(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Container entry: ``serve`` as SageMaker passes it, paths and port overridable."""
-    parser = argparse.ArgumentParser(description="Serve the model over HTTP (SageMaker contract).")
+    parser = container_parser(ServeOptions, "Serve the model over HTTP (SageMaker contract).")
     parser.add_argument("command", nargs="?", choices=["serve"], help="accepted for SageMaker")
-    parser.add_argument(
-        "--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
-    )
-    parser.add_argument("--host", default=os.environ.get("MLOPS_SERVE_HOST", "127.0.0.1"))
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT))
-    )
-    args = parser.parse_args(argv)
+    options = parse(ServeOptions, argv, parser=parser)
     try:
-        serve(args.model_dir, args.host, args.port)
+        serve(options.model_dir, options.host, options.port)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

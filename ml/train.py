@@ -8,7 +8,6 @@ and ``mlops train`` run exactly this code.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -25,29 +24,16 @@ import pandas as pd
 from ml import schema
 from ml.errors import MlopsError
 from ml.io import read_table, sha256_files, table_files
+from ml.model_artifact import MODEL_FILE, write_model
+from ml.options import parse
+from ml.step_options import TrainOptions
+from ml.step_options import TrainParams as TrainParams  # declared with the step's options
 
-MODEL_FILE = "model.joblib"
-METADATA_FILE = "metadata.json"
-BASELINE_FILE = "drift_baseline.json"
 VALIDATION_SHARE = 0.2
 
 
 class TrainingDataError(MlopsError):
     """Training data that cannot train a model (missing columns, one class only)."""
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    """Hyperparameters; ``pos_weight`` None means sqrt(negatives / positives)."""
-
-    learning_rate: float = 0.08
-    max_iter: int = 300
-    max_leaf_nodes: int = 31
-    min_samples_leaf: int = 80
-    l2_regularization: float = 1.0
-    pos_weight: float | None = None
-    calibrate: bool = True
-    seed: int = 42
 
 
 @dataclass
@@ -180,8 +166,6 @@ def run_training(
     train_path: Path, validation_path: Path | None, model_dir: Path, params: TrainParams
 ) -> dict[str, Any]:
     """Read the channels, train, and write model, metadata and drift baseline to model_dir."""
-    import joblib
-
     from ml.drift import build_baseline
     from ml.features import OUTPUT_FEATURES
 
@@ -189,10 +173,6 @@ def run_training(
     train = read_table(train_path)
     validation = read_table(validation_path) if validation_path is not None else None
     trained = train_model(train, validation, params)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(trained.model, model_dir / MODEL_FILE)
-    baseline = build_baseline(train)
-    (model_dir / BASELINE_FILE).write_text(json.dumps(baseline, indent=2))
     metadata = {
         "model_file": MODEL_FILE,
         "features": {
@@ -212,52 +192,20 @@ def run_training(
         "git_revision": git_revision(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    write_model(model_dir, trained.model, metadata, build_baseline(train))
     return metadata
 
 
-def _parser() -> argparse.ArgumentParser:
-    env = os.environ
-    parser = argparse.ArgumentParser(description="Train the fraud model (SageMaker contract).")
-    parser.add_argument(
-        "--model-dir", type=Path, default=Path(env.get("SM_MODEL_DIR", "/opt/ml/model"))
-    )
-    parser.add_argument(
-        "--train", type=Path, default=Path(env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
-    )
-    parser.add_argument(
-        "--validation", type=Path, default=_optional(env.get("SM_CHANNEL_VALIDATION"))
-    )
-    defaults = TrainParams()
-    for name, value in asdict(defaults).items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, type=_boolean, default=value)
-        elif name == "pos_weight":
-            parser.add_argument(flag, type=float, default=None)
-        else:
-            parser.add_argument(flag, type=type(value), default=value)
-    return parser
-
-
-def _optional(value: str | None) -> Path | None:
-    return Path(value) if value else None
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() in {"1", "true", "yes"}:
-        return True
-    if text.lower() in {"0", "false", "no"}:
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+def run_step(options: TrainOptions) -> dict[str, Any]:
+    """Training as ``python -m ml.train`` and ``mlops train`` run it; returns the metadata."""
+    return run_training(options.train, options.validation, options.model_dir, options.params)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse the SageMaker arguments and environment, train, write outputs."""
-    args = _parser().parse_args(argv)
-    params = TrainParams(**{k: getattr(args, k) for k in asdict(TrainParams())})
+    options = parse(TrainOptions, argv, "Train the fraud model (SageMaker contract).")
     try:
-        metadata = run_training(args.train, args.validation, args.model_dir, params)
+        metadata = run_step(options)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

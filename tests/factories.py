@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml.model_artifact import TARBALL
 from pipelines.definitions.training import Gates, TrainingPipelineSpec
 
 GROUP = "mlops-dev-fraud-models"
@@ -38,7 +39,7 @@ def register_package(
     status: str = "PendingManualApproval",
     pr_auc: float = 0.6,
     recall: float = 0.3,
-    model_data_url: str = "s3://bucket/model.tar.gz",
+    model_data_url: str = f"s3://bucket/{TARBALL}",
     metrics_uri: str = "s3://bucket/evaluation.json",
     image: str | None = None,
 ) -> str:

@@ -1,12 +1,31 @@
-"""``mlops train|evaluate|serve|drift|quality``: the ML steps, locally, with SageMaker's code."""
+"""``mlops train|evaluate|serve|drift|quality``: the ML steps, locally, with SageMaker's code.
+
+Each command's options are the step's own (``ml.step_options``), the ones its
+container entry point parses; only the exit-code gates are the command line's.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from ml.step_options import (
+    DriftOptions,
+    EvaluateOptions,
+    QualityOptions,
+    ServeOptions,
+    TrainOptions,
+)
+from ops.commands.step_command import step_command
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+STATUS_ORDER = ("ok", "warn", "alarm")  # drift statuses, mildest first
+STATUS_COLOURS = {"ok": "green", "warn": "yellow", "alarm": "red"}
 
 
 class FailOn(StrEnum):
@@ -17,182 +36,116 @@ class FailOn(StrEnum):
     alarm = "alarm"
 
 
-def train_command(
-    train: Annotated[Path, typer.Option("--train", help="Training file or directory.")],
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="Where the model is written.")],
-    validation: Annotated[
-        Path | None, typer.Option("--validation", help="Validation file or directory.")
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 42,
-    learning_rate: Annotated[float, typer.Option("--learning-rate")] = 0.08,
-    max_iter: Annotated[int, typer.Option("--max-iter")] = 300,
-    max_leaf_nodes: Annotated[int, typer.Option("--max-leaf-nodes")] = 31,
-    min_samples_leaf: Annotated[int, typer.Option("--min-samples-leaf")] = 80,
-    pos_weight: Annotated[
-        float | None, typer.Option("--pos-weight", help="Fraud row weight; default sqrt(neg/pos).")
-    ] = None,
-    calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate")] = True,
-) -> None:
-    """Train the fraud model; write model.joblib, metadata.json and drift_baseline.json."""
+def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _with_status(message: str, run: Callable[[Any], Any], options: Any) -> Any:
+    """Run a step with a spinner on stderr (stdout keeps the results)."""
     from rich.console import Console
 
-    from ml.train import TrainParams, run_training
+    with Console(stderr=True).status(message):
+        return run(options)
 
-    params = TrainParams(
-        learning_rate=learning_rate,
-        max_iter=max_iter,
-        max_leaf_nodes=max_leaf_nodes,
-        min_samples_leaf=min_samples_leaf,
-        pos_weight=pos_weight,
-        calibrate=calibrate,
-        seed=seed,
-    )
-    with Console(stderr=True).status("training"):
-        metadata = run_training(train, validation, model_dir, params)
+
+def _fail() -> None:
+    raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
+
+
+@step_command(TrainOptions)
+def train_command(options: TrainOptions) -> None:
+    """Train the fraud model; write the model, its metadata and its drift baseline."""
+    from ml.train import run_step
+
+    metadata = _with_status("training", run_step, options)
     metrics = metadata["validation_metrics"]
     typer.echo(
-        f"model written to {model_dir}: validation PR AUC {metrics['pr_auc']:.3f}, "
+        f"model written to {options.model_dir}: validation PR AUC {metrics['pr_auc']:.3f}, "
         f"recall at 90% precision {metrics['recall_at_precision_90']:.3f}, "
         f"threshold {metadata['decision_threshold']:.4f}"
     )
 
 
-def evaluate_command(
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="Trained model directory.")],
-    test: Annotated[Path, typer.Option("--test", help="Labelled test file or directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for evaluation.json and plots.")],
-    champion_metrics: Annotated[
-        Path | None, typer.Option("--champion-metrics", help="The champion's evaluation.json.")
-    ] = None,
-    gates: Annotated[
-        str | None,
-        typer.Option(
-            "--gates", help="e.g. min_pr_auc=0.5,min_recall_at_precision=0.2,max_regression=0.02"
-        ),
-    ] = None,
-) -> None:
+@step_command(EvaluateOptions)
+def evaluate_command(options: EvaluateOptions) -> None:
     """Evaluate a model; compare with the champion; exit 1 if the gates fail."""
     from rich.console import Console
-    from rich.table import Table
 
-    from ml.evaluate import Gates, run_evaluation
+    from ml.evaluate import run_step
 
-    gate_values = Gates.parse(gates)
-    with Console(stderr=True).status("evaluating"):
-        _, comparison = run_evaluation(model_dir, test, out, champion_metrics, gate_values)
-    table = Table(title=f"Evaluation: {comparison['verdict']}")
-    for column in ("check", "value", "limit", "result"):
-        table.add_column(column)
-    for check in comparison["checks"]:
-        result = "[green]pass[/]" if check["passed"] else "[red]fail[/]"
-        table.add_row(check["check"], f"{check['value']:.4f}", f"{check['limit']:.4f}", result)
+    _, comparison = _with_status("evaluating", run_step, options)
+    rows = [
+        (
+            check["check"],
+            f"{check['value']:.4f}",
+            f"{check['limit']:.4f}",
+            "[green]pass[/]" if check["passed"] else "[red]fail[/]",
+        )
+        for check in comparison["checks"]
+    ]
     console = Console()
-    console.print(table)
-    console.print(f"evaluation written to {out}")
+    columns = ("check", "value", "limit", "result")
+    console.print(_table(f"Evaluation: {comparison['verdict']}", columns, rows))
+    console.print(f"evaluation written to {options.out}")
     if comparison["verdict"] != "pass":
-        raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
+        _fail()
 
 
-def serve_command(
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="Trained model directory.")],
-    host: Annotated[str, typer.Option("--host", help="0.0.0.0 inside a container.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8080,
-) -> None:
+@step_command(ServeOptions)
+def serve_command(options: ServeOptions) -> None:
     """Serve the model with SageMaker's contract: GET /ping, POST /invocations."""
     from ml.serve import serve
 
-    typer.echo(f"serving {model_dir} on http://{host}:{port} (Ctrl+C to stop)", err=True)
-    serve(model_dir, host, port)
+    where = f"http://{options.host}:{options.port}"
+    typer.echo(f"serving {options.model_dir} on {where} (Ctrl+C to stop)", err=True)
+    serve(options.model_dir, options.host, options.port)
 
 
-WindowStart = Annotated[
-    str | None, typer.Option("--window-start", help="Capture only: from this UTC time (ISO 8601).")
-]
-WindowEnd = Annotated[
-    str | None, typer.Option("--window-end", help="Capture only: until this UTC time (ISO 8601).")
-]
-WindowHours = Annotated[
-    float | None,
-    typer.Option(
-        "--window-hours", help="Capture only: this many hours (alone: the last full ones)."
-    ),
-]
-QuarantineDir = Annotated[
-    Path | None,
-    typer.Option("--quarantine", help="Copy unreadable capture lines here, with their reasons."),
-]
-
-
+@step_command(DriftOptions)
 def drift_command(
-    baseline: Annotated[
-        Path, typer.Option("--baseline", help="drift_baseline.json or the model directory.")
-    ],
-    current: Annotated[
-        Path, typer.Option("--current", help="Batch file or directory, or endpoint data capture.")
-    ],
-    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON report here.")] = None,
+    options: DriftOptions,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 at this status.")
     ] = FailOn.never,
-    psi_warn: Annotated[float, typer.Option("--psi-warn")] = 0.1,
-    psi_alarm: Annotated[float, typer.Option("--psi-alarm")] = 0.25,
-    capture: Annotated[
-        bool | None,
-        typer.Option(
-            "--capture/--table",
-            help="Read --current as data capture or as a table (default: detect).",
-        ),
-    ] = None,
-    window_start: WindowStart = None,
-    window_end: WindowEnd = None,
-    window_hours: WindowHours = None,
-    quarantine: QuarantineDir = None,
 ) -> None:
     """Compare a batch or captured traffic with the training baseline: PSI and CDF distance."""
-    import json
-
     from rich.console import Console
-    from rich.table import Table
 
-    from ml.capture import Window
-    from ml.drift import Thresholds, run_drift
+    from ml.drift import run_step
 
-    window = Window.parse(window_start, window_end, window_hours)
-    with Console(stderr=True).status("computing drift"):
-        report = run_drift(
-            baseline,
-            current,
-            Thresholds(psi_warn, psi_alarm),
-            capture=capture,
-            window=window,
-            quarantine=quarantine,
+    report = _with_status("computing drift", run_step, options)
+    rows = [
+        (
+            name,
+            item["type"],
+            f"{item['psi']:.4f}",
+            f"{item['cdf_distance']:.4f}",
+            f"[{STATUS_COLOURS[item['status']]}]{item['status']}[/]",
         )
-    colours = {"ok": "green", "warn": "yellow", "alarm": "red"}
-    table = Table(title=f"Drift of {current}")
-    for column in ("feature", "type", "PSI", "CDF distance", "status"):
-        table.add_column(column)
-    for name, item in report["features"].items():
-        status = f"[{colours[item['status']]}]{item['status']}[/]"
-        table.add_row(
-            name, item["type"], f"{item['psi']:.4f}", f"{item['cdf_distance']:.4f}", status
-        )
+        for name, item in report["features"].items()
+    ]
     console = Console()
-    console.print(table)
-    source = report["input"]
-    if source["kind"] == "capture":
-        console.print(_capture_line(source))
+    columns = ("feature", "type", "PSI", "CDF distance", "status")
+    console.print(_table(f"Drift of {options.current}", columns, rows))
+    if report["input"]["kind"] == "capture":
+        console.print(_capture_line(report["input"]))
     summary = report["summary"]
     drifted = ", ".join(summary["drifted_features"]) or "none"
     console.print(
         f"status {summary['status']}: max PSI {summary['max_psi']:.4f} "
         f"({summary['max_psi_feature']}), drifted: {drifted}"
     )
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2))
-    order = ["ok", "warn", "alarm"]
-    if fail_on != FailOn.never and order.index(summary["status"]) >= order.index(fail_on.value):
-        raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
+    if fail_on != FailOn.never and (
+        STATUS_ORDER.index(summary["status"]) >= STATUS_ORDER.index(fail_on.value)
+    ):
+        _fail()
 
 
 def _capture_line(source: dict[str, Any]) -> str:
@@ -209,27 +162,9 @@ def _capture_line(source: dict[str, Any]) -> str:
     return line
 
 
+@step_command(QualityOptions)
 def quality_command(
-    capture: Annotated[
-        Path, typer.Option("--capture", help="Endpoint data capture (directory or .jsonl file).")
-    ],
-    labels: Annotated[
-        Path, typer.Option("--labels", help="Ground truth: event_id, is_fraud [, event_row].")
-    ],
-    model_dir: Annotated[
-        Path | None,
-        typer.Option("--model-dir", help="The serving model (its decision threshold)."),
-    ] = None,
-    threshold: Annotated[
-        float | None, typer.Option("--threshold", help="Decision threshold instead of the model's.")
-    ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Write the JSON report here.")] = Path(
-        "quality.json"
-    ),
-    window_start: WindowStart = None,
-    window_end: WindowEnd = None,
-    window_hours: WindowHours = None,
-    quarantine: QuarantineDir = None,
+    options: QualityOptions,
     min_recall: Annotated[
         float | None, typer.Option("--min-recall", help="Exit 1 when recall is below this.")
     ] = None,
@@ -240,41 +175,29 @@ def quality_command(
 ) -> None:
     """Model quality of captured predictions against labels: precision, recall, PR AUC, bias."""
     from rich.console import Console
-    from rich.table import Table
 
-    from ml.capture import Window
-    from ml.errors import MlopsError
-    from ml.quality import load_threshold, run_quality
+    from ml.quality import run_step
 
-    if threshold is None:
-        if model_dir is None:
-            raise MlopsError("pass --model-dir (the serving model) or --threshold")
-        threshold = load_threshold(model_dir)
-    window = Window.parse(window_start, window_end, window_hours)
-    with Console(stderr=True).status("joining labels with captured predictions"):
-        report = run_quality(capture, labels, threshold, out, window=window, quarantine=quarantine)
-    console = Console()
-    table = Table(title=f"Quality at threshold {threshold:.4f}")
-    for column in ("metric", "value"):
-        table.add_column(column)
-    for name, value in report["summary"].items():
-        table.add_row(name, f"{value:.4f}")
+    report = _with_status("joining labels with captured predictions", run_step, options)
+    rows = [(name, f"{value:.4f}") for name, value in report["summary"].items()]
     gap = report["bias"]["recall_gap"]
     if gap["value"] is not None:
-        table.add_row(f"recall gap ({gap['highest']} vs {gap['lowest']})", f"{gap['value']:.4f}")
-    console.print(table)
+        rows.append((f"recall gap ({gap['highest']} vs {gap['lowest']})", f"{gap['value']:.4f}"))
+    console = Console()
+    threshold = report["decision_threshold"]
+    console.print(_table(f"Quality at threshold {threshold:.4f}", ("metric", "value"), rows))
     join = report["join"]
     console.print(
         f"{join['matched']} labelled predictions; unmatched: {join['unmatched_labels']} labels, "
         f"{join['unmatched_predictions']} predictions"
     )
     console.print(_capture_line(report["capture"]))
-    console.print(f"report written to {out}")
+    console.print(f"report written to {options.out}")
     failed = (min_recall is not None and report["summary"]["recall"] < min_recall) or (
         max_recall_gap is not None and gap["value"] is not None and gap["value"] > max_recall_gap
     )
     if failed:
-        raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
+        _fail()
 
 
 def register(app: typer.Typer) -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ml.errors import MlopsError
+from ml.model_artifact import TARBALL, pack
 from ops.local import container
 from ops.local.container import Image, PathMap
 from ops.local.emulator import AwsClients, download_input
@@ -28,7 +28,6 @@ from ops.local.step_cache import CacheEntry, CachePolicy, StepCache, cache_key
 from pipelines.s3 import upload_dir, upload_file
 
 CODE_INPUT = "code"  # a step-code archive input: the code is in the image, so it is not fetched
-MODEL_ARCHIVE = "model.tar.gz"
 
 
 class StepFailedError(MlopsError):
@@ -244,10 +243,10 @@ class JobRunner:
             raise self._failed(name, failure)
         archive_dir = self.run_dir / name / "artifacts"
         archive_dir.mkdir(parents=True, exist_ok=True)
-        _tar_model(paths.local("/opt/ml/model"), archive_dir / MODEL_ARCHIVE)
+        pack(paths.local("/opt/ml/model"), archive_dir / TARBALL)
         prefix = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
-        uri = f"{prefix}/{job_name}/output/{MODEL_ARCHIVE}"
-        upload_file(self.clients.s3, archive_dir / MODEL_ARCHIVE, uri)
+        uri = f"{prefix}/{job_name}/output/{TARBALL}"
+        upload_file(self.clients.s3, archive_dir / TARBALL, uri)
         return JobResult({"ModelArtifacts.S3ModelArtifacts": uri}, {}, {"model": archive_dir})
 
     def _failed(self, name: str, failure: str) -> StepFailedError:
@@ -287,7 +286,7 @@ class JobRunner:
                 upload_dir(self.clients.s3, saved, uri)
         else:
             uri = hit.properties["ModelArtifacts.S3ModelArtifacts"]
-            upload_file(self.clients.s3, hit.outputs() / "model" / MODEL_ARCHIVE, uri)
+            upload_file(self.clients.s3, hit.outputs() / "model" / TARBALL, uri)
         self._record(name, state, hit.properties, hit.property_files)
 
     @staticmethod
@@ -330,11 +329,3 @@ def _channel_config(channel: dict[str, Any], algorithm: dict[str, Any]) -> dict[
 
 def _output_property(name: str) -> str:
     return f"ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
-
-
-def _tar_model(model_dir: Path, target: Path) -> None:
-    """SageMaker's model artifact: the model directory's files at the root of a tar.gz."""
-    with tarfile.open(target, "w:gz") as tar:
-        for path in sorted(model_dir.rglob("*")):
-            if path.is_file():
-                tar.add(path, arcname=path.relative_to(model_dir).as_posix())

@@ -14,7 +14,6 @@ window. Files land locally in the same ``yyyy/mm/dd/hh/`` layout, which is what
 from __future__ import annotations
 
 import argparse
-import tarfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from urllib.parse import urlparse
 
 from ml.capture import CAPTURE_SUFFIX, Window
 from ml.errors import MlopsError
-from ml.io import TABLE_SUFFIXES
-from ml.train import BASELINE_FILE, METADATA_FILE
+from ml.io import TABLE_SUFFIXES, write_atomic
+from ml.model_artifact import BASELINE_FILE, METADATA_FILE, TARBALL, ModelLoadError, read_file
 
 HOUR = timedelta(hours=1)
 
@@ -109,7 +108,7 @@ def model_data_url(sagemaker: Any, package_arn: str) -> str:
 
 
 def fetch_model_files(s3: Any, url: str, destination: Path) -> Path:
-    """Download a ``model.tar.gz`` and extract its drift baseline and metadata into destination.
+    """Download a model tarball and extract its drift baseline and metadata into destination.
 
     Only those two members are read, by name, so an archive cannot write outside
     the destination.
@@ -118,31 +117,19 @@ def fetch_model_files(s3: Any, url: str, destination: Path) -> Path:
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
         raise ServingModelError(f"{url}: not an s3://bucket/key model artifact URI")
     destination.mkdir(parents=True, exist_ok=True)
-    archive = destination / "model.tar.gz"
-    s3.download_file(parsed.netloc, parsed.path.lstrip("/"), str(archive))
-    try:
-        with tarfile.open(archive) as tar:
-            for name in (BASELINE_FILE, METADATA_FILE):
-                member = _member(tar, name)
-                handle = tar.extractfile(member) if member is not None else None
-                if handle is None:
-                    raise ServingModelError(
-                        f"{url}: the model artifact has no {name}; retrain with ml.train, "
-                        "which writes it beside the model"
-                    )
-                (destination / name).write_bytes(handle.read())
-    except tarfile.TarError:
-        raise ServingModelError(f"{url}: not a gzipped tar model artifact") from None
-    return destination
-
-
-def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo | None:
-    for candidate in (name, f"./{name}"):
+    s3.download_file(parsed.netloc, parsed.path.lstrip("/"), str(destination / TARBALL))
+    for name in (BASELINE_FILE, METADATA_FILE):
         try:
-            return tar.getmember(candidate)
-        except KeyError:
-            continue
-    return None
+            data = read_file(destination, name)
+        except ModelLoadError:
+            raise ServingModelError(f"{url}: not a gzipped tar model artifact") from None
+        if data is None:
+            raise ServingModelError(
+                f"{url}: the model artifact has no {name}; retrain with ml.train, "
+                "which writes it beside the model"
+            )
+        write_atomic(destination / name, data)
+    return destination
 
 
 def parse_instant(text: str) -> datetime:

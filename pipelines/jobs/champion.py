@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.errors import MlopsError
+from ml.model_artifact import TARBALL
 
 CHAMPION_FILE = "champion.json"
 REPORT_FILE = "champion_vs_challenger.md"
@@ -39,8 +40,8 @@ class ChampionError(MlopsError):
 
 
 def model_sha256(model_dir: Path) -> str:
-    """sha256 of the model artifact (``model.tar.gz``), or of the model files in name order."""
-    archive = model_dir / "model.tar.gz"
+    """sha256 of the model artifact (its tarball), or of the model files in name order."""
+    archive = model_dir / TARBALL
     files = (
         [archive] if archive.is_file() else sorted(p for p in model_dir.rglob("*") if p.is_file())
     )
@@ -59,7 +60,7 @@ def score(model_dir: Path, frame: Any) -> dict[str, Any]:
 
 
 def download_model(s3: Any, uri: str, target: Path) -> Path:
-    """Fetch a package's ``ModelDataUrl`` (a ``model.tar.gz``) into ``target``."""
+    """Fetch a package's ``ModelDataUrl`` (a model tarball) into ``target``."""
     from botocore.exceptions import ClientError
 
     from pipelines.jobs.dataset import split_uri
@@ -67,7 +68,7 @@ def download_model(s3: Any, uri: str, target: Path) -> Path:
     bucket, key = split_uri(uri)
     target.mkdir(parents=True, exist_ok=True)
     try:
-        s3.download_file(bucket, key, str(target / "model.tar.gz"))
+        s3.download_file(bucket, key, str(target / TARBALL))
     except ClientError as error:
         raise ChampionError(
             f"cannot read the champion's model {uri}: {error}; grant the execution role "

@@ -21,6 +21,7 @@ from infra.config.stack_file import stack_file
 from infra.plan.engine import SECRET, Plan, synthesize
 from infra.plan.scan import scan_plan
 from infra.plan.tfplan import to_terraform_plan
+from ml.model_artifact import TARBALL
 from tests.infra.conftest import policy
 
 REPOSITORY = "example-org/fraud-platform"
@@ -59,7 +60,7 @@ def approval_event(group: str = GROUP, status: str = "Approved") -> dict[str, An
                 "Containers": [
                     {
                         "Image": f"{ECR}/sagemaker-xgboost:1.0-1-cpu-py3",
-                        "ModelDataUrl": "s3://bucket/model.tar.gz",
+                        "ModelDataUrl": f"s3://bucket/{TARBALL}",
                     }
                 ],
                 "SupportedContentTypes": ["text/csv"],

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from infra.config import ConfigError
+from infra.config import ConfigError, load_stack
 from infra.feature_lock import (
     LOCK_ENV,
     LOCK_FILE,
@@ -22,7 +22,6 @@ from infra.feature_lock import (
     stack_entry,
     stale_entries,
 )
-from infra.config import load_stack
 from infra.naming import StackNames
 from ops.cli import app
 

@@ -16,6 +16,7 @@ from infra.plan.iam_eval import (
     key_arn_of_alias,
     role_documents,
 )
+from ml.model_artifact import TARBALL
 
 PlanFor = Callable[..., Plan]
 
@@ -32,13 +33,13 @@ def allow(action: object, resource: object, **extra: object) -> dict:
 
 def test_an_action_wildcard_allows_matching_actions_case_insensitively() -> None:
     policy = doc(allow("s3:Get*", f"{BUCKET}/*"))
-    assert evaluate([policy], Request("S3:GETOBJECT", f"{BUCKET}/model.tar.gz")) == ALLOW
-    assert evaluate([policy], Request("s3:PutObject", f"{BUCKET}/model.tar.gz")) == IMPLICIT_DENY
+    assert evaluate([policy], Request("S3:GETOBJECT", f"{BUCKET}/{TARBALL}")) == ALLOW
+    assert evaluate([policy], Request("s3:PutObject", f"{BUCKET}/{TARBALL}")) == IMPLICIT_DENY
 
 
 def test_a_resource_wildcard_stops_at_other_buckets() -> None:
     policy = doc(allow("s3:GetObject", f"{BUCKET}/*"))
-    other = "arn:aws:s3:::mlops-dev-artifacts-123456789012-us-east-1/model.tar.gz"
+    other = f"arn:aws:s3:::mlops-dev-artifacts-123456789012-us-east-1/{TARBALL}"
     assert evaluate([policy], Request("s3:GetObject", other)) == IMPLICIT_DENY
     assert evaluate([policy], Request("s3:GetObject", BUCKET)) == IMPLICIT_DENY
 

@@ -20,6 +20,7 @@ from ml.drift import (
     run_drift,
 )
 from ml.inference import model_fn
+from ml.model_artifact import BASELINE_FILE
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_thresholds_decide_the_status(baseline):
 
 
 def test_baseline_round_trips_through_json(tmp_path, baseline):
-    path = tmp_path / "drift_baseline.json"
+    path = tmp_path / BASELINE_FILE
     path.write_text(json.dumps(baseline))
     assert load_baseline(tmp_path) == baseline
 

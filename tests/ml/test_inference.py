@@ -20,6 +20,7 @@ from ml.inference import (
     request_rows,
     rows_frame,
 )
+from ml.model_artifact import TARBALL, pack
 from ml.serve import create_app
 
 FEATURES = list(schema.FEATURE_COLUMNS)
@@ -92,13 +93,9 @@ def test_model_dir_without_model_is_a_clear_error(tmp_path):
 
 
 def test_model_loads_from_a_sagemaker_tarball(model_dir, tmp_path):
-    import tarfile
-
-    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
-        for name in ("model.joblib", "metadata.json"):
-            tar.add(model_dir / name, arcname=name)
+    pack(model_dir, tmp_path / TARBALL)
     assert model_fn(tmp_path).threshold == model_fn(model_dir).threshold
-    assert [p.name for p in tmp_path.iterdir()] == ["model.tar.gz"]  # read-only friendly
+    assert [p.name for p in tmp_path.iterdir()] == [TARBALL]  # read-only friendly
 
 
 def test_ping_answers_200(client):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import tarfile
+import shutil
 from datetime import UTC, datetime
 
 import numpy as np
@@ -16,6 +16,7 @@ from ml.capture_writer import simulate_traffic, write_capture
 from ml.data import generate
 from ml.inference import model_fn
 from ml.metrics import binary_metrics
+from ml.model_artifact import METADATA_FILE, TARBALL, pack
 from ml.quality import (
     QualityInputError,
     compute_quality,
@@ -135,10 +136,11 @@ def test_labels_that_match_nothing_are_a_clear_error(traffic):
 
 
 def test_the_threshold_is_read_from_the_model_tarball(tmp_path, model_dir):
-    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
-        tar.add(model_dir / "metadata.json", arcname="metadata.json")
-    metadata = json.loads((model_dir / "metadata.json").read_text())
-    assert load_threshold(tmp_path) == metadata["decision_threshold"]
+    (tmp_path / "only-metadata").mkdir()
+    shutil.copy(model_dir / METADATA_FILE, tmp_path / "only-metadata")
+    pack(tmp_path / "only-metadata", tmp_path / "model" / TARBALL)
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    assert load_threshold(tmp_path / "model") == metadata["decision_threshold"]
 
 
 def test_entry_point_writes_the_report_from_capture_labels_and_model(tmp_path, traffic, model_dir):

@@ -10,15 +10,16 @@ from ml.data import generate
 from ml.features import feature_frame
 from ml.inference import model_fn
 from ml.io import sha256_file
+from ml.model_artifact import BASELINE_FILE, METADATA_FILE, MODEL_FILE
 from ml.train import TrainingDataError, TrainParams, git_revision, main, train_model
 
 from .conftest import SMALL_PARAMS
 
 
 def test_training_writes_model_metadata_and_baseline(model_dir, data_dir):
-    assert (model_dir / "model.joblib").exists()
-    assert (model_dir / "drift_baseline.json").exists()
-    metadata = json.loads((model_dir / "metadata.json").read_text())
+    assert (model_dir / MODEL_FILE).exists()
+    assert (model_dir / BASELINE_FILE).exists()
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
     assert metadata["features"]["input_order"] == list(schema.FEATURE_COLUMNS)
     assert metadata["training_data_sha256"] == sha256_file(data_dir / "train.parquet")
     assert metadata["hyperparameters"]["seed"] == SMALL_PARAMS.seed
@@ -68,7 +69,7 @@ def test_entry_point_follows_the_sagemaker_contract(tmp_path, monkeypatch, data_
     monkeypatch.setenv("SM_CHANNEL_TRAIN", str(data_dir / "train.parquet"))
     monkeypatch.setenv("SM_CHANNEL_VALIDATION", str(data_dir / "test.parquet"))
     assert main(["--max-iter", "10", "--seed", "5", "--calibrate", "false"]) == 0
-    metadata = json.loads((model / "metadata.json").read_text())
+    metadata = json.loads((model / METADATA_FILE).read_text())
     assert metadata["hyperparameters"]["max_iter"] == 10
     assert metadata["hyperparameters"]["calibrate"] is False
     assert metadata["training"]["validation_rows"] == 20_000

@@ -11,12 +11,10 @@ since moto stores alarms without evaluating them.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from ml.capture_writer import simulate_traffic, write_capture
 from ml.data import generate
 from ml.inference import model_fn
 from ml.io import write_table
+from ml.model_artifact import TARBALL, pack
 from ml.train import TrainParams, run_training
 from ops.local.alarm_evaluation import alarm_parameters, evaluate_alarm
 from ops.local.emulator import moto_server
@@ -98,11 +97,8 @@ def _client(service: str, url: str) -> Any:
 
 
 def _model_archive(model_dir: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for file in sorted(model_dir.iterdir()):
-            tar.add(file, arcname=file.name)  # SageMaker tars /opt/ml/model's contents
-    return buffer.getvalue()
+    archive = model_dir.parent / "artifact" / TARBALL  # SageMaker tars /opt/ml/model's contents
+    return pack(model_dir, archive).read_bytes()
 
 
 @pytest.fixture
@@ -126,7 +122,7 @@ def aws(moto_url: str, plan: Plan, model_dir: Path) -> Emulated:
     artifacts = plan.outputs["artifactsBucket"]
     for name in (bucket, artifacts):
         s3.create_bucket(Bucket=name)
-    key = "pipeline-runs/run-1/train/pipelines-run-1-Train/output/model.tar.gz"
+    key = f"pipeline-runs/run-1/train/pipelines-run-1-Train/output/{TARBALL}"
     s3.put_object(Bucket=artifacts, Key=key, Body=_model_archive(model_dir))
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
     for _ in range(3):  # version 3 is the package the plan pins

@@ -15,6 +15,7 @@ import yaml
 
 from infra.config import load_stack
 from infra.config.stack_file import stack_file
+from ml.model_artifact import TARBALL
 from ops.local.emulator import moto_server
 from ops.local.stack_emulation import provision_stack, push_image
 from ops.release.promote import PromotionClients
@@ -46,7 +47,7 @@ def client(endpoint) -> object:
     # repository (moto cannot hand out layer downloads), so promotion copies the manifest only.
     for stack in ("dev", "staging", "prod"):
         push_image(clients.ecr, f"mlops-{stack}-image", [b"the project image"], IMAGE.split("@")[1])
-    clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="m/model.tar.gz", Body=b"model")
+    clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key=f"m/{TARBALL}", Body=b"model")
     clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="m/evaluation.json", Body=b"{}")
     return clients.sagemaker
 
@@ -54,7 +55,7 @@ def client(endpoint) -> object:
 def dev_package(client: object) -> str:
     return register_package(
         client,
-        model_data_url=f"s3://{DEV_ARTIFACTS}/m/model.tar.gz",
+        model_data_url=f"s3://{DEV_ARTIFACTS}/m/{TARBALL}",
         metrics_uri=f"s3://{DEV_ARTIFACTS}/m/evaluation.json",
     )
 

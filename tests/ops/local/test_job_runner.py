@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tarfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from ml.model_artifact import TARBALL, read_file
 from ops.local.container import REPO_ROOT, read_image
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
 from ops.local.job_runner import JobRunner, StepFailedError
@@ -263,10 +263,10 @@ def test_a_training_step_gets_sagemakers_training_contract(runner, clients, tmp_
     assert json.loads((config / "hyperparameters.json").read_text()) == {}
     assert "hosts" in json.loads((config / "resourceconfig.json").read_text())
     uri = run.properties["Train"]["ModelArtifacts.S3ModelArtifacts"]
-    assert uri == f"s3://{BUCKET}/models/exec-train-Train/output/model.tar.gz"
-    clients.s3.download_file(BUCKET, uri.split("/", 3)[3], str(tmp_path / "model.tar.gz"))
-    with tarfile.open(tmp_path / "model.tar.gz") as tar:
-        document = json.loads(tar.extractfile("seen.json").read())  # type: ignore[union-attr]
+    assert uri == f"s3://{BUCKET}/models/exec-train-Train/output/{TARBALL}"
+    (tmp_path / "artifact").mkdir()
+    clients.s3.download_file(BUCKET, uri.split("/", 3)[3], str(tmp_path / "artifact" / TARBALL))
+    document = json.loads(read_file(tmp_path / "artifact", "seen.json") or b"")
     assert document["env"]["TRAINING_JOB_NAME"] == "exec-train-Train"
     assert document["env"]["TRAINING_JOB_ARN"].endswith(":training-job/exec-train-train")
     assert document["files"] == ["part.csv"]

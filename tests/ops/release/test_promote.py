@@ -11,6 +11,7 @@ import yaml
 
 from infra.config import load_stack
 from infra.config.stack_file import stack_file
+from ml.model_artifact import TARBALL
 from ops.local.stack_emulation import EmulatedStack, provision_stack, push_image
 from ops.release.promote import (
     PromotionClients,
@@ -27,7 +28,7 @@ STAGING = "mlops-staging-fraud-models"
 PROD = "mlops-prod-fraud-models"
 DEV_ARTIFACTS = "mlops-dev-artifacts-123456789012-us-east-1"
 STAGING_ARTIFACTS = "mlops-staging-artifacts-123456789012-us-east-1"
-MODEL_KEY = "pipeline-runs/local-1/train/output/model.tar.gz"
+MODEL_KEY = f"pipeline-runs/local-1/train/output/{TARBALL}"
 METRICS_KEY = "pipeline-runs/local-1/evaluate/metrics/evaluation.json"
 IMAGE_DIGEST = IMAGE.split("@", 1)[1]
 
@@ -196,7 +197,7 @@ def test_promotion_takes_the_pinned_package_not_the_newest_approved(clients, fil
     done = to_staging(clients, files)
     assert done.source.arn == served
     assert done.target.inference_specification["Containers"][0]["ModelDataUrl"].endswith(
-        "/promoted/dev/1/pipeline-runs/local-1/train/output/model.tar.gz"
+        f"/promoted/dev/1/pipeline-runs/local-1/train/output/{TARBALL}"
     )
 
 

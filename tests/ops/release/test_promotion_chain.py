@@ -24,6 +24,7 @@ from infra.plan.iam_eval import (
     key_arn_of_alias,
     role_documents,
 )
+from ml.model_artifact import TARBALL
 from ops.local.emulator import moto_server
 from ops.local.stack_emulation import provision_stack, push_image
 from ops.release.artifact_copy import COPIED_FIELDS, s3_uris
@@ -54,13 +55,13 @@ def chain(tmp_path_factory) -> Iterator[dict[str, Any]]:
         )
         for stack in files:
             provision_stack(clients, load_stack(stack))
-        clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="runs/1/model.tar.gz", Body=b"model")
+        clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key=f"runs/1/{TARBALL}", Body=b"model")
         clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key="runs/1/evaluation.json", Body=b"{}")
         image = push_image(clients.ecr, "mlops-dev-image", [b"the project image"])
         source = register_package(
             clients.sagemaker,
             status="Approved",
-            model_data_url=f"s3://{DEV_ARTIFACTS}/runs/1/model.tar.gz",
+            model_data_url=f"s3://{DEV_ARTIFACTS}/runs/1/{TARBALL}",
             metrics_uri=f"s3://{DEV_ARTIFACTS}/runs/1/evaluation.json",
             image=image.ref.uri,
         )
@@ -145,7 +146,7 @@ def test_prod_may_not_pull_from_devs_repository(chain) -> None:
 def test_a_second_promotion_replaces_the_first_ones_prefix(chain) -> None:
     container = chain["prod"]["InferenceSpecification"]["Containers"][0]
     assert container["ModelDataUrl"] == (
-        "s3://mlops-prod-artifacts-123456789012-us-east-1/promoted/staging/1/runs/1/model.tar.gz"
+        f"s3://mlops-prod-artifacts-123456789012-us-east-1/promoted/staging/1/runs/1/{TARBALL}"
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from ml.data import generate
 from ml.io import write_table
+from ml.model_artifact import TARBALL, pack
 from ml.train import TrainParams, run_training
 from pipelines.jobs.champion import compare_with_champion
 from tests.factories import GROUP
@@ -22,12 +22,9 @@ PARAMS = TrainParams(max_iter=40, seed=7)
 
 
 def packed(model_dir: Path) -> Path:
-    """The training job's artifact layout: model files at the root of model.tar.gz."""
+    """The training job's artifact layout: model files at the root of the tarball."""
     out = model_dir.parent / f"{model_dir.name}-artifact"
-    out.mkdir()
-    with tarfile.open(out / "model.tar.gz", "w:gz") as tar:
-        for path in sorted(model_dir.iterdir()):
-            tar.add(path, arcname=path.name)
+    pack(model_dir, out / TARBALL)
     return out
 
 
@@ -59,8 +56,8 @@ def aws(sagemaker) -> Iterator[tuple[Any, Any]]:
 
 def register_champion(sagemaker: Any, s3: Any, artifact: Path) -> str:
     """An approved package whose ModelDataUrl is ``artifact``, as a previous run registers it."""
-    key = "pipeline-runs/1/train/model.tar.gz"
-    s3.upload_file(str(artifact / "model.tar.gz"), BUCKET, key)
+    key = f"pipeline-runs/1/train/{TARBALL}"
+    s3.upload_file(str(artifact / TARBALL), BUCKET, key)
     created = sagemaker.create_model_package(
         ModelPackageGroupName=GROUP,
         ModelApprovalStatus="Approved",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import io
-import tarfile
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from moto import mock_aws
 
 from ml.capture import Window
 from ml.errors import MlopsError
+from ml.model_artifact import BASELINE_FILE, METADATA_FILE, TARBALL, pack
 from pipelines.jobs.capture_window import (
     ServingModelError,
     download_window,
@@ -54,15 +54,12 @@ def test_only_the_windows_hours_are_downloaded_in_their_layout(s3, tmp_path: Pat
 
 
 def test_a_model_artifact_without_a_baseline_is_one_clear_line(s3, tmp_path: Path) -> None:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = b"{}"
-        info = tarfile.TarInfo("metadata.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    s3.put_object(Bucket=BUCKET, Key="model.tar.gz", Body=buffer.getvalue())
-    with pytest.raises(ServingModelError, match=r"has no drift_baseline\.json; retrain"):
-        fetch_model_files(s3, f"s3://{BUCKET}/model.tar.gz", tmp_path)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / METADATA_FILE).write_text("{}")
+    archive = pack(tmp_path / "model", tmp_path / "artifact" / TARBALL)
+    s3.upload_file(str(archive), BUCKET, TARBALL)
+    with pytest.raises(ServingModelError, match=rf"has no {re.escape(BASELINE_FILE)}; retrain"):
+        fetch_model_files(s3, f"s3://{BUCKET}/{TARBALL}", tmp_path / "fetched")
 
 
 def _quality_args(**changes: Any) -> argparse.Namespace:

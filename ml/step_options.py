@@ -1,0 +1,207 @@
+"""The options of each ML step, declared once: flags, defaults, help, container paths.
+
+``python3 -m ml.<step>`` (SageMaker's container contract: ``/opt/ml`` paths,
+``SM_*`` variables, hyperparameters as ``--name value``) and ``mlops <step>``
+(``ops/commands/ml_steps.py``) both derive from these dataclasses (see
+``ml.options``), so a default changes here and nowhere else. The
+hyperparameters (``TrainParams``) and drift thresholds (``Thresholds``) are
+groups that the library functions take as they are. Stdlib only: the command
+line imports this while it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from ml.model_artifact import BASELINE_FILE, TARBALL
+from ml.options import Option
+
+if TYPE_CHECKING:
+    from ml.window import Window
+
+PROCESSING = Path("/opt/ml/processing")
+DRIFT_FILE = "drift.json"
+QUALITY_FILE = "quality.json"
+MODEL_DIR_HELP = f"Trained model directory (or one holding its {TARBALL})."
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Hyperparameters; ``pos_weight`` None means sqrt(negatives / positives)."""
+
+    learning_rate: Annotated[float, Option("Shrinkage of each boosting iteration.")] = 0.08
+    max_iter: Annotated[
+        int, Option("Boosting iterations at most (early stopping may end sooner).")
+    ] = 300
+    max_leaf_nodes: Annotated[int, Option("Leaves per tree at most.")] = 31
+    min_samples_leaf: Annotated[int, Option("Training rows per leaf at least.")] = 80
+    l2_regularization: Annotated[float, Option("L2 penalty on leaf values.")] = 1.0
+    pos_weight: Annotated[
+        float | None, Option("Weight of fraud rows; default sqrt(negatives/positives).")
+    ] = None
+    calibrate: Annotated[bool, Option("Platt-calibrate the scores on the validation data.")] = True
+    seed: Annotated[int, Option("Random seed; training is deterministic for a seed.")] = 42
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """``ml.train``: the channels, where the model goes, the hyperparameters."""
+
+    train: Annotated[
+        Path,
+        Option(
+            "Training file or directory.",
+            container=Path("/opt/ml/input/data/train"),
+            env="SM_CHANNEL_TRAIN",
+        ),
+    ]
+    model_dir: Annotated[
+        Path,
+        Option("Where the model is written.", container=Path("/opt/ml/model"), env="SM_MODEL_DIR"),
+    ]
+    validation: Annotated[
+        Path | None,
+        Option(
+            "Validation file or directory (default: the latest 20% of training rows).",
+            env="SM_CHANNEL_VALIDATION",
+        ),
+    ] = None
+    params: TrainParams = field(default_factory=TrainParams)
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """``ml.evaluate``: the model, the test data, where results go, the gates."""
+
+    model_dir: Annotated[Path, Option(MODEL_DIR_HELP, container=PROCESSING / "model")]
+    test: Annotated[Path, Option("Labelled test file or directory.", container=PROCESSING / "test")]
+    out: Annotated[
+        Path,
+        Option(
+            "Directory for evaluation.json, comparison.json and the plots.",
+            container=PROCESSING / "evaluation",
+        ),
+    ]
+    champion_metrics: Annotated[Path | None, Option("The champion's evaluation.json.")] = None
+    gates: Annotated[
+        str | None,
+        Option(
+            "Gates to change, e.g. min_pr_auc=0.6,max_regression=0.01 "
+            "(min_pr_auc, min_recall_at_precision, max_regression)."
+        ),
+    ] = None
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """``ml.serve``: the model and the address to serve it on."""
+
+    model_dir: Annotated[
+        Path, Option(MODEL_DIR_HELP, container=Path("/opt/ml/model"), env="SM_MODEL_DIR")
+    ]
+    host: Annotated[
+        str, Option("Address to bind; 0.0.0.0 inside a container.", env="MLOPS_SERVE_HOST")
+    ] = "127.0.0.1"
+    port: Annotated[int, Option("Port to listen on.", env="SAGEMAKER_BIND_TO_PORT")] = 8080
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """PSI levels for a feature to count as drifted (warn) or alarming."""
+
+    psi_warn: Annotated[float, Option("PSI from which a feature's status is warn.")] = 0.1
+    psi_alarm: Annotated[float, Option("PSI from which a feature's status is alarm.")] = 0.25
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """Which endpoint capture to read (its time window), and where refused lines go."""
+
+    window_start: Annotated[
+        str | None, Option("Read capture from this UTC time on (ISO 8601).")
+    ] = None
+    window_end: Annotated[str | None, Option("Read capture until this UTC time (ISO 8601).")] = None
+    window_hours: Annotated[
+        float | None, Option("Read this many hours of capture (alone: the last full ones).")
+    ] = None
+    quarantine: Annotated[
+        Path | None,
+        Option(
+            "Copy unreadable capture lines here, with their reasons.",
+            container=PROCESSING / "output" / "quarantine",
+        ),
+    ] = None
+
+    def window(self) -> Window:
+        """The time window these options describe (open on a side that is not given)."""
+        from ml.window import Window
+
+        return Window.parse(self.window_start, self.window_end, self.window_hours)
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    """``ml.drift``: the baseline, the batch or capture, the thresholds."""
+
+    baseline: Annotated[
+        Path,
+        Option(
+            f"{BASELINE_FILE}, or the model directory (or one holding its {TARBALL}).",
+            container=PROCESSING / "baseline",
+        ),
+    ]
+    current: Annotated[
+        Path,
+        Option(
+            "Batch file or directory, or endpoint data capture.",
+            container=PROCESSING / "input" / "current",
+        ),
+    ]
+    out: Annotated[
+        Path | None,
+        Option("Write the JSON report here.", container=PROCESSING / "output" / DRIFT_FILE),
+    ] = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    capture: Annotated[
+        bool | None,
+        Option(
+            "Read --current as endpoint data capture or as a table (default: detect .jsonl).",
+            cli_flag="--capture/--table",
+        ),
+    ] = None
+    reading: CaptureOptions = field(default_factory=CaptureOptions)
+
+
+@dataclass(frozen=True)
+class QualityOptions:
+    """``ml.quality``: the capture, the labels, the decision threshold, the report."""
+
+    capture: Annotated[
+        Path,
+        Option(
+            "Endpoint data capture (directory or .jsonl file).",
+            container=PROCESSING / "input" / "capture",
+        ),
+    ]
+    labels: Annotated[
+        Path,
+        Option(
+            "Ground truth: event_id, is_fraud [, event_row].",
+            container=PROCESSING / "input" / "labels",
+        ),
+    ]
+    model_dir: Annotated[
+        Path | None,
+        Option("The serving model (its decision threshold).", container=PROCESSING / "model"),
+    ] = None
+    threshold: Annotated[float | None, Option("Decision threshold instead of the model's.")] = None
+    out: Annotated[
+        Path,
+        Option("Write the JSON report here.", container=PROCESSING / "output" / QUALITY_FILE),
+    ] = Path(QUALITY_FILE)
+    reading: CaptureOptions = field(default_factory=CaptureOptions)
+    min_positives: Annotated[
+        int, Option("Frauds a merchant category needs for its recall to be compared.")
+    ] = 5
