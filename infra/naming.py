@@ -1,9 +1,10 @@
-"""The names a stack's resources get from the Pulumi program, for code that runs outside it.
+"""The physical names of a stack's resources: one definition for the program and the tools.
 
-Promotion and deployment find a stack's bucket, key, registry group and image
-repository by these names; each function mirrors the component that creates
-the resource (``infra/components/storage.py``, ``registry.py``, ``image.py``),
-so the two stay in one place each.
+The components name their resources with ``StackNames`` (``StackContext.names``),
+and so do promotion, deployment and the local runner and emulator, which find a
+stack's buckets, key, registry group, image repository, feature group, training
+pipeline and execution role by these names. No Pulumi import: code that runs
+outside the program reads this module too.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.image_context import REPOSITORY_SUFFIX as IMAGE_REPOSITORY_SUFFIX
-
 MODEL_GROUP_SUFFIX = "fraud-models"
+IMAGE_REPOSITORY_SUFFIX = "image"
+KEY_SUFFIX = "data"  # the key alias names the data it protects
+TRAINING_PIPELINE_SUFFIX = "training"
+EXECUTION_ROLE_SUFFIX = "execution"
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
@@ -35,21 +38,41 @@ class StackNames:
 
     @property
     def model_group(self) -> str:
+        """The model package group (registry.py)."""
         return self.config.resource_name(MODEL_GROUP_SUFFIX)
 
     @property
     def key_alias(self) -> str:
         """``alias/<prefix>-<env>-data``: the alias of the stack's KMS key (storage.py)."""
-        return f"alias/{self.config.resource_name('data')}"
+        return f"alias/{self.config.resource_name(KEY_SUFFIX)}"
 
     @property
     def image_repository(self) -> str:
         """The ECR repository of the project image (image.py)."""
         return self.config.resource_name(IMAGE_REPOSITORY_SUFFIX)
 
+    @property
+    def feature_group(self) -> str:
+        """``<prefix>-<env>-<featureGroupName>-v<version>`` (feature_store.py)."""
+        store = self.config.feature_store
+        return self.config.resource_name(f"{store.feature_group_name}-v{store.version}")
+
+    @property
+    def training_pipeline(self) -> str:
+        """The SageMaker training pipeline (pipeline.py)."""
+        return self.config.resource_name(TRAINING_PIPELINE_SUFFIX)
+
+    @property
+    def execution_role(self) -> str:
+        """The role SageMaker jobs and endpoints run with (iam.py)."""
+        return self.config.resource_name(EXECUTION_ROLE_SUFFIX)
+
+    def bucket(self, purpose: str, account: str) -> str:
+        """``<prefix>-<env>-<purpose>-<account>-<region>``: bucket names are global (storage.py)."""
+        return f"{self.config.resource_name(purpose)}-{account}-{self.config.region}"
+
     def artifacts_bucket(self, account: str) -> str:
-        """``<prefix>-<env>-artifacts-<account>-<region>`` (storage.py)."""
-        return f"{self.config.resource_name('artifacts')}-{account}-{self.config.region}"
+        return self.bucket("artifacts", account)
 
     def data_bucket(self, account: str) -> str:
-        return f"{self.config.resource_name('data')}-{account}-{self.config.region}"
+        return self.bucket("data", account)

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
+from infra.naming import StackNames
 
 PROJECT = "mlops"
 
@@ -30,6 +31,11 @@ class StackContext:
     @property
     def region(self) -> str:
         return self.config.region
+
+    @property
+    def names(self) -> StackNames:
+        """The physical names that code outside the program finds resources by."""
+        return StackNames(self.config)
 
     def name(self, *parts: str) -> str:
         """Deterministic, stack-scoped name, also used as the Pulumi logical name."""
@@ -74,3 +80,13 @@ class StackContext:
 def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
     """An IAM policy document from statements that may hold Outputs."""
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def former_parent(type_: str, name: str) -> pulumi.Alias:
+    """An alias to a resource's place under a top-level component it has moved out of.
+
+    Physical names stay when a resource moves to another component; with this alias
+    ``pulumi up`` moves it in the state, where without it the engine would create the
+    new resource and then delete the old one, which has the same physical name.
+    """
+    return pulumi.Alias(parent=pulumi.create_urn(name, type_))

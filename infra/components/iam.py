@@ -9,10 +9,14 @@ to this stack's name prefix. Other components add what they need through
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from infra.naming import EXECUTION_ROLE_SUFFIX
+from infra.network import NetworkIds
 
 ENI_ACTIONS = [
     "ec2:CreateNetworkInterface",
@@ -29,6 +33,13 @@ ENI_DESCRIBE_ACTIONS = [
 ]
 
 
+@dataclass(frozen=True)
+class PlatformRolesArgs:
+    """The network the roles' jobs and endpoints run in, if the stack has one."""
+
+    network: NetworkIds | None = None
+
+
 class PlatformRoles(pulumi.ComponentResource):
     """The roles SageMaker assumes for this stack: jobs and endpoints, and the pipeline."""
 
@@ -39,14 +50,15 @@ class PlatformRoles(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        network_ids: pulumi.Output[dict[str, list[str]]] | None = None,
+        args: PlatformRolesArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:iam:PlatformRoles", name, None, opts)
         self._context = context
+        network_ids = args.network.as_output() if args.network is not None else None
         self._network_ids = network_ids
         self.execution_role = self._sagemaker_role(
-            "execution", "Runs this stack's SageMaker jobs and endpoints"
+            EXECUTION_ROLE_SUFFIX, "Runs this stack's SageMaker jobs and endpoints"
         )
         self.pipeline_role = self._sagemaker_role(
             "pipeline", "Runs this stack's SageMaker pipeline"

@@ -85,17 +85,17 @@ def start_command(
     """Start the deployed pipeline; like every run, it is gated against the champion."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from infra.naming import StackNames, load_stack
     from ops.aws import sagemaker_client
-    from ops.local.pipeline_runner import load_config
     from pipelines.lambdas.start_pipeline import start_training
     from pipelines.registry import RegistryError
 
-    config = load_config(stack)
+    config = load_stack(stack)
     client = sagemaker_client(config.region, endpoint_url)
+    name = StackNames(config).training_pipeline
     try:
-        started = start_training(client, config.resource_name("training"), input_uri)
+        started = start_training(client, name, input_uri)
     except (BotoCoreError, ClientError) as error:
-        name = config.resource_name("training")
         raise RegistryError(f"could not start {name}: {error}") from None
     given = ", ".join(f"{k}={v}" for k, v in started.parameters.items()) or "default parameters"
     typer.echo(f"started {started.execution_arn} ({given})")

@@ -201,9 +201,10 @@ def fetch_quarantine(
     s3: Any, run: LocalRun, target: Path, console: Console
 ) -> list[dict[str, Any]]:
     """The run's quarantined files and their reasons, copied from the data bucket's prefix."""
-    from ops.local.pipeline_runner import load_config, local_spec
+    from infra.naming import load_stack
+    from ops.local.pipeline_runner import local_spec
 
-    spec = local_spec(load_config(DEMO_STACK))
+    spec = local_spec(load_stack(DEMO_STACK))
     prefix = f"quarantine/{run.execution_id}/"
     listed = s3.list_objects_v2(Bucket=spec.data_bucket, Prefix=prefix).get("Contents", [])
     target.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,63 @@
+"""Pipeline alarms: the stack topic hears when an execution of the training pipeline fails.
+
+The metric is SageMaker's own, reached through ``TrainingPipeline.metric_executions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext, former_parent
+from infra.components.pipeline import TrainingPipeline
+
+# Where the alarm was registered before it had a component of its own.
+FORMER_PARENT_TYPE = "mlops:monitoring:DriftMonitoring"
+FORMER_PARENT_NAME = "monitoring"
+FAILURE_PERIOD = 300
+
+
+@dataclass(frozen=True)
+class PipelineAlarmsArgs:
+    """The pipeline whose executions are watched, and the topic that hears of failures."""
+
+    pipeline: TrainingPipeline
+    topic: aws.sns.Topic
+
+
+class PipelineAlarms(pulumi.ComponentResource):
+    """``<prefix>-<env>-training-failed``: any failed execution, to the stack topic."""
+
+    failure_alarm: aws.cloudwatch.MetricAlarm
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        args: PipelineAlarmsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:monitoring:PipelineAlarms", name, None, opts)
+        pipeline, topic = args.pipeline, args.topic.arn
+        alarm_name = context.name("training", "failed")
+        self.failure_alarm = aws.cloudwatch.MetricAlarm(
+            alarm_name,
+            name=alarm_name,
+            alarm_description=f"An execution of pipeline {pipeline.pipeline_name} failed",
+            **pipeline.metric_executions("ExecutionFailed").alarm_inputs(),
+            period=FAILURE_PERIOD,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            actions_enabled=True,
+            alarm_actions=[topic],
+            tags=context.tags("monitoring"),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                aliases=[former_parent(FORMER_PARENT_TYPE, context.name(FORMER_PARENT_NAME))],
+            ),
+        )
+        self.register_outputs({"failureAlarmName": self.failure_alarm.name})
