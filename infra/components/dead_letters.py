@@ -212,19 +212,13 @@ def queue_alarm(
         "ApproximateAgeOfOldestMessage": "oldest",
     }[metric.metric_name]
     name = f"{queue_name}-{suffix}"
-    return aws.cloudwatch.MetricAlarm(
+    return metric.create_alarm(
+        context,
         name,
-        name=name,
-        alarm_description=description,
-        **metric.alarm_inputs(),
-        period=QUEUE_ALARM_PERIOD,
-        evaluation_periods=1,
+        description=description,
+        comparison="GreaterThanThreshold",
         threshold=threshold,
-        comparison_operator="GreaterThanThreshold",
-        treat_missing_data="notBreaching",
-        actions_enabled=True,
-        alarm_actions=[topic_arn],
-        ok_actions=[topic_arn],
-        tags=context.tags("monitoring"),
+        period=QUEUE_ALARM_PERIOD,
+        topic=topic_arn,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -77,23 +77,16 @@ class DriftAlarms(pulumi.ComponentResource):
     ) -> aws.cloudwatch.MetricAlarm:
         context, monitoring, topic = self._context, self._args.monitoring, self._args.topic.arn
         name = context.name("drift", level)
-        return aws.cloudwatch.MetricAlarm(
+        return monitoring.metric_drift().create_alarm(
+            context,
             name,
-            name=name,
-            alarm_description=(
+            description=(
                 f"Largest feature PSI of {monitoring.endpoint_name}'s traffic against the "
                 f"training baseline reached {threshold} ({level})"
             ),
-            **monitoring.metric_drift().alarm_inputs(),
-            period=HOUR,
-            evaluation_periods=1,
+            comparison="GreaterThanOrEqualToThreshold",
             threshold=threshold,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            # The job publishes nothing for an hour without traffic.
-            treat_missing_data="notBreaching",
-            actions_enabled=True,
-            alarm_actions=[topic],
-            ok_actions=[topic],
-            tags=context.tags("monitoring"),
+            period=HOUR,
+            topic=topic,
             opts=opts,
         )

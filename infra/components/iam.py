@@ -40,6 +40,24 @@ class PlatformRolesArgs:
     network: NetworkIds | None = None
 
 
+def write_logs_statement(context: StackContext, sid: str, log_group: str) -> dict[str, object]:
+    """Create and write the streams of ``log_group`` (a name or pattern) of this stack's region."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:DescribeLogStreams",
+        ],
+        "Resource": [
+            context.arn("logs", f"log-group:{log_group}"),
+            context.arn("logs", f"log-group:{log_group}:log-stream:*"),
+        ],
+    }
+
+
 class PlatformRoles(pulumi.ComponentResource):
     """The roles SageMaker assumes for this stack: jobs and endpoints, and the pipeline."""
 
@@ -154,20 +172,7 @@ class PlatformRoles(pulumi.ComponentResource):
             role,
             "logs-and-metrics",
             [
-                {
-                    "Sid": "WriteSageMakerLogs",
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [
-                        context.arn("logs", "log-group:/aws/sagemaker/*"),
-                        context.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*"),
-                    ],
-                },
+                write_logs_statement(context, "WriteSageMakerLogs", "/aws/sagemaker/*"),
                 {
                     "Sid": "PublishMetricsToOurNamespaces",
                     "Effect": "Allow",

@@ -114,11 +114,25 @@ class ProjectImage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.context_sha256 = context_sha256()
+        self.image = self._build(context)
+        self.image_uri = pulumi.Output.concat(
+            self.repository.repository_url, "@", self.image.digest
+        )
+        self.register_outputs(
+            {
+                "repositoryUrl": self.repository.repository_url,
+                "imageUri": self.image_uri,
+                "contextSha256": self.context_sha256,
+            }
+        )
+
+    def _build(self, context: StackContext) -> docker_build.Image:
+        """Build ml/Dockerfile for SageMaker's platform, tag it with the context hash, push it."""
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         # Paths relative to where the program runs, so the inputs (and the state) are the
         # same on every machine that deploys the stack: a changed input means a rebuild.
         root = Path(os.path.relpath(REPO_ROOT, Path.cwd()))
-        self.image = docker_build.Image(
+        return docker_build.Image(
             context.name("image"),
             context={"location": root.as_posix()},
             dockerfile={"location": (root / DOCKERFILE).as_posix()},
@@ -141,16 +155,6 @@ class ProjectImage(pulumi.ComponentResource):
                 "mlops.context-sha256": self.context_sha256,
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lifecycle]),
-        )
-        self.image_uri = pulumi.Output.concat(
-            self.repository.repository_url, "@", self.image.digest
-        )
-        self.register_outputs(
-            {
-                "repositoryUrl": self.repository.repository_url,
-                "imageUri": self.image_uri,
-                "contextSha256": self.context_sha256,
-            }
         )
 
     def grant_pull(self, role: aws.iam.Role) -> aws.iam.RolePolicy:

@@ -2,7 +2,8 @@
 
 Components offer their metrics as ``metric_*`` methods returning ``Metric``
 (``endpoint.metric_latency_p99()``, ``monitoring_pipeline.metric_drift()``),
-so an alarm or a dashboard widget never rebuilds a namespace or a dimension.
+so an alarm or a dashboard widget never rebuilds a namespace or a dimension,
+and every alarm of the stack is made by ``Metric.create_alarm``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext
 
 HOUR = 3600  # seconds: the period of metrics published once an hour
 
@@ -39,3 +43,43 @@ class Metric:
         else:
             inputs["statistic"] = self.statistic
         return inputs
+
+    def create_alarm(
+        self,
+        context: StackContext,
+        name: str,
+        *,
+        description: str,
+        comparison: str,
+        threshold: float,
+        period: int,
+        topic: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int | None = None,
+        notify_ok: bool = True,
+        component: str = "monitoring",
+    ) -> aws.cloudwatch.MetricAlarm:
+        """``name`` (logical and physical): an enabled alarm on this metric to the stack topic.
+
+        Missing data never breaches: the monitoring jobs publish nothing for an
+        hour without traffic, SageMaker nothing for a minute without requests.
+        ``notify_ok`` also tells the topic when the alarm clears.
+        """
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=description,
+            **self.alarm_inputs(),
+            period=period,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            threshold=threshold,
+            comparison_operator=comparison,
+            treat_missing_data="notBreaching",
+            actions_enabled=True,
+            alarm_actions=[topic],
+            ok_actions=[topic] if notify_ok else None,
+            tags=context.tags(component),
+            opts=opts,
+        )

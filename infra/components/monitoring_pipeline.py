@@ -19,10 +19,15 @@ import pulumi_aws as aws
 
 from infra.components.context import StackContext
 from infra.components.dead_letters import DeadLetterQueue
-from infra.components.iam import PlatformRoles
+from infra.components.iam import PlatformRoles, write_logs_statement
 from infra.components.image import ProjectImage
 from infra.components.metric import Metric
-from infra.components.pipeline import PIPELINE_JOB_PREFIX, pipeline_metric, scheduler_role
+from infra.components.pipeline import (
+    PIPELINE_JOB_PREFIX,
+    PipelineSchedule,
+    pipeline_metric,
+    schedule_pipeline,
+)
 from infra.components.serving import ModelEndpoint
 from infra.components.storage import StackStorage
 from infra.config import Monitoring as MonitoringSettings
@@ -93,10 +98,16 @@ class MonitoringPipeline(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
-        self.scheduler_role = scheduler_role(
-            context, "monitoring", "monitoring", self.pipeline, args.storage.key, parent=self
+        self.scheduler_role, self.schedule = schedule_pipeline(
+            context,
+            PipelineSchedule(
+                "monitoring", "monitoring", self.pipeline_name, args.settings.drift_schedule
+            ),
+            self.pipeline,
+            args.storage.key,
+            args.dead_letters,
+            parent=self,
         )
-        self.schedule = self._schedule()
         self.register_outputs(
             {
                 "pipelineName": self.pipeline.pipeline_name,
@@ -130,29 +141,6 @@ class MonitoringPipeline(pulumi.ComponentResource):
     def metric_executions(self, metric_name: str) -> Metric:
         """``ExecutionStarted``, ``ExecutionSucceeded`` or ``ExecutionFailed`` of this pipeline."""
         return pipeline_metric(self.pipeline_name, metric_name)
-
-    def _schedule(self) -> aws.scheduler.Schedule:
-        """Started on the drift schedule; what Scheduler cannot start is a dead letter."""
-        args, context = self._args, self._context
-        dead_letter, grant = args.dead_letters.for_role(self.scheduler_role, parent=self)
-        schedule_name = context.name("monitoring-schedule")
-        return aws.scheduler.Schedule(
-            schedule_name,
-            name=schedule_name,
-            description=f"Starts {self.pipeline_name} ({args.settings.drift_schedule})",
-            schedule_expression=args.settings.drift_schedule,
-            schedule_expression_timezone="UTC",
-            state="ENABLED",
-            flexible_time_window={"mode": "OFF"},
-            kms_key_arn=args.storage.key.arn,
-            target={
-                "arn": self.pipeline.arn,
-                "role_arn": self.scheduler_role.arn,
-                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
-                "dead_letter_config": dead_letter,
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant]),
-        )
 
     def _spec(self, values: list[Any]) -> MonitoringPipelineSpec:
         role_arn, image_uri, key_arn, bucket, subnet_ids, group_ids = values
@@ -224,7 +212,6 @@ class MonitoringPipeline(pulumi.ComponentResource):
 
     def _job_statements(self) -> list[dict[str, object]]:
         """Describe the serving package, publish our namespaces only, write the jobs' logs."""
-        context = self._context
         return [
             {
                 "Sid": "ReadTheServingModelPackage",
@@ -242,20 +229,9 @@ class MonitoringPipeline(pulumi.ComponentResource):
                     "StringEquals": {"cloudwatch:namespace": list(metrics.PUBLISHED_NAMESPACES)}
                 },
             },
-            {
-                "Sid": "WriteProcessingJobLogs",
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                "Resource": [
-                    context.arn("logs", "log-group:/aws/sagemaker/ProcessingJobs"),
-                    context.arn("logs", "log-group:/aws/sagemaker/ProcessingJobs:log-stream:*"),
-                ],
-            },
+            write_logs_statement(
+                self._context, "WriteProcessingJobLogs", "/aws/sagemaker/ProcessingJobs"
+            ),
         ]
 
     def _grant_pipeline_role(self) -> aws.iam.RolePolicy:

@@ -76,10 +76,22 @@ class TrainingPipeline(pulumi.ComponentResource):
             tags=context.tags("pipeline"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=self._grants()),
         )
-        self.scheduler_role = scheduler_role(
-            context, "training", "pipeline", self.pipeline, args.storage.key, parent=self
+        settings = args.settings
+        self.scheduler_role, self.schedule = schedule_pipeline(
+            context,
+            PipelineSchedule(
+                "training",
+                "pipeline",
+                self.pipeline_name,
+                settings.schedule,
+                settings.schedule_timezone,
+                settings.schedule_enabled,
+            ),
+            self.pipeline,
+            args.storage.key,
+            args.dead_letters,
+            parent=self,
         )
-        self.schedule = self._schedule()
         self.register_outputs(
             {
                 "pipelineName": self.pipeline.pipeline_name,
@@ -104,28 +116,6 @@ class TrainingPipeline(pulumi.ComponentResource):
             storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
             roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
         ]
-
-    def _schedule(self) -> aws.scheduler.Schedule:
-        """EventBridge Scheduler starts the pipeline; what it cannot start is a dead letter."""
-        context, settings = self._context, self._args.settings
-        dead_letter, grant = self._args.dead_letters.for_role(self.scheduler_role, parent=self)
-        return aws.scheduler.Schedule(
-            context.name("training-schedule"),
-            name=context.name("training-schedule"),
-            description=f"Starts {self.pipeline_name} ({settings.schedule})",
-            schedule_expression=settings.schedule,
-            schedule_expression_timezone=settings.schedule_timezone,
-            state="ENABLED" if settings.schedule_enabled else "DISABLED",
-            flexible_time_window={"mode": "OFF"},
-            kms_key_arn=self._args.storage.key.arn,
-            target={
-                "arn": self.pipeline.arn,
-                "role_arn": self.scheduler_role.arn,
-                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
-                "dead_letter_config": dead_letter,
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant]),
-        )
 
     def _definition(self) -> pulumi.Output[str]:
         args, context = self._args, self._context
@@ -194,6 +184,53 @@ class TrainingPipeline(pulumi.ComponentResource):
                 ],
             }
         ]
+
+
+@dataclass(frozen=True)
+class PipelineSchedule:
+    """When EventBridge Scheduler starts a pipeline: ``<prefix>-<env>-<purpose>-schedule``."""
+
+    purpose: str
+    component: str  # the scheduler role's ``component`` tag
+    pipeline_name: str
+    expression: str
+    timezone: str = "UTC"
+    enabled: bool = True
+
+
+def schedule_pipeline(
+    context: StackContext,
+    when: PipelineSchedule,
+    pipeline: aws.sagemaker.Pipeline,
+    key: aws.kms.Key,
+    dead_letters: DeadLetterQueue,
+    parent: pulumi.Resource,
+) -> tuple[aws.iam.Role, aws.scheduler.Schedule]:
+    """The schedule that starts ``pipeline`` and its role; what it cannot start is a dead letter.
+
+    The schedule is encrypted with the stack key and retried for an hour.
+    """
+    role = scheduler_role(context, when.purpose, when.component, pipeline, key, parent=parent)
+    dead_letter, grant = dead_letters.for_role(role, parent=parent)
+    schedule_name = context.name(f"{when.purpose}-schedule")
+    schedule = aws.scheduler.Schedule(
+        schedule_name,
+        name=schedule_name,
+        description=f"Starts {when.pipeline_name} ({when.expression})",
+        schedule_expression=when.expression,
+        schedule_expression_timezone=when.timezone,
+        state="ENABLED" if when.enabled else "DISABLED",
+        flexible_time_window={"mode": "OFF"},
+        kms_key_arn=key.arn,
+        target={
+            "arn": pipeline.arn,
+            "role_arn": role.arn,
+            "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+            "dead_letter_config": dead_letter,
+        },
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[grant]),
+    )
+    return role, schedule
 
 
 def scheduler_role(

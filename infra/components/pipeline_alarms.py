@@ -40,24 +40,19 @@ class PipelineAlarms(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:PipelineAlarms", name, None, opts)
-        pipeline, topic = args.pipeline, args.topic.arn
-        alarm_name = context.name("training", "failed")
-        self.failure_alarm = aws.cloudwatch.MetricAlarm(
-            alarm_name,
-            name=alarm_name,
-            alarm_description=f"An execution of pipeline {pipeline.pipeline_name} failed",
-            **pipeline.metric_executions("ExecutionFailed").alarm_inputs(),
-            period=FAILURE_PERIOD,
-            evaluation_periods=1,
+        pipeline = args.pipeline
+        self.failure_alarm = pipeline.metric_executions("ExecutionFailed").create_alarm(
+            context,
+            context.name("training", "failed"),
+            description=f"An execution of pipeline {pipeline.pipeline_name} failed",
+            comparison="GreaterThanOrEqualToThreshold",
             threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            actions_enabled=True,
-            alarm_actions=[topic],
-            tags=context.tags("monitoring"),
+            period=FAILURE_PERIOD,
+            topic=args.topic.arn,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 aliases=[former_parent(FORMER_PARENT_TYPE, context.name(FORMER_PARENT_NAME))],
             ),
+            notify_ok=False,  # a failed run is an event, not a state that clears
         )
         self.register_outputs({"failureAlarmName": self.failure_alarm.name})

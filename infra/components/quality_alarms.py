@@ -119,22 +119,14 @@ class QualityAlarms(pulumi.ComponentResource):
     def _alarm(self, spec: QualityAlarm) -> aws.cloudwatch.MetricAlarm:
         context, monitoring, topic = self._context, self._args.monitoring, self._args.topic.arn
         name = context.name("quality", spec.part)
-        return aws.cloudwatch.MetricAlarm(
+        # The job publishes nothing when there is no traffic or too few labels.
+        return monitoring.metric_quality(spec.metric).create_alarm(
+            context,
             name,
-            name=name,
-            alarm_description=(
-                f"{spec.description} ({spec.threshold}) on {monitoring.endpoint_name}"
-            ),
-            **monitoring.metric_quality(spec.metric).alarm_inputs(),
-            period=HOUR,
-            evaluation_periods=1,
+            description=f"{spec.description} ({spec.threshold}) on {monitoring.endpoint_name}",
+            comparison=spec.comparison,
             threshold=spec.threshold,
-            comparison_operator=spec.comparison,
-            # The job publishes nothing when there is no traffic or too few labels.
-            treat_missing_data="notBreaching",
-            actions_enabled=True,
-            alarm_actions=[topic],
-            ok_actions=[topic],
-            tags=context.tags("monitoring"),
+            period=HOUR,
+            topic=topic,
             opts=pulumi.ResourceOptions(parent=self),
         )

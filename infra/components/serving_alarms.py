@@ -153,22 +153,18 @@ def create_rollback_alarms(
     result = RollbackAlarmSet()
     for spec in rollback_alarm_specs(metrics, settings):
         name = context.name("endpoint", spec.suffix)
-        alarm = aws.cloudwatch.MetricAlarm(
+        alarm = spec.metric.create_alarm(
+            context,
             name,
-            name=name,
-            alarm_description=spec.description,
-            comparison_operator=spec.comparison,
+            description=spec.description,
+            comparison=spec.comparison,
             threshold=spec.threshold,
+            period=settings.period_seconds,
+            topic=topic.arn,
+            opts=pulumi.ResourceOptions(parent=parent),
             evaluation_periods=settings.evaluation_periods,
             datapoints_to_alarm=settings.evaluation_periods,
-            period=settings.period_seconds,
-            treat_missing_data="notBreaching",
-            actions_enabled=True,
-            alarm_actions=[topic.arn],
-            ok_actions=[topic.arn],
-            tags=context.tags("serving"),
-            opts=pulumi.ResourceOptions(parent=parent),
-            **spec.metric.alarm_inputs(),
+            component="serving",
         )
         result.alarms.append(alarm)
         result.names.append(name)
