@@ -10,7 +10,6 @@ import pulumi_aws as aws
 from infra.components.budget import CostBudget, CostBudgetArgs
 from infra.components.context import StackContext
 from infra.components.dashboard import StackDashboard, StackDashboardArgs
-from infra.components.dead_letters import DeadLetterQueue
 from infra.components.delivery import GitHubDispatch, build_github_dispatch
 from infra.components.drift_alarms import DriftAlarms, DriftAlarmsArgs
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
@@ -37,7 +36,7 @@ from infra.network import NetworkIds, resolve_network
 
 @dataclass
 class Platform:
-    """The stack's components, for outputs and for tests."""
+    """The stack's components, for outputs and for tests; optional ones are None when absent."""
 
     context: StackContext
     network: NetworkIds | None
@@ -45,11 +44,11 @@ class Platform:
     roles: PlatformRoles
     notifications: Notifications
     image: ProjectImage
+    registry: ModelRegistry
+    pipeline: TrainingPipeline
+    pipeline_alarms: PipelineAlarms
     serving: ModelEndpoint | None = None
     feature_store: FeatureStore | None = None
-    registry: ModelRegistry | None = None
-    pipeline: TrainingPipeline | None = None
-    pipeline_alarms: PipelineAlarms | None = None
     retrain_gate: RetrainGate | None = None
     monitoring_pipeline: MonitoringPipeline | None = None
     drift_alarms: DriftAlarms | None = None
@@ -81,11 +80,9 @@ class Platform:
         outputs: dict[str, pulumi.Input[object]] = {}
         if self.feature_store is not None:
             outputs["featureGroupName"] = self.feature_store.group_name
-        if self.registry is not None:
-            outputs["modelPackageGroupName"] = self.registry.group_name
-            outputs["modelApprovalQueueUrl"] = self.registry.cd_queue.url
-        if self.pipeline is not None:
-            outputs["trainingPipelineName"] = self.pipeline.pipeline_name
+        outputs["modelPackageGroupName"] = self.registry.group_name
+        outputs["modelApprovalQueueUrl"] = self.registry.cd_queue.url
+        outputs["trainingPipelineName"] = self.pipeline.pipeline_name
         if self.monitoring_pipeline is not None:
             outputs["monitoringPipelineName"] = self.monitoring_pipeline.pipeline_name
         if self.drift_alarms is not None:
@@ -130,12 +127,25 @@ def build_platform(config: StackConfig) -> Platform:
         ),
     )
     platform = Platform(
-        context, network, storage, roles, notifications, image, serving, feature_store, registry
+        context,
+        network,
+        storage,
+        roles,
+        notifications,
+        image,
+        registry,
+        pipeline,
+        PipelineAlarms(
+            context.name("pipeline-alarms"),
+            context,
+            PipelineAlarmsArgs(pipeline, notifications.topic),
+        ),
+        serving=serving,
+        feature_store=feature_store,
     )
-    platform.pipeline = pipeline
-    _add_monitoring(platform, pipeline)
+    _add_monitoring(platform)
     platform.budget = _budget(context, notifications)
-    platform.dashboard = _dashboard(context, pipeline, serving, platform.monitoring_pipeline)
+    platform.dashboard = _dashboard(platform)
     platform.delivery = build_github_dispatch(
         context, registry, storage, notifications.dead_letters
     )
@@ -178,22 +188,18 @@ def _feature_store(
     )
 
 
-def _add_monitoring(platform: Platform, pipeline: TrainingPipeline) -> None:
-    """Pipeline alarms always; drift and quality where the monitoring pipeline publishes them.
+def _add_monitoring(platform: Platform) -> None:
+    """The monitoring pipeline, and the drift and quality alarms on what it publishes.
 
-    The monitoring pipeline exists where an endpoint captures its traffic; the
-    retrain gate where something can ask it to retrain, before the pipeline that
-    needs it, so the dead-letter queue lists the gate's role first as it always has.
+    All of it exists where an endpoint captures its traffic. The retrain gate,
+    which only those alarms call, comes first: the dead-letter queue has always
+    listed its role before the monitoring schedule's.
     """
-    context, notifications = platform.context, platform.notifications
-    topic, settings = notifications.topic, context.config.monitoring
-    platform.pipeline_alarms = PipelineAlarms(
-        context.name("pipeline-alarms"), context, PipelineAlarmsArgs(pipeline, topic)
-    )
-    serving = platform.serving
+    context, notifications, serving = platform.context, platform.notifications, platform.serving
+    settings = context.config.monitoring
     if serving is None or not context.config.serving.data_capture.enabled:
         return
-    gate = _retrain_gate(context, pipeline, platform.storage, notifications.dead_letters)
+    gate = _retrain_gate(platform)
     monitoring = MonitoringPipeline(
         context.name("monitoring-pipeline"),
         context,
@@ -209,6 +215,7 @@ def _add_monitoring(platform: Platform, pipeline: TrainingPipeline) -> None:
         ),
     )
     platform.retrain_gate, platform.monitoring_pipeline = gate, monitoring
+    topic = notifications.topic
     platform.drift_alarms = DriftAlarms(
         context.name("drift-alarms"), context, DriftAlarmsArgs(settings, monitoring, topic, gate)
     )
@@ -220,12 +227,8 @@ def _add_monitoring(platform: Platform, pipeline: TrainingPipeline) -> None:
         )
 
 
-def _retrain_gate(
-    context: StackContext,
-    pipeline: TrainingPipeline,
-    storage: StackStorage,
-    dead_letters: DeadLetterQueue,
-) -> RetrainGate | None:
+def _retrain_gate(platform: Platform) -> RetrainGate | None:
+    context = platform.context
     settings = context.config.monitoring
     if not settings.retrain_on_alarm:
         return None
@@ -233,10 +236,10 @@ def _retrain_gate(
         context.name("retrain-gate"),
         context,
         RetrainGateArgs(
-            pipeline,
+            platform.pipeline,
             cooldown_minutes=settings.retrain_cooldown_minutes,
-            key=storage.key,
-            dead_letters=dead_letters,
+            key=platform.storage.key,
+            dead_letters=platform.notifications.dead_letters,
             log_retention_days=settings.log_retention_days,
         ),
     )
@@ -249,17 +252,18 @@ def _budget(context: StackContext, notifications: Notifications) -> CostBudget |
     return CostBudget(context.name("budget"), context, CostBudgetArgs(settings, notifications))
 
 
-def _dashboard(
-    context: StackContext,
-    pipeline: TrainingPipeline,
-    serving: ModelEndpoint | None,
-    monitoring: MonitoringPipeline | None,
-) -> StackDashboard | None:
-    config = context.config
+def _dashboard(platform: Platform) -> StackDashboard | None:
+    config = platform.context.config
     if not config.monitoring.dashboard:
         return None
     return StackDashboard(
-        context.name("dashboard"),
-        context,
-        StackDashboardArgs(config.monitoring, config.serving, pipeline, serving, monitoring),
+        platform.context.name("dashboard"),
+        platform.context,
+        StackDashboardArgs(
+            config.monitoring,
+            config.serving,
+            platform.pipeline,
+            platform.serving,
+            platform.monitoring_pipeline,
+        ),
     )

@@ -15,15 +15,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, former_parent
+from infra.components.context import FORMER_DRIFT_MONITORING, StackContext
 from infra.components.metric import HOUR
 from infra.components.monitoring_pipeline import MonitoringPipeline
 from infra.components.retrain_gate import RetrainGate
 from infra.config import Monitoring as MonitoringSettings
-
-# Where these alarms and the rule were registered before they had a component of their own.
-FORMER_PARENT_TYPE = "mlops:monitoring:DriftMonitoring"
-FORMER_PARENT_NAME = "monitoring"
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class DriftAlarms(pulumi.ComponentResource):
         self._args = args
         moved = pulumi.ResourceOptions(
             parent=self,
-            aliases=[former_parent(FORMER_PARENT_TYPE, context.name(FORMER_PARENT_NAME))],
+            aliases=[context.moved_from(FORMER_DRIFT_MONITORING)],
         )
         self.warning = self._alarm("warn", args.settings.psi_warn, moved)
         self.alarm = self._alarm("alarm", args.settings.psi_alarm, moved)

@@ -10,12 +10,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, former_parent
+from infra.components.context import FORMER_DRIFT_MONITORING, StackContext
 from infra.components.pipeline import TrainingPipeline
 
-# Where the alarm was registered before it had a component of its own.
-FORMER_PARENT_TYPE = "mlops:monitoring:DriftMonitoring"
-FORMER_PARENT_NAME = "monitoring"
 FAILURE_PERIOD = 300
 
 
@@ -51,7 +48,7 @@ class PipelineAlarms(pulumi.ComponentResource):
             topic=args.topic.arn,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                aliases=[former_parent(FORMER_PARENT_TYPE, context.name(FORMER_PARENT_NAME))],
+                aliases=[context.moved_from(FORMER_DRIFT_MONITORING)],
             ),
             notify_ok=False,  # a failed run is an event, not a state that clears
         )
