@@ -21,7 +21,6 @@ CONTEXT_DIRS = ("ml", "pipelines")
 EXCLUDED_PARTS = ("__pycache__",)
 EXCLUDED_SUFFIXES = (".pyc",)
 LOCAL_ACCOUNT = "123456789012"
-REPOSITORY_SUFFIX = "image"
 
 
 def context_files(root: Path = REPO_ROOT) -> list[Path]:

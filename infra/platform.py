@@ -5,36 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
-from infra.components.budget import CostBudget
+from infra.components.budget import CostBudget, CostBudgetArgs
 from infra.components.context import StackContext
-from infra.components.dashboard import DashboardSources, StackDashboard
+from infra.components.dashboard import StackDashboard, StackDashboardArgs
 from infra.components.delivery import GitHubDispatch, build_github_dispatch
-from infra.components.feature_store import FeatureStore
-from infra.components.iam import PlatformRoles
-from infra.components.image import ProjectImage
+from infra.components.drift_alarms import DriftAlarms, DriftAlarmsArgs
+from infra.components.feature_store import FeatureStore, FeatureStoreArgs
+from infra.components.iam import PlatformRoles, PlatformRolesArgs
+from infra.components.image import ProjectImage, ProjectImageArgs
 from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
-from infra.components.monitoring import DriftMonitoring, RetrainTarget
-from infra.components.monitoring_pipeline import MonitoringPipeline, build_monitoring_pipeline
-from infra.components.notifications import Notifications
-from infra.components.pipeline import TrainingPipeline
-from infra.components.quality_alarms import QualityAlarms
-from infra.components.registry import ModelRegistry
-from infra.components.retrain_gate import GateTarget, RetrainGate
+from infra.components.monitoring_pipeline import MonitoringPipeline, MonitoringPipelineArgs
+from infra.components.notifications import Notifications, NotificationsArgs
+from infra.components.pipeline import TrainingPipeline, TrainingPipelineArgs
+from infra.components.pipeline_alarms import PipelineAlarms, PipelineAlarmsArgs
+from infra.components.quality_alarms import QualityAlarms, QualityAlarmsArgs
+from infra.components.registry import ModelRegistry, ModelRegistryArgs
+from infra.components.retrain_gate import RetrainGate, RetrainGateArgs
 from infra.components.serving import (
     ModelEndpoint,
     ModelEndpointArgs,
     build_model_endpoint,
     serving_outputs,
 )
-from infra.components.storage import StackStorage
+from infra.components.storage import StackStorage, StackStorageArgs
 from infra.config import StackConfig
 from infra.network import NetworkIds, resolve_network
 
 
 @dataclass
 class Platform:
-    """The stack's components, for outputs and for tests."""
+    """The stack's components, for outputs and for tests; optional ones are None when absent."""
 
     context: StackContext
     network: NetworkIds | None
@@ -42,12 +44,14 @@ class Platform:
     roles: PlatformRoles
     notifications: Notifications
     image: ProjectImage
+    registry: ModelRegistry
+    pipeline: TrainingPipeline
+    pipeline_alarms: PipelineAlarms
     serving: ModelEndpoint | None = None
     feature_store: FeatureStore | None = None
-    registry: ModelRegistry | None = None
-    pipeline: TrainingPipeline | None = None
-    monitoring: DriftMonitoring | None = None
+    retrain_gate: RetrainGate | None = None
     monitoring_pipeline: MonitoringPipeline | None = None
+    drift_alarms: DriftAlarms | None = None
     quality_alarms: QualityAlarms | None = None
     kubernetes: KubernetesServing | None = None
     delivery: GitHubDispatch | None = None
@@ -76,155 +80,190 @@ class Platform:
         outputs: dict[str, pulumi.Input[object]] = {}
         if self.feature_store is not None:
             outputs["featureGroupName"] = self.feature_store.group_name
-        if self.registry is not None:
-            outputs["modelPackageGroupName"] = self.registry.group_name
-            outputs["modelApprovalQueueUrl"] = self.registry.cd_queue.url
-        if self.pipeline is not None:
-            outputs["trainingPipelineName"] = self.pipeline.pipeline_name
+        outputs["modelPackageGroupName"] = self.registry.group_name
+        outputs["modelApprovalQueueUrl"] = self.registry.cd_queue.url
+        outputs["trainingPipelineName"] = self.pipeline.pipeline_name
         if self.monitoring_pipeline is not None:
             outputs["monitoringPipelineName"] = self.monitoring_pipeline.pipeline_name
+        if self.drift_alarms is not None:
+            outputs["driftAlarmName"] = self.drift_alarms.alarm.name
         return outputs
 
 
 def build_platform(config: StackConfig) -> Platform:
-    """Create every component of one stack from its validated config."""
+    """Create every component of one stack from its validated config.
+
+    The order matters twice: a component exists before those that take it, and
+    the dead-letter queue's policy lists its senders in the order they are wired.
+    """
     context = StackContext.create(config)
     network = resolve_network(config.network)
-    storage = StackStorage(context.name("storage"), context, config.storage)
-    roles = PlatformRoles(
-        context.name("roles"), context, network.as_output() if network is not None else None
-    )
-    for bucket in (storage.data, storage.artifacts):
-        storage.grant_read_write(roles.execution_role, bucket)
-    storage.grant_read_write(roles.execution_role, storage.monitoring, "drift/")
-    storage.grant_read(roles.execution_role, storage.monitoring, "data-capture/")
-    image = ProjectImage(context.name("image"), context, storage)
-    image.grant_pull(roles, roles.execution_role)
-    notifications = Notifications(
-        context.name("notifications"),
-        context,
-        storage,
-        emails=config.monitoring.alarm_emails,
-        https_endpoints=config.monitoring.alarm_https_endpoints,
-        budgets_publish=config.budget.enabled,
-    )
+    storage = StackStorage(context.name("storage"), context, StackStorageArgs(config.storage))
+    roles = PlatformRoles(context.name("roles"), context, PlatformRolesArgs(network))
+    _grant_execution_role(storage, roles.execution_role)
+    image = ProjectImage(context.name("image"), context, ProjectImageArgs(storage, roles))
+    image.grant_pull(roles.execution_role)
+    notifications = _notifications(context, storage)
     serving = build_model_endpoint(
         context,
-        ModelEndpointArgs(
-            settings=config.serving,
-            roles=roles,
-            storage=storage,
-            topic=notifications.topic,
-            network=network,
-        ),
+        ModelEndpointArgs(config.serving, roles, storage, notifications.topic, network),
     )
-    feature_store = (
-        FeatureStore(context.name("feature-store"), context, config.feature_store, storage, roles)
-        if config.feature_store.enabled
-        else None
+    feature_store = _feature_store(context, storage, roles)
+    registry = ModelRegistry(
+        context.name("registry"), context, ModelRegistryArgs(storage, roles, notifications)
     )
-    registry = ModelRegistry(context.name("registry"), context, storage, roles, notifications)
     pipeline = TrainingPipeline(
         context.name("pipeline"),
         context,
-        config.pipeline,
+        TrainingPipelineArgs(
+            config.pipeline,
+            storage,
+            roles,
+            registry,
+            image,
+            notifications.dead_letters,
+            feature_store=feature_store,
+            network=network,
+        ),
+    )
+    platform = Platform(
+        context,
+        network,
         storage,
         roles,
-        registry,
-        image,
-        feature_store=feature_store,
-        network=network,
-        dead_letters=notifications.dead_letters,
-    )
-    retrain_gate = (
-        RetrainGate(
-            context.name("retrain-gate"),
-            context,
-            GateTarget(
-                pipeline_arn=pipeline.pipeline.arn,
-                pipeline_name=pipeline.pipeline_name,
-            ),
-            cooldown_minutes=config.monitoring.retrain_cooldown_minutes,
-            key=storage.key.arn,
-            dead_letters=notifications.dead_letters,
-            log_retention_days=config.monitoring.log_retention_days,
-        )
-        if serving is not None and config.monitoring.retrain_on_alarm
-        else None
-    )
-    retrain = RetrainTarget(arn=pipeline.pipeline.arn, name=pipeline.pipeline_name)
-    monitoring = DriftMonitoring(
-        context.name("monitoring"),
-        context,
-        config.monitoring,
         notifications,
-        endpoint=serving,
-        retrain=retrain,
-        retrain_gate=retrain_gate,
-    )
-    monitoring_pipeline = build_monitoring_pipeline(
-        context, config, storage, roles, image, serving, notifications.dead_letters, network=network
-    )
-    quality_alarms = (
-        QualityAlarms(
-            context.name("quality-alarms"),
+        image,
+        registry,
+        pipeline,
+        PipelineAlarms(
+            context.name("pipeline-alarms"),
             context,
-            config.monitoring.quality,
-            monitoring_pipeline,
-            notifications.topic,
-            retrain=retrain_gate,
-            dead_letters=notifications.dead_letters,
-        )
-        if monitoring_pipeline is not None and monitoring_pipeline.quality_enabled
-        else None
-    )
-    budget = (
-        CostBudget(
-            context.name("budget"),
-            context,
-            config.budget,
-            notifications.topic,
-            depends_on=[notifications.topic_policy],
-        )
-        if config.budget.enabled
-        else None
-    )
-    dashboard = (
-        StackDashboard(
-            context.name("dashboard"),
-            context,
-            DashboardSources(
-                monitoring_settings=config.monitoring,
-                serving_settings=config.serving,
-                endpoint=serving,
-                monitoring_pipeline=monitoring_pipeline,
-                pipeline_names=tuple(
-                    p.pipeline_name for p in (pipeline, monitoring_pipeline) if p is not None
-                ),
-            ),
-        )
-        if config.monitoring.dashboard
-        else None
-    )
-    delivery = build_github_dispatch(context, registry, storage, notifications.dead_letters)
-    # Last: the dead-letter queue's policy names every source wired above.
-    notifications.dead_letters.attach_policy()
-    return Platform(
-        context=context,
-        network=network,
-        storage=storage,
-        roles=roles,
-        notifications=notifications,
-        image=image,
+            PipelineAlarmsArgs(pipeline, notifications.topic),
+        ),
         serving=serving,
         feature_store=feature_store,
-        registry=registry,
-        pipeline=pipeline,
-        monitoring=monitoring,
-        monitoring_pipeline=monitoring_pipeline,
-        quality_alarms=quality_alarms,
-        kubernetes=build_kubernetes_serving(context, image),
-        delivery=delivery,
-        budget=budget,
-        dashboard=dashboard,
+    )
+    _add_monitoring(platform)
+    platform.budget = _budget(context, notifications)
+    platform.dashboard = _dashboard(platform)
+    platform.delivery = build_github_dispatch(
+        context, registry, storage, notifications.dead_letters
+    )
+    platform.kubernetes = build_kubernetes_serving(context, image)
+    # Last: the dead-letter queue's policy names every source wired above.
+    notifications.dead_letters.attach_policy()
+    return platform
+
+
+def _grant_execution_role(storage: StackStorage, role: aws.iam.Role) -> None:
+    """Jobs read and write data and artifacts, write drift reports, read captured traffic."""
+    for bucket in (storage.data, storage.artifacts):
+        storage.grant_read_write(role, bucket)
+    storage.grant_read_write(role, storage.monitoring, "drift/")
+    storage.grant_read(role, storage.monitoring, "data-capture/")
+
+
+def _notifications(context: StackContext, storage: StackStorage) -> Notifications:
+    monitoring = context.config.monitoring
+    return Notifications(
+        context.name("notifications"),
+        context,
+        NotificationsArgs(
+            storage,
+            emails=monitoring.alarm_emails,
+            https_endpoints=monitoring.alarm_https_endpoints,
+            budgets_publish=context.config.budget.enabled,
+        ),
+    )
+
+
+def _feature_store(
+    context: StackContext, storage: StackStorage, roles: PlatformRoles
+) -> FeatureStore | None:
+    settings = context.config.feature_store
+    if not settings.enabled:
+        return None
+    return FeatureStore(
+        context.name("feature-store"), context, FeatureStoreArgs(settings, storage, roles)
+    )
+
+
+def _add_monitoring(platform: Platform) -> None:
+    """The monitoring pipeline, and the drift and quality alarms on what it publishes.
+
+    All of it exists where an endpoint captures its traffic. The retrain gate,
+    which only those alarms call, comes first: the dead-letter queue has always
+    listed its role before the monitoring schedule's.
+    """
+    context, notifications, serving = platform.context, platform.notifications, platform.serving
+    settings = context.config.monitoring
+    if serving is None or not context.config.serving.data_capture.enabled:
+        return
+    gate = _retrain_gate(platform)
+    monitoring = MonitoringPipeline(
+        context.name("monitoring-pipeline"),
+        context,
+        MonitoringPipelineArgs(
+            settings,
+            context.config.pipeline,
+            serving,
+            platform.storage,
+            platform.roles,
+            platform.image,
+            notifications.dead_letters,
+            network=platform.network,
+        ),
+    )
+    platform.retrain_gate, platform.monitoring_pipeline = gate, monitoring
+    topic = notifications.topic
+    platform.drift_alarms = DriftAlarms(
+        context.name("drift-alarms"), context, DriftAlarmsArgs(settings, monitoring, topic, gate)
+    )
+    if monitoring.quality_enabled:
+        platform.quality_alarms = QualityAlarms(
+            context.name("quality-alarms"),
+            context,
+            QualityAlarmsArgs(settings.quality, monitoring, topic, gate),
+        )
+
+
+def _retrain_gate(platform: Platform) -> RetrainGate | None:
+    context = platform.context
+    settings = context.config.monitoring
+    if not settings.retrain_on_alarm:
+        return None
+    return RetrainGate(
+        context.name("retrain-gate"),
+        context,
+        RetrainGateArgs(
+            platform.pipeline,
+            cooldown_minutes=settings.retrain_cooldown_minutes,
+            key=platform.storage.key,
+            dead_letters=platform.notifications.dead_letters,
+            log_retention_days=settings.log_retention_days,
+        ),
+    )
+
+
+def _budget(context: StackContext, notifications: Notifications) -> CostBudget | None:
+    settings = context.config.budget
+    if not settings.enabled:
+        return None
+    return CostBudget(context.name("budget"), context, CostBudgetArgs(settings, notifications))
+
+
+def _dashboard(platform: Platform) -> StackDashboard | None:
+    config = platform.context.config
+    if not config.monitoring.dashboard:
+        return None
+    return StackDashboard(
+        platform.context.name("dashboard"),
+        platform.context,
+        StackDashboardArgs(
+            config.monitoring,
+            config.serving,
+            platform.pipeline,
+            platform.serving,
+            platform.monitoring_pipeline,
+        ),
     )

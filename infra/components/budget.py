@@ -14,13 +14,23 @@ https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import PROJECT, StackContext
+from infra.components.notifications import Notifications
 from infra.config.alerts import Budget as BudgetSettings
+
+
+@dataclass(frozen=True)
+class CostBudgetArgs:
+    """The limit and thresholds, and the topic (with its policy) notifications go to."""
+
+    settings: BudgetSettings
+    notifications: Notifications
 
 
 class CostBudget(pulumi.ComponentResource):
@@ -32,27 +42,26 @@ class CostBudget(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        settings: BudgetSettings,
-        topic: aws.sns.Topic,
-        depends_on: list[pulumi.Resource] | None = None,
+        args: CostBudgetArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:CostBudget", name, None, opts)
+        settings, notifications = args.settings, args.notifications
         environment = context.config.environment.value
         budget_name = context.name("monthly-cost")
-        notifications: list[dict[str, Any]] = [
+        thresholds: list[dict[str, Any]] = [
             {
                 "comparison_operator": "GREATER_THAN",
                 "notification_type": kind,
                 "threshold": float(threshold),
                 "threshold_type": "PERCENTAGE",
-                "subscriber_sns_topic_arns": [topic.arn],
+                "subscriber_sns_topic_arns": [notifications.topic.arn],
             }
-            for kind, thresholds in (
+            for kind, percentages in (
                 ("ACTUAL", settings.actual_thresholds_percent),
                 ("FORECASTED", settings.forecasted_thresholds_percent),
             )
-            for threshold in thresholds
+            for threshold in percentages
         ]
         self.budget = aws.budgets.Budget(
             budget_name,
@@ -74,9 +83,9 @@ class CostBudget(pulumi.ComponentResource):
                     },
                 ]
             },
-            notifications=notifications,
+            notifications=thresholds,
             tags=context.tags("monitoring"),
             # The topic policy must let Budgets publish before a notification is tried.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[notifications.topic_policy]),
         )
         self.register_outputs({"budgetName": self.budget.name})

@@ -9,8 +9,12 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
+from infra.naming import StackNames
 
 PROJECT = "mlops"
+# A component that no longer exists, whose alarms and rules moved to other components:
+# (type token, name part). The drift alarms and the pipeline failure alarm alias to it.
+FORMER_DRIFT_MONITORING = ("mlops:monitoring:DriftMonitoring", "monitoring")
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,24 @@ class StackContext:
     def region(self) -> str:
         return self.config.region
 
+    @property
+    def names(self) -> StackNames:
+        """The physical names that code outside the program finds resources by."""
+        return StackNames(self.config)
+
     def name(self, *parts: str) -> str:
         """Deterministic, stack-scoped name, also used as the Pulumi logical name."""
         return self.config.resource_name(*parts)
+
+    def moved_from(self, component: tuple[str, str]) -> pulumi.Alias:
+        """An alias to a resource's place under a top-level ``component`` it moved out of.
+
+        Physical names stay when a resource moves to another component; with this
+        alias ``pulumi up`` moves it in the state, where without it the engine would
+        create the new resource and then delete the old one, of the same physical name.
+        """
+        type_token, name_part = component
+        return pulumi.Alias(parent=pulumi.create_urn(self.name(name_part), type_token))
 
     def tags(self, component: str) -> dict[str, str]:
         """Tags for every taggable resource: the three the platform owns, then the user's."""

@@ -1,8 +1,10 @@
 """The stack's CloudWatch dashboard: serving, rollout, drift, quality, pipelines and unit cost.
 
-One place an operator opens first. Every metric comes from the component that
-emits it (``endpoint.metric_latency_p99()``, ``monitoring.metric_quality()``,
-the drift publisher's dimensions), so a widget never misses a dimension. The
+One place an operator opens first. Every metric comes from a ``metric_*`` method
+of the component that emits it (``endpoint.metric_latency_p99()``,
+``monitoring_pipeline.metric_drift()`` and ``metric_quality()``,
+``training.metric_executions()``), so a widget never misses a dimension; drift
+and quality show where the monitoring pipeline publishes them. The
 cost of 1,000 predictions is metric math on the invocations: the list price of
 the provisioned instances (``infra/plan/prices.py``) over an hour's traffic, or
 for a serverless endpoint the billed GB-seconds of an average invocation.
@@ -17,30 +19,30 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext
-from infra.components.monitoring import DRIFT_NAMESPACE, HOUR, PIPELINE_NAMESPACE, DriftMonitoring
+from infra.components.metric import HOUR, Metric
 from infra.components.monitoring_pipeline import MonitoringPipeline
+from infra.components.pipeline import TrainingPipeline
 from infra.components.serving import PRIMARY_VARIANT, SHADOW_VARIANT, ModelEndpoint
-from infra.components.serving_alarms import EndpointMetric
 from infra.config import Monitoring as MonitoringSettings
 from infra.config import Serving
 from infra.plan.prices import INSTANCE_HOUR, SERVERLESS_GB_SECOND
 from ml.schema import FEATURE_COLUMNS
+from pipelines import metrics
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-QUALITY_METRICS = ("Precision", "Recall", "PrAuc", "RecallGap")
+QUALITY_METRICS = (metrics.PRECISION, metrics.RECALL, metrics.PR_AUC, metrics.RECALL_GAP)
 PIPELINE_METRICS = ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")
 WIDTH, HEIGHT = 12, 6
 
 
 @dataclass(frozen=True)
-class DashboardSources:
+class StackDashboardArgs:
     """What the dashboard shows: whichever of these the stack has."""
 
     monitoring_settings: MonitoringSettings
     serving_settings: Serving
-    endpoint: ModelEndpoint | None
-    monitoring_pipeline: MonitoringPipeline | None
-    pipeline_names: tuple[str, ...]
+    training: TrainingPipeline
+    endpoint: ModelEndpoint | None = None
+    monitoring_pipeline: MonitoringPipeline | None = None
 
 
 class StackDashboard(pulumi.ComponentResource):
@@ -52,11 +54,11 @@ class StackDashboard(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        sources: DashboardSources,
+        args: StackDashboardArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:StackDashboard", name, None, opts)
-        widgets = dashboard_widgets(context, sources)
+        widgets = dashboard_widgets(context, args)
         dashboard_name = context.name("overview")
         self.dashboard = aws.cloudwatch.Dashboard(
             dashboard_name,
@@ -67,18 +69,14 @@ class StackDashboard(pulumi.ComponentResource):
         self.register_outputs({"dashboardName": self.dashboard.dashboard_name})
 
 
-def dashboard_widgets(context: StackContext, sources: DashboardSources) -> list[dict[str, Any]]:
+def dashboard_widgets(context: StackContext, args: StackDashboardArgs) -> list[dict[str, Any]]:
     """The widgets in reading order: is it serving, is it right, what does it cost."""
     region = context.region
     widgets: list[dict[str, Any]] = []
-    endpoint = sources.endpoint
+    endpoint, monitoring = args.endpoint, args.monitoring_pipeline
     if endpoint is not None:
         widgets += [
-            metric_widget(
-                "Invocations",
-                [_variant_metric(endpoint, PRIMARY_VARIANT, "Invocations", "Sum")],
-                region,
-            ),
+            metric_widget("Invocations", [endpoint.metric_invocations()], region),
             metric_widget(
                 "Model latency p99 (microseconds)",
                 [endpoint.metric_latency_p99(new_fleet_only=False)],
@@ -88,46 +86,35 @@ def dashboard_widgets(context: StackContext, sources: DashboardSources) -> list[
                 "Errors (5xx), whole endpoint", [endpoint.metric_5xx(new_fleet_only=False)], region
             ),
             _rollout_widget(endpoint, region),
-            _drift_widget(context, sources.monitoring_settings, endpoint.endpoint_name),
-            _feature_drift_widget(context, endpoint.endpoint_name),
         ]
+        if monitoring is not None:
+            widgets += [
+                _drift_widget(args.monitoring_settings, monitoring, region),
+                _feature_drift_widget(monitoring, region),
+            ]
         if endpoint.shadow_model is not None:
             widgets.append(_shadow_widget(endpoint, region))
-        widgets.append(_unit_cost_widget(endpoint, sources.serving_settings, region))
-    if sources.monitoring_pipeline is not None and sources.monitoring_pipeline.quality_enabled:
-        quality = sources.monitoring_pipeline
+        widgets.append(_unit_cost_widget(endpoint, args.serving_settings, region))
+    if monitoring is not None and monitoring.quality_enabled:
         widgets.append(
             metric_widget(
                 "Model quality on labelled traffic",
-                [quality.metric_quality(name) for name in QUALITY_METRICS],
+                [monitoring.metric_quality(name) for name in QUALITY_METRICS],
                 region,
                 period=HOUR,
             )
         )
-    for pipeline_name in sources.pipeline_names:
-        widgets.append(
-            metric_widget(
-                f"Pipeline runs: {pipeline_name}",
-                [
-                    EndpointMetric(
-                        PIPELINE_NAMESPACE, metric, {"PipelineName": pipeline_name}, statistic="Sum"
-                    )
-                    for metric in PIPELINE_METRICS
-                ],
-                region,
-                period=HOUR,
+    for pipeline in (args.training, monitoring):
+        if pipeline is not None:
+            widgets.append(
+                metric_widget(
+                    f"Pipeline runs: {pipeline.pipeline_name}",
+                    [pipeline.metric_executions(metric) for metric in PIPELINE_METRICS],
+                    region,
+                    period=HOUR,
+                )
             )
-        )
     return widgets
-
-
-def _variant_metric(
-    endpoint: ModelEndpoint, variant: str, metric: str, statistic: str
-) -> EndpointMetric:
-    dimensions = {"EndpointName": endpoint.endpoint_name, "VariantName": variant}
-    if statistic.startswith("p"):
-        return EndpointMetric(SAGEMAKER_NAMESPACE, metric, dimensions, extended_statistic=statistic)
-    return EndpointMetric(SAGEMAKER_NAMESPACE, metric, dimensions, statistic=statistic)
 
 
 def _rollout_widget(endpoint: ModelEndpoint, region: str) -> dict[str, Any]:
@@ -145,15 +132,12 @@ def _rollout_widget(endpoint: ModelEndpoint, region: str) -> dict[str, Any]:
 
 
 def _drift_widget(
-    context: StackContext, settings: MonitoringSettings, endpoint_name: str
+    settings: MonitoringSettings, monitoring: MonitoringPipeline, region: str
 ) -> dict[str, Any]:
-    metric = EndpointMetric(
-        DRIFT_NAMESPACE,
-        "MaxPSI",
-        DriftMonitoring.drift_dimensions(context.config.environment.value, endpoint_name),
-        statistic="Maximum",
+    """The drift alarms' metric, with their warn and alarm levels drawn in."""
+    widget = metric_widget(
+        "Drift: largest feature PSI", [monitoring.metric_drift()], region, period=HOUR
     )
-    widget = metric_widget("Drift: largest feature PSI", [metric], context.region, period=HOUR)
     widget["properties"]["annotations"] = {
         "horizontal": [
             {"label": "warn", "value": settings.psi_warn},
@@ -163,32 +147,31 @@ def _drift_widget(
     return widget
 
 
-def _feature_drift_widget(context: StackContext, endpoint_name: str) -> dict[str, Any]:
+def _feature_drift_widget(monitoring: MonitoringPipeline, region: str) -> dict[str, Any]:
     """PSI of every model feature, as the publisher writes it (``Feature`` dimension)."""
-    base = DriftMonitoring.drift_dimensions(context.config.environment.value, endpoint_name)
-    metrics = [
-        EndpointMetric(DRIFT_NAMESPACE, "FeaturePSI", {**base, "Feature": f}, statistic="Maximum")
-        for f in FEATURE_COLUMNS
-    ]
-    return metric_widget("Drift per feature (PSI)", metrics, context.region, period=HOUR)
+    per_feature = [monitoring.metric_drift(metrics.FEATURE_PSI, feature=f) for f in FEATURE_COLUMNS]
+    return metric_widget("Drift per feature (PSI)", per_feature, region, period=HOUR)
 
 
 def _shadow_widget(endpoint: ModelEndpoint, region: str) -> dict[str, Any]:
-    metrics = [
-        _variant_metric(endpoint, variant, metric, statistic)
+    both = [
+        metric
         for variant in (PRIMARY_VARIANT, SHADOW_VARIANT)
-        for metric, statistic in (("Invocations", "Sum"), ("ModelLatency", "p99"))
+        for metric in (
+            endpoint.metric_invocations(variant),
+            endpoint.metric_model_latency("p99", variant),
+        )
     ]
-    return metric_widget("Shadow vs primary: invocations and latency p99", metrics, region)
+    return metric_widget("Shadow vs primary: invocations and latency p99", both, region)
 
 
 def _unit_cost_widget(endpoint: ModelEndpoint, settings: Serving, region: str) -> dict[str, Any]:
     """USD per 1,000 predictions at list prices, per hour of traffic."""
-    invocations = _variant_metric(endpoint, PRIMARY_VARIANT, "Invocations", "Sum")
+    invocations = endpoint.metric_invocations()
     rows: list[list[Any]] = [_row(invocations, {"id": "inv", "visible": False})]
     if settings.serverless is not None:
         memory_gb = settings.serverless.memory_size_mb / 1024
-        latency = _variant_metric(endpoint, PRIMARY_VARIANT, "ModelLatency", "Average")
+        latency = endpoint.metric_model_latency("Average")
         rows.append(_row(latency, {"id": "lat", "visible": False}))
         # Billed: memory x duration of each invocation (ModelLatency is in microseconds).
         expression = f"1000 * (lat / 1000000) * {memory_gb:g} * {SERVERLESS_GB_SECOND}"
@@ -230,14 +213,14 @@ def _text_widget(title: str, markdown: str) -> dict[str, Any]:
     }
 
 
-def _row(metric: EndpointMetric, options: dict[str, Any] | None = None) -> list[Any]:
+def _row(metric: Metric, options: dict[str, Any] | None = None) -> list[Any]:
     dimensions = [part for key, value in metric.dimensions.items() for part in (key, value)]
     stat = metric.extended_statistic or metric.statistic or "Average"
     return [metric.namespace, metric.metric_name, *dimensions, {"stat": stat, **(options or {})}]
 
 
 def metric_widget(
-    title: str, metrics: list[EndpointMetric], region: str, *, period: int = 60
+    title: str, shown: list[Metric], region: str, *, period: int = 60
 ) -> dict[str, Any]:
     """A time-series widget; each metric keeps its own statistic and dimensions."""
     return {
@@ -246,7 +229,7 @@ def metric_widget(
         "height": HEIGHT,
         "properties": {
             "title": title,
-            "metrics": [_row(metric) for metric in metrics],
+            "metrics": [_row(metric) for metric in shown],
             "region": region,
             "period": period,
             "view": "timeSeries",

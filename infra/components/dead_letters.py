@@ -17,14 +17,25 @@ https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from infra.components.metric import Metric
 
 RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: two weeks to look at a failure
 SQS_NAMESPACE = "AWS/SQS"
 QUEUE_ALARM_PERIOD = 300  # SQS publishes its metrics every five minutes
+
+
+@dataclass(frozen=True)
+class DeadLetterQueueArgs:
+    """The stack key the queue is encrypted with, and the topic its alarm tells."""
+
+    key: aws.kms.Key
+    topic_arn: pulumi.Input[str]
 
 
 class DeadLetterQueue(pulumi.ComponentResource):
@@ -42,13 +53,12 @@ class DeadLetterQueue(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        key: aws.kms.Key,
-        topic_arn: pulumi.Input[str],
+        args: DeadLetterQueueArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:DeadLetterQueue", name, None, opts)
         self._context = context
-        self._key = key
+        self._key = key = args.key
         # Keyed by the source's logical name: a source wired twice is named once.
         self._rule_arns: dict[str, pulumi.Output[str]] = {}
         self._topic_arns: dict[str, pulumi.Output[str]] = {}
@@ -66,17 +76,20 @@ class DeadLetterQueue(pulumi.ComponentResource):
         )
         self.alarm = queue_alarm(
             context,
-            self.queue,
             queue_name,
-            metric_name="ApproximateNumberOfMessagesVisible",
+            self.metric_messages_visible(),
             threshold=0,
             description=(
                 f"Something this stack sent could not be delivered: read {queue_name} "
                 "for the event, its rule or schedule and the error"
             ),
-            topic_arn=topic_arn,
+            topic_arn=args.topic_arn,
             parent=self,
         )
+
+    def metric_messages_visible(self) -> Metric:
+        """Messages waiting in the queue: anything above zero is something undelivered."""
+        return queue_metric(self.queue, "ApproximateNumberOfMessagesVisible")
 
     def for_rule(self, rule: aws.cloudwatch.EventRule) -> dict[str, pulumi.Input[str]]:
         """The ``dead_letter_config`` of a target of ``rule``; lets EventBridge send for it."""
@@ -178,39 +191,34 @@ class DeadLetterQueue(pulumi.ComponentResource):
         return self.policy
 
 
+def queue_metric(queue: aws.sqs.Queue, metric_name: str) -> Metric:
+    """A metric SQS publishes for ``queue`` (every five minutes), at its maximum."""
+    return Metric(SQS_NAMESPACE, metric_name, {"QueueName": queue.name}, statistic="Maximum")
+
+
 def queue_alarm(
     context: StackContext,
-    queue: aws.sqs.Queue,
     queue_name: str,
+    metric: Metric,
     *,
-    metric_name: str,
     threshold: float,
     description: str,
     topic_arn: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> aws.cloudwatch.MetricAlarm:
-    """An alarm to the stack topic when ``metric_name`` of ``queue`` exceeds ``threshold``."""
+    """An alarm to the stack topic when ``metric`` of queue ``queue_name`` exceeds ``threshold``."""
     suffix = {
         "ApproximateNumberOfMessagesVisible": "waiting",
         "ApproximateAgeOfOldestMessage": "oldest",
-    }[metric_name]
+    }[metric.metric_name]
     name = f"{queue_name}-{suffix}"
-    return aws.cloudwatch.MetricAlarm(
+    return metric.create_alarm(
+        context,
         name,
-        name=name,
-        alarm_description=description,
-        namespace=SQS_NAMESPACE,
-        metric_name=metric_name,
-        dimensions={"QueueName": queue.name},
-        statistic="Maximum",
-        period=QUEUE_ALARM_PERIOD,
-        evaluation_periods=1,
+        description=description,
+        comparison="GreaterThanThreshold",
         threshold=threshold,
-        comparison_operator="GreaterThanThreshold",
-        treat_missing_data="notBreaching",
-        actions_enabled=True,
-        alarm_actions=[topic_arn],
-        ok_actions=[topic_arn],
-        tags=context.tags("monitoring"),
+        period=QUEUE_ALARM_PERIOD,
+        topic=topic_arn,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -14,6 +14,7 @@ stack key; what GitHub does not accept in a day lands in the stack's dead-letter
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -52,6 +53,17 @@ def dispatch_template(event_type: str, stack: str) -> str:
     return body.replace('"__VERSION__"', "<version>")
 
 
+@dataclass(frozen=True)
+class GitHubDispatchArgs:
+    """The repository to dispatch to, its token, and the approvals it hears about."""
+
+    settings: GitHubDispatchSettings
+    registry: ModelRegistry
+    storage: StackStorage
+    dead_letters: DeadLetterQueue
+    token: pulumi.Output[str]
+
+
 class GitHubDispatch(pulumi.ComponentResource):
     """Sends this stack's model approvals to a GitHub repository as repository dispatches."""
 
@@ -62,26 +74,40 @@ class GitHubDispatch(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        settings: GitHubDispatchSettings,
-        registry: ModelRegistry,
-        storage: StackStorage,
-        dead_letters: DeadLetterQueue,
-        token: pulumi.Output[str],
+        args: GitHubDispatchArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:delivery:GitHubDispatch", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        rule = registry.approval_rule
-        self.connection = aws.cloudwatch.EventConnection(
+        self._context = context
+        self._args = args
+        self.connection = self._connection()
+        self.destination = aws.cloudwatch.EventApiDestination(
+            context.name("github-dispatch"),
+            name=context.name("github-dispatch"),
+            description=f"repository_dispatch of {args.settings.repository}",
+            connection_arn=self.connection.arn,
+            invocation_endpoint=args.settings.dispatch_url,
+            http_method="POST",
+            invocation_rate_limit_per_second=args.settings.invocations_per_second,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.role = self._role()
+        self.target = self._target()
+        self.register_outputs({"apiDestinationArn": self.destination.arn})
+
+    def _connection(self) -> aws.cloudwatch.EventConnection:
+        """GitHub's API with the token as a bearer header, kept under the stack key."""
+        context, args = self._context, self._args
+        return aws.cloudwatch.EventConnection(
             context.name("github"),
             name=context.name("github"),
-            description=f"GitHub API for {settings.repository}",
+            description=f"GitHub API for {args.settings.repository}",
             authorization_type="API_KEY",
             auth_parameters={
                 "api_key": {
                     "key": "Authorization",
                     # require_secret's Output: what is derived from it stays secret.
-                    "value": token.apply(lambda value: f"Bearer {value}"),
+                    "value": args.token.apply(lambda value: f"Bearer {value}"),
                 },
                 "invocation_http_parameters": {
                     "headers": [
@@ -94,20 +120,15 @@ class GitHubDispatch(pulumi.ComponentResource):
                     ]
                 },
             },
-            kms_key_identifier=storage.key.arn,
-            opts=child,
+            kms_key_identifier=args.storage.key.arn,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.destination = aws.cloudwatch.EventApiDestination(
-            context.name("github-dispatch"),
-            name=context.name("github-dispatch"),
-            description=f"repository_dispatch of {settings.repository}",
-            connection_arn=self.connection.arn,
-            invocation_endpoint=settings.dispatch_url,
-            http_method="POST",
-            invocation_rate_limit_per_second=settings.invocations_per_second,
-            opts=child,
-        )
-        self.role = aws.iam.Role(
+
+    def _role(self) -> aws.iam.Role:
+        """Assumed by the approval rule only; may invoke this API destination only."""
+        context, rule = self._context, self._args.registry.approval_rule
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
             context.name("github-dispatch"),
             name=context.name("github-dispatch"),
             description="Lets the approval rule call the GitHub API destination, nothing else",
@@ -130,7 +151,7 @@ class GitHubDispatch(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(
             f"{context.name('github-dispatch')}-invoke",
-            role=self.role.id,
+            role=role.id,
             name="invoke-github-dispatch",
             policy=policy_json(
                 [
@@ -144,7 +165,13 @@ class GitHubDispatch(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.target = aws.cloudwatch.EventTarget(
+        return role
+
+    def _target(self) -> aws.cloudwatch.EventTarget:
+        """The approval rule's dispatch; what GitHub does not accept in a day is a dead letter."""
+        context, args = self._context, self._args
+        rule = args.registry.approval_rule
+        return aws.cloudwatch.EventTarget(
             context.name("model-package-approved-github"),
             rule=rule.name,
             target_id="github-dispatch",
@@ -153,17 +180,16 @@ class GitHubDispatch(pulumi.ComponentResource):
             input_transformer={
                 "input_paths": INPUT_PATHS,
                 "input_template": dispatch_template(
-                    settings.event_type, context.config.environment.value
+                    args.settings.event_type, context.config.environment.value
                 ),
             },
             retry_policy={
                 "maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS,
                 "maximum_retry_attempts": MAX_RETRY_ATTEMPTS,
             },
-            dead_letter_config=dead_letters.for_rule(rule),
-            opts=child,
+            dead_letter_config=args.dead_letters.for_rule(rule),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"apiDestinationArn": self.destination.arn})
 
 
 def build_github_dispatch(
@@ -178,5 +204,7 @@ def build_github_dispatch(
         return None
     token = pulumi.Config("mlops").require_secret(GITHUB_TOKEN_KEY)
     return GitHubDispatch(
-        context.name("delivery"), context, settings, registry, storage, dead_letters, token=token
+        context.name("delivery"),
+        context,
+        GitHubDispatchArgs(settings, registry, storage, dead_letters, token),
     )

@@ -12,6 +12,8 @@ new version is a new group next to the old one, recorded by
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -32,6 +34,15 @@ def glue_name(name: str) -> str:
     return name.lower().replace("-", "_")
 
 
+@dataclass(frozen=True)
+class FeatureStoreArgs:
+    """The feature group's settings, the buckets and key it uses, and the role it runs with."""
+
+    settings: FeatureStoreSettings
+    storage: StackStorage
+    roles: PlatformRoles
+
+
 class FeatureStore(pulumi.ComponentResource):
     """The versioned feature group of one stack, with the permissions Feature Store needs."""
 
@@ -43,15 +54,17 @@ class FeatureStore(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        settings: FeatureStoreSettings,
-        storage: StackStorage,
-        roles: PlatformRoles,
+        args: FeatureStoreArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:featurestore:FeatureStore", name, None, opts)
+        settings, storage, roles = args.settings, args.storage, args.roles
         self._context = context
         self._storage = storage
-        self.group_name = context.name(f"{settings.feature_group_name}-v{settings.version}")
+        group_name = context.names.feature_group
+        if group_name is None:
+            raise ValueError("FeatureStore is built only for a stack with featureStore.enabled")
+        self.group_name = group_name
         check_feature_lock(
             pulumi.get_stack(), self.group_name, settings.version, features_fingerprint()
         )
@@ -68,13 +81,6 @@ class FeatureStore(pulumi.ComponentResource):
             storage.grant_read_write(self.role, storage.data, OFFLINE_PREFIX),
             roles.add_policy(self.role, "feature-store", self._statements(), parent=self),
         ]
-        online: aws.sagemaker.FeatureGroupOnlineStoreConfigArgsDict = {
-            "enable_online_store": settings.online_store,
-        }
-        if settings.online_store:
-            online["security_config"] = {"kms_key_id": storage.key.arn}
-            if settings.online_ttl_days is not None:
-                online["ttl_duration"] = {"unit": "Days", "value": settings.online_ttl_days}
         self.feature_group = aws.sagemaker.FeatureGroup(
             self.group_name,
             feature_group_name=self.group_name,
@@ -86,7 +92,7 @@ class FeatureStore(pulumi.ComponentResource):
                 {"feature_name": item["FeatureName"], "feature_type": item["FeatureType"]}
                 for item in feature_definitions()
             ],
-            online_store_config=online,
+            online_store_config=self._online_store(settings),
             offline_store_config={
                 "s3_storage_config": {
                     "s3_uri": pulumi.Output.concat("s3://", storage.data.name, "/", OFFLINE_PREFIX),
@@ -122,6 +128,19 @@ class FeatureStore(pulumi.ComponentResource):
     @property
     def arn(self) -> pulumi.Output[str]:
         return self.feature_group.arn
+
+    def _online_store(
+        self, settings: FeatureStoreSettings
+    ) -> aws.sagemaker.FeatureGroupOnlineStoreConfigArgsDict:
+        """Off, or on under the stack key with the configured time to live."""
+        online: aws.sagemaker.FeatureGroupOnlineStoreConfigArgsDict = {
+            "enable_online_store": settings.online_store,
+        }
+        if settings.online_store:
+            online["security_config"] = {"kms_key_id": self._storage.key.arn}
+            if settings.online_ttl_days is not None:
+                online["ttl_duration"] = {"unit": "Days", "value": settings.online_ttl_days}
+        return online
 
     def _statements(self) -> list[dict[str, object]]:
         """Records, offline store and Glue table: the managed policy needs 'sagemaker' buckets."""

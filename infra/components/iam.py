@@ -9,10 +9,14 @@ to this stack's name prefix. Other components add what they need through
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
+from infra.naming import EXECUTION_ROLE_SUFFIX
+from infra.network import NetworkIds
 
 ENI_ACTIONS = [
     "ec2:CreateNetworkInterface",
@@ -29,6 +33,31 @@ ENI_DESCRIBE_ACTIONS = [
 ]
 
 
+@dataclass(frozen=True)
+class PlatformRolesArgs:
+    """The network the roles' jobs and endpoints run in, if the stack has one."""
+
+    network: NetworkIds | None = None
+
+
+def write_logs_statement(context: StackContext, sid: str, log_group: str) -> dict[str, object]:
+    """Create and write the streams of ``log_group`` (a name or pattern) of this stack's region."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:DescribeLogStreams",
+        ],
+        "Resource": [
+            context.arn("logs", f"log-group:{log_group}"),
+            context.arn("logs", f"log-group:{log_group}:log-stream:*"),
+        ],
+    }
+
+
 class PlatformRoles(pulumi.ComponentResource):
     """The roles SageMaker assumes for this stack: jobs and endpoints, and the pipeline."""
 
@@ -39,14 +68,15 @@ class PlatformRoles(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        network_ids: pulumi.Output[dict[str, list[str]]] | None = None,
+        args: PlatformRolesArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:iam:PlatformRoles", name, None, opts)
         self._context = context
+        network_ids = args.network.as_output() if args.network is not None else None
         self._network_ids = network_ids
         self.execution_role = self._sagemaker_role(
-            "execution", "Runs this stack's SageMaker jobs and endpoints"
+            EXECUTION_ROLE_SUFFIX, "Runs this stack's SageMaker jobs and endpoints"
         )
         self.pipeline_role = self._sagemaker_role(
             "pipeline", "Runs this stack's SageMaker pipeline"
@@ -142,20 +172,7 @@ class PlatformRoles(pulumi.ComponentResource):
             role,
             "logs-and-metrics",
             [
-                {
-                    "Sid": "WriteSageMakerLogs",
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [
-                        context.arn("logs", "log-group:/aws/sagemaker/*"),
-                        context.arn("logs", "log-group:/aws/sagemaker/*:log-stream:*"),
-                    ],
-                },
+                write_logs_statement(context, "WriteSageMakerLogs", "/aws/sagemaker/*"),
                 {
                     "Sid": "PublishMetricsToOurNamespaces",
                     "Effect": "Allow",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
@@ -20,13 +21,7 @@ import pulumi_docker_build as docker_build
 from infra.components.context import StackContext
 from infra.components.iam import PlatformRoles
 from infra.components.storage import StackStorage
-from infra.image_context import (
-    DOCKERFILE,
-    REPO_ROOT,
-    REPOSITORY_SUFFIX,
-    context_sha256,
-    image_tag,
-)
+from infra.image_context import DOCKERFILE, REPO_ROOT, context_sha256, image_tag
 
 # SageMaker runs x86_64 instances for the instance types the stack allows (ml.m5, ml.c5, ...).
 PLATFORM = docker_build.Platform.LINUX_AMD64
@@ -71,6 +66,18 @@ def lifecycle_policy(keep: int = KEEP_IMAGES, untagged_days: int = UNTAGGED_EXPI
     )
 
 
+@dataclass(frozen=True)
+class ProjectImageArgs:
+    """The key the repository is encrypted with, and the roles that pull grants attach to.
+
+    Pull grants are children of ``roles``, like the roles' other policies, so
+    whatever waits for the roles (an endpoint) waits for the pull grants too.
+    """
+
+    storage: StackStorage
+    roles: PlatformRoles
+
+
 class ProjectImage(pulumi.ComponentResource):
     """The stack's image repository and the image every job and endpoint runs."""
 
@@ -84,17 +91,18 @@ class ProjectImage(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        storage: StackStorage,
+        args: ProjectImageArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:image:ProjectImage", name, None, opts)
-        self.repository_name = context.name(REPOSITORY_SUFFIX)
+        self._roles = args.roles
+        self.repository_name = context.names.image_repository
         self.repository = aws.ecr.Repository(
             self.repository_name,
             name=self.repository_name,
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "KMS", "kms_key": storage.key.arn}],
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.storage.key.arn}],
             force_delete=context.config.storage.force_destroy,
             tags=context.tags("image"),
             opts=context.stateful(self),
@@ -106,11 +114,25 @@ class ProjectImage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.context_sha256 = context_sha256()
+        self.image = self._build(context)
+        self.image_uri = pulumi.Output.concat(
+            self.repository.repository_url, "@", self.image.digest
+        )
+        self.register_outputs(
+            {
+                "repositoryUrl": self.repository.repository_url,
+                "imageUri": self.image_uri,
+                "contextSha256": self.context_sha256,
+            }
+        )
+
+    def _build(self, context: StackContext) -> docker_build.Image:
+        """Build ml/Dockerfile for SageMaker's platform, tag it with the context hash, push it."""
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         # Paths relative to where the program runs, so the inputs (and the state) are the
         # same on every machine that deploys the stack: a changed input means a rebuild.
         root = Path(os.path.relpath(REPO_ROOT, Path.cwd()))
-        self.image = docker_build.Image(
+        return docker_build.Image(
             context.name("image"),
             context={"location": root.as_posix()},
             dockerfile={"location": (root / DOCKERFILE).as_posix()},
@@ -134,24 +156,10 @@ class ProjectImage(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lifecycle]),
         )
-        self.image_uri = pulumi.Output.concat(
-            self.repository.repository_url, "@", self.image.digest
-        )
-        self.register_outputs(
-            {
-                "repositoryUrl": self.repository.repository_url,
-                "imageUri": self.image_uri,
-                "contextSha256": self.context_sha256,
-            }
-        )
 
-    def grant_pull(self, roles: PlatformRoles, role: aws.iam.Role) -> aws.iam.RolePolicy:
-        """Let ``role`` pull from this repository only (and get the registry token ECR needs).
-
-        The policy is a child of ``roles``, like the role's other policies, so
-        whatever waits for the roles (an endpoint) waits for this one too.
-        """
-        return roles.add_policy(
+    def grant_pull(self, role: aws.iam.Role) -> aws.iam.RolePolicy:
+        """Let ``role`` pull from this repository only (and get the registry token ECR needs)."""
+        return self._roles.add_policy(
             role,
             "image-pull",
             [

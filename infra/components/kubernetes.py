@@ -14,6 +14,7 @@ ingress-nginx canary Ingress sends ``canaryWeight`` percent of requests to.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -36,6 +37,14 @@ KUBERNETES_SDK = "pulumi_kubernetes"
 K8sResource = Any  # a pulumi_kubernetes resource, typed loosely for the reason above
 
 
+@dataclass(frozen=True)
+class KubernetesServingArgs:
+    """The Kubernetes settings, and the image served unless ``kubernetes.image`` names another."""
+
+    settings: Kubernetes
+    default_image: pulumi.Input[str]
+
+
 class KubernetesServing(pulumi.ComponentResource):
     """Namespace, Deployments, Services, Ingresses, HPA, PodDisruptionBudget, NetworkPolicy."""
 
@@ -43,11 +52,11 @@ class KubernetesServing(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        settings: Kubernetes,
-        default_image: pulumi.Input[str],
+        args: KubernetesServingArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:kubernetes:KubernetesServing", name, None, opts)
+        settings = args.settings
         self._k8s: Any = importlib.import_module(KUBERNETES_SDK)
         k8s = self._k8s
         self._context = context
@@ -71,7 +80,7 @@ class KubernetesServing(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=self._child,
         )
-        image: pulumi.Input[str] = settings.image or default_image
+        image: pulumi.Input[str] = settings.image or args.default_image
         self.stable = self._deployment("stable", image, replicas=None)
         self.stable_service = self._service("stable")
         self.ingress = self._ingress("stable", self.stable_service, annotations={})
@@ -309,4 +318,6 @@ def build_kubernetes_serving(
     settings = context.config.kubernetes
     if not settings.enabled:
         return None
-    return KubernetesServing(context.name("kubernetes"), context, settings, image.image_uri)
+    return KubernetesServing(
+        context.name("kubernetes"), context, KubernetesServingArgs(settings, image.image_uri)
+    )

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
-from infra.components.dead_letters import DeadLetterQueue
+from infra.components.dead_letters import DeadLetterQueue, DeadLetterQueueArgs
 from infra.components.storage import StackStorage
 
 
 def subscription_suffix(endpoint: str) -> str:
     """A stable name part per address, so reordering the list replaces no subscription."""
     return hashlib.sha256(endpoint.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class NotificationsArgs:
+    """The key of topic and queue, who hears the topic, and whether Budgets publishes to it."""
+
+    storage: StackStorage
+    emails: Sequence[str] = ()
+    https_endpoints: Sequence[str] = ()
+    budgets_publish: bool = False
 
 
 class Notifications(pulumi.ComponentResource):
@@ -34,29 +45,30 @@ class Notifications(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        storage: StackStorage,
-        emails: Sequence[str] = (),
-        https_endpoints: Sequence[str] = (),
-        budgets_publish: bool = False,
+        args: NotificationsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:Notifications", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        key = args.storage.key
         self.topic = aws.sns.Topic(
             context.name("events"),
             name=context.name("events"),
-            kms_master_key_id=storage.key.arn,
+            kms_master_key_id=key.arn,
             tags=context.tags("monitoring"),
             opts=child,
         )
         self.topic_policy = aws.sns.TopicPolicy(
             context.name("events-policy"),
             arn=self.topic.arn,
-            policy=policy_json(self._topic_statements(context, budgets_publish)),
+            policy=policy_json(self._topic_statements(context, args.budgets_publish)),
             opts=child,
         )
         self.dead_letters = DeadLetterQueue(
-            context.name("dead-letters"), context, storage.key, self.topic.arn, opts=child
+            context.name("dead-letters"),
+            context,
+            DeadLetterQueueArgs(key=key, topic_arn=self.topic.arn),
+            opts=child,
         )
         self.subscriptions = [
             aws.sns.TopicSubscription(
@@ -67,7 +79,7 @@ class Notifications(pulumi.ComponentResource):
                 redrive_policy=self.dead_letters.redrive_policy(self.topic),
                 opts=child,
             )
-            for protocol, endpoints in (("email", emails), ("https", https_endpoints))
+            for protocol, endpoints in (("email", args.emails), ("https", args.https_endpoints))
             for endpoint in endpoints
         ]
         self.register_outputs({"topicArn": self.topic.arn})
@@ -111,12 +123,3 @@ class Notifications(pulumi.ComponentResource):
             }
         )
         return statements
-
-    def grant_publish_statement(self) -> dict[str, object]:
-        """The IAM statement a role needs to publish here (the key is granted separately)."""
-        return {
-            "Sid": "PublishToTheStackTopic",
-            "Effect": "Allow",
-            "Action": "sns:Publish",
-            "Resource": self.topic.arn,
-        }

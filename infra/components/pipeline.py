@@ -8,6 +8,7 @@ pipeline, for schedules of this account only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -18,6 +19,7 @@ from infra.components.dead_letters import DeadLetterQueue
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
 from infra.components.image import ProjectImage
+from infra.components.metric import Metric
 from infra.components.registry import ModelRegistry
 from infra.components.storage import StackStorage
 from infra.config import Pipeline as PipelineSettings
@@ -25,6 +27,21 @@ from infra.network import NetworkIds
 from pipelines.definitions.training import Gates, TrainingPipelineSpec, definition_json
 
 PIPELINE_JOB_PREFIX = "pipelines-"  # SageMaker names the jobs a pipeline starts pipelines-<id>-...
+PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+
+
+@dataclass(frozen=True)
+class TrainingPipelineArgs:
+    """What the training pipeline reads, writes, registers into and runs on."""
+
+    settings: PipelineSettings
+    storage: StackStorage
+    roles: PlatformRoles
+    registry: ModelRegistry
+    image: ProjectImage
+    dead_letters: DeadLetterQueue
+    feature_store: FeatureStore | None = None
+    network: NetworkIds | None = None
 
 
 class TrainingPipeline(pulumi.ComponentResource):
@@ -39,32 +56,15 @@ class TrainingPipeline(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        settings: PipelineSettings,
-        storage: StackStorage,
-        roles: PlatformRoles,
-        registry: ModelRegistry,
-        image: ProjectImage,
-        feature_store: FeatureStore | None = None,
-        network: NetworkIds | None = None,
-        dead_letters: DeadLetterQueue | None = None,
+        args: TrainingPipelineArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:pipeline:TrainingPipeline", name, None, opts)
         self._context = context
-        child = pulumi.ResourceOptions(parent=self)
-        self.pipeline_name = context.name("training")
-        self._image = image
-        role = roles.pipeline_role
-        grants = [
-            registry.grant_register(role, parent=self),
-            # The Champion step (execution role) reads the champion and its model artifact.
-            *registry.grant_read(roles.execution_role, parent=self),
-            storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
-            roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
-        ]
-        self.definition = self._definition(
-            context, settings, storage, roles, registry, feature_store, network
-        )
+        self._args = args
+        self.pipeline_name = context.names.training_pipeline
+        role = args.roles.pipeline_role
+        self.definition = self._definition()
         self.pipeline = aws.sagemaker.Pipeline(
             self.pipeline_name,
             pipeline_name=self.pipeline_name,
@@ -74,32 +74,23 @@ class TrainingPipeline(pulumi.ComponentResource):
             pipeline_definition=self.definition,
             parallelism_configuration={"max_parallel_execution_steps": 4},
             tags=context.tags("pipeline"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._grants()),
         )
-        self.scheduler_role = scheduler_role(
-            context, "training", "pipeline", self.pipeline, storage.key, parent=self
-        )
-        dead_letter: dict[str, Any] = {}
-        schedule_deps: list[pulumi.Resource] = []
-        if dead_letters is not None:
-            config, grant = dead_letters.for_role(self.scheduler_role, parent=self)
-            dead_letter, schedule_deps = {"dead_letter_config": config}, [grant]
-        self.schedule = aws.scheduler.Schedule(
-            context.name("training-schedule"),
-            name=context.name("training-schedule"),
-            description=f"Starts {self.pipeline_name} ({settings.schedule})",
-            schedule_expression=settings.schedule,
-            schedule_expression_timezone=settings.schedule_timezone,
-            state="ENABLED" if settings.schedule_enabled else "DISABLED",
-            flexible_time_window={"mode": "OFF"},
-            kms_key_arn=storage.key.arn,
-            target={
-                "arn": self.pipeline.arn,
-                "role_arn": self.scheduler_role.arn,
-                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
-                **dead_letter,
-            },
-            opts=child.merge(pulumi.ResourceOptions(depends_on=schedule_deps)),
+        settings = args.settings
+        self.scheduler_role, self.schedule = schedule_pipeline(
+            context,
+            PipelineSchedule(
+                "training",
+                "pipeline",
+                self.pipeline_name,
+                settings.schedule,
+                settings.schedule_timezone,
+                settings.schedule_enabled,
+            ),
+            self.pipeline,
+            args.storage.key,
+            args.dead_letters,
+            parent=self,
         )
         self.register_outputs(
             {
@@ -109,16 +100,26 @@ class TrainingPipeline(pulumi.ComponentResource):
             }
         )
 
-    def _definition(
-        self,
-        context: StackContext,
-        settings: PipelineSettings,
-        storage: StackStorage,
-        roles: PlatformRoles,
-        registry: ModelRegistry,
-        feature_store: FeatureStore | None,
-        network: NetworkIds | None,
-    ) -> pulumi.Output[str]:
+    def metric_executions(self, metric_name: str) -> Metric:
+        """``ExecutionStarted``, ``ExecutionSucceeded`` or ``ExecutionFailed`` of this pipeline."""
+        return pipeline_metric(self.pipeline_name, metric_name)
+
+    def _grants(self) -> list[pulumi.Resource]:
+        """Register models; let the Champion step (execution role) read the current champion."""
+        storage, roles, registry = self._args.storage, self._args.roles, self._args.registry
+        role = roles.pipeline_role
+        return [
+            registry.grant_register(role, parent=self),
+            registry.grant_read(roles.execution_role, parent=self),
+            # The champion's model artifact, in the artifacts bucket.
+            storage.grant_read(roles.execution_role, storage.artifacts),
+            storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
+            roles.add_policy(role, "run-pipeline-jobs", self._job_statements(), parent=self),
+        ]
+
+    def _definition(self) -> pulumi.Output[str]:
+        args, context = self._args, self._context
+        settings, feature_store, network = args.settings, args.feature_store, args.network
         gates = Gates(
             min_pr_auc=settings.gates.min_pr_auc,
             min_recall_at_precision=settings.gates.min_recall_at_precision,
@@ -138,7 +139,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                     artifacts_bucket=artifacts,
                     kms_key_arn=key_arn,
                     image_uri=image_uri,
-                    model_package_group=registry.group_name,
+                    model_package_group=args.registry.group_name,
                     feature_group_name=feature_store.group_name if feature_store else None,
                     processing_instance_type=settings.processing_instance_type,
                     training_instance_type=settings.training_instance_type,
@@ -152,11 +153,11 @@ class TrainingPipeline(pulumi.ComponentResource):
             )
 
         return pulumi.Output.all(
-            roles.execution_role.arn,
-            storage.data.name,
-            storage.artifacts.name,
-            storage.key.arn,
-            self._image.image_uri,
+            args.roles.execution_role.arn,
+            args.storage.data.name,
+            args.storage.artifacts.name,
+            args.storage.key.arn,
+            args.image.image_uri,
             subnets,
             groups,
         ).apply(build)
@@ -183,6 +184,53 @@ class TrainingPipeline(pulumi.ComponentResource):
                 ],
             }
         ]
+
+
+@dataclass(frozen=True)
+class PipelineSchedule:
+    """When EventBridge Scheduler starts a pipeline: ``<prefix>-<env>-<purpose>-schedule``."""
+
+    purpose: str
+    component: str  # the scheduler role's ``component`` tag
+    pipeline_name: str
+    expression: str
+    timezone: str = "UTC"
+    enabled: bool = True
+
+
+def schedule_pipeline(
+    context: StackContext,
+    when: PipelineSchedule,
+    pipeline: aws.sagemaker.Pipeline,
+    key: aws.kms.Key,
+    dead_letters: DeadLetterQueue,
+    parent: pulumi.Resource,
+) -> tuple[aws.iam.Role, aws.scheduler.Schedule]:
+    """The schedule that starts ``pipeline`` and its role; what it cannot start is a dead letter.
+
+    The schedule is encrypted with the stack key and retried for an hour.
+    """
+    role = scheduler_role(context, when.purpose, when.component, pipeline, key, parent=parent)
+    dead_letter, grant = dead_letters.for_role(role, parent=parent)
+    schedule_name = context.name(f"{when.purpose}-schedule")
+    schedule = aws.scheduler.Schedule(
+        schedule_name,
+        name=schedule_name,
+        description=f"Starts {when.pipeline_name} ({when.expression})",
+        schedule_expression=when.expression,
+        schedule_expression_timezone=when.timezone,
+        state="ENABLED" if when.enabled else "DISABLED",
+        flexible_time_window={"mode": "OFF"},
+        kms_key_arn=key.arn,
+        target={
+            "arn": pipeline.arn,
+            "role_arn": role.arn,
+            "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+            "dead_letter_config": dead_letter,
+        },
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[grant]),
+    )
+    return role, schedule
 
 
 def scheduler_role(
@@ -245,3 +293,8 @@ def scheduler_role(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return role
+
+
+def pipeline_metric(pipeline_name: str, metric_name: str) -> Metric:
+    """A metric SageMaker publishes per pipeline execution, summed (a count of executions)."""
+    return Metric(PIPELINE_NAMESPACE, metric_name, {"PipelineName": pipeline_name}, statistic="Sum")

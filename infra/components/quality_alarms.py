@@ -17,11 +17,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext
-from infra.components.dead_letters import DeadLetterQueue
-from infra.components.monitoring import HOUR
+from infra.components.metric import HOUR
 from infra.components.monitoring_pipeline import MonitoringPipeline
-from infra.components.retrain_gate import RetrainGate, retrain_on_alarms
+from infra.components.retrain_gate import RetrainGate
 from infra.config import Quality
+from pipelines import metrics
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def quality_alarm_specs(settings: Quality) -> list[QualityAlarm]:
     return [
         QualityAlarm(
             "recall",
-            "Recall",
+            metrics.RECALL,
             "LessThanThreshold",
             settings.min_recall,
             True,
@@ -49,7 +49,7 @@ def quality_alarm_specs(settings: Quality) -> list[QualityAlarm]:
         ),
         QualityAlarm(
             "precision",
-            "Precision",
+            metrics.PRECISION,
             "LessThanThreshold",
             settings.min_precision,
             True,
@@ -57,7 +57,7 @@ def quality_alarm_specs(settings: Quality) -> list[QualityAlarm]:
         ),
         QualityAlarm(
             "pr-auc",
-            "PrAuc",
+            metrics.PR_AUC,
             "LessThanThreshold",
             settings.min_pr_auc,
             True,
@@ -65,7 +65,7 @@ def quality_alarm_specs(settings: Quality) -> list[QualityAlarm]:
         ),
         QualityAlarm(
             "recall-gap",
-            "RecallGap",
+            metrics.RECALL_GAP,
             "GreaterThanThreshold",
             settings.max_recall_gap,
             False,
@@ -73,6 +73,16 @@ def quality_alarm_specs(settings: Quality) -> list[QualityAlarm]:
             "monitoring.quality.maxRecallGap",
         ),
     ]
+
+
+@dataclass(frozen=True)
+class QualityAlarmsArgs:
+    """The floors and cap, the pipeline whose quality job publishes, who hears, who retrains."""
+
+    settings: Quality
+    monitoring: MonitoringPipeline
+    topic: aws.sns.Topic
+    retrain: RetrainGate | None = None
 
 
 class QualityAlarms(pulumi.ComponentResource):
@@ -85,60 +95,38 @@ class QualityAlarms(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        settings: Quality,
-        monitoring: MonitoringPipeline,
-        topic: aws.sns.Topic,
-        retrain: RetrainGate | None,
-        dead_letters: DeadLetterQueue,
+        args: QualityAlarmsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:QualityAlarms", name, None, opts)
         self._context = context
-        specs = quality_alarm_specs(settings)
-        self.alarms = {
-            spec.part: self._alarm(spec, monitoring, topic.arn, monitoring.endpoint_name)
-            for spec in specs
-        }
+        self._args = args
+        specs = quality_alarm_specs(args.settings)
+        self.alarms = {spec.part: self._alarm(spec) for spec in specs}
         retraining = [self.alarms[spec.part] for spec in specs if spec.retrains]
         self.retrain_rule = (
-            retrain_on_alarms(
-                context,
+            args.retrain.retrain_on(
                 "quality",
                 "Retrain when a quality floor alarm enters ALARM, once per cool-down",
                 retraining,
-                retrain,
-                dead_letters,
                 parent=self,
             )
-            if retrain is not None and retraining
+            if args.retrain is not None and retraining
             else None
         )
         self.register_outputs({"qualityAlarmNames": [a.name for a in self.alarms.values()]})
 
-    def _alarm(
-        self,
-        spec: QualityAlarm,
-        monitoring: MonitoringPipeline,
-        topic: pulumi.Output[str],
-        endpoint_name: str,
-    ) -> aws.cloudwatch.MetricAlarm:
-        context = self._context
+    def _alarm(self, spec: QualityAlarm) -> aws.cloudwatch.MetricAlarm:
+        context, monitoring, topic = self._context, self._args.monitoring, self._args.topic.arn
         name = context.name("quality", spec.part)
-        metric = monitoring.metric_quality(spec.metric)
-        return aws.cloudwatch.MetricAlarm(
+        # The job publishes nothing when there is no traffic or too few labels.
+        return monitoring.metric_quality(spec.metric).create_alarm(
+            context,
             name,
-            name=name,
-            alarm_description=f"{spec.description} ({spec.threshold}) on {endpoint_name}",
-            **metric.alarm_inputs(),
-            period=HOUR,
-            evaluation_periods=1,
+            description=f"{spec.description} ({spec.threshold}) on {monitoring.endpoint_name}",
+            comparison=spec.comparison,
             threshold=spec.threshold,
-            comparison_operator=spec.comparison,
-            # The job publishes nothing when there is no traffic or too few labels.
-            treat_missing_data="notBreaching",
-            actions_enabled=True,
-            alarm_actions=[topic],
-            ok_actions=[topic],
-            tags=context.tags("monitoring"),
+            period=HOUR,
+            topic=topic,
             opts=pulumi.ResourceOptions(parent=self),
         )

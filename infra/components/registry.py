@@ -9,20 +9,20 @@ once, so whatever reads the queue must be idempotent (``pipelines.registry`` is)
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
-from infra.components.dead_letters import queue_alarm
+from infra.components.dead_letters import queue_alarm, queue_metric
 from infra.components.iam import PlatformRoles
+from infra.components.metric import Metric
 from infra.components.notifications import Notifications
 from infra.components.storage import StackStorage
-from infra.naming import MODEL_GROUP_SUFFIX
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
-GROUP_SUFFIX = MODEL_GROUP_SUFFIX
 CD_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 CD_QUEUE_MAX_AGE_SECONDS = 24 * 3600  # an approval nobody deployed for a day is announced
 CD_QUEUE_MAX_RECEIVES = 5  # a message that fails this often moves to the dead-letter queue
@@ -41,6 +41,15 @@ def state_change_pattern(group_name: str, approved_only: bool = False) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ModelRegistryArgs:
+    """The key of the CD queue, the roles grants attach to, and where events are announced."""
+
+    storage: StackStorage
+    roles: PlatformRoles
+    notifications: Notifications
+
+
 class ModelRegistry(pulumi.ComponentResource):
     """One model package group per stack, announced on the topic and queued for CD."""
 
@@ -52,17 +61,14 @@ class ModelRegistry(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        storage: StackStorage,
-        roles: PlatformRoles,
-        notifications: Notifications,
+        args: ModelRegistryArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:registry:ModelRegistry", name, None, opts)
         self._context = context
-        self._roles = roles
-        self._storage = storage
-        child = pulumi.ResourceOptions(parent=self)
-        self.group_name = context.name(GROUP_SUFFIX)
+        self._roles = args.roles
+        self._notifications = args.notifications
+        self.group_name = context.names.model_group
         self.group = aws.sagemaker.ModelPackageGroup(
             self.group_name,
             model_package_group_name=self.group_name,
@@ -70,61 +76,93 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=context.tags("registry"),
             opts=context.stateful(self),
         )
-        self.state_rule = aws.cloudwatch.EventRule(
-            context.name("model-package-state"),
-            name=context.name("model-package-state"),
-            description=f"State changes of packages in {self.group_name}",
-            event_pattern=state_change_pattern(self.group_name),
-            tags=context.tags("registry"),
-            opts=child,
+        self.state_rule = self._rule(
+            "model-package-state", f"State changes of packages in {self.group_name}"
         )
-        aws.cloudwatch.EventTarget(
-            context.name("model-package-state-topic"),
-            rule=self.state_rule.name,
-            target_id="stack-topic",
-            arn=notifications.topic.arn,
-            dead_letter_config=notifications.dead_letters.for_rule(self.state_rule),
-            retry_policy=TARGET_RETRY_POLICY,
-            opts=child,
-        )
-        self.cd_queue = aws.sqs.Queue(
-            context.name("model-approvals"),
-            name=context.name("model-approvals"),
-            kms_master_key_id=storage.key.arn,
-            kms_data_key_reuse_period_seconds=3600,
-            message_retention_seconds=CD_QUEUE_RETENTION_SECONDS,
-            redrive_policy=pulumi.Output.json_dumps(
-                {
-                    "deadLetterTargetArn": notifications.dead_letters.queue.arn,
-                    "maxReceiveCount": CD_QUEUE_MAX_RECEIVES,
-                }
-            ),
-            tags=context.tags("registry"),
-            opts=child,
-        )
+        self._target(self.state_rule, "model-package-state-topic", "stack-topic", topic=True)
+        self.cd_queue = self._cd_queue(args.storage.key)
         self.cd_queue_alarm = queue_alarm(
             context,
-            self.cd_queue,
             context.name("model-approvals"),
-            metric_name="ApproximateAgeOfOldestMessage",
+            self.metric_oldest_approval_age(),
             threshold=CD_QUEUE_MAX_AGE_SECONDS,
             description=(
                 "An approved model has waited a day in the CD queue: nobody promoted it "
                 f"(the queue keeps messages {CD_QUEUE_RETENTION_SECONDS // 86400} days)"
             ),
-            topic_arn=notifications.topic.arn,
+            topic_arn=args.notifications.topic.arn,
             parent=self,
         )
-        self.approval_rule = aws.cloudwatch.EventRule(
-            context.name("model-package-approved"),
-            name=context.name("model-package-approved"),
-            description=f"Approvals in {self.group_name}: deploy the next stack",
-            event_pattern=state_change_pattern(self.group_name, approved_only=True),
-            tags=context.tags("registry"),
-            opts=child,
+        self.approval_rule = self._rule(
+            "model-package-approved",
+            f"Approvals in {self.group_name}: deploy the next stack",
+            approved_only=True,
         )
-        aws.sqs.QueuePolicy(
-            context.name("model-approvals-policy"),
+        self._cd_queue_policy()
+        self._target(self.approval_rule, "model-package-approved-cd", "cd-hook", topic=False)
+        self.register_outputs(
+            {
+                "modelPackageGroupName": self.group.model_package_group_name,
+                "modelPackageGroupArn": self.group.arn,
+                "cdQueueUrl": self.cd_queue.url,
+            }
+        )
+
+    def metric_oldest_approval_age(self) -> Metric:
+        """Seconds the oldest approval has waited in the CD queue."""
+        return queue_metric(self.cd_queue, "ApproximateAgeOfOldestMessage")
+
+    def _rule(
+        self, purpose: str, description: str, approved_only: bool = False
+    ) -> aws.cloudwatch.EventRule:
+        context = self._context
+        return aws.cloudwatch.EventRule(
+            context.name(purpose),
+            name=context.name(purpose),
+            description=description,
+            event_pattern=state_change_pattern(self.group_name, approved_only=approved_only),
+            tags=context.tags("registry"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _target(
+        self, rule: aws.cloudwatch.EventRule, logical: str, target_id: str, *, topic: bool
+    ) -> aws.cloudwatch.EventTarget:
+        """The stack topic (``topic``) or the CD queue as a target of ``rule``."""
+        notifications = self._notifications
+        return aws.cloudwatch.EventTarget(
+            self._context.name(logical),
+            rule=rule.name,
+            target_id=target_id,
+            arn=notifications.topic.arn if topic else self.cd_queue.arn,
+            dead_letter_config=notifications.dead_letters.for_rule(rule),
+            retry_policy=TARGET_RETRY_POLICY,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _cd_queue(self, key: aws.kms.Key) -> aws.sqs.Queue:
+        """Approvals wait here for CD; what fails too often moves to the dead-letter queue."""
+        context = self._context
+        return aws.sqs.Queue(
+            context.name("model-approvals"),
+            name=context.name("model-approvals"),
+            kms_master_key_id=key.arn,
+            kms_data_key_reuse_period_seconds=3600,
+            message_retention_seconds=CD_QUEUE_RETENTION_SECONDS,
+            redrive_policy=pulumi.Output.json_dumps(
+                {
+                    "deadLetterTargetArn": self._notifications.dead_letters.queue.arn,
+                    "maxReceiveCount": CD_QUEUE_MAX_RECEIVES,
+                }
+            ),
+            tags=context.tags("registry"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _cd_queue_policy(self) -> aws.sqs.QueuePolicy:
+        """Only the approval rule sends, and only over TLS."""
+        return aws.sqs.QueuePolicy(
+            self._context.name("model-approvals-policy"),
             queue_url=self.cd_queue.url,
             policy=policy_json(
                 [
@@ -146,23 +184,7 @@ class ModelRegistry(pulumi.ComponentResource):
                     },
                 ]
             ),
-            opts=child,
-        )
-        aws.cloudwatch.EventTarget(
-            context.name("model-package-approved-cd"),
-            rule=self.approval_rule.name,
-            target_id="cd-hook",
-            arn=self.cd_queue.arn,
-            dead_letter_config=notifications.dead_letters.for_rule(self.approval_rule),
-            retry_policy=TARGET_RETRY_POLICY,
-            opts=child,
-        )
-        self.register_outputs(
-            {
-                "modelPackageGroupName": self.group.model_package_group_name,
-                "modelPackageGroupArn": self.group.arn,
-                "cdQueueUrl": self.cd_queue.url,
-            }
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     @property
@@ -201,14 +223,15 @@ class ModelRegistry(pulumi.ComponentResource):
 
     def grant_read(
         self, role: aws.iam.Role, parent: pulumi.Resource | None = None
-    ) -> list[aws.iam.RolePolicy]:
-        """Let ``role`` list and describe this group's packages and read their model artifacts.
+    ) -> aws.iam.RolePolicy:
+        """Let ``role`` list and describe this group's packages.
 
         ``ListModelPackages`` and ``DescribeModelPackage`` take the ``model-package``
         resource type (Service Authorization Reference, Amazon SageMaker), so both are
-        scoped to this group's packages; the artifacts live in the stack's artifacts bucket.
+        scoped to this group's packages. The packages' model artifacts live in the
+        stack's artifacts bucket: read them with ``StackStorage.grant_read``.
         """
-        listing = self._roles.add_policy(
+        return self._roles.add_policy(
             role,
             "read-models",
             [
@@ -227,4 +250,3 @@ class ModelRegistry(pulumi.ComponentResource):
             ],
             parent=parent or self,
         )
-        return [listing, self._storage.grant_read(role, self._storage.artifacts)]

@@ -10,6 +10,7 @@ encrypted with the stack key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,6 +18,7 @@ import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
 from infra.components.dead_letters import DeadLetterQueue
+from infra.components.pipeline import TrainingPipeline
 from infra.image_context import REPO_ROOT
 
 RUNTIME = "python3.12"  # boto3 is part of the Lambda runtime
@@ -34,11 +36,14 @@ GATE_FILES = (
 
 
 @dataclass(frozen=True)
-class GateTarget:
-    """What the gate starts: the stack's training pipeline."""
+class RetrainGateArgs:
+    """The pipeline the gate starts, its cool-down, and the stack's key and dead letters."""
 
-    pipeline_arn: pulumi.Output[str]
-    pipeline_name: str
+    pipeline: TrainingPipeline
+    cooldown_minutes: int
+    key: aws.kms.Key
+    dead_letters: DeadLetterQueue
+    log_retention_days: int
 
 
 class RetrainGate(pulumi.ComponentResource):
@@ -50,28 +55,74 @@ class RetrainGate(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        target: GateTarget,
-        cooldown_minutes: int,
-        key: pulumi.Input[str],
-        dead_letters: DeadLetterQueue,
-        log_retention_days: int,
+        args: RetrainGateArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:monitoring:RetrainGate", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        function_name = context.name("retrain-gate")
+        self._context = context
+        self._args = args
+        self._function_name = function_name = context.name("retrain-gate")
+        pipeline_name = args.pipeline.pipeline_name
         log_group = aws.cloudwatch.LogGroup(
             function_name,
             name=f"/aws/lambda/{function_name}",
-            kms_key_id=key,
-            retention_in_days=log_retention_days,
+            kms_key_id=args.key.arn,
+            retention_in_days=args.log_retention_days,
             tags=context.tags("monitoring"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        role = aws.iam.Role(
+        role = self._role()
+        grant = aws.iam.RolePolicy(
+            f"{function_name}-start-pipeline",
+            role=role.id,
+            name="start-pipeline-once-per-cooldown",
+            policy=policy_json(self._statements(log_group)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        dead_letter, dead_letter_grant = args.dead_letters.for_role(role, parent=self)
+        self.function = aws.lambda_.Function(
             function_name,
             name=function_name,
-            description=f"Lets {function_name} list and start {target.pipeline_name}, nothing else",
+            description=(
+                f"Starts {pipeline_name} on an alarm unless a run started within "
+                f"{args.cooldown_minutes} minutes"
+            ),
+            role=role.arn,
+            runtime=RUNTIME,
+            handler=HANDLER,
+            code=pulumi.AssetArchive(
+                {path: pulumi.FileAsset(str(REPO_ROOT / path)) for path in GATE_FILES}
+            ),
+            timeout=60,
+            memory_size=128,
+            reserved_concurrent_executions=1,
+            environment={
+                "variables": {
+                    "PIPELINE_NAME": pipeline_name,
+                    "RETRAIN_COOLDOWN_MINUTES": str(args.cooldown_minutes),
+                }
+            },
+            kms_key_arn=args.key.arn,
+            dead_letter_config={"target_arn": dead_letter["arn"]},
+            tracing_config={"mode": "Active"},
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            tags=context.tags("monitoring"),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[grant, dead_letter_grant, log_group]
+            ),
+        )
+        self.register_outputs({"functionName": self.function.name})
+
+    def _role(self) -> aws.iam.Role:
+        """Lambda of this account assumes it; what it may do is ``_statements``."""
+        context, function_name = self._context, self._function_name
+        return aws.iam.Role(
+            function_name,
+            name=function_name,
+            description=(
+                f"Lets {function_name} list and start {self._args.pipeline.pipeline_name}, "
+                "nothing else"
+            ),
             assume_role_policy=policy_json(
                 [
                     {
@@ -86,55 +137,10 @@ class RetrainGate(pulumi.ComponentResource):
                 ]
             ),
             tags=context.tags("monitoring"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        grants = [
-            aws.iam.RolePolicy(
-                f"{function_name}-start-pipeline",
-                role=role.id,
-                name="start-pipeline-once-per-cooldown",
-                policy=policy_json(self._statements(target, log_group)),
-                opts=child,
-            )
-        ]
-        dead_letter, dead_letter_grant = dead_letters.for_role(role, parent=self)
-        self.function = aws.lambda_.Function(
-            function_name,
-            name=function_name,
-            description=(
-                f"Starts {target.pipeline_name} on an alarm unless a run started within "
-                f"{cooldown_minutes} minutes"
-            ),
-            role=role.arn,
-            runtime=RUNTIME,
-            handler=HANDLER,
-            code=pulumi.AssetArchive(
-                {path: pulumi.FileAsset(str(REPO_ROOT / path)) for path in GATE_FILES}
-            ),
-            timeout=60,
-            memory_size=128,
-            reserved_concurrent_executions=1,
-            environment={
-                "variables": {
-                    "PIPELINE_NAME": target.pipeline_name,
-                    "RETRAIN_COOLDOWN_MINUTES": str(cooldown_minutes),
-                }
-            },
-            kms_key_arn=key,
-            dead_letter_config={"target_arn": dead_letter["arn"]},
-            tracing_config={"mode": "Active"},
-            logging_config={"log_format": "Text", "log_group": log_group.name},
-            tags=context.tags("monitoring"),
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*grants, dead_letter_grant, log_group]
-            ),
-        )
-        self.register_outputs({"functionName": self.function.name})
 
-    @staticmethod
-    def _statements(
-        target: GateTarget, log_group: aws.cloudwatch.LogGroup
-    ) -> list[dict[str, object]]:
+    def _statements(self, log_group: aws.cloudwatch.LogGroup) -> list[dict[str, object]]:
         return [
             {
                 "Sid": "ListAndStartThisPipeline",
@@ -143,7 +149,7 @@ class RetrainGate(pulumi.ComponentResource):
                     "sagemaker:ListPipelineExecutions",
                     "sagemaker:StartPipelineExecution",
                 ],
-                "Resource": target.pipeline_arn,
+                "Resource": self._args.pipeline.pipeline.arn,
             },
             {
                 "Sid": "WriteItsOwnLogs",
@@ -160,59 +166,60 @@ class RetrainGate(pulumi.ComponentResource):
             },
         ]
 
-    def allow_invoke_from(self, rule: aws.cloudwatch.EventRule, context: StackContext) -> None:
+    def retrain_on(
+        self,
+        purpose: str,
+        description: str,
+        alarms: list[aws.cloudwatch.MetricAlarm],
+        parent: pulumi.Resource,
+        aliases: Sequence[pulumi.Input[str | pulumi.Alias]] | None = None,
+    ) -> aws.cloudwatch.EventRule:
+        """``<prefix>-<env>-retrain-on-<purpose>``: ``alarms`` entering ALARM invoke the gate.
+
+        The rule and its target are children of ``parent``, the component that owns
+        the alarms (``aliases`` name where they were before). The rule never starts
+        the pipeline itself, so every alarm shares the gate's cool-down.
+        """
+        context = self._context
+        child = pulumi.ResourceOptions(parent=parent, aliases=aliases)
+        rule_name = context.name(f"retrain-on-{purpose}")
+        rule = aws.cloudwatch.EventRule(
+            rule_name,
+            name=rule_name,
+            description=description,
+            event_pattern=pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.cloudwatch"],
+                    "detail-type": ["CloudWatch Alarm State Change"],
+                    "resources": [alarm.arn for alarm in alarms],
+                    "detail": {"state": {"value": ["ALARM"]}},
+                }
+            ),
+            tags=context.tags("monitoring"),
+            opts=child,
+        )
+        self._allow_invoke_from(rule)
+        aws.cloudwatch.EventTarget(
+            f"{rule_name}-target",
+            rule=rule.name,
+            arn=self.function.arn,
+            retry_policy={
+                "maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS,
+                "maximum_retry_attempts": 10,
+            },
+            dead_letter_config=self._args.dead_letters.for_rule(rule),
+            opts=child,
+        )
+        return rule
+
+    def _allow_invoke_from(self, rule: aws.cloudwatch.EventRule) -> None:
         """Let EventBridge invoke the function for ``rule`` of this account only."""
         aws.lambda_.Permission(
-            f"{context.name('retrain-gate')}-from-{rule._name}",
+            f"{self._function_name}-from-{rule._name}",
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
-            source_account=context.account_id,
+            source_account=self._context.account_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-
-def retrain_on_alarms(
-    context: StackContext,
-    purpose: str,
-    description: str,
-    alarms: list[aws.cloudwatch.MetricAlarm],
-    gate: RetrainGate,
-    dead_letters: DeadLetterQueue,
-    parent: pulumi.Resource,
-) -> aws.cloudwatch.EventRule:
-    """``<prefix>-<env>-retrain-on-<purpose>``: ``alarms`` entering ALARM invoke the gate.
-
-    The rule never starts the pipeline itself, so every alarm shares the gate's cool-down.
-    """
-    child = pulumi.ResourceOptions(parent=parent)
-    rule_name = context.name(f"retrain-on-{purpose}")
-    rule = aws.cloudwatch.EventRule(
-        rule_name,
-        name=rule_name,
-        description=description,
-        event_pattern=pulumi.Output.json_dumps(
-            {
-                "source": ["aws.cloudwatch"],
-                "detail-type": ["CloudWatch Alarm State Change"],
-                "resources": [alarm.arn for alarm in alarms],
-                "detail": {"state": {"value": ["ALARM"]}},
-            }
-        ),
-        tags=context.tags("monitoring"),
-        opts=child,
-    )
-    gate.allow_invoke_from(rule, context)
-    aws.cloudwatch.EventTarget(
-        f"{rule_name}-target",
-        rule=rule.name,
-        arn=gate.function.arn,
-        retry_policy={
-            "maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS,
-            "maximum_retry_attempts": 10,
-        },
-        dead_letter_config=dead_letters.for_rule(rule),
-        opts=child,
-    )
-    return rule

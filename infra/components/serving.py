@@ -18,11 +18,8 @@ import pulumi_aws as aws
 
 from infra.components.context import StackContext
 from infra.components.iam import PlatformRoles
-from infra.components.serving_alarms import (
-    EndpointMetric,
-    EndpointMetrics,
-    create_rollback_alarms,
-)
+from infra.components.metric import Metric
+from infra.components.serving_alarms import EndpointMetrics, create_rollback_alarms
 from infra.components.serving_policy import (
     content_name,
     deployment_config,
@@ -93,21 +90,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             context, self._metrics, settings.alarms, args.topic, parent=self
         )
         self.alarm_names = self.rollback_alarms.names
-        grants.append(
-            args.roles.add_policy(
-                args.roles.execution_role,
-                "describe-rollback-alarms",
-                [
-                    {
-                        "Sid": "SageMakerReadsTheRollbackAlarms",
-                        "Effect": "Allow",
-                        "Action": "cloudwatch:DescribeAlarms",
-                        "Resource": self.rollback_alarms.arns,
-                    }
-                ],
-                parent=self,
-            )
-        )
+        grants.append(self._grant_describe_rollback_alarms())
         self.deployment_config = deployment_config(settings.rollout, self.alarm_names)
         self.endpoint = aws.sagemaker.Endpoint(
             self.endpoint_name,
@@ -137,19 +120,37 @@ class ModelEndpoint(pulumi.ComponentResource):
             }
         )
 
+    @property
+    def model_package_arn(self) -> str:
+        """The pinned model package the primary variant serves."""
+        arn = self._args.settings.model_package_arn
+        assert arn is not None  # checked when the endpoint was built
+        return arn
+
     # Alarm-ready metrics: the alarms above use these, so none can miss a dimension.
 
-    def metric_5xx(self, new_fleet_only: bool = True) -> EndpointMetric:
+    def metric_5xx(self, new_fleet_only: bool = True) -> Metric:
         return self._metrics.errors_5xx(new_fleet_only)
 
-    def metric_latency_p99(self, new_fleet_only: bool = True) -> EndpointMetric:
+    def metric_latency_p99(self, new_fleet_only: bool = True) -> Metric:
         return self._metrics.latency_p99(new_fleet_only)
 
-    def metric_invocations_per_instance(self, new_fleet_only: bool = False) -> EndpointMetric:
+    def metric_invocations_per_instance(self, new_fleet_only: bool = False) -> Metric:
         return self._metrics.invocations_per_instance(new_fleet_only)
 
-    def metric_memory_utilization(self) -> EndpointMetric:
+    def metric_memory_utilization(self) -> Metric:
         return self._metrics.memory_utilization()
+
+    def metric_invocations(self, variant: str = PRIMARY_VARIANT) -> Metric:
+        """Requests ``variant`` answered (``SHADOW_VARIANT``: the copies the shadow got)."""
+        return self._variant_metrics(variant).invocations()
+
+    def metric_model_latency(self, statistic: str, variant: str = PRIMARY_VARIANT) -> Metric:
+        """Model latency of ``variant`` in microseconds: ``Average`` or a percentile (``p99``)."""
+        return self._variant_metrics(variant).model_latency(statistic)
+
+    def _variant_metrics(self, variant: str) -> EndpointMetrics:
+        return EndpointMetrics(self.endpoint_name, variant, self.config.name)
 
     # Resources.
 
@@ -261,6 +262,23 @@ class ModelEndpoint(pulumi.ComponentResource):
                 settings.instance_count if variant_name == PRIMARY_VARIANT else 1
             )
         return variant
+
+    def _grant_describe_rollback_alarms(self) -> aws.iam.RolePolicy:
+        """SageMaker reads the rollback alarms with the execution role while it shifts traffic."""
+        roles = self._args.roles
+        return roles.add_policy(
+            roles.execution_role,
+            "describe-rollback-alarms",
+            [
+                {
+                    "Sid": "SageMakerReadsTheRollbackAlarms",
+                    "Effect": "Allow",
+                    "Action": "cloudwatch:DescribeAlarms",
+                    "Resource": self.rollback_alarms.arns,
+                }
+            ],
+            parent=self,
+        )
 
     def _grant_execution_role(self) -> list[pulumi.Resource]:
         """Key use for the volume and capture; write access to the capture prefix."""

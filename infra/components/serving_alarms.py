@@ -10,44 +10,18 @@ dimension and watch the whole variant.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import StackContext
+from infra.components.metric import Metric
 from infra.config import RollbackAlarms
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 UTILIZATION_NAMESPACE = "/aws/sagemaker/Endpoints"
 MICROSECONDS_PER_MILLISECOND = 1000
-
-
-@dataclass(frozen=True)
-class EndpointMetric:
-    """One CloudWatch metric with every dimension and the statistic an alarm needs."""
-
-    namespace: str
-    metric_name: str
-    dimensions: Mapping[str, pulumi.Input[str]]
-    statistic: str | None = None
-    extended_statistic: str | None = None
-    unit: str = "None"
-
-    def alarm_inputs(self) -> dict[str, Any]:
-        """The metric half of ``aws.cloudwatch.MetricAlarm``'s arguments."""
-        inputs: dict[str, Any] = {
-            "namespace": self.namespace,
-            "metric_name": self.metric_name,
-            "dimensions": dict(self.dimensions),
-        }
-        if self.extended_statistic is not None:
-            inputs["extended_statistic"] = self.extended_statistic
-        else:
-            inputs["statistic"] = self.statistic
-        return inputs
 
 
 @dataclass(frozen=True)
@@ -67,35 +41,49 @@ class EndpointMetrics:
             dimensions["EndpointConfigName"] = self.config_name
         return dimensions
 
-    def errors_5xx(self, new_fleet_only: bool = True) -> EndpointMetric:
-        return EndpointMetric(
+    def errors_5xx(self, new_fleet_only: bool = True) -> Metric:
+        return Metric(
             INVOCATION_NAMESPACE,
             "Invocation5XXErrors",
             self._dimensions(new_fleet_only),
             statistic="Sum",
         )
 
-    def latency_p99(self, new_fleet_only: bool = True) -> EndpointMetric:
+    def latency_p99(self, new_fleet_only: bool = True) -> Metric:
         """Model latency, p99, in microseconds (SageMaker's unit for it)."""
-        return EndpointMetric(
+        return self.model_latency("p99", new_fleet_only)
+
+    def model_latency(self, statistic: str, new_fleet_only: bool = False) -> Metric:
+        """Model latency in microseconds; ``statistic`` is ``Average`` or a percentile (``p99``)."""
+        percentile = statistic.startswith("p")
+        return Metric(
             INVOCATION_NAMESPACE,
             "ModelLatency",
             self._dimensions(new_fleet_only),
-            extended_statistic="p99",
+            statistic=None if percentile else statistic,
+            extended_statistic=statistic if percentile else None,
             unit="Microseconds",
         )
 
-    def invocations_per_instance(self, new_fleet_only: bool = False) -> EndpointMetric:
-        return EndpointMetric(
+    def invocations(self, new_fleet_only: bool = False) -> Metric:
+        return Metric(
+            INVOCATION_NAMESPACE,
+            "Invocations",
+            self._dimensions(new_fleet_only),
+            statistic="Sum",
+        )
+
+    def invocations_per_instance(self, new_fleet_only: bool = False) -> Metric:
+        return Metric(
             INVOCATION_NAMESPACE,
             "InvocationsPerInstance",
             self._dimensions(new_fleet_only),
             statistic="Sum",
         )
 
-    def memory_utilization(self) -> EndpointMetric:
+    def memory_utilization(self) -> Metric:
         """Memory of the variant's instances, both fleets (no per-config dimension exists)."""
-        return EndpointMetric(
+        return Metric(
             UTILIZATION_NAMESPACE,
             "MemoryUtilization",
             self._dimensions(new_fleet_only=False),
@@ -109,7 +97,7 @@ class AlarmSpec:
     """What one rollback alarm compares, and why it exists."""
 
     suffix: str
-    metric: EndpointMetric
+    metric: Metric
     threshold: float
     comparison: str
     description: str
@@ -165,22 +153,18 @@ def create_rollback_alarms(
     result = RollbackAlarmSet()
     for spec in rollback_alarm_specs(metrics, settings):
         name = context.name("endpoint", spec.suffix)
-        alarm = aws.cloudwatch.MetricAlarm(
+        alarm = spec.metric.create_alarm(
+            context,
             name,
-            name=name,
-            alarm_description=spec.description,
-            comparison_operator=spec.comparison,
+            description=spec.description,
+            comparison=spec.comparison,
             threshold=spec.threshold,
+            period=settings.period_seconds,
+            topic=topic.arn,
+            opts=pulumi.ResourceOptions(parent=parent),
             evaluation_periods=settings.evaluation_periods,
             datapoints_to_alarm=settings.evaluation_periods,
-            period=settings.period_seconds,
-            treat_missing_data="notBreaching",
-            actions_enabled=True,
-            alarm_actions=[topic.arn],
-            ok_actions=[topic.arn],
-            tags=context.tags("serving"),
-            opts=pulumi.ResourceOptions(parent=parent),
-            **spec.metric.alarm_inputs(),
+            component="serving",
         )
         result.alarms.append(alarm)
         result.names.append(name)

@@ -50,6 +50,13 @@ class SecureBucket:
         return self.bucket.bucket
 
 
+@dataclass(frozen=True)
+class StackStorageArgs:
+    """How long what the buckets hold is kept, and whether a stack may be emptied."""
+
+    settings: StorageSettings
+
+
 class StackStorage(pulumi.ComponentResource):
     """The KMS key and the data, artifact, monitoring and access-log buckets of one stack."""
 
@@ -63,16 +70,16 @@ class StackStorage(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        settings: StorageSettings,
+        args: StackStorageArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:storage:StackStorage", name, None, opts)
         self._context = context
-        self._settings = settings
+        self._settings = settings = args.settings
         self.key = self._create_key()
         self.key_alias = aws.kms.Alias(
             context.name("key-alias"),
-            name=f"alias/{context.name('data')}",
+            name=context.names.key_alias,
             target_key_id=self.key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -136,99 +143,109 @@ class StackStorage(pulumi.ComponentResource):
         object_lock: bool = False,
         expiring: list[ExpiringPrefix] | None = None,
     ) -> SecureBucket:
+        """The bucket, then what secures it: ownership, public access, versioning, keys, logs."""
         context, settings = self._context, self._settings
-        logical = context.name(purpose)
+        names, logical = context.names, context.name(purpose)
         bucket = aws.s3.Bucket(
             logical,
-            bucket=pulumi.Output.concat(logical, "-", context.account_id, "-", context.region),
+            bucket=context.account_id.apply(lambda account: names.bucket(purpose, account)),
             force_destroy=settings.force_destroy,
             object_lock_enabled=object_lock or None,
             tags=context.tags("storage"),
             opts=context.stateful(self),
         )
         secure = SecureBucket(purpose=purpose, bucket=bucket, kms_encrypted=kms)
-        bucket_opts = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
-        secure.children.append(
-            aws.s3.BucketOwnershipControls(
-                f"{logical}-ownership",
-                bucket=bucket.id,
-                rule={"object_ownership": "BucketOwnerEnforced"},
-                opts=bucket_opts,
-            )
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{logical}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=bucket_opts,
-        )
-        secure.children.append(public_access)
-        secure.children.append(
-            aws.s3.BucketVersioning(
-                f"{logical}-versioning",
-                bucket=bucket.id,
-                versioning_configuration={"status": "Enabled"},
-                opts=bucket_opts,
-            )
-        )
-        default_encryption: dict[str, Any] = (
-            {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn}
-            if kms
-            else {"sse_algorithm": "AES256"}
-        )
-        encryption_rule: Any = {
-            "apply_server_side_encryption_by_default": default_encryption,
-            "bucket_key_enabled": kms,
-        }
-        secure.children.append(
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{logical}-encryption",
-                bucket=bucket.id,
-                rules=[encryption_rule],
-                opts=bucket_opts,
-            )
-        )
-        secure.children.append(
+        public_access = self._closed_to_the_public(secure)
+        secure.children += [
+            self._owner_enforced(secure),
+            public_access,
+            self._versioned(secure),
+            self._encrypted(secure),
             aws.s3.BucketPolicy(
                 f"{logical}-policy",
                 bucket=bucket.id,
                 policy=secure_bucket_policy(context, bucket.arn, self.key.arn if kms else None),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-            )
-        )
-        secure.children.append(
+            ),
             aws.s3.BucketLifecycleConfiguration(
                 f"{logical}-lifecycle",
                 bucket=bucket.id,
                 rules=self._lifecycle_rules(expiring or []),
-                opts=bucket_opts,
-            )
-        )
+                opts=self._bucket_child(secure),
+            ),
+        ]
         if purpose != "access-logs":
-            secure.children.append(
-                aws.s3.BucketLogging(
-                    f"{logical}-logging",
-                    bucket=bucket.id,
-                    target_bucket=self.access_logs.bucket.id,
-                    target_prefix=f"{purpose}/",
-                    opts=bucket_opts,
-                )
-            )
+            secure.children.append(self._logged(secure))
         if object_lock:
-            lock = settings.object_lock
-            secure.children.append(
-                aws.s3.BucketObjectLockConfiguration(
-                    f"{logical}-object-lock",
-                    bucket=bucket.id,
-                    object_lock_enabled="Enabled",
-                    rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
-                    opts=bucket_opts,
-                )
-            )
+            secure.children.append(self._object_locked(secure))
         return secure
+
+    def _bucket_child(self, secure: SecureBucket) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=[secure.bucket])
+
+    def _owner_enforced(self, secure: SecureBucket) -> pulumi.Resource:
+        return aws.s3.BucketOwnershipControls(
+            f"{self._context.name(secure.purpose)}-ownership",
+            bucket=secure.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=self._bucket_child(secure),
+        )
+
+    def _closed_to_the_public(self, secure: SecureBucket) -> pulumi.Resource:
+        return aws.s3.BucketPublicAccessBlock(
+            f"{self._context.name(secure.purpose)}-public-access",
+            bucket=secure.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=self._bucket_child(secure),
+        )
+
+    def _versioned(self, secure: SecureBucket) -> pulumi.Resource:
+        return aws.s3.BucketVersioning(
+            f"{self._context.name(secure.purpose)}-versioning",
+            bucket=secure.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=self._bucket_child(secure),
+        )
+
+    def _encrypted(self, secure: SecureBucket) -> pulumi.Resource:
+        """The stack key with bucket keys; SSE-S3 where S3 requires it (access logs)."""
+        default_encryption: dict[str, Any] = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn}
+            if secure.kms_encrypted
+            else {"sse_algorithm": "AES256"}
+        )
+        encryption_rule: Any = {
+            "apply_server_side_encryption_by_default": default_encryption,
+            "bucket_key_enabled": secure.kms_encrypted,
+        }
+        return aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{self._context.name(secure.purpose)}-encryption",
+            bucket=secure.bucket.id,
+            rules=[encryption_rule],
+            opts=self._bucket_child(secure),
+        )
+
+    def _logged(self, secure: SecureBucket) -> pulumi.Resource:
+        return aws.s3.BucketLogging(
+            f"{self._context.name(secure.purpose)}-logging",
+            bucket=secure.bucket.id,
+            target_bucket=self.access_logs.bucket.id,
+            target_prefix=f"{secure.purpose}/",
+            opts=self._bucket_child(secure),
+        )
+
+    def _object_locked(self, secure: SecureBucket) -> pulumi.Resource:
+        lock = self._settings.object_lock
+        return aws.s3.BucketObjectLockConfiguration(
+            f"{self._context.name(secure.purpose)}-object-lock",
+            bucket=secure.bucket.id,
+            object_lock_enabled="Enabled",
+            rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
+            opts=self._bucket_child(secure),
+        )
 
     def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[Any]:
         settings = self._settings

@@ -88,6 +88,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "outputs": _plain(registration.state) if registration is not None else {},
                 "id": response.id or None,
                 "parent": request.parent or None,
+                "aliases": _alias_urns(request),
                 "dependencies": sorted(set(request.dependencies)),
                 "protect": bool(request.protect),
                 "retainOnDelete": bool(request.retainOnDelete),
@@ -97,6 +98,25 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             }
         )
         return response
+
+
+def _alias_urns(request: Any) -> list[str]:
+    """The former URNs a registration's aliases name, each once."""
+    specs = [alias.spec for alias in request.aliases if alias.WhichOneof("alias") == "spec"]
+    return list(dict.fromkeys(_alias_urn(request, spec) for spec in specs))
+
+
+def _alias_urn(request: Any, spec: Any) -> str:
+    """One alias as a URN: the resource's own type, name and parent unless it names others."""
+    parent = "" if spec.noParent else spec.parentUrn or request.parent
+    # The engine leaves the root stack out of its children's type chains; the mocks keep it.
+    chain = parent[: parent.rfind("::")].replace("::pulumi:pulumi:Stack$", "::")
+    if not parent or chain.endswith("::pulumi:pulumi:Stack"):
+        stack, project = spec.stack or pulumi.get_stack(), spec.project or pulumi.get_project()
+        prefix = f"urn:pulumi:{stack}::{project}::"
+    else:
+        prefix = chain + "$"
+    return f"{prefix}{spec.type or request.type}::{spec.name or request.name}"
 
 
 def synthesize(

@@ -33,6 +33,7 @@ def publish_drift_command(
     import boto3
 
     from pipelines.jobs.drift_publish import DriftReportError, publish_drift
+    from pipelines.metrics import DRIFT_NAMESPACE
 
     try:
         document = json.loads(report.read_text(encoding="utf-8"))
@@ -46,4 +47,4 @@ def publish_drift_command(
         ) from None
     cloudwatch = boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint_url)
     sent = publish_drift(document, stack=stack, endpoint=endpoint, cloudwatch=cloudwatch)
-    typer.echo(f"published {sent} drift metric values to mlops/drift for {stack}/{endpoint}")
+    typer.echo(f"published {sent} drift metric values to {DRIFT_NAMESPACE} for {stack}/{endpoint}")

@@ -89,16 +89,17 @@ def start_command(
     from botocore.exceptions import BotoCoreError, ClientError
 
     from infra.config import load_stack
+    from infra.naming import StackNames
     from ops.aws import sagemaker_client
     from pipelines.lambdas.start_pipeline import start_training
     from pipelines.registry import RegistryError
 
     config = load_stack(stack)
     client = sagemaker_client(config.region, endpoint_url)
+    name = StackNames(config).training_pipeline
     try:
-        started = start_training(client, config.resource_name("training"), input_uri)
+        started = start_training(client, name, input_uri)
     except (BotoCoreError, ClientError) as error:
-        name = config.resource_name("training")
         raise RegistryError(f"could not start {name}: {error}") from None
     given = ", ".join(f"{k}={v}" for k, v in started.parameters.items()) or "default parameters"
     typer.echo(f"started {started.execution_arn} ({given})")

@@ -28,10 +28,11 @@ class DemoStageError(MlopsError):
 
 
 def _monitoring_steps(plan: Plan) -> dict[str, dict[str, Any]]:
+    name = plan.outputs.get("monitoringPipelineName")
     pipelines = [
         r
         for r in plan.of_type("aws:sagemaker/pipeline:Pipeline")
-        if r["name"].endswith("-monitoring")
+        if r["inputs"]["pipelineName"] == name
     ]
     if not pipelines:
         raise DemoStageError(f"stack {plan.stack}: the plan has no monitoring pipeline")
@@ -93,8 +94,8 @@ def run_drift_step(clients: Any, plan: Plan, work_dir: Path, now: datetime) -> d
     Its arguments are the plan's, plus ``--now`` so the window is the hour the
     traffic was written in even if the clock turns an hour meanwhile.
     """
+    from infra.image_context import LOCAL_ACCOUNT
     from ops.local.job_runner import JobRunner
-    from ops.local.pipeline_runner import LOCAL_ACCOUNT
     from ops.local.run_state import RunState
     from ops.local.step_cache import StepCache
 
@@ -123,17 +124,14 @@ def run_drift_step(clients: Any, plan: Plan, work_dir: Path, now: datetime) -> d
 def evaluate_drift_alarm(cloudwatch: Any, plan: Plan) -> Any:
     """Create the planned drift alarms in moto and judge the alarm one as CloudWatch would."""
     from ops.local.alarm_evaluation import alarm_parameters, evaluate_alarm
+    from pipelines.metrics import DRIFT_NAMESPACE
 
-    alarms = [
-        r["inputs"]
-        for r in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-        if r["inputs"].get("namespace") == "mlops/drift"
-    ]
-    for inputs in alarms:
-        cloudwatch.put_metric_alarm(**alarm_parameters(inputs))
-    name = next((a["name"] for a in alarms if a["name"].endswith("drift-alarm")), None)
+    name = plan.outputs.get("driftAlarmName")
     if name is None:
         raise DemoStageError(f"stack {plan.stack}: the plan has no drift alarm")
+    for alarm in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        if alarm["inputs"].get("namespace") == DRIFT_NAMESPACE:
+            cloudwatch.put_metric_alarm(**alarm_parameters(alarm["inputs"]))
     evaluation = evaluate_alarm(cloudwatch, name, datetime.now(UTC) + timedelta(seconds=1))
     if evaluation.state != "ALARM":
         raise DemoStageError(f"{name} is {evaluation.state}, not ALARM: {evaluation.reason}")

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from infra.image_context import LOCAL_ACCOUNT
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
 from ops.local.job_runner import JobRunner, StepFailedError, StepOutcome
 from ops.local.run_state import RunState, condition_holds
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 42
-LOCAL_ACCOUNT = "123456789012"
 INPUT_NAME = "transactions.csv"
 
 
@@ -61,24 +61,25 @@ class LocalRun:
 def local_spec(config: StackConfig) -> TrainingPipelineSpec:
     """The stack's pipeline spec with the emulator's account, as the Pulumi program builds it.
 
-    The image reference carries the build context's hash in place of a registry
+    Every name comes from ``infra.naming``, as the components take theirs. The
+    image reference carries the build context's hash in place of a registry
     digest, as the offline plan does: it changes exactly when the image's code does.
     """
-    from infra.image_context import REPOSITORY_SUFFIX, local_image_uri
-    from infra.naming import MODEL_GROUP_SUFFIX, StackNames
+    from infra.image_context import local_image_uri
+    from infra.naming import StackNames
 
-    suffix = f"{LOCAL_ACCOUNT}-{config.region}"
+    names, region = StackNames(config), config.region
     settings = config.pipeline
     return TrainingPipelineSpec(
-        pipeline_name=config.resource_name("training"),
-        region=config.region,
-        role_arn=f"arn:aws:iam::{LOCAL_ACCOUNT}:role/{config.resource_name('execution')}",
-        data_bucket=f"{config.resource_name('data')}-{suffix}",
-        artifacts_bucket=f"{config.resource_name('artifacts')}-{suffix}",
-        kms_key_arn=f"arn:aws:kms:{config.region}:{LOCAL_ACCOUNT}:alias/{config.resource_name('data')}",
-        image_uri=local_image_uri(config.resource_name(REPOSITORY_SUFFIX), config.region),
-        model_package_group=config.resource_name(MODEL_GROUP_SUFFIX),
-        feature_group_name=StackNames(config).feature_group,
+        pipeline_name=names.training_pipeline,
+        region=region,
+        role_arn=f"arn:aws:iam::{LOCAL_ACCOUNT}:role/{names.execution_role}",
+        data_bucket=names.data_bucket(LOCAL_ACCOUNT),
+        artifacts_bucket=names.artifacts_bucket(LOCAL_ACCOUNT),
+        kms_key_arn=f"arn:aws:kms:{region}:{LOCAL_ACCOUNT}:{names.key_alias}",
+        image_uri=local_image_uri(names.image_repository, region),
+        model_package_group=names.model_group,
+        feature_group_name=names.feature_group if config.feature_store.enabled else None,
         processing_instance_type=settings.processing_instance_type,
         training_instance_type=settings.training_instance_type,
         approval_status=settings.approval_status,

@@ -3,7 +3,8 @@
 Promotion reads and writes a stack's artifacts bucket, its KMS key (by alias),
 its model package group and its image repository. Against moto those exist
 only if someone creates them: this module does, for the demo and the tests,
-with the names of ``stack_names.py``, and pushes small images as a build would.
+with the names ``infra.naming`` gives the program's resources, and pushes small
+images as a build would.
 Real stacks get them from ``pulumi up``.
 """
 

@@ -3,8 +3,8 @@
 SageMaker Model Monitor is closed to new customers, so drift is our own
 metric: ``mlops/drift`` holds ``MaxPSI``, ``DriftedFeatures`` and
 ``MaxCdfDistance`` per stack and endpoint, and ``FeaturePSI`` per feature.
-The drift alarms of the monitoring component watch exactly these names and
-dimensions (``metric_dimensions``), so publisher and alarm cannot disagree.
+Names and dimensions come from ``pipelines.metrics``, which the drift alarms
+read too, so publisher and alarm cannot disagree.
 """
 
 from __future__ import annotations
@@ -13,18 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ml.errors import MlopsError
-
-NAMESPACE = "mlops/drift"
-BATCH_SIZE = 500  # PutMetricData accepts up to 1,000 values per request
+from pipelines import metrics
+from pipelines.metrics import datum
 
 
 class DriftReportError(MlopsError):
     """The report is not a drift report this publisher understands."""
-
-
-def metric_dimensions(stack: str, endpoint: str) -> list[dict[str, str]]:
-    """The dimensions every summary metric carries; alarms use the same list."""
-    return [{"Name": "Stack", "Value": stack}, {"Name": "Endpoint", "Value": endpoint}]
 
 
 def drift_metric_data(
@@ -34,15 +28,21 @@ def drift_metric_data(
     try:
         summary, features = report["summary"], report["features"]
         when = timestamp or datetime.now(UTC)
-        dimensions = metric_dimensions(stack, endpoint)
+        dimensions = metrics.drift_dimensions(stack, endpoint)
         data = [
-            _point("MaxPSI", summary["max_psi"], dimensions, when),
-            _point("MaxCdfDistance", summary["max_cdf_distance"], dimensions, when),
-            _point("DriftedFeatures", len(summary["drifted_features"]), dimensions, when, "Count"),
+            datum(metrics.MAX_PSI, summary["max_psi"], dimensions, when),
+            datum(metrics.MAX_CDF_DISTANCE, summary["max_cdf_distance"], dimensions, when),
+            datum(
+                metrics.DRIFTED_FEATURES,
+                len(summary["drifted_features"]),
+                dimensions,
+                when,
+                "Count",
+            ),
         ]
         for feature, result in sorted(features.items()):
-            feature_dimensions = [*dimensions, {"Name": "Feature", "Value": feature}]
-            data.append(_point("FeaturePSI", result["psi"], feature_dimensions, when))
+            feature_dimensions = metrics.drift_dimensions(stack, endpoint, feature)
+            data.append(datum(metrics.FEATURE_PSI, result["psi"], feature_dimensions, when))
     except (KeyError, TypeError) as error:
         raise DriftReportError(
             f"not a drift report (missing {error}); pass the JSON written by 'mlops drift --out'"
@@ -60,18 +60,4 @@ def publish_drift(
 ) -> int:
     """Send the report's metrics to CloudWatch; returns how many values were sent."""
     data = drift_metric_data(report, stack=stack, endpoint=endpoint, timestamp=timestamp)
-    for start in range(0, len(data), BATCH_SIZE):
-        cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + BATCH_SIZE])
-    return len(data)
-
-
-def _point(
-    name: str, value: float, dimensions: list[dict[str, str]], when: datetime, unit: str = "None"
-) -> dict[str, Any]:
-    return {
-        "MetricName": name,
-        "Dimensions": dimensions,
-        "Timestamp": when,
-        "Value": float(value),
-        "Unit": unit,
-    }
+    return metrics.put_metric_data(cloudwatch, metrics.DRIFT_NAMESPACE, data)

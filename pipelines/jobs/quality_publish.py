@@ -3,8 +3,8 @@
 ``mlops/quality`` holds ``Precision``, ``Recall``, ``PrAuc``, ``LabelledRows`` and
 ``RecallGap`` (the largest recall difference between merchant categories with
 enough frauds) per endpoint and variant, and ``SegmentRecall`` per merchant
-category. The quality alarms watch exactly these names and dimensions
-(``metric_dimensions``).
+category. Names and dimensions come from ``pipelines.metrics``, which the
+quality alarms read too.
 """
 
 from __future__ import annotations
@@ -14,20 +14,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ml.errors import MlopsError
+from pipelines import metrics
+from pipelines.metrics import datum
 
-NAMESPACE = "mlops/quality"
-SEGMENT_DIMENSION = "MerchantCategory"
-BATCH_SIZE = 500
-HEADLINE_METRICS = {"precision": "Precision", "recall": "Recall", "pr_auc": "PrAuc"}
+HEADLINE_METRICS = {
+    "precision": metrics.PRECISION,
+    "recall": metrics.RECALL,
+    "pr_auc": metrics.PR_AUC,
+}
 
 
 class QualityReportError(MlopsError):
     """The report is not a quality report this publisher understands."""
-
-
-def metric_dimensions(endpoint: str, variant: str) -> list[dict[str, str]]:
-    """The dimensions every quality metric carries; alarms use the same list."""
-    return [{"Name": "Endpoint", "Value": endpoint}, {"Name": "Variant", "Value": variant}]
 
 
 def quality_metric_data(
@@ -35,27 +33,21 @@ def quality_metric_data(
 ) -> list[dict[str, Any]]:
     """The metric data points of one quality report; undefined values (NaN, None) are left out."""
     when = timestamp or datetime.now(UTC)
-    dimensions = metric_dimensions(endpoint, variant)
+    dimensions = metrics.quality_dimensions(endpoint, variant)
     try:
         summary, bias = report["summary"], report["bias"]
         values = [(HEADLINE_METRICS[k], summary[k], dimensions, "None") for k in HEADLINE_METRICS]
-        values.append(("LabelledRows", report["rows"], dimensions, "Count"))
-        values.append(("RecallGap", bias["recall_gap"]["value"], dimensions, "None"))
+        values.append((metrics.LABELLED_ROWS, report["rows"], dimensions, "Count"))
+        values.append((metrics.RECALL_GAP, bias["recall_gap"]["value"], dimensions, "None"))
         for segment, result in sorted(bias["segments"].items()):
-            segment_dimensions = [*dimensions, {"Name": SEGMENT_DIMENSION, "Value": segment}]
-            values.append(("SegmentRecall", result["recall"], segment_dimensions, "None"))
+            segment_dimensions = metrics.quality_dimensions(endpoint, variant, segment)
+            values.append((metrics.SEGMENT_RECALL, result["recall"], segment_dimensions, "None"))
     except (KeyError, TypeError) as error:
         raise QualityReportError(
             f"not a quality report (missing {error}); pass the JSON written by 'mlops quality'"
         ) from None
     return [
-        {
-            "MetricName": name,
-            "Dimensions": dims,
-            "Timestamp": when,
-            "Value": float(value),
-            "Unit": unit,
-        }
+        datum(name, value, dims, when, unit)
         for name, value, dims, unit in values
         if value is not None and math.isfinite(float(value))
     ]
@@ -71,6 +63,4 @@ def publish_quality(
 ) -> int:
     """Send the report's metrics to CloudWatch; returns how many values were sent."""
     data = quality_metric_data(report, endpoint=endpoint, variant=variant, timestamp=timestamp)
-    for start in range(0, len(data), BATCH_SIZE):
-        cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + BATCH_SIZE])
-    return len(data)
+    return metrics.put_metric_data(cloudwatch, metrics.QUALITY_NAMESPACE, data)

@@ -121,3 +121,10 @@ def test_the_dashboard_can_be_turned_off(plan_for) -> None:
 def test_widgets_are_laid_out_two_a_row(prod) -> None:
     placed = sorted((w["y"], w["x"]) for w in widgets(prod).values())
     assert placed == [(6 * (i // 2), 12 * (i % 2)) for i in range(len(placed))]
+
+
+def test_no_drift_widgets_where_nothing_publishes_drift(plan_for) -> None:
+    shown = widgets(plan_for("prod", ARN, "serving.dataCapture.enabled=false"))
+    assert "Invocations" in shown
+    assert not [title for title in shown if title.startswith(("Drift", "Model quality"))]
+    assert "Pipeline runs: mlops-prod-monitoring" not in shown

@@ -1,10 +1,10 @@
-"""Monitoring: drift alarms on the publisher's metrics, retraining on drift, a dashboard."""
+"""Monitoring: drift alarms on the publisher's metrics, retraining on drift, pipeline failures."""
 
 from __future__ import annotations
 
 import json
 
-from pipelines.jobs.drift_publish import NAMESPACE, metric_dimensions
+from pipelines.metrics import DRIFT_NAMESPACE, drift_dimensions
 from tests.infra.conftest import policy
 
 ARN = (
@@ -18,8 +18,8 @@ FUNCTION = "aws:lambda/function:Function"
 def test_drift_alarms_watch_exactly_what_the_publisher_sends(plan_for) -> None:
     plan = plan_for("prod", ARN)
     alarm = plan.one(ALARM, "mlops-prod-drift-alarm")["inputs"]
-    assert alarm["namespace"] == NAMESPACE and alarm["metricName"] == "MaxPSI"
-    published = {d["Name"]: d["Value"] for d in metric_dimensions("prod", "mlops-prod-endpoint")}
+    assert alarm["namespace"] == DRIFT_NAMESPACE and alarm["metricName"] == "MaxPSI"
+    published = drift_dimensions("prod", "mlops-prod-endpoint")
     assert alarm["dimensions"] == published
     assert alarm["threshold"] == plan.config.monitoring.psi_alarm
     warn = plan.one(ALARM, "mlops-prod-drift-warn")["inputs"]
@@ -113,10 +113,44 @@ def test_the_gate_package_holds_every_module_the_handler_imports() -> None:
 
 def test_dev_does_not_retrain_on_drift_by_default(plan_for) -> None:
     plan = plan_for("dev", ARN.replace("mlops-prod", "mlops-dev"))
-    assert plan.one(ALARM, "mlops-dev-drift-alarm")
     rules = {r["name"] for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")}
     assert "mlops-dev-retrain-on-drift" not in rules
     assert not plan.of_type(FUNCTION)
+
+
+def test_a_stack_that_does_not_retrain_on_alarms_keeps_its_drift_alarms(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.retrainOnAlarm=false")
+    assert plan.one(ALARM, "mlops-prod-drift-alarm")
+    rules = {r["name"] for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")}
+    assert "mlops-prod-retrain-on-drift" not in rules
+    assert not plan.of_type(FUNCTION)
+
+
+def test_no_drift_alarm_and_no_gate_where_nothing_publishes_drift(plan_for) -> None:
+    # dev serves serverless, which cannot capture; prod here captures nothing either.
+    for plan in (
+        plan_for("dev", ARN.replace("mlops-prod", "mlops-dev")),
+        plan_for("prod", ARN, "serving.dataCapture.enabled=false"),
+    ):
+        names = {a["name"] for a in plan.of_type(ALARM)}
+        assert not [n for n in names if "-drift-" in n], names
+        assert not plan.of_type(FUNCTION)
+        assert f"mlops-{plan.stack}-training-failed" in names
+
+
+def test_alarms_that_moved_component_name_their_former_place(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    former = "urn:pulumi:prod::mlops::mlops:monitoring:DriftMonitoring$"
+    for token, name in (
+        (ALARM, "mlops-prod-drift-alarm"),
+        (ALARM, "mlops-prod-drift-warn"),
+        (ALARM, "mlops-prod-training-failed"),
+        ("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-drift"),
+        ("aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-drift-target"),
+    ):
+        resource = plan.one(token, name)
+        assert resource["aliases"] == [f"{former}{token}::{name}"]
+        assert resource["urn"] not in resource["aliases"]
 
 
 def test_without_an_endpoint_there_is_no_drift_alarm_but_pipeline_failures_alarm(plan_for) -> None:

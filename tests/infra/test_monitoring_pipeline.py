@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipelines import metrics
 from pipelines.definitions.monitoring import step_arguments
-from pipelines.jobs import quality_publish
-from pipelines.jobs.drift_publish import metric_dimensions
 from tests.infra.conftest import policy
 
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3"
@@ -28,7 +27,7 @@ def statements(plan: Any, name: str) -> dict[str, dict[str, Any]]:
 def test_the_drift_steps_dimensions_are_the_drift_alarms(plan_for) -> None:
     plan = plan_for("prod", ARN)
     args = step_arguments(definition(plan), "Drift")
-    published = {d["Name"]: d["Value"] for d in metric_dimensions(args["stack"], args["endpoint"])}
+    published = metrics.drift_dimensions(args["stack"], args["endpoint"])
     for level in ("alarm", "warn"):
         assert plan.one(ALARM, f"mlops-prod-drift-{level}")["inputs"]["dimensions"] == published
 
@@ -36,11 +35,10 @@ def test_the_drift_steps_dimensions_are_the_drift_alarms(plan_for) -> None:
 def test_the_quality_steps_dimensions_are_the_quality_alarms(plan_for) -> None:
     plan = plan_for("prod", ARN)
     args = step_arguments(definition(plan), "Quality")
-    dims = quality_publish.metric_dimensions(args["endpoint"], args["variant"])
-    published = {d["Name"]: d["Value"] for d in dims}
+    published = metrics.quality_dimensions(args["endpoint"], args["variant"])
     for part in ("recall", "precision", "pr-auc", "recall-gap"):
         alarm = plan.one(ALARM, f"mlops-prod-quality-{part}")["inputs"]
-        assert alarm["namespace"] == quality_publish.NAMESPACE
+        assert alarm["namespace"] == metrics.QUALITY_NAMESPACE
         assert alarm["dimensions"] == published
 
 

@@ -10,7 +10,8 @@ from moto import mock_aws
 
 from ml.data import generate
 from ml.drift import build_baseline, compute_drift
-from pipelines.jobs.drift_publish import DriftReportError, metric_dimensions, publish_drift
+from pipelines.jobs.drift_publish import DriftReportError, publish_drift
+from pipelines.metrics import cloudwatch_dimensions, drift_dimensions
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -46,7 +47,7 @@ def test_summary_and_per_feature_psi_reach_cloudwatch(shifted_report: dict) -> N
         timestamp=NOW,
     )
     assert sent == 3 + len(shifted_report["features"])
-    dimensions = metric_dimensions("prod", "mlops-prod-endpoint")
+    dimensions = cloudwatch_dimensions(drift_dimensions("prod", "mlops-prod-endpoint"))
     assert statistic(cloudwatch, "MaxPSI", dimensions) == pytest.approx(
         shifted_report["summary"]["max_psi"]
     )
@@ -67,7 +68,9 @@ def test_metrics_of_another_stack_stay_apart(shifted_report: dict) -> None:
         shifted_report, stack="staging", endpoint="e", cloudwatch=cloudwatch, timestamp=NOW
     )
     listed = cloudwatch.list_metrics(Namespace="mlops/drift", MetricName="MaxPSI")["Metrics"]
-    assert [m["Dimensions"] for m in listed] == [metric_dimensions("staging", "e")]
+    assert [m["Dimensions"] for m in listed] == [
+        cloudwatch_dimensions(drift_dimensions("staging", "e"))
+    ]
 
 
 def test_a_file_that_is_not_a_drift_report_is_refused_in_one_line() -> None:

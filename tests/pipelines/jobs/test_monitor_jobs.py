@@ -22,7 +22,8 @@ from pipelines.jobs.capture_window import (
     hour_prefixes,
 )
 from pipelines.jobs.quality import NO_LABELS, TOO_FEW_LABELS, run_quality_job
-from pipelines.jobs.quality_publish import NAMESPACE, quality_metric_data
+from pipelines.jobs.quality_publish import quality_metric_data
+from pipelines.metrics import QUALITY_NAMESPACE
 
 BUCKET = "mlops-prod-monitoring"
 PREFIX = "data-capture/mlops-prod-endpoint/primary/"
@@ -125,7 +126,7 @@ def test_undefined_quality_values_are_not_published() -> None:
         ("Recall",),
         ("SegmentRecall", "travel"),
     ]
-    assert NAMESPACE == "mlops/quality"
+    assert QUALITY_NAMESPACE == "mlops/quality"
     assert data[0]["Dimensions"][:2] == [
         {"Name": "Endpoint", "Value": "e"},
         {"Name": "Variant", "Value": "primary"},

@@ -1,0 +1,85 @@
+"""A CloudWatch metric as the component that emits it hands it out: ready for an alarm or a graph.
+
+Components offer their metrics as ``metric_*`` methods returning ``Metric``
+(``endpoint.metric_latency_p99()``, ``monitoring_pipeline.metric_drift()``),
+so an alarm or a dashboard widget never rebuilds a namespace or a dimension,
+and every alarm of the stack is made by ``Metric.create_alarm``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.context import StackContext
+
+HOUR = 3600  # seconds: the period of metrics published once an hour
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One CloudWatch metric with every dimension and the statistic an alarm needs."""
+
+    namespace: str
+    metric_name: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    statistic: str | None = None
+    extended_statistic: str | None = None
+    unit: str = "None"
+
+    def alarm_inputs(self) -> dict[str, Any]:
+        """The metric half of ``aws.cloudwatch.MetricAlarm``'s arguments."""
+        inputs: dict[str, Any] = {
+            "namespace": self.namespace,
+            "metric_name": self.metric_name,
+            "dimensions": dict(self.dimensions),
+        }
+        if self.extended_statistic is not None:
+            inputs["extended_statistic"] = self.extended_statistic
+        else:
+            inputs["statistic"] = self.statistic
+        return inputs
+
+    def create_alarm(
+        self,
+        context: StackContext,
+        name: str,
+        *,
+        description: str,
+        comparison: str,
+        threshold: float,
+        period: int,
+        topic: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int | None = None,
+        notify_ok: bool = True,
+        component: str = "monitoring",
+    ) -> aws.cloudwatch.MetricAlarm:
+        """``name`` (logical and physical): an enabled alarm on this metric to the stack topic.
+
+        Missing data never breaches: the monitoring jobs publish nothing for an
+        hour without traffic, SageMaker nothing for a minute without requests.
+        ``notify_ok`` also tells the topic when the alarm clears.
+        """
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=description,
+            **self.alarm_inputs(),
+            period=period,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            threshold=threshold,
+            comparison_operator=comparison,
+            treat_missing_data="notBreaching",
+            actions_enabled=True,
+            alarm_actions=[topic],
+            ok_actions=[topic] if notify_ok else None,
+            tags=context.tags(component),
+            opts=opts,
+        )

@@ -1,0 +1,81 @@
+"""The metric contract of the monitoring jobs: namespaces, metric names, dimensions, data points.
+
+SageMaker Model Monitor is closed to new customers, so drift and model quality
+are our own CloudWatch metrics. The jobs publish them
+(``pipelines/jobs/drift_publish.py``, ``quality_publish.py``); the Pulumi
+program reaches them only through ``MonitoringPipeline.metric_drift()`` and
+``metric_quality()``, which build on this module, so a publisher and the
+alarms and dashboard that watch it cannot disagree. Standard library only:
+the project image, ``infra/`` and the operator tools all read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+DRIFT_NAMESPACE = "mlops/drift"
+QUALITY_NAMESPACE = "mlops/quality"
+PUBLISHED_NAMESPACES = (DRIFT_NAMESPACE, QUALITY_NAMESPACE)
+
+# mlops/drift, per stack and endpoint; FeaturePSI also per feature.
+MAX_PSI = "MaxPSI"
+MAX_CDF_DISTANCE = "MaxCdfDistance"
+DRIFTED_FEATURES = "DriftedFeatures"
+FEATURE_PSI = "FeaturePSI"
+FEATURE_DIMENSION = "Feature"
+
+# mlops/quality, per endpoint and variant; SegmentRecall also per merchant category.
+PRECISION = "Precision"
+RECALL = "Recall"
+PR_AUC = "PrAuc"
+LABELLED_ROWS = "LabelledRows"
+RECALL_GAP = "RecallGap"
+SEGMENT_RECALL = "SegmentRecall"
+SEGMENT_DIMENSION = "MerchantCategory"
+
+BATCH_SIZE = 500  # PutMetricData accepts up to 1,000 values per request
+
+
+def drift_dimensions(stack: str, endpoint: str, feature: str | None = None) -> dict[str, str]:
+    """The dimensions of a drift metric: stack and endpoint, and the feature for FeaturePSI."""
+    dimensions = {"Stack": stack, "Endpoint": endpoint}
+    if feature is not None:
+        dimensions[FEATURE_DIMENSION] = feature
+    return dimensions
+
+
+def quality_dimensions(endpoint: str, variant: str, segment: str | None = None) -> dict[str, str]:
+    """The dimensions of a quality metric: endpoint and variant, and the segment's category."""
+    dimensions = {"Endpoint": endpoint, "Variant": variant}
+    if segment is not None:
+        dimensions[SEGMENT_DIMENSION] = segment
+    return dimensions
+
+
+def cloudwatch_dimensions(dimensions: Mapping[str, str]) -> list[dict[str, str]]:
+    """Dimensions as the CloudWatch API lists them (``[{"Name": ..., "Value": ...}]``)."""
+    return [{"Name": name, "Value": value} for name, value in dimensions.items()]
+
+
+def datum(
+    name: str, value: float, dimensions: Mapping[str, str], when: datetime, unit: str = "None"
+) -> dict[str, Any]:
+    """One ``PutMetricData`` data point."""
+    return {
+        "MetricName": name,
+        "Dimensions": cloudwatch_dimensions(dimensions),
+        "Timestamp": when,
+        "Value": float(value),
+        "Unit": unit,
+    }
+
+
+def put_metric_data(cloudwatch: Any, namespace: str, data: Sequence[dict[str, Any]]) -> int:
+    """Send ``data`` to ``namespace`` in batches CloudWatch accepts; returns how many were sent."""
+    for start in range(0, len(data), BATCH_SIZE):
+        cloudwatch.put_metric_data(
+            Namespace=namespace, MetricData=list(data[start : start + BATCH_SIZE])
+        )
+    return len(data)
