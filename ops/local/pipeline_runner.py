@@ -30,8 +30,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from infra.image_context import LOCAL_ACCOUNT
+from ops.local import container
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
-from ops.local.job_runner import JobRunner, StepFailedError, StepOutcome
+from ops.local.job_runner import JobRunner, Launcher, StepFailedError, StepOutcome
 from ops.local.run_state import RunState, condition_holds
 from ops.local.step_cache import StepCache
 from pipelines.definitions.training import Gates, TrainingPipelineSpec, build_definition
@@ -145,7 +146,6 @@ def run_local(
 ) -> LocalRun:
     """Run the pipeline for ``stack``; raises ``StepFailedError`` when a step stops it."""
     from infra.config import load_stack
-    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
 
     console = console or Console(stderr=True)
     config = load_stack(stack, config_file)
@@ -165,28 +165,53 @@ def run_local(
         # The input joins raw/ as new files would; the run then starts as the schedule starts
         # it, with the definition's defaults only (Dataset versions raw/, Champion gates).
         _upload_input(clients, source, spec.raw_uri)
-        state = RunState(
-            parameters={p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
-            execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
-        )
-        records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
-        runner = JobRunner(
-            clients,
-            work_dir / "runs" / execution_id,
-            StepCache(work_dir / "cache"),
-            pipeline=spec.pipeline_name,
-            account=LOCAL_ACCOUNT,
-            local_environment={OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"},
-        )
-        try:
-            _walk(definition["Steps"], state, runner, run, clients, console)
-        except StepFailedError as failed:
-            if failed.step == "Validate":
-                raise _validation_failure(failed, runner, work_dir) from None
-            raise
-        finally:
-            print_summary(console, run)
+        run_execution(clients, spec, definition, run, work_dir, console)
     return run
+
+
+def run_execution(
+    clients: AwsClients,
+    spec: TrainingPipelineSpec,
+    definition: dict[str, Any],
+    run: LocalRun,
+    work_dir: Path,
+    console: Console,
+    parameters: dict[str, str] | None = None,
+    launcher: Launcher = container.run,
+) -> None:
+    """Walk ``definition`` as execution ``run.execution_id`` (an emulator may have started it).
+
+    ``parameters`` override the definition's defaults as ``StartPipelineExecution``'s
+    do; ``launcher`` runs each step's container command (a subprocess by default).
+    """
+    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
+
+    execution_id = run.execution_id
+    state = RunState(
+        parameters={
+            **{p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
+            **(parameters or {}),
+        },
+        execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
+    )
+    records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
+    runner = JobRunner(
+        clients,
+        work_dir / "runs" / execution_id,
+        StepCache(work_dir / "cache"),
+        pipeline=spec.pipeline_name,
+        account=LOCAL_ACCOUNT,
+        local_environment={OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"},
+        launcher=launcher,
+    )
+    try:
+        _walk(definition["Steps"], state, runner, run, clients, console)
+    except StepFailedError as failed:
+        if failed.step == "Validate":
+            raise _validation_failure(failed, runner, work_dir) from None
+        raise
+    finally:
+        print_summary(console, run)
 
 
 def _upload_input(clients: AwsClients, source: Path, uri: str) -> None:

@@ -60,8 +60,8 @@ def run_drift_job(
         Thresholds(args.psi_warn, args.psi_alarm),
         window=window,
     )
-    published = publish_drift(
-        report, stack=args.stack, endpoint=args.endpoint, cloudwatch=cloudwatch
+    published = publish_drift(  # stamped with the job's clock: ``--now`` when given
+        report, stack=args.stack, endpoint=args.endpoint, cloudwatch=cloudwatch, timestamp=args.now
     )
     return {
         "status": MEASURED,

@@ -74,8 +74,12 @@ def run_quality_job(
         return {"status": status, "source": source, "join": join, "published": 0}
     model = fetch_model_files(s3, model_data_url(sagemaker, args.model_package_arn), work / "model")
     report = compute_quality(batch.frame, labels, load_threshold(model), args.min_positives)
-    published = publish_quality(
-        report, endpoint=args.endpoint, variant=args.variant, cloudwatch=cloudwatch
+    published = publish_quality(  # stamped with the job's clock: ``--now`` when given
+        report,
+        endpoint=args.endpoint,
+        variant=args.variant,
+        cloudwatch=cloudwatch,
+        timestamp=args.now,
     )
     return {
         "status": MEASURED,

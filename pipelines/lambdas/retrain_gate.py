@@ -70,14 +70,19 @@ def start_unless_cooling_down(
     return Decision(True, started.execution_arn, "no execution within the cool-down")
 
 
-def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry point: one alarm state change in, one decision out (logged as JSON)."""
+def handler(event: dict[str, Any], context: object, now: datetime | None = None) -> dict[str, Any]:
+    """Lambda entry point: one alarm state change in, one decision out (logged as JSON).
+
+    Lambda passes ``event`` and ``context`` only; ``now`` is the clock of a
+    caller that runs in simulated time (``mlops simulate``).
+    """
     import boto3
 
     decision = start_unless_cooling_down(
         boto3.client("sagemaker"),
         os.environ["PIPELINE_NAME"],
         timedelta(minutes=int(os.environ["RETRAIN_COOLDOWN_MINUTES"])),
+        now,
     )
     alarm = (event.get("detail") or {}).get("alarmName", "")
     print(json.dumps({"alarm": alarm, **asdict(decision)}))

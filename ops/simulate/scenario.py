@@ -1,0 +1,157 @@
+"""Scenarios: what happens to the world, hour by hour, while the platform runs.
+
+A scenario is a timeline in simulated hours (healthy, then covariate drift, then
+a fraud-pattern change, then a bad model fleet, with a broken monitoring job
+for a few hours), the volumes the generator draws (hourly data drops and
+captured requests), how labels arrive (after a delay, for part of the traffic),
+how fast the people in the loop act (the reviewer who approves a package and
+the one who reviews its pull request), and the stack settings the scenario runs
+under (the training cadence is one: data lands hourly, training need not).
+
+``week`` is the full seven days; ``short`` compresses the same story into a day
+and a half for the tests; ``demo`` is the shortest, for ``mlops demo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ml.errors import MlopsError
+
+HEALTHY = "healthy"
+AMOUNT_DRIFT = "amount_shift"
+PATTERN_CHANGE = "fraud_pattern_change"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """From ``start_hour`` on, the generator draws data with ``drift`` (None: healthy)."""
+
+    start_hour: float
+    name: str
+    drift: str | None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything the simulated world does; hours count from the simulation's start."""
+
+    name: str
+    hours: int
+    phases: tuple[Phase, ...]
+    # The first deployment that starts at or after this hour gets a fleet that fails.
+    bad_fleet_hour: float | None
+    # The endpoint writes unreadable capture in [start, end): the drift job cannot run.
+    broken_monitoring: tuple[float, float] | None
+    rows_per_drop: int
+    captured_per_hour: int
+    bootstrap_rows: int
+    label_delay_hours: float
+    label_share: float
+    approve_after: timedelta
+    review_after: timedelta
+    # A file without labels lands in raw/ at this hour: Validate must quarantine it.
+    corrupt_drop_hour: int | None
+    stack_settings: tuple[str, ...] = field(default_factory=tuple)
+    bad_fleet_error_share: float = 0.3
+    slice_minutes: int = 15
+
+    def phase_at(self, hour: float) -> Phase:
+        """The phase in force at ``hour`` (the last one started at or before it)."""
+        current = self.phases[0]
+        for phase in self.phases:
+            if phase.start_hour <= hour:
+                current = phase
+        return current
+
+    def onset(self, name: str) -> float | None:
+        """The hour a named phase starts, if the scenario has it."""
+        return next((p.start_hour for p in self.phases if p.name == name), None)
+
+    def monitoring_broken_at(self, hour: float) -> bool:
+        window = self.broken_monitoring
+        return window is not None and window[0] <= hour < window[1]
+
+    def with_days(self, days: float) -> Scenario:
+        """The same scenario run for ``days`` (its later events fall off the end)."""
+        from dataclasses import replace
+
+        if days <= 0:
+            raise MlopsError(f"--days must be positive, got {days}")
+        return replace(self, hours=round(days * 24))
+
+
+# A training run a day at 03:00 UTC; alarms start the runs that cannot wait.
+DAILY_TRAINING = "pipeline.schedule=cron(0 3 * * ? *)"
+
+WEEK = Scenario(
+    name="week",
+    hours=7 * 24,
+    phases=(
+        Phase(0, HEALTHY, None),
+        Phase(72, "drift", AMOUNT_DRIFT),
+        Phase(108, "fraud-pattern change", PATTERN_CHANGE),
+    ),
+    bad_fleet_hour=144,
+    broken_monitoring=(156, 162),
+    rows_per_drop=400,
+    captured_per_hour=400,
+    bootstrap_rows=40_000,
+    label_delay_hours=12,
+    label_share=0.6,
+    approve_after=timedelta(hours=2),
+    review_after=timedelta(hours=1),
+    corrupt_drop_hour=30,
+    stack_settings=(DAILY_TRAINING,),
+)
+
+SHORT = Scenario(
+    name="short",
+    hours=36,
+    phases=(
+        Phase(0, HEALTHY, None),
+        Phase(8, "drift", AMOUNT_DRIFT),
+        Phase(16, "fraud-pattern change", PATTERN_CHANGE),
+    ),
+    bad_fleet_hour=28,
+    broken_monitoring=(31, 34),
+    rows_per_drop=400,
+    captured_per_hour=400,
+    bootstrap_rows=40_000,
+    label_delay_hours=2,
+    label_share=0.6,
+    approve_after=timedelta(minutes=30),
+    review_after=timedelta(minutes=30),
+    corrupt_drop_hour=3,
+    stack_settings=(DAILY_TRAINING, "monitoring.retrainCooldownMinutes=240"),
+)
+
+DEMO = Scenario(
+    name="demo",
+    hours=8,
+    phases=(Phase(0, HEALTHY, None), Phase(2, "drift", AMOUNT_DRIFT)),
+    bad_fleet_hour=None,
+    broken_monitoring=None,
+    rows_per_drop=400,
+    captured_per_hour=400,
+    bootstrap_rows=40_000,
+    label_delay_hours=2,
+    label_share=0.6,
+    approve_after=timedelta(minutes=30),
+    review_after=timedelta(minutes=30),
+    corrupt_drop_hour=None,
+    stack_settings=(DAILY_TRAINING,),
+)
+
+SCENARIOS = {scenario.name: scenario for scenario in (WEEK, SHORT, DEMO)}
+
+
+def scenario_named(name: str) -> Scenario:
+    """A scenario by name; an unknown one is a clear error naming the choices."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise MlopsError(
+            f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}"
+        ) from None
