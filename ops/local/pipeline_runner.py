@@ -165,18 +165,36 @@ def run_local(
         # The input joins raw/ as new files would; the run then starts as the schedule starts
         # it, with the definition's defaults only (Dataset versions raw/, Champion gates).
         _upload_input(clients, source, spec.raw_uri)
-        run_execution(clients, spec, definition, run, work_dir, console)
+        run_execution(
+            clients,
+            definition,
+            run,
+            work_dir,
+            console,
+            pipeline_name=spec.pipeline_name,
+            local_environment=offline_records(spec, execution_id),
+        )
     return run
+
+
+def offline_records(spec: TrainingPipelineSpec, execution_id: str) -> dict[str, str]:
+    """Where the Features step writes its records locally (the emulator has no PutRecord)."""
+    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
+
+    records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
+    return {OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"}
 
 
 def run_execution(
     clients: AwsClients,
-    spec: TrainingPipelineSpec,
     definition: dict[str, Any],
     run: LocalRun,
     work_dir: Path,
     console: Console,
+    *,
+    pipeline_name: str,
     parameters: dict[str, str] | None = None,
+    local_environment: dict[str, str] | None = None,
     launcher: Launcher = container.run,
 ) -> None:
     """Walk ``definition`` as execution ``run.execution_id`` (an emulator may have started it).
@@ -184,24 +202,21 @@ def run_execution(
     ``parameters`` override the definition's defaults as ``StartPipelineExecution``'s
     do; ``launcher`` runs each step's container command (a subprocess by default).
     """
-    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
-
     execution_id = run.execution_id
     state = RunState(
         parameters={
             **{p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
             **(parameters or {}),
         },
-        execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
+        execution={"PipelineExecutionId": execution_id, "PipelineName": pipeline_name},
     )
-    records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
     runner = JobRunner(
         clients,
         work_dir / "runs" / execution_id,
         StepCache(work_dir / "cache"),
-        pipeline=spec.pipeline_name,
+        pipeline=pipeline_name,
         account=LOCAL_ACCOUNT,
-        local_environment={OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"},
+        local_environment=dict(local_environment or {}),
         launcher=launcher,
     )
     try:

@@ -179,9 +179,7 @@ def _rules(plan: Plan, clients: SimClients, previous: list[StandIn]) -> list[Sta
     stand_ins = []
     for rule in plan.of_type(RULE):
         inputs = rule["inputs"]
-        events.put_rule(
-            Name=inputs["name"], EventPattern=inputs["eventPattern"], State="ENABLED"
-        )
+        events.put_rule(Name=inputs["name"], EventPattern=inputs["eventPattern"], State="ENABLED")
         for number, target in enumerate(_targets_of(plan, inputs["name"])):
             queue = f"{STAND_IN_PREFIX}{inputs['name']}-{number}"[:80]
             url = sqs.create_queue(QueueName=queue)["QueueUrl"]

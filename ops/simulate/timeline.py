@@ -71,9 +71,7 @@ class Timeline:
             "start": self.start.isoformat(),
             "summary": summary or {},
             "events": [entry.to_dict() for entry in self.entries],
-            "samples": [
-                {**asdict(sample), "at": sample.at.isoformat()} for sample in self.samples
-            ],
+            "samples": [{**asdict(sample), "at": sample.at.isoformat()} for sample in self.samples],
         }
 
     def write(self, path: Path, summary: dict[str, Any] | None = None) -> Path:

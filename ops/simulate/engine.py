@@ -1,0 +1,238 @@
+"""``simulate``: set the world up, bootstrap a served model, run the agenda to the end.
+
+One moto server (``ops.local.emulator.moto_server``) on 127.0.0.1 holds the
+stack for the whole run, its clock set to the simulation's
+(``ops.simulate.clock``). Before the first simulated hour the stack is
+bootstrapped as a team would: ``pulumi up`` without a model, a history of data
+in ``raw/``, one manual training run, its approval, the pull request that pins
+it, and the deploy that creates the endpoint. Then the agenda runs hour by hour
+until the scenario ends. Job steps run through the warm start unless told not
+to.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ml.errors import MlopsError
+from ops.simulate import reactions, rollouts, services
+from ops.simulate.agenda import ORDER, Agenda
+from ops.simulate.alarms import AlarmWatch
+from ops.simulate.clock import SimClock, emulator_clock
+from ops.simulate.delivery import Repository
+from ops.simulate.events import Bus, DeliveryPolicy
+from ops.simulate.runs import PipelineRuns
+from ops.simulate.scenario import Scenario
+from ops.simulate.state import Sim
+from ops.simulate.timeline import Timeline
+
+START = datetime(2026, 3, 2, tzinfo=UTC)
+BOOTSTRAP = timedelta(hours=6)
+HANDLERS: dict[str, Callable[[Sim, Any], None]] = {
+    "slice": services.on_slice,
+    "hour": services.on_hour,
+    "fire": services.on_fire,
+    "finish": services.on_finish,
+    "judge": services.on_judge,
+    "deliver": reactions.on_deliver,
+    "operator": reactions.on_operator,
+    "approve": reactions.on_approve,
+    "review": reactions.on_review,
+    "deploy": rollouts.on_deploy,
+    "rollout": rollouts.on_rollout,
+    "minute": rollouts.on_minute,
+}
+JUDGE_RANK = ORDER.index("judge")
+
+
+class SimulationError(MlopsError):
+    """The simulation could not set its world up or run it."""
+
+
+@dataclass
+class SimulationResult:
+    """What a run produced: the record, the checks, where the files are, what it cost."""
+
+    scenario: Scenario
+    work_dir: Path
+    timeline: Timeline
+    checks: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    steps: int = 0
+    evaluations: int = 0
+    events_put: int = 0
+    timeline_path: Path | None = None
+    report_path: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+
+def simulate(
+    scenario: Scenario,
+    work_dir: Path,
+    seed: int = 7,
+    stack: str = "prod",
+    console: Console | None = None,
+    warm: bool = True,
+) -> SimulationResult:
+    """Run ``scenario`` on a fresh emulator; check the invariants; write timeline and report."""
+    from ops.local.emulator import moto_server
+    from ops.simulate.invariants import check_all
+    from ops.simulate.report import write_report
+
+    console = console or Console(stderr=True)
+    work_dir = work_dir.resolve()
+    for folder in ("repo", "monitoring", "training", "logs", "models", "capture", "report"):
+        shutil.rmtree(work_dir / folder, ignore_errors=True)
+    started, cpu = time.perf_counter(), time.process_time()
+    clock = SimClock(START - BOOTSTRAP)
+    with moto_server(work_dir / "moto_server.log") as url, emulator_clock(clock):
+        sim = _new_sim(scenario, stack, url, clock, work_dir, seed, console)
+        with _launcher(sim, warm) as launcher:
+            sim.runs.launcher = launcher
+            bootstrap(sim)
+            run_until(sim, sim.end)
+            result = SimulationResult(scenario, work_dir, sim.timeline)
+            result.steps = getattr(launcher, "steps", 0)
+        result.checks = check_all(sim)
+        result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
+    result.seconds = time.perf_counter() - started
+    result.cpu_seconds = time.process_time() - cpu
+    result.summary = summary(result)
+    result.timeline_path = sim.timeline.write(work_dir / "timeline.json", result.summary)
+    result.report_path = write_report(result)
+    return result
+
+
+def _new_sim(
+    scenario: Scenario,
+    stack: str,
+    url: str,
+    clock: SimClock,
+    work_dir: Path,
+    seed: int,
+    console: Console,
+) -> Sim:
+    from infra.config import load_stack
+    from ops.local import container
+    from ops.simulate.clients import sim_clients
+    from ops.simulate.emulated_stack import write_stack_file
+
+    region = load_stack(stack).region
+    clients = sim_clients(region, url)
+    repo = Repository(
+        main=work_dir / "repo" / "environments" / f"Pulumi.{stack}.yaml",
+        branches=work_dir / "repo" / "branches",
+    )
+    write_stack_file(stack, repo.main, scenario.stack_settings)
+    return Sim(
+        scenario=scenario,
+        stack=stack,
+        clients=clients,
+        clock=clock,
+        work_dir=work_dir,
+        seed=seed,
+        console=console,
+        agenda=Agenda(),
+        timeline=Timeline(START),
+        repo=repo,
+        runs=PipelineRuns(clients, work_dir, container.run, console),
+        alarms=AlarmWatch(clients),
+        bus=Bus(clients, DeliveryPolicy(), seed),
+    )
+
+
+class _Plain:
+    """The subprocess launcher, with nothing to stop."""
+
+    def __enter__(self) -> Any:
+        from ops.local import container
+
+        return container.run
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _launcher(sim: Sim, warm: bool) -> Any:
+    if not warm:
+        return _Plain()
+    from ops.simulate.warm_start import WarmStart, base_environment
+
+    return WarmStart(base_environment(sim.clients.aws.step_environment()))
+
+
+def bootstrap(sim: Sim) -> None:
+    """Before the first hour: the stack up, a history of data, one model trained and served."""
+    from ops.simulate.traffic import World
+
+    rollouts.pulumi_up(sim)
+    buckets = {
+        "data": str(sim.plan.outputs["dataBucket"]) if sim.plan else "",
+        "monitoring": str(sim.plan.outputs["monitoringBucket"]) if sim.plan else "",
+    }
+    sim.world = World(sim.scenario, sim.clients.s3, buckets, None, START, sim.work_dir, sim.seed)  # type: ignore[arg-type]
+    landed = sim.world.bootstrap_drop()
+    sim.record("data_drop", key=landed.key, bytes=landed.size, bootstrap=True)
+    pipeline = str(sim.plan.outputs["trainingPipelineName"]) if sim.plan else ""
+    sim.agenda.add(sim.now, "operator", ("manual run", pipeline))
+    run_until(sim, START)
+    if sim.endpoint is None or sim.endpoint.serving is None:
+        failed = [e for e in sim.runs.executions.values() if e.status == "Failed"]
+        why = f": {failed[0].failure}" if failed else ""
+        raise SimulationError(
+            f"the bootstrap model did not reach the endpoint before the first hour{why}; "
+            "see the runs under logs/ in the work directory"
+        )
+    sim.world.endpoint = sim.endpoint
+    sim.record("bootstrapped", serving=sim.endpoint.serving.package_arn)
+    sim.agenda.add(START, "hour")
+    sim.agenda.add(START + timedelta(minutes=sim.scenario.slice_minutes), "slice")
+    if sim.scenario.bad_fleet_hour is not None:
+        at = START + timedelta(hours=sim.scenario.bad_fleet_hour)
+        sim.agenda.add(at, "operator", ("manual run", pipeline))
+
+
+def run_until(sim: Sim, until: datetime) -> None:
+    """Do what the agenda and the alarms hold, in time order, up to ``until``."""
+    while True:
+        top = sim.agenda.peek()
+        due = sim.alarms.next_due()
+        judge_first = due is not None and (top is None or (due, JUDGE_RANK) < (top.at, top.rank))
+        at = due if judge_first else (top.at if top else None)
+        if at is None or at > until:
+            break
+        sim.clock.advance_to(max(at, sim.now))
+        if judge_first:
+            services.on_judge(sim, None)
+            continue
+        action = sim.agenda.pop()
+        HANDLERS[action.kind](sim, action.payload)
+    sim.clock.advance_to(max(until, sim.now))
+
+
+def summary(result: SimulationResult) -> dict[str, Any]:
+    """The run's figures for the timeline's head and the report."""
+    return {
+        "scenario": result.scenario.name,
+        "simulated_hours": result.scenario.hours,
+        "wall_seconds": round(result.seconds, 1),
+        "cpu_seconds": round(result.cpu_seconds, 1),
+        "job_steps": result.steps,
+        "alarm_evaluations": result.evaluations,
+        "events_put": result.events_put,
+        "passed": result.passed,
+        "checks": [check.to_dict() for check in result.checks],
+    }

@@ -1,0 +1,136 @@
+"""Who reacts to a delivered event, and the people in the loop.
+
+A delivery goes to its planned target: a Lambda function (the retrain gate's
+handler, called in-process), the stack's SNS topic (people read it: the
+scripted reviewer approves a package that waits for approval, after a delay),
+or the target of the approval rule (the approval workflow: pin the event's
+package on a branch, open a pull request; a reviewer merges it after a delay,
+which starts the deploy). The operator starts a manual training run when the
+scenario says so, and after an automatic rollback pins the package that
+serves again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ml.errors import MlopsError
+from ops.simulate import lambdas
+from ops.simulate.delivery import PullRequest, approval_from, branch_name, pin_approved
+from ops.simulate.events import ALARM_CHANGE, PACKAGE_CHANGE, Delivery
+from ops.simulate.services import registry_events, start_runs
+from ops.simulate.state import Sim
+from pipelines.registry import APPROVED, PENDING
+
+REVIEWER = "the scripted reviewer"
+
+
+def on_deliver(sim: Sim, delivery: Delivery) -> None:
+    """One copy of an event reaches one target."""
+    event, target = delivery.event, delivery.target_arn
+    common = {"rule": delivery.rule, "event_id": event.get("id"), "copy": delivery.copy}
+    if ":function:" in target:
+        function = sim.applied.functions.get(target)
+        if function is None:
+            sim.record("delivery_failed", target=target, why="no such function", **common)
+            return
+        decision = lambdas.invoke(
+            function, event, sim.clients.endpoint_url, sim.clients.region, sim.now
+        )
+        started = start_runs(sim, "alarm")
+        sim.record(
+            "gate",
+            alarm=(event.get("detail") or {}).get("alarmName"),
+            started=bool(decision.get("started")),
+            execution=decision.get("execution_arn"),
+            reason=decision.get("reason"),
+            executions_started=[e.arn for e in started],
+            **common,
+        )
+    elif ":sns:" in target:
+        notified(sim, event, common)
+    elif _is_approval(event):  # the approval rule's own target: the delivery path
+        approval_workflow(sim, event, common)
+    else:
+        sim.record("delivered", target=target, detail_type=event.get("detail-type"), **common)
+
+
+def _is_approval(event: dict[str, Any]) -> bool:
+    detail = event.get("detail") or {}
+    return (
+        event.get("detail-type") == PACKAGE_CHANGE and detail.get("ModelApprovalStatus") == APPROVED
+    )
+
+
+def notified(sim: Sim, event: dict[str, Any], common: dict[str, Any]) -> None:
+    """The stack topic's message; a package awaiting approval gets the reviewer's attention."""
+    detail = event.get("detail") or {}
+    kind = event.get("detail-type")
+    if kind == PACKAGE_CHANGE and detail.get("ModelApprovalStatus") == PENDING:
+        arn = detail["ModelPackageArn"]
+        if arn not in sim.awaiting_approval:  # a person approves once, however often told
+            sim.awaiting_approval.add(arn)
+            sim.agenda.add(sim.now + sim.scenario.approve_after, "approve", arn)
+    subject = detail.get("alarmName") if kind == ALARM_CHANGE else detail.get("ModelPackageArn")
+    sim.record("notified", detail_type=kind, subject=subject, **common)
+
+
+def approval_workflow(sim: Sim, event: dict[str, Any], common: dict[str, Any]) -> None:
+    """The approval event's workflow: pin exactly its package on a branch, open a pull request."""
+    try:
+        group, arn, status = approval_from(event)
+        if group != sim.group:
+            sim.record("workflow_skipped", package=arn, why=f"group {group}", **common)
+            return
+        pin = pin_approved(sim.clients, sim.stack, sim.repo.main)
+        pull = sim.repo.propose(branch_name(sim.stack, arn), arn, "deploy", sim.now, pin)
+    except MlopsError as error:
+        sim.record("workflow_refused", why=str(error)[:300], **common)
+        return
+    if pull is None:
+        sim.record("workflow_no_change", package=arn, status=status, **common)
+        return
+    sim.record("pr_opened", number=pull.number, package=arn, branch=pull.branch, **common)
+    sim.agenda.add(sim.now + sim.scenario.review_after, "review", pull)
+
+
+def on_approve(sim: Sim, arn: str) -> None:
+    """The reviewer approves a package that passed the pipeline's gates."""
+    from pipelines.registry import approve
+
+    change = approve(sim.clients.sagemaker, arn, f"{REVIEWER}: passed the gates; approved")
+    sim.record("approved", package=arn, changed=change.changed, by=REVIEWER)
+    registry_events(sim)
+
+
+def on_review(sim: Sim, pull: PullRequest) -> None:
+    """The reviewer reviews the pull request and merges it: the deploy workflow starts."""
+    pin = pin_approved(sim.clients, sim.stack, sim.repo.main)
+    try:
+        merged = sim.repo.merge(pull, sim.now, pin)
+    except MlopsError as error:
+        sim.record("pr_refused", number=pull.number, why=str(error)[:300])
+        return
+    sim.record(
+        "pr_merged", number=pull.number, package=pull.arn, purpose=pull.purpose, merged=merged
+    )
+    if merged:
+        sim.agenda.add(sim.now, "deploy", pull)
+
+
+def on_operator(sim: Sim, what: tuple[str, Any]) -> None:
+    """An operator's action: a manual training run, or pinning the package that serves again."""
+    action, argument = what
+    if action == "manual run":
+        from pipelines.lambdas.start_pipeline import start_training
+
+        start_training(sim.clients.sagemaker, str(argument))
+        started = start_runs(sim, "manual")
+        sim.record("manual_run", executions=[e.arn for e in started])
+    elif action == "pin served":
+        pin = pin_approved(sim.clients, sim.stack, sim.repo.main)
+        branch = f"rollback/{sim.stack}/{str(argument).rsplit('/', 1)[-1]}"
+        pull = sim.repo.propose(branch, str(argument), "rollback", sim.now, pin)
+        if pull is not None:
+            sim.record("pr_opened", number=pull.number, package=pull.arn, branch=branch)
+            sim.agenda.add(sim.now + sim.scenario.review_after, "review", pull)
