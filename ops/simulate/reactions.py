@@ -34,8 +34,9 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
         if function is None:
             sim.record("delivery_failed", target=target, why="no such function", **common)
             return
+        log = sim.work_dir / "logs" / f"lambda-{function['name']}.log"
         decision = lambdas.invoke(
-            function, event, sim.clients.endpoint_url, sim.clients.region, sim.now
+            function, event, sim.clients.endpoint_url, sim.clients.region, sim.now, log
         )
         started = start_runs(sim, "alarm")
         sim.record(

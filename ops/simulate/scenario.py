@@ -55,7 +55,7 @@ class Scenario:
     corrupt_drop_hour: int | None
     stack_settings: tuple[str, ...] = field(default_factory=tuple)
     bad_fleet_error_share: float = 0.3
-    slice_minutes: int = 15
+    slice_minutes: int = 60
 
     def phase_at(self, hour: float) -> Phase:
         """The phase in force at ``hour`` (the last one started at or before it)."""
@@ -124,7 +124,11 @@ SHORT = Scenario(
     approve_after=timedelta(minutes=30),
     review_after=timedelta(minutes=30),
     corrupt_drop_hour=3,
-    stack_settings=(DAILY_TRAINING, "monitoring.retrainCooldownMinutes=240"),
+    stack_settings=(
+        DAILY_TRAINING,
+        "monitoring.retrainCooldownMinutes=240",
+        "pipeline.gates.minRecallAtPrecision=0.1",
+    ),
 )
 
 DEMO = Scenario(

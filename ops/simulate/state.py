@@ -62,6 +62,7 @@ class Sim:
     last_psi: tuple[datetime, float] | None = None
     bad_fleet_used: bool = False
     deploys: int = 0
+    costs: dict[str, float] = field(default_factory=dict)  # wall seconds by action kind
 
     @property
     def now(self) -> datetime:

@@ -144,7 +144,17 @@ class World:
         )
 
     def traffic(self, start: datetime, minutes: int, capture_prefix: str) -> dict[str, int]:
-        """A slice of requests answered by the fleets, captured; counts of what happened."""
+        """A slice of requests answered by the fleets, captured; counts of what happened.
+
+        The fleets answer with one OpenMP thread, as the serving container is
+        configured (``OMP_NUM_THREADS=1``): more threads only contend for the cores.
+        """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return self._traffic(start, minutes, capture_prefix)
+
+    def _traffic(self, start: datetime, minutes: int, capture_prefix: str) -> dict[str, int]:
         from ml.data import generate
 
         hour = self.hour_of(start)
