@@ -67,10 +67,13 @@ class SimulationResult:
     checks: list[Any] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    setup_seconds: float = 0.0  # emulator, warm start and bootstrap, before the first hour
+    setup_cpu_seconds: float = 0.0
     steps: int = 0
     evaluations: int = 0
     events_put: int = 0
-    costs: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, tuple[float, float]] = field(default_factory=dict)
+    run_costs: dict[str, tuple[float, ...]] = field(default_factory=dict)
     timeline_path: Path | None = None
     report_path: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -103,13 +106,17 @@ def simulate(
         sim = _new_sim(scenario, stack, url, clock, work_dir, seed, console)
         with _launcher(sim, warm) as launcher:
             sim.runs.launcher = launcher
+            sim.step_cpu = getattr(launcher, "children_cpu", sim.step_cpu)
             bootstrap(sim)
+            setup = (time.perf_counter() - started, _cpu_seconds() + sim.step_cpu() - cpu)
             run_until(sim, sim.end)
             result = SimulationResult(scenario, work_dir, sim.timeline)
             result.steps = getattr(launcher, "steps", 0)
         result.checks = check_all(sim)
         result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
         result.costs = dict(sim.costs)
+        result.run_costs = {role: tuple(v) for role, v in sim.run_costs.items()}
+        result.setup_seconds, result.setup_cpu_seconds = setup
     result.seconds = time.perf_counter() - started
     result.cpu_seconds = _cpu_seconds() - cpu
     result.summary = summary(result)
@@ -217,7 +224,7 @@ def run_until(sim: Sim, until: datetime) -> None:
         if at is None or at > until:
             break
         sim.clock.advance_to(max(at, sim.now))
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), sim.cpu()
         if judge_first:
             kind = "judge"
             services.on_judge(sim, None)
@@ -225,7 +232,8 @@ def run_until(sim: Sim, until: datetime) -> None:
             action = sim.agenda.pop()
             kind = action.kind
             HANDLERS[kind](sim, action.payload)
-        sim.costs[kind] = sim.costs.get(kind, 0.0) + time.perf_counter() - began
+        wall, used = sim.costs.get(kind, (0.0, 0.0))
+        sim.costs[kind] = (wall + time.perf_counter() - began, used + sim.cpu() - cpu)
     sim.clock.advance_to(max(until, sim.now))
 
 
@@ -244,10 +252,19 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "simulated_hours": result.scenario.hours,
         "wall_seconds": round(result.seconds, 1),
         "cpu_seconds": round(result.cpu_seconds, 1),
+        "setup_wall_seconds": round(result.setup_seconds, 1),
+        "setup_cpu_seconds": round(result.setup_cpu_seconds, 1),
         "job_steps": result.steps,
         "alarm_evaluations": result.evaluations,
         "events_put": result.events_put,
         "passed": result.passed,
-        "seconds_by_action": {k: round(v, 1) for k, v in sorted(result.costs.items())},
+        "seconds_by_action": {
+            kind: {"wall": round(wall, 1), "cpu": round(cpu, 1)}
+            for kind, (wall, cpu) in sorted(result.costs.items())
+        },
+        "seconds_by_pipeline": {
+            role: {"runs": int(runs), "wall": round(wall, 1), "cpu": round(cpu, 1)}
+            for role, (runs, wall, cpu) in sorted(result.run_costs.items())
+        },
         "checks": [check.to_dict() for check in result.checks],
     }

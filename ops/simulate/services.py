@@ -9,6 +9,7 @@ changes go on the bus. Registry changes become package state change events.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -108,8 +109,15 @@ def start_runs(sim: Sim, kind: str) -> list[Any]:
 
 def on_finish(sim: Sim, arn: str) -> None:
     """An execution's steps run now; what it published and registered takes effect."""
+    began, cpu = time.perf_counter(), sim.cpu()
     execution = sim.runs.run(sim.runs.executions[arn], sim.now)
     role = sim.runs.role(execution)
+    spent = sim.run_costs.setdefault(role, [0, 0.0, 0.0])
+    spent[0], spent[1], spent[2] = (
+        spent[0] + 1,
+        spent[1] + time.perf_counter() - began,
+        spent[2] + sim.cpu() - cpu,
+    )
     sim.alarms.published("AWS/Sagemaker/ModelBuildingPipeline", execution.started)
     sim.alarms.published("AWS/Sagemaker/ModelBuildingPipeline", sim.now)
     if role == "monitoring":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,7 +63,23 @@ class Sim:
     last_psi: tuple[datetime, float] | None = None
     bad_fleet_used: bool = False
     deploys: int = 0
-    costs: dict[str, float] = field(default_factory=dict)  # wall seconds by action kind
+    # Wall and CPU seconds by action kind; ``step_cpu`` reads the warm start's steps' CPU.
+    costs: dict[str, tuple[float, float]] = field(default_factory=dict)
+    step_cpu: Callable[[], float] = field(default=lambda: 0.0)
+    run_costs: dict[str, list[float]] = field(default_factory=dict)  # role: runs, wall, cpu
+
+    def cpu(self) -> float:
+        """CPU seconds so far: this process (the emulator's threads too), its steps."""
+        import os
+
+        times = os.times()
+        return (
+            times.user
+            + times.system
+            + times.children_user
+            + times.children_system
+            + (self.step_cpu())
+        )
 
     @property
     def now(self) -> datetime:

@@ -14,6 +14,7 @@ plain subprocess, and a test runs one step both ways and compares.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,15 @@ class WarmStart:
         with log_path.open("a", encoding="utf-8") as log:
             log.write(stderr)
         return container.failure_reason(code, stderr, argv, paths)
+
+    def children_cpu(self) -> float:
+        """CPU seconds of the steps forked so far (the server's reaped children, from /proc)."""
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[13]) + int(fields[14])) / ticks  # cutime, cstime
 
     def _send(self, request: dict[str, Any]) -> None:
         stdin = self._pipe(self._process.stdin)
