@@ -74,6 +74,7 @@ class SimulationResult:
     events_put: int = 0
     costs: dict[str, tuple[float, float]] = field(default_factory=dict)
     run_costs: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    step_costs: dict[str, list[float]] = field(default_factory=dict)
     timeline_path: Path | None = None
     report_path: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -112,6 +113,7 @@ def simulate(
             run_until(sim, sim.end)
             result = SimulationResult(scenario, work_dir, sim.timeline)
             result.steps = getattr(launcher, "steps", 0)
+            result.step_costs = dict(getattr(launcher, "by_module", {}))
         result.checks = check_all(sim)
         result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
         result.costs = dict(sim.costs)
@@ -261,6 +263,10 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "seconds_by_action": {
             kind: {"wall": round(wall, 1), "cpu": round(cpu, 1)}
             for kind, (wall, cpu) in sorted(result.costs.items())
+        },
+        "seconds_by_step": {
+            module: {"steps": int(n), "wall": round(wall, 1), "cpu": round(cpu, 1)}
+            for module, (n, wall, cpu) in sorted(result.step_costs.items())
         },
         "seconds_by_pipeline": {
             role: {"runs": int(runs), "wall": round(wall, 1), "cpu": round(cpu, 1)}

@@ -6,7 +6,8 @@ line (never the project's own: a step must run the code as it is on disk) and
 then answers one request per line on its stdin: ``{"argv", "env", "cwd",
 "stdout", "stderr"}``. For each it forks; the child takes the step's
 environment (replaced whole), working directory, ``sys.argv`` and
-``sys.path`` as ``python3 -m <module>`` would set them, sends its stdout and
+``sys.path`` as ``python3 -m <module>`` would set them (and the locale coercion
+of PEP 538 that interpreter start-up applies), sends its stdout and
 stderr to the two files, runs the module as ``__main__`` and exits with its
 code. The server answers ``{"returncode": N}``.
 
@@ -26,7 +27,17 @@ from pathlib import Path
 from typing import Any
 
 
-def _child(request: dict[str, Any], base_path: list[str], protocol: tuple[int, int]) -> int:
+def _coerce_locale(target: str | None) -> None:
+    """PEP 538, as interpreter start-up applies it: a C locale is coerced to ``target``."""
+    env = os.environ
+    legacy = (env.get("LC_CTYPE") or env.get("LANG") or "C") in ("C", "POSIX")
+    if target and legacy and not env.get("LC_ALL") and env.get("PYTHONCOERCECLOCALE") != "0":
+        env["LC_CTYPE"] = target
+
+
+def _child(
+    request: dict[str, Any], base_path: list[str], protocol: tuple[int, int], locale: str | None
+) -> int:
     """In the forked child: become the step's process and run it; returns its exit code."""
     for fd in protocol:
         os.close(fd)
@@ -38,6 +49,7 @@ def _child(request: dict[str, Any], base_path: list[str], protocol: tuple[int, i
     os.dup2(err, 2)
     os.environ.clear()
     os.environ.update(request["env"])
+    _coerce_locale(locale)
     os.chdir(request["cwd"])
     sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
     python_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -79,6 +91,9 @@ def _finish_child(code: int) -> None:
 
 def serve(preload: list[str]) -> None:
     """Import ``preload``, then fork one child per request line until stdin closes."""
+    # Started with the image's environment, which sets no locale: an LC_CTYPE now is
+    # the one start-up coerced the C locale to, and each child's start-up would too.
+    locale = os.environ.get("LC_CTYPE")
     requests, replies = os.dup(0), os.dup(1)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)  # a stray print of an import must not corrupt the protocol
@@ -97,7 +112,7 @@ def serve(preload: list[str]) -> None:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _finish_child(_child(request, base_path, (requests, replies)))
+            _finish_child(_child(request, base_path, (requests, replies), locale))
         _, status = os.waitpid(pid, 0)
         writer.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}) + "\n")
         writer.flush()

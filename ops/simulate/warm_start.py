@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -66,6 +67,7 @@ class WarmStart:
             text=True,
         )
         self.steps = 0
+        self.by_module: dict[str, list[float]] = {}  # module: steps, wall, CPU seconds
         ready = self._reply()
         if "ready" not in ready:
             raise WarmStartError(f"the warm-start interpreter did not start: {ready}")
@@ -84,9 +86,15 @@ class WarmStart:
             "stdout": str(log_path),
             "stderr": str(stderr_path),
         }
+        before, began = self.children_cpu(), time.perf_counter()
         self._send(request)
         code = int(self._reply()["returncode"])
         self.steps += 1
+        module = argv[2] if len(argv) > 2 else argv[0]
+        spent = self.by_module.setdefault(module, [0, 0.0, 0.0])
+        spent[0] += 1
+        spent[1] += time.perf_counter() - began
+        spent[2] += self.children_cpu() - before
         stderr = stderr_path.read_text(encoding="utf-8", errors="replace")
         stderr_path.unlink()
         with log_path.open("a", encoding="utf-8") as log:
