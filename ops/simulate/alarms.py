@@ -8,6 +8,8 @@ something was published to its namespace, a minute after that datapoint leaves
 the range (``Period`` x ``EvaluationPeriods`` later: this is when missing data
 starts to count), and at the top of every hour besides. Every state change is
 sent on as CloudWatch sends it: an "Alarm State Change" event on the bus.
+An alarm the emulator cannot judge (moto computes no percentiles, so a p99
+alarm) is left out, and the report says so.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ops.local.alarm_evaluation import evaluate_alarm
+from ops.local.alarm_evaluation import AlarmEvaluationError, evaluate_alarm
 
 if TYPE_CHECKING:
     from ops.simulate.clients import SimClients
@@ -46,6 +48,7 @@ class AlarmWatch:
         self.states: dict[str, str] = {}
         self.due: dict[str, set[datetime]] = defaultdict(set)
         self.evaluations = 0
+        self.unjudged: dict[str, str] = {}  # alarms the emulator cannot judge, and why
 
     def watch(self, planned: dict[str, dict[str, Any]], now: datetime) -> None:
         """The alarms the plan holds now; each is judged at once and when its range has passed."""
@@ -86,8 +89,14 @@ class AlarmWatch:
         return changes
 
     def judge(self, name: str, now: datetime) -> StateChange | None:
-        """Judge one alarm at ``now``; its change, if it changed."""
-        evaluation = evaluate_alarm(self.clients.cloudwatch, name, now)
+        """Judge one alarm at ``now``; its change, if it changed (None if it cannot be judged)."""
+        if name in self.unjudged:
+            return None
+        try:
+            evaluation = evaluate_alarm(self.clients.cloudwatch, name, now)
+        except AlarmEvaluationError as error:
+            self.unjudged[name] = str(error)
+            return None
         self.evaluations += 1
         previous = self.states.get(name, "INSUFFICIENT_DATA")
         self.states[name] = evaluation.state

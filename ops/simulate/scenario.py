@@ -82,8 +82,13 @@ class Scenario:
         return replace(self, hours=round(days * 24))
 
 
-# A training run a day at 03:00 UTC; alarms start the runs that cannot wait.
+# A training run a day at 03:00 UTC, or a week on Sundays; alarms start the runs that cannot
+# wait. Data lands every hour either way: the cadence is a decision, priced by ``mlops cost``.
 DAILY_TRAINING = "pipeline.schedule=cron(0 3 * * ? *)"
+WEEKLY_TRAINING = "pipeline.schedule=cron(0 3 ? * SUN *)"
+# A day of labelled predictions is what the quality job judges (the default, a week, re-reads
+# seven days of capture every hour).
+DAY_OF_QUALITY = "monitoring.quality.windowHours=24"
 
 WEEK = Scenario(
     name="week",
@@ -103,7 +108,7 @@ WEEK = Scenario(
     approve_after=timedelta(hours=2),
     review_after=timedelta(hours=1),
     corrupt_drop_hour=30,
-    stack_settings=(DAILY_TRAINING,),
+    stack_settings=(WEEKLY_TRAINING, DAY_OF_QUALITY),
 )
 
 SHORT = Scenario(
@@ -126,6 +131,7 @@ SHORT = Scenario(
     corrupt_drop_hour=3,
     stack_settings=(
         DAILY_TRAINING,
+        DAY_OF_QUALITY,
         "monitoring.retrainCooldownMinutes=240",
         "pipeline.gates.minRecallAtPrecision=0.1",
     ),
@@ -145,7 +151,7 @@ DEMO = Scenario(
     approve_after=timedelta(minutes=30),
     review_after=timedelta(minutes=30),
     corrupt_drop_hour=None,
-    stack_settings=(DAILY_TRAINING,),
+    stack_settings=(DAILY_TRAINING, DAY_OF_QUALITY),
 )
 
 SCENARIOS = {scenario.name: scenario for scenario in (WEEK, SHORT, DEMO)}

@@ -36,7 +36,14 @@ def test_cron_day_of_week_counts_sunday_as_one() -> None:
 
 def test_cron_steps_ranges_and_lists() -> None:
     fires = list(fire_times("cron(0/20 9-10 ? * MON-FRI *)", MONDAY, MONDAY + timedelta(days=1)))
-    assert [(f.hour, f.minute) for f in fires] == [(9, 0), (9, 20), (9, 40), (10, 0), (10, 20), (10, 40)]
+    assert [(f.hour, f.minute) for f in fires] == [
+        (9, 0),
+        (9, 20),
+        (9, 40),
+        (10, 0),
+        (10, 20),
+        (10, 40),
+    ]
 
 
 def test_an_at_expression_fires_once_inside_the_range() -> None:
