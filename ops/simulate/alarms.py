@@ -6,7 +6,7 @@ evaluations the answer can only change when a datapoint enters the alarm's
 range or leaves it, so the simulation evaluates an alarm a minute after
 something was published to its namespace, a minute after that datapoint leaves
 the range (``Period`` x ``EvaluationPeriods`` later: this is when missing data
-starts to count), and at the top of every hour besides. Every state change is
+starts to count), and when the plan puts it. Every state change is
 sent on as CloudWatch sends it: an "Alarm State Change" event on the bus.
 An alarm the emulator cannot judge (moto computes no percentiles, so a p99
 alarm) is left out, and the report says so.
@@ -66,10 +66,6 @@ class AlarmWatch:
         for name, alarm in self.alarms.items():
             if alarm.get("Namespace") == namespace:
                 self.due[name].update({at + MINUTE, at + _range(alarm) + MINUTE})
-
-    def every_hour(self, now: datetime) -> None:
-        for name in self.alarms:
-            self.due[name].add(now)
 
     def next_due(self) -> datetime | None:
         times = [min(times) for times in self.due.values() if times]

@@ -69,13 +69,15 @@ class Applied:
     functions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def write_stack_file(stack: str, path: Path, settings: tuple[str, ...]) -> Path:
-    """A copy of the stack's file with each ``key=value`` setting written in (round trip)."""
+def write_stack_file(
+    stack: str, path: Path, settings: tuple[str, ...], template: Path | None = None
+) -> Path:
+    """A copy of the stack's file (or ``template``) with each ``key=value`` setting written in."""
     from infra.config.base import NAMESPACE
     from infra.config.overrides import parse_override
     from infra.config.stack_file import stack_file, with_config_value
 
-    text = stack_file(stack).read_text(encoding="utf-8")
+    text = (template or stack_file(stack)).read_text(encoding="utf-8")
     for setting in settings:
         key, value = parse_override(setting)
         section, *rest = key.split(".")

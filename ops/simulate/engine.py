@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,10 +79,24 @@ class SimulationResult:
     timeline_path: Path | None = None
     report_path: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    sim: Sim | None = None  # the finished simulation, for callers that read its parts
 
     @property
     def passed(self) -> bool:
         return all(check.passed for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Attach:
+    """An emulator that already runs in this process, and a stack file that pins what serves.
+
+    ``mlops demo`` hands over its moto server and prod's pinned stack file: the
+    simulation starts from there, at ``start``, with no bootstrap run.
+    """
+
+    endpoint_url: str
+    stack_file: Path
+    start: datetime
 
 
 def simulate(
@@ -91,10 +106,10 @@ def simulate(
     stack: str = "prod",
     console: Console | None = None,
     warm: bool = True,
+    attach: Attach | None = None,
 ) -> SimulationResult:
-    """Run ``scenario`` on a fresh emulator; check the invariants; write timeline and report."""
+    """Run ``scenario`` on a fresh emulator (or ``attach``'s); check it; write timeline, report."""
     from ops.local.emulator import moto_server
-    from ops.simulate.invariants import check_all
     from ops.simulate.report import write_report
 
     console = console or Console(stderr=True)
@@ -102,29 +117,40 @@ def simulate(
     for folder in ("repo", "monitoring", "training", "logs", "models", "capture", "report"):
         shutil.rmtree(work_dir / folder, ignore_errors=True)
     started, cpu = time.perf_counter(), _cpu_seconds()
-    clock = SimClock(START - BOOTSTRAP)
-    with moto_server(work_dir / "moto_server.log") as url, emulator_clock(clock):
-        sim = _new_sim(scenario, stack, url, clock, work_dir, seed, console)
-        with _launcher(sim, warm) as launcher:
-            sim.runs.launcher = launcher
-            sim.step_cpu = getattr(launcher, "children_cpu", sim.step_cpu)
-            bootstrap(sim)
-            setup = (time.perf_counter() - started, _cpu_seconds() + sim.step_cpu() - cpu)
-            run_until(sim, sim.end)
-            result = SimulationResult(scenario, work_dir, sim.timeline)
-            result.steps = getattr(launcher, "steps", 0)
-            result.step_costs = dict(getattr(launcher, "by_module", {}))
-        result.checks = check_all(sim)
-        result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
-        result.costs = dict(sim.costs)
-        result.run_costs = {role: tuple(v) for role, v in sim.run_costs.items()}
-        result.setup_seconds, result.setup_cpu_seconds = setup
+    start = attach.start if attach else START
+    clock = SimClock(start - (timedelta(0) if attach else BOOTSTRAP))
+    server = nullcontext(attach.endpoint_url) if attach else moto_server(work_dir / "moto.log")
+    with server as url, emulator_clock(clock):
+        template = attach.stack_file if attach else None
+        sim = _new_sim(scenario, stack, url, clock, work_dir, seed, console, start, template)
+        result = SimulationResult(scenario, work_dir, sim.timeline)
+        _run(sim, warm, result, started, cpu)
     result.seconds = time.perf_counter() - started
     result.cpu_seconds = _cpu_seconds() - cpu
     result.summary = summary(result)
     result.timeline_path = sim.timeline.write(work_dir / "timeline.json", result.summary)
     result.report_path = write_report(result)
     return result
+
+
+def _run(sim: Sim, warm: bool, result: SimulationResult, started: float, cpu: float) -> None:
+    """Bootstrap, run to the end, check; the costs and checks go into ``result``."""
+    from ops.simulate.invariants import check_all
+
+    with _launcher(sim, warm) as launcher:
+        sim.runs.launcher = launcher
+        sim.step_cpu = getattr(launcher, "children_cpu", sim.step_cpu)
+        bootstrap(sim)
+        setup = (time.perf_counter() - started, _cpu_seconds() + sim.step_cpu() - cpu)
+        run_until(sim, sim.end)
+        result.steps = getattr(launcher, "steps", 0)
+        result.step_costs = dict(getattr(launcher, "by_module", {}))
+    result.sim = sim
+    result.checks = check_all(sim)
+    result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
+    result.costs = dict(sim.costs)
+    result.run_costs = {role: tuple(v) for role, v in sim.run_costs.items()}
+    result.setup_seconds, result.setup_cpu_seconds = setup
 
 
 def _new_sim(
@@ -135,6 +161,8 @@ def _new_sim(
     work_dir: Path,
     seed: int,
     console: Console,
+    start: datetime,
+    template: Path | None,
 ) -> Sim:
     from infra.config import load_stack
     from ops.local import container
@@ -147,7 +175,7 @@ def _new_sim(
         main=work_dir / "repo" / "environments" / f"Pulumi.{stack}.yaml",
         branches=work_dir / "repo" / "branches",
     )
-    write_stack_file(stack, repo.main, scenario.stack_settings)
+    write_stack_file(stack, repo.main, scenario.stack_settings, template)
     return Sim(
         scenario=scenario,
         stack=stack,
@@ -157,7 +185,7 @@ def _new_sim(
         seed=seed,
         console=console,
         agenda=Agenda(),
-        timeline=Timeline(START),
+        timeline=Timeline(start),
         repo=repo,
         runs=PipelineRuns(clients, work_dir, container.run, console),
         alarms=AlarmWatch(clients),
@@ -186,20 +214,28 @@ def _launcher(sim: Sim, warm: bool) -> Any:
 
 
 def bootstrap(sim: Sim) -> None:
-    """Before the first hour: the stack up, a history of data, one model trained and served."""
+    """Before the first hour: the stack up, a history of data, a model trained and served.
+
+    A stack file that already pins a package (``Attach``) is served as it is;
+    otherwise one manual training run is approved, pinned and deployed.
+    """
     from ops.simulate.traffic import World
 
     rollouts.pulumi_up(sim)
-    buckets = {
-        "data": str(sim.plan.outputs["dataBucket"]) if sim.plan else "",
-        "monitoring": str(sim.plan.outputs["monitoringBucket"]) if sim.plan else "",
-    }
-    sim.world = World(sim.scenario, sim.clients.s3, buckets, None, START, sim.work_dir, sim.seed)  # type: ignore[arg-type]
+    assert sim.plan is not None
+    outputs, start = sim.plan.outputs, sim.timeline.start
+    buckets = {"data": str(outputs["dataBucket"]), "monitoring": str(outputs["monitoringBucket"])}
+    sim.world = World(sim.scenario, sim.clients.s3, buckets, start, sim.work_dir, sim.seed)
     landed = sim.world.bootstrap_drop()
     sim.record("data_drop", key=landed.key, bytes=landed.size, bootstrap=True)
-    pipeline = str(sim.plan.outputs["trainingPipelineName"]) if sim.plan else ""
-    sim.agenda.add(sim.now, "operator", ("manual run", pipeline))
-    run_until(sim, START)
+    pipeline = str(outputs["trainingPipelineName"])
+    pinned = sim.plan.config.serving.model_package_arn
+    if pinned is not None:
+        services.registry_events(sim)
+        rollouts.start_update(sim, pinned, None)
+    else:
+        sim.agenda.add(sim.now, "operator", ("manual run", pipeline))
+    run_until(sim, start)
     if sim.endpoint is None or sim.endpoint.serving is None:
         failed = [e for e in sim.runs.executions.values() if e.status == "Failed"]
         why = f": {failed[0].failure}" if failed else ""
@@ -209,11 +245,14 @@ def bootstrap(sim: Sim) -> None:
         )
     sim.world.endpoint = sim.endpoint
     sim.record("bootstrapped", serving=sim.endpoint.serving.package_arn)
-    sim.agenda.add(START, "hour")
-    sim.agenda.add(START + timedelta(minutes=sim.scenario.slice_minutes), "slice")
+    sim.agenda.add(start, "hour")
+    sim.agenda.add(start + timedelta(minutes=sim.scenario.slice_minutes), "slice")
     if sim.scenario.bad_fleet_hour is not None:
-        at = START + timedelta(hours=sim.scenario.bad_fleet_hour)
-        sim.agenda.add(at, "operator", ("manual run", pipeline))
+        sim.agenda.add(
+            start + timedelta(hours=sim.scenario.bad_fleet_hour),
+            "operator",
+            ("manual run", pipeline),
+        )
 
 
 def run_until(sim: Sim, until: datetime) -> None:

@@ -1,9 +1,10 @@
 """A pre-imported interpreter that forks one child process per job step.
 
-Run as a script (``python fork_server.py MODULE...``, never imported by the
-project's code paths), it imports the third-party modules named on its command
-line (never the project's own: a step must run the code as it is on disk) and
-then answers one request per line on its stdin: ``{"argv", "env", "cwd",
+Run as a script (``python fork_server.py MODULE... [--botocore SERVICE,...]``,
+never imported by the project's code paths), it imports the third-party modules
+named on its command line (never the project's own: a step must run the code as
+it is on disk), reads botocore's models of the named services (``warm_botocore``)
+and then answers one request per line on its stdin: ``{"argv", "env", "cwd",
 "stdout", "stderr"}``. For each it forks; the child takes the step's
 environment (replaced whole), working directory, ``sys.argv`` and
 ``sys.path`` as ``python3 -m <module>`` would set them (and the locale coercion
@@ -89,7 +90,36 @@ def _finish_child(code: int) -> None:
     os._exit(code)
 
 
-def serve(preload: list[str]) -> None:
+def warm_botocore(services: list[str]) -> None:
+    """boto3's default session, with the service models of ``services`` already read.
+
+    The session's loader is filled by creating one client of each service from a
+    separate session that shares it (explicit test credentials and region, so
+    nothing of the environment is resolved); the default session itself has
+    resolved nothing, so a child reads its region, credentials, endpoint and
+    config files from its own environment, and only skips parsing the models'
+    JSON files again.
+    """
+    import boto3
+    import botocore.session
+    from botocore.loaders import create_loader
+
+    loader = create_loader()
+    filler = botocore.session.Session()
+    filler.register_component("data_loader", loader)
+    for service in services:
+        filler.create_client(
+            service,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",  # noqa: S106 - placeholders: no request is made
+        )
+    default = botocore.session.Session()
+    default.register_component("data_loader", loader)
+    boto3.setup_default_session(botocore_session=default)
+
+
+def serve(preload: list[str], botocore_services: list[str]) -> None:
     """Import ``preload``, then fork one child per request line until stdin closes."""
     # Started with the image's environment, which sets no locale: an LC_CTYPE now is
     # the one start-up coerced the C locale to, and each child's start-up would too.
@@ -102,6 +132,8 @@ def serve(preload: list[str]) -> None:
     base_path = [p for p in sys.path[1:] if p not in own_path and p != script_dir]
     for name in preload:
         importlib.import_module(name)
+    if botocore_services:
+        warm_botocore(botocore_services)
     reader = os.fdopen(requests, "r", encoding="utf-8")
     writer = os.fdopen(replies, "w", encoding="utf-8")
     writer.write(json.dumps({"ready": sorted(preload)}) + "\n")
@@ -119,4 +151,5 @@ def serve(preload: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1:])
+    modules, _, services = " ".join(sys.argv[1:]).partition(" --botocore ")
+    serve(modules.split(), [s for s in services.split(",") if s])

@@ -37,7 +37,7 @@ def on_slice(sim: Sim, _: Any) -> None:
 
 
 def on_hour(sim: Sim, _: Any) -> None:
-    """The top of an hour: data, labels, the sample, the alarms' sweep, the next fires."""
+    """The top of an hour: data, labels, the sample, the schedules' fires of the hour."""
     world = sim.world
     if world is not None and sim.now > sim.timeline.start:
         landed = world.data_drop(sim.now - HOUR)
@@ -48,7 +48,6 @@ def on_hour(sim: Sim, _: Any) -> None:
             if count:
                 sim.record("labels", rows=count)
         take_sample(sim)
-    sim.alarms.every_hour(sim.now)
     for schedule in sim.applied.schedules.values():
         if not schedule.enabled:
             continue

@@ -96,13 +96,13 @@ class World:
         scenario: Scenario,
         s3: Any,
         buckets: dict[str, str],
-        endpoint: Endpoint,
         start: datetime,
         work_dir: Path,
         seed: int,
     ) -> None:
         self.scenario, self.s3, self.buckets = scenario, s3, buckets
-        self.endpoint, self.start, self.work_dir = endpoint, start, work_dir
+        self.endpoint: Endpoint | None = None  # set once the endpoint serves
+        self.start, self.work_dir = start, work_dir
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.ledger = Ledger()
@@ -157,6 +157,8 @@ class World:
     def _traffic(self, start: datetime, minutes: int, capture_prefix: str) -> dict[str, int]:
         from ml.data import generate
 
+        if self.endpoint is None:
+            return {"captured": 0, "errors": 0, "drawn": 0}
         hour = self.hour_of(start)
         phase = self.scenario.phase_at(hour)
         count = max(1, round(self.scenario.captured_per_hour * minutes / 60))
@@ -189,6 +191,7 @@ class World:
         if self.scenario.monitoring_broken_at(self.hour_of(start)):
             lines = [(when, line[: len(line) // 2]) for when, line in lines]  # cut off mid-line
         root = self.work_dir / "capture"
+        assert self.endpoint is not None
         endpoint, variant = self.endpoint.name, self.endpoint.variant
         for path in write_capture(lines, root, endpoint=endpoint, variant=variant):
             relative = path.relative_to(root / endpoint / variant).as_posix()

@@ -3,8 +3,9 @@
 A step subprocess spends 1-2 s starting Python and importing pandas, numpy,
 scikit-learn and boto3 before it does anything; a simulated week runs hundreds
 of steps. ``WarmStart`` keeps one interpreter (``fork_server.py``) that has
-imported those third-party modules and nothing of the project, and forks it
-for each step: the step is still a separate process, with the container's
+imported those third-party modules and nothing of the project (and has read
+botocore's service models, ``fork_server.warm_botocore``), and forks it for each
+step: the step is still a separate process, with the container's
 environment (replaced whole), argv and working directory, and runs the
 project's code as it is on disk. It is a ``JobRunner`` launcher with the same
 contract as ``ops.local.container.run``; ``mlops pipeline run-local`` keeps the
@@ -47,6 +48,10 @@ PRELOAD = (
 )
 
 
+# The services every monitoring and training step makes a client of.
+BOTOCORE_SERVICES = ("s3", "sagemaker", "cloudwatch")
+
+
 class WarmStartError(MlopsError):
     """The pre-imported interpreter could not start or stopped answering."""
 
@@ -54,11 +59,17 @@ class WarmStartError(MlopsError):
 class WarmStart:
     """A ``JobRunner`` launcher: the step's command, forked from a pre-imported interpreter."""
 
-    def __init__(self, base_env: dict[str, str], preload: tuple[str, ...] = PRELOAD) -> None:
+    def __init__(
+        self,
+        base_env: dict[str, str],
+        preload: tuple[str, ...] = PRELOAD,
+        botocore_services: tuple[str, ...] = BOTOCORE_SERVICES,
+    ) -> None:
         """Start the server with ``base_env`` (the image's environment, as a step gets it)."""
         importable = [name for name in preload if _installed(name)]
+        warm = ["--botocore", ",".join(botocore_services)] if botocore_services else []
         self._process = subprocess.Popen(  # this interpreter running a file of this package
-            [sys.executable, str(SERVER), *importable],
+            [sys.executable, str(SERVER), *importable, *warm],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -14,6 +14,19 @@ from pathlib import Path
 PROJECT_PACKAGES = {"ml", "pipelines", "ops", "infra"}
 
 
+def _client_settings() -> dict[str, str | None]:
+    """What a default boto3 client resolves from the environment: region, endpoint, key."""
+    import boto3
+
+    client = boto3.client("s3")
+    credentials = client._request_signer._credentials
+    return {
+        "region": client.meta.region_name,
+        "endpoint": client.meta.endpoint_url,
+        "access_key": credentials.access_key if credentials else None,
+    }
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     report = {
@@ -26,6 +39,7 @@ def main() -> int:
             name for name in sys.modules if name.split(".")[0] in PROJECT_PACKAGES
         ),
         "name": __name__,
+        "boto3": _client_settings(),
     }
     out.write_text(json.dumps(report), encoding="utf-8")
     print("probe ran")

@@ -28,7 +28,12 @@ def step_environment(tmp_path: Path) -> dict[str, str]:
     return container.environment(
         container.read_image(),
         paths,
-        emulator={"AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"},
+        emulator={
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+            "AWS_ACCESS_KEY_ID": "step-key",
+            "AWS_SECRET_ACCESS_KEY": "step-secret",
+        },
         job={"JOB_SETTING": "from the definition"},
         platform={"TRAINING_JOB_NAME": "probe-job"},
     )
@@ -48,8 +53,13 @@ def run_probe(launcher: Any, tmp_path: Path, name: str, code: int = 0) -> tuple[
 def test_a_forked_step_sees_what_a_subprocess_sees(warm: WarmStart, tmp_path: Path) -> None:
     _, cold, cold_log = run_probe(container.run, tmp_path, "cold")
     _, forked, forked_log = run_probe(warm, tmp_path, "warm")
-    for key in ("argv", "argv0", "cwd", "env", "path0", "name"):
+    for key in ("argv", "argv0", "cwd", "env", "path0", "name", "boto3"):
         assert forked[key] == cold[key], key
+    assert forked["boto3"] == {
+        "region": "eu-west-1",
+        "endpoint": "http://127.0.0.1:1",
+        "access_key": "step-key",
+    }
     assert forked_log == cold_log == "probe ran\n"
 
 
