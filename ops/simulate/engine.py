@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,6 +99,109 @@ class Attach:
     start: datetime
 
 
+class Simulation:
+    """One simulated run, step by step: enter it, ``run`` until a condition, ``finish`` it.
+
+    Entering starts the emulator (unless ``attach`` brings one), sets its clock,
+    starts the warm start and bootstraps the stack; leaving stops them again.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        work_dir: Path,
+        seed: int = 7,
+        stack: str = "prod",
+        console: Console | None = None,
+        warm: bool = True,
+        attach: Attach | None = None,
+        delivery: DeliveryPolicy | None = None,
+    ) -> None:
+        self.delivery = delivery or DeliveryPolicy()
+        self.scenario, self.work_dir, self.seed, self.stack = (
+            scenario,
+            work_dir.resolve(),
+            seed,
+            stack,
+        )
+        self.console = console or Console(stderr=True)
+        self.warm, self.attach = warm, attach
+        self._exit = ExitStack()
+        self.sim: Sim | None = None
+        self.launcher: Any = None
+        self.result = SimulationResult(scenario, self.work_dir, Timeline(START))
+        self._started, self._cpu = time.perf_counter(), _cpu_seconds()
+
+    def __enter__(self) -> Simulation:
+        from ops.local.emulator import moto_server
+
+        for folder in ("repo", "monitoring", "training", "logs", "models", "capture", "report"):
+            shutil.rmtree(self.work_dir / folder, ignore_errors=True)
+        attach = self.attach
+        start = attach.start if attach else START
+        clock = SimClock(start - (timedelta(0) if attach else BOOTSTRAP))
+        try:
+            url = (
+                attach.endpoint_url
+                if attach
+                else self._exit.enter_context(moto_server(self.work_dir / "moto.log"))
+            )
+            self._exit.enter_context(emulator_clock(clock))
+            template = attach.stack_file if attach else None
+            sim = _new_sim(
+                self.scenario,
+                self.stack,
+                url,
+                clock,
+                self.work_dir,
+                self.seed,
+                self.console,
+                start,
+                template,
+            )
+            sim.bus.policy = self.delivery
+            self.sim, self.result.timeline, self.result.sim = sim, sim.timeline, sim
+            self.launcher = self._exit.enter_context(_launcher(sim, self.warm))
+            sim.runs.launcher = self.launcher
+            sim.step_cpu = getattr(self.launcher, "children_cpu", sim.step_cpu)
+            bootstrap(sim)
+        except BaseException:
+            self._exit.close()
+            raise
+        self.result.setup_seconds = time.perf_counter() - self._started
+        self.result.setup_cpu_seconds = _cpu_seconds() + sim.step_cpu() - self._cpu
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._exit.close()
+
+    def run(self, stop: Callable[[Sim], bool] | None = None) -> bool:
+        """Run until ``stop`` holds (checked after each action) or the scenario ends."""
+        assert self.sim is not None
+        return run_until(self.sim, self.sim.end, stop)
+
+    def finish(self) -> SimulationResult:
+        """Run to the end; check the invariants; write the timeline and the report."""
+        from ops.simulate.invariants import check_all
+        from ops.simulate.report import write_report
+
+        sim, result = self.sim, self.result
+        assert sim is not None
+        self.run()
+        result.steps = getattr(self.launcher, "steps", 0)
+        result.step_costs = dict(getattr(self.launcher, "by_module", {}))
+        result.checks = check_all(sim)
+        result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
+        result.costs = dict(sim.costs)
+        result.run_costs = {role: tuple(v) for role, v in sim.run_costs.items()}
+        result.seconds = time.perf_counter() - self._started
+        result.cpu_seconds = _cpu_seconds() + sim.step_cpu() - self._cpu
+        result.summary = summary(result)
+        result.timeline_path = sim.timeline.write(self.work_dir / "timeline.json", result.summary)
+        result.report_path = write_report(result)
+        return result
+
+
 def simulate(
     scenario: Scenario,
     work_dir: Path,
@@ -109,48 +212,8 @@ def simulate(
     attach: Attach | None = None,
 ) -> SimulationResult:
     """Run ``scenario`` on a fresh emulator (or ``attach``'s); check it; write timeline, report."""
-    from ops.local.emulator import moto_server
-    from ops.simulate.report import write_report
-
-    console = console or Console(stderr=True)
-    work_dir = work_dir.resolve()
-    for folder in ("repo", "monitoring", "training", "logs", "models", "capture", "report"):
-        shutil.rmtree(work_dir / folder, ignore_errors=True)
-    started, cpu = time.perf_counter(), _cpu_seconds()
-    start = attach.start if attach else START
-    clock = SimClock(start - (timedelta(0) if attach else BOOTSTRAP))
-    server = nullcontext(attach.endpoint_url) if attach else moto_server(work_dir / "moto.log")
-    with server as url, emulator_clock(clock):
-        template = attach.stack_file if attach else None
-        sim = _new_sim(scenario, stack, url, clock, work_dir, seed, console, start, template)
-        result = SimulationResult(scenario, work_dir, sim.timeline)
-        _run(sim, warm, result, started, cpu)
-    result.seconds = time.perf_counter() - started
-    result.cpu_seconds = _cpu_seconds() - cpu
-    result.summary = summary(result)
-    result.timeline_path = sim.timeline.write(work_dir / "timeline.json", result.summary)
-    result.report_path = write_report(result)
-    return result
-
-
-def _run(sim: Sim, warm: bool, result: SimulationResult, started: float, cpu: float) -> None:
-    """Bootstrap, run to the end, check; the costs and checks go into ``result``."""
-    from ops.simulate.invariants import check_all
-
-    with _launcher(sim, warm) as launcher:
-        sim.runs.launcher = launcher
-        sim.step_cpu = getattr(launcher, "children_cpu", sim.step_cpu)
-        bootstrap(sim)
-        setup = (time.perf_counter() - started, _cpu_seconds() + sim.step_cpu() - cpu)
-        run_until(sim, sim.end)
-        result.steps = getattr(launcher, "steps", 0)
-        result.step_costs = dict(getattr(launcher, "by_module", {}))
-    result.sim = sim
-    result.checks = check_all(sim)
-    result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
-    result.costs = dict(sim.costs)
-    result.run_costs = {role: tuple(v) for role, v in sim.run_costs.items()}
-    result.setup_seconds, result.setup_cpu_seconds = setup
+    with Simulation(scenario, work_dir, seed, stack, console, warm, attach) as simulation:
+        return simulation.finish()
 
 
 def _new_sim(
@@ -255,8 +318,11 @@ def bootstrap(sim: Sim) -> None:
         )
 
 
-def run_until(sim: Sim, until: datetime) -> None:
-    """Do what the agenda and the alarms hold, in time order, up to ``until``."""
+def run_until(sim: Sim, until: datetime, stop: Callable[[Sim], bool] | None = None) -> bool:
+    """Do what the agenda and the alarms hold, in time order, up to ``until`` or ``stop``.
+
+    Returns whether ``stop`` held.
+    """
     while True:
         top = sim.agenda.peek()
         due = sim.alarms.next_due()
@@ -275,7 +341,10 @@ def run_until(sim: Sim, until: datetime) -> None:
             HANDLERS[kind](sim, action.payload)
         wall, used = sim.costs.get(kind, (0.0, 0.0))
         sim.costs[kind] = (wall + time.perf_counter() - began, used + sim.cpu() - cpu)
+        if stop is not None and stop(sim):
+            return True
     sim.clock.advance_to(max(until, sim.now))
+    return False
 
 
 def _cpu_seconds() -> float:
