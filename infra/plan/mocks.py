@@ -46,6 +46,7 @@ ARN_SHAPES: dict[str, tuple[str, str, str]] = {
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboard/{name}", "dashboardName"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}", "name"),
     "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}", "name"),
+    "aws:dynamodb/table:Table": ("dynamodb", "table/{name}", "name"),
     "aws:sagemaker/model:Model": ("sagemaker", "model/{name}", "name"),
     "aws:sagemaker/endpoint:Endpoint": ("sagemaker", "endpoint/{name}", "name"),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
