@@ -32,6 +32,24 @@ class ExpiringPrefix:
     days: int
 
 
+@dataclass(frozen=True)
+class ExpiringTagged:
+    """Objects under ``prefix`` tagged ``key=value`` expire ``days`` after they were written."""
+
+    rule_id: str
+    prefix: str
+    key: str
+    value: str
+    days: int
+
+
+# The Dataset step's retention sweep tags the dataset copies no registered package names
+# (pipelines/jobs/dataset_retention.py); they are older than storage.rawExpirationDays by then.
+UNREGISTERED_DATASET_COPIES = ExpiringTagged(
+    "expire-unregistered-dataset-copies", "datasets/objects/", "retention", "expired", 1
+)
+
+
 @dataclass
 class SecureBucket:
     """One bucket and the resources that make it secure; ``name`` is the S3 bucket name."""
@@ -55,6 +73,16 @@ class StackStorageArgs:
     """How long what the buckets hold is kept, and whether a stack may be emptied."""
 
     settings: StorageSettings
+
+
+def _tagged_expiration(item: ExpiringTagged) -> dict[str, Any]:
+    """A rule of its own, so the prefix rules and the old-version rule stay as they are."""
+    return {
+        "id": item.rule_id,
+        "status": "Enabled",
+        "filter": {"and_": {"prefix": item.prefix, "tags": {item.key: item.value}}},
+        "expiration": {"days": item.days},
+    }
 
 
 class StackStorage(pulumi.ComponentResource):
@@ -96,6 +124,7 @@ class StackStorage(pulumi.ComponentResource):
                 ExpiringPrefix("raw/", settings.raw_expiration_days),
                 ExpiringPrefix("quarantine/", settings.quarantine_expiration_days),
             ],
+            expiring_tagged=[UNREGISTERED_DATASET_COPIES],
         )
         self.artifacts = self._secure_bucket("artifacts", object_lock=settings.object_lock.enabled)
         self.monitoring = self._secure_bucket(
@@ -142,6 +171,7 @@ class StackStorage(pulumi.ComponentResource):
         kms: bool = True,
         object_lock: bool = False,
         expiring: list[ExpiringPrefix] | None = None,
+        expiring_tagged: list[ExpiringTagged] | None = None,
     ) -> SecureBucket:
         """The bucket, then what secures it: ownership, public access, versioning, keys, logs."""
         context, settings = self._context, self._settings
@@ -170,7 +200,8 @@ class StackStorage(pulumi.ComponentResource):
             aws.s3.BucketLifecycleConfiguration(
                 f"{logical}-lifecycle",
                 bucket=bucket.id,
-                rules=self._lifecycle_rules(expiring or []),
+                rules=self._lifecycle_rules(expiring or [])
+                + [_tagged_expiration(item) for item in expiring_tagged or []],
                 opts=self._bucket_child(secure),
             ),
         ]

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -275,21 +275,21 @@ def serving(plan: Plan) -> tuple[str, str]:
 
 def retrain_through_gate(sagemaker: Any, plan: Plan, result: LoopResult, console: Console) -> None:
     """The planned training pipeline in moto; the alarm delivered twice to the planned gate."""
-    from pipelines.lambdas.retrain_gate import start_unless_cooling_down
+    import boto3
 
-    gate = next(
-        (
-            r["inputs"]
-            for r in plan.of_type("aws:lambda/function:Function")
-            if "PIPELINE_NAME" in (r["inputs"].get("environment") or {}).get("variables", {})
-        ),
-        None,
+    from ops.local.gate_emulation import emulate_gate
+    from pipelines.lambdas.retrain_gate import handle_alarm
+
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name=sagemaker.meta.region_name,
+        endpoint_url=sagemaker.meta.endpoint_url,
     )
-    if gate is None:
-        raise DemoStageError(f"stack {plan.stack}: the plan has no retrain gate function")
-    variables = gate["environment"]["variables"]
-    pipeline = variables["PIPELINE_NAME"]
-    cooldown = timedelta(minutes=int(variables["RETRAIN_COOLDOWN_MINUTES"]))
+    try:
+        settings = emulate_gate(dynamodb, plan)
+    except MlopsError as error:
+        raise DemoStageError(str(error)) from None
+    pipeline, cooldown = settings.pipeline_name, settings.cooldown
     planned = next(
         r["inputs"]
         for r in plan.of_type("aws:sagemaker/pipeline:Pipeline")
@@ -300,11 +300,15 @@ def retrain_through_gate(sagemaker: Any, plan: Plan, result: LoopResult, console
         PipelineDefinition=planned["pipelineDefinition"],
         RoleArn=str(planned.get("roleArn") or f"arn:aws:iam::123456789012:role/{pipeline}"),
     )
-    table = Table(title=f"alarm {result.alarm.name} -> {gate['name']} (cool-down {cooldown})")
+    gate = f"{plan.config.resource_name('retrain-gate')}"
+    table = Table(title=f"alarm {result.alarm.name} -> {gate} (cool-down {cooldown})")
     for column in ("delivery", "started", "execution", "reason"):
         table.add_column(column, overflow="fold")
+    event = _alarm_event(plan, result.alarm.name)
     for delivery in (1, 2):  # EventBridge delivers at least once: the same change twice
-        decision = start_unless_cooling_down(sagemaker, pipeline, cooldown)
+        decision = handle_alarm(
+            event, settings, sagemaker=sagemaker, dynamodb=dynamodb, now=datetime.now(UTC)
+        )
         result.decisions.append(decision)
         table.add_row(str(delivery), str(decision.started), decision.execution_arn, decision.reason)
     console.print(table)
@@ -316,6 +320,24 @@ def retrain_through_gate(sagemaker: Any, plan: Plan, result: LoopResult, console
             f"the gate started {len(result.executions)} execution(s) of {pipeline} "
             "for one alarm; expected exactly one"
         )
+
+
+def _alarm_event(plan: Plan, alarm: str) -> dict[str, Any]:
+    """The alarm's state change into ALARM as EventBridge hands it to the gate."""
+    import uuid
+
+    region = plan.config.region
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{plan.stack}/{alarm}")),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:cloudwatch:{region}:123456789012:alarm:{alarm}"],
+        "detail": {"alarmName": alarm, "state": {"value": "ALARM"}},
+    }
 
 
 def retrain(

@@ -98,6 +98,8 @@ def dataset_step(spec: TrainingPipelineSpec, settings: JobSettings) -> Json:
             spec.datasets_uri,
             "--model-package-group",
             spec.model_package_group,
+            "--retain-unregistered-days",
+            str(spec.retain_unregistered_days),
             "--run-kind",
             parameter("RunKind"),
             "--out",

@@ -147,9 +147,68 @@ def test_raw_and_quarantine_prefixes_expire_on_their_own_schedule(plan_for) -> N
     rules = children_of_bucket(
         plan, "data", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     )[0]["inputs"]["rules"]
-    by_prefix = {r["filter"]["prefix"]: r.get("expiration", {}).get("days") for r in rules}
+    by_prefix = {r["filter"].get("prefix"): r.get("expiration", {}).get("days") for r in rules}
     assert by_prefix["raw/"] == plan.config.storage.raw_expiration_days
     assert by_prefix["quarantine/"] == plan.config.storage.quarantine_expiration_days
+
+
+def test_only_dataset_copies_the_retention_sweep_tagged_expire_by_their_own_rule(
+    plan_for,
+) -> None:
+    from pipelines.jobs.dataset_retention import EXPIRED, TAG_KEY
+    from pipelines.jobs.dataset_store import OBJECTS_FOLDER
+
+    for stack in ("dev", "staging", "prod"):
+        rules = children_of_bucket(
+            plan_for(stack),
+            "data",
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        )[0]["inputs"]["rules"]
+        tagged = [r for r in rules if "and" in r["filter"]]
+        assert tagged == [
+            {
+                "id": "expire-unregistered-dataset-copies",
+                "status": "Enabled",
+                "filter": {
+                    "and": {"prefix": f"datasets/{OBJECTS_FOLDER}", "tags": {TAG_KEY: EXPIRED}}
+                },
+                "expiration": {"days": 1},
+            }
+        ]
+        # No other rule reaches the retained copies or the dataset records.
+        others = [r["filter"].get("prefix") for r in rules if r not in tagged]
+        assert all(prefix == "" or not "datasets/".startswith(prefix) for prefix in others)
+
+
+def test_the_tagged_rule_is_a_lifecycle_rule_s3_accepts() -> None:
+    """The rule in PutBucketLifecycleConfiguration's shape, against botocore's service model."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    from infra.components.storage import UNREGISTERED_DATASET_COPIES as rule
+
+    model = botocore.session.get_session().get_service_model("s3")
+    shape = model.operation_model("PutBucketLifecycleConfiguration").input_shape
+    params = {
+        "Bucket": "mlops-prod-data-123456789012-us-east-1",
+        "LifecycleConfiguration": {
+            "Rules": [
+                {
+                    "ID": rule.rule_id,
+                    "Status": "Enabled",
+                    "Filter": {
+                        "And": {
+                            "Prefix": rule.prefix,
+                            "Tags": [{"Key": rule.key, "Value": rule.value}],
+                        }
+                    },
+                    "Expiration": {"Days": rule.days},
+                }
+            ]
+        },
+    }
+    report = ParamValidator().validate(params, shape)
+    assert not report.has_errors(), report.generate_report()
 
 
 def test_grant_read_scopes_objects_prefix_and_key_use(plan_for) -> None:
