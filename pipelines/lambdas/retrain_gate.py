@@ -14,9 +14,12 @@ Champion step reads it from the registry.
 A holder that dies between taking the lease and starting (a timeout) leaves a
 lease without an execution; once it is older than ``LEASE_STALE_SECONDS`` (more
 than the function's timeout, so its holder is surely gone) the next delivery
-takes it over and starts with the dead holder's token, which finds the
-execution it may have started after all. A start that fails gives the lease
-back and raises, so EventBridge's retry or the dead-letter queue has it.
+takes it over (one conditional write, so one taker) and starts with the dead
+holder's token, which finds the execution it may have started after all. A
+duplicate of the holder's own event that arrives before the run is recorded
+raises ``GateBusyError``, so Lambda retries it later rather than dropping the
+storm's only chance to start. A start that fails gives the lease back and
+raises, so Lambda's retry or the dead-letter queue has it.
 
 ``handle_alarm`` takes its clock and clients as arguments, so a simulation
 drives exactly this code at the times it chooses; ``handler`` is the Lambda
@@ -35,10 +38,19 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ml.errors import MlopsError
 from pipelines.lambdas.cooldown_lock import CooldownLock, Lease
 from pipelines.lambdas.start_pipeline import ALARM, TOKEN_CHARS, start_training
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
+
+
+class GateBusyError(MlopsError):
+    """A duplicate of the delivery that holds the lease arrived before that one started its run.
+
+    Raised so that Lambda retries the asynchronous invocation: by then the run is
+    recorded (and the retry is refused), or its holder died and the retry takes over.
+    """
 
 
 @dataclass(frozen=True)
@@ -110,9 +122,14 @@ def handle_alarm(
         lease = attempt.lock.current(key)
         if lease is not None:
             break
-    if lease is not None and _unfinished(lease, token, now, settings.stale_after):
-        resumed = lease.holder == token or attempt.lock.take_over(lease, now)
-        if resumed:
+    if lease is not None and lease.execution_arn is None:
+        fresh = lease.acquired_at > now - settings.stale_after
+        if fresh and lease.holder == token:
+            raise GateBusyError(
+                f"the delivery holding the lease of {key} has not started its run yet; "
+                "retry this delivery later"
+            )
+        if not fresh and attempt.lock.take_over(lease, now):
             return attempt.start(lease.holder)
     return _refused(lease, settings.cooldown, token)
 
@@ -169,13 +186,6 @@ class _Attempt:
             started.execution_arn,
             f"alarm {self.alarm}: no alarm-started run in the cool-down",
         )
-
-
-def _unfinished(lease: Lease, token: str, now: datetime, stale_after: timedelta) -> bool:
-    """A lease that started nothing: this event's own earlier attempt, or a dead holder's."""
-    if lease.execution_arn is not None:
-        return False
-    return lease.holder == token or lease.acquired_at <= now - stale_after
 
 
 def _refused(lease: Lease | None, cooldown: timedelta, token: str) -> Decision:

@@ -175,6 +175,16 @@ def test_a_lease_whose_holder_died_before_starting_is_taken_over_with_its_token(
     assert lease.execution_arn == late.execution_arn
 
 
+def test_a_duplicate_of_the_holders_event_before_its_run_is_recorded_is_retried_later(
+    sagemaker, dynamodb, pipeline
+) -> None:
+    lock = CooldownLock(dynamodb, TABLE)
+    assert lock.acquire(PIPELINE, event_id(1), T0, COOLDOWN, "mlops-dev-drift-alarm")
+    with pytest.raises(retrain_gate.GateBusyError, match="retry this delivery later"):
+        deliver(sagemaker, dynamodb, alarm_event(event_id(1)), T0 + timedelta(seconds=5))
+    assert executions(sagemaker) == []
+
+
 def test_the_handler_reads_its_settings_from_the_environment(
     sagemaker, dynamodb, pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
