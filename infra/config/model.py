@@ -31,6 +31,7 @@ from infra.config.base import (
     Section,
 )
 from infra.config.delivery import Delivery
+from infra.config.feedback import Feedback, evaluation_limit, schedule_period_seconds
 from infra.config.serving import Kubernetes, Serving
 
 
@@ -181,6 +182,8 @@ class Monitoring(Section):
     )
     retrain_on_alarm: bool = True
     retrain_cooldown_minutes: int = Field(default=360, ge=15, le=10080)
+    feedback: Feedback = Feedback()
+    stale_after_periods: int = Field(default=3, ge=1, le=48)
     dashboard: bool = True
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 365
 
@@ -202,6 +205,24 @@ class Monitoring(Section):
                 "psiWarn", self.psi_warn, f"must be below psiAlarm ({self.psi_alarm})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _staleness_fits_an_alarm(self) -> Monitoring:
+        period = self.heartbeat_period_seconds
+        limit = evaluation_limit(period)
+        if period * self.stale_after_periods > limit:
+            raise ConfigValueError(
+                "staleAfterPeriods",
+                self.stale_after_periods,
+                f"at most {limit // period} periods of {period} s (driftSchedule): CloudWatch "
+                f"evaluates an alarm over {limit} s at most",
+            )
+        return self
+
+    @property
+    def heartbeat_period_seconds(self) -> int:
+        """The monitoring jobs publish a heartbeat once per run of ``driftSchedule``."""
+        return schedule_period_seconds(self.drift_schedule)
 
 
 class StackConfig(Section):
