@@ -16,6 +16,7 @@ from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.iam import PlatformRoles, PlatformRolesArgs
 from infra.components.image import ProjectImage, ProjectImageArgs
 from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
+from infra.components.monitoring_health import MonitoringHealth, MonitoringHealthArgs
 from infra.components.monitoring_pipeline import MonitoringPipeline, MonitoringPipelineArgs
 from infra.components.notifications import Notifications, NotificationsArgs
 from infra.components.pipeline import TrainingPipeline, TrainingPipelineArgs
@@ -53,6 +54,7 @@ class Platform:
     monitoring_pipeline: MonitoringPipeline | None = None
     drift_alarms: DriftAlarms | None = None
     quality_alarms: QualityAlarms | None = None
+    monitoring_health: MonitoringHealth | None = None
     kubernetes: KubernetesServing | None = None
     delivery: GitHubDispatch | None = None
     budget: CostBudget | None = None
@@ -189,7 +191,7 @@ def _feature_store(
 
 
 def _add_monitoring(platform: Platform) -> None:
-    """The monitoring pipeline, and the drift and quality alarms on what it publishes.
+    """The monitoring pipeline, the drift and quality alarms on what it publishes, its health.
 
     All of it exists where an endpoint captures its traffic. The retrain gate,
     which only those alarms call, comes first: the dead-letter queue has always
@@ -225,6 +227,11 @@ def _add_monitoring(platform: Platform) -> None:
             context,
             QualityAlarmsArgs(settings.quality, monitoring, topic, gate),
         )
+    platform.monitoring_health = MonitoringHealth(
+        context.name("monitoring-health"),
+        context,
+        MonitoringHealthArgs(settings, monitoring, topic, notifications.dead_letters),
+    )
 
 
 def _retrain_gate(platform: Platform) -> RetrainGate | None:
