@@ -147,7 +147,8 @@ class RetrainGate(pulumi.ComponentResource):
             ttl={"attribute_name": TTL_ATTRIBUTE, "enabled": True},
             deletion_protection_enabled=context.config.protect,
             tags=context.tags("monitoring"),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Protected like every table in prod: a lost lease would let an alarm start again.
+            opts=context.stateful(self),
         )
 
     def _role(self) -> aws.iam.Role:
