@@ -85,7 +85,7 @@ def start_command(
     ] = None,
     endpoint_url: EndpointUrlOption = None,
 ) -> None:
-    """Start the deployed pipeline as a manual run; like every run, it is gated against the champion.
+    """Start the deployed pipeline as a manual run, gated against the champion like every run.
 
     The run carries ``RunKind=manual``: the retrain gate's cool-down counts alarm-started
     runs only, so a manual start never holds back an alarm.

@@ -160,3 +160,19 @@ def test_quality_can_be_turned_off_keeping_the_drift_job(plan_for) -> None:
     )
     assert [s["Name"] for s in definition(plan)["Steps"]] == ["Drift"]
     assert not [r for r in plan.of_type(ALARM) if r["name"].startswith("mlops-prod-quality-")]
+
+
+def test_the_feedback_step_lands_in_the_stacks_data_bucket_as_configured(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.feedback.lookbackHours=72")
+    args = step_arguments(definition(plan), "Feedback")
+    data = plan.one("aws:s3/bucket:Bucket", "mlops-prod-data")["inputs"]["bucket"]
+    assert (args["data-bucket"], args["lookback-hours"], args["catch-up-hours"]) == (
+        data,
+        "72",
+        "24",
+    )
+    off = plan_for("prod", ARN, "monitoring.feedback.enabled=false")
+    assert "Feedback" not in [s["Name"] for s in definition(off)["Steps"]]
+    assert not [
+        r for r in off.of_type(ALARM) if r["name"] == "mlops-prod-monitoring-feedback-stale"
+    ]

@@ -185,7 +185,9 @@ def test_the_tagged_rule_is_a_lifecycle_rule_s3_accepts() -> None:
     import botocore.session
     from botocore.validate import ParamValidator
 
-    from infra.components.storage import UNREGISTERED_DATASET_COPIES as rule
+    from infra.components.storage import UNREGISTERED_DATASET_COPIES
+
+    rule = UNREGISTERED_DATASET_COPIES
 
     model = botocore.session.get_session().get_service_model("s3")
     shape = model.operation_model("PutBucketLifecycleConfiguration").input_shape
