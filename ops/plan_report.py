@@ -50,6 +50,8 @@ def print_plan(plan: Plan, *, quiet: bool = False) -> None:
             for name, value in sorted(plan.outputs.items()):
                 outputs.add_row(name, value if isinstance(value, str) else json.dumps(value))
             console.print(outputs)
+    for note in plan.notes:
+        console.print(f"[yellow]offline stand-in[/]: {note}")
     types = Counter(r["type"] for r in custom)
     console.print(
         f"[bold]{plan.stack}[/]: {len(custom)} resources of {len(types)} types, "

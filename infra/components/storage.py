@@ -248,21 +248,28 @@ class StackStorage(pulumi.ComponentResource):
         )
 
     def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[Any]:
+        """Old versions expire (after moving to STANDARD_IA when the stack says so); prefixes too.
+
+        S3 refuses a rule whose noncurrent expiration is not later than its transition
+        (``InvalidArgument``); the config refuses such a pair before this runs.
+        """
         settings = self._settings
-        rules: list[Any] = [
-            {
-                "id": "abort-incomplete-uploads-and-tier-old-versions",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                "noncurrent_version_transitions": [
-                    {"noncurrent_days": 30, "storage_class": "STANDARD_IA"},
-                ],
-                "noncurrent_version_expiration": {
-                    "noncurrent_days": settings.noncurrent_version_days
+        old_versions: dict[str, Any] = {
+            "id": "abort-incomplete-uploads-and-expire-old-versions",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_version_days},
+        }
+        if settings.infrequent_access_after_days is not None:
+            old_versions["id"] = "abort-incomplete-uploads-and-tier-old-versions"
+            old_versions["noncurrent_version_transitions"] = [
+                {
+                    "noncurrent_days": settings.infrequent_access_after_days,
+                    "storage_class": "STANDARD_IA",
                 },
-            }
-        ]
+            ]
+        rules: list[Any] = [old_versions]
         for item in expiring:
             rules.append(
                 {
@@ -314,9 +321,17 @@ class StackStorage(pulumi.ComponentResource):
             {
                 "Sid": "ListThePrefix",
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Action": "s3:ListBucket",
                 "Resource": bucket.arn,
                 **({"Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}} if prefix else {}),
+            },
+            # GetBucketLocation carries no s3:prefix, so a prefix condition would never match it:
+            # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+            {
+                "Sid": "LocateTheBucket",
+                "Effect": "Allow",
+                "Action": "s3:GetBucketLocation",
+                "Resource": bucket.arn,
             },
             {
                 "Sid": "ReadWriteObjects" if write else "ReadObjects",
