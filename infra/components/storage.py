@@ -295,6 +295,39 @@ class StackStorage(pulumi.ComponentResource):
         """Let ``role`` read and write ``prefix`` of ``bucket`` (encrypting with the stack key)."""
         return self._grant(role, bucket, prefix, write=True)
 
+    def grant_read_objects(
+        self,
+        role: aws.iam.Role,
+        bucket: SecureBucket,
+        keys: list[pulumi.Output[str]],
+        label: str,
+    ) -> aws.iam.RolePolicy:
+        """Let ``role`` read exactly these objects of ``bucket``, decrypting through S3 only."""
+        objects = [pulumi.Output.concat(bucket.arn, "/", key) for key in keys]
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "ReadTheseObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": objects,
+            }
+        ]
+        if bucket.kms_encrypted:
+            statements.append(self._key_via_s3(["kms:Decrypt"]))
+        return self._role_policy(role, label, statements)
+
+    def _key_via_s3(self, actions: list[str]) -> dict[str, object]:
+        """The stack key, used only by S3 on the role's behalf (objects of its buckets)."""
+        return {
+            "Sid": "UseTheStackKeyForThisBucket",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": self.key.arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{self._context.region}.amazonaws.com"},
+            },
+        }
+
     def grant_key_use(self, role: aws.iam.Role, purpose: str) -> aws.iam.RolePolicy:
         """Let ``role`` encrypt and decrypt with the stack key (services that hold the key id)."""
         return self._role_policy(
@@ -341,19 +374,7 @@ class StackStorage(pulumi.ComponentResource):
             },
         ]
         if bucket.kms_encrypted:
-            statements.append(
-                {
-                    "Sid": "UseTheStackKeyForThisBucket",
-                    "Effect": "Allow",
-                    "Action": key_actions,
-                    "Resource": self.key.arn,
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": f"s3.{self._context.region}.amazonaws.com"
-                        },
-                    },
-                }
-            )
+            statements.append(self._key_via_s3(key_actions))
         access = "rw" if write else "ro"
         label = f"{bucket.purpose}-{prefix.strip('/').replace('/', '-') or 'all'}-{access}"
         return self._role_policy(role, label, statements)

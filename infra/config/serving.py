@@ -242,14 +242,28 @@ class KubernetesResources(Section):
 
 
 class Kubernetes(Section):
+    """The model server on an EKS cluster, serving the model package SageMaker serves."""
+
     enabled: bool = False
-    # None: the stack's project image, by digest (built and pushed by the program).
+    # None: the image the served model package names, by digest (the endpoint's image).
     image: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
         description=(
-            "an image reference with a tag or an @sha256: digest; unset: the project image"
+            "an image reference with a tag or an @sha256: digest; "
+            "unset: the image the served model package names"
         ),
+    )
+    cluster_name: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$",
+        description=(
+            "the EKS cluster the pods' Pod Identity association is made in; "
+            "unset: <namePrefix>-<environment>"
+        ),
+    )
+    canary_model_package_arn: str | None = Field(
+        default=None, pattern=ARN_PATTERN, description=ARN_HINT
     )
     canary_image: str | None = Field(
         default=None,
@@ -273,8 +287,15 @@ class Kubernetes(Section):
             raise ConfigValueError(
                 "replicas", self.replicas, f"must not exceed maxReplicas ({self.max_replicas})"
             )
-        if self.canary_weight > 0 and self.canary_image is None:
+        if self.canary_weight > 0 and not self.has_canary:
             raise ConfigValueError(
-                "canaryWeight", self.canary_weight, "needs canaryImage to send traffic to"
+                "canaryWeight",
+                self.canary_weight,
+                "needs canaryModelPackageArn or canaryImage to send traffic to",
             )
         return self
+
+    @property
+    def has_canary(self) -> bool:
+        """A canary Deployment exists when it serves another model or another image."""
+        return self.canary_model_package_arn is not None or self.canary_image is not None

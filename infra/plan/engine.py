@@ -13,6 +13,7 @@ import asyncio
 import json
 import runpy
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,13 +127,20 @@ def _alias_urn(request: Any, spec: Any) -> str:
 
 
 def synthesize(
-    stack: str, config_file: Path | None = None, overrides: list[str] | None = None
+    stack: str,
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    model_packages: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
-    """Run the program for ``stack`` offline and return its plan."""
+    """Run the program for ``stack`` offline and return its plan.
+
+    ``model_packages`` (ARN -> DescribeModelPackage answer) is what the registry
+    holds, where the caller knows it; other pinned packages get a stand-in.
+    """
     loaded = read_stack(stack, config_file, overrides or ())  # fails before any resource exists
     config = loaded.config
     require_secrets(config, loaded.values)
-    mocks = OfflineMocks(config.region)
+    mocks = OfflineMocks(config, model_packages)
     monitor = RecordingMonitor(mocks)
     # A fresh root stack per synth: set_mocks keeps an existing one, and with it the
     # outputs an earlier synth in this process exported.

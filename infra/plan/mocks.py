@@ -8,12 +8,17 @@ point back at the resource that made them.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from infra.image_context import context_sha256, repository_url
+from infra.plan.offline_registry import CLOUD_CONTROL_INVOKE, cloud_control_answer
 from infra.plan.terraform_state import STAND_IN_OUTPUTS, read_local_outputs, stand_in_note
+
+if TYPE_CHECKING:
+    from infra.config import StackConfig
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
@@ -81,8 +86,15 @@ OFFLINE_ECR_PASSWORD = "offline-token"  # noqa: S105 - not a credential: the moc
 class OfflineMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and the invokes the program uses."""
 
-    def __init__(self, region: str) -> None:
-        self.region = region
+    def __init__(
+        self,
+        config: StackConfig,
+        model_packages: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.region = config.region
+        # Descriptions of model packages the caller knows (DescribeModelPackage answers).
+        self.model_packages = dict(model_packages or {})
         # What the plan answered with stand-ins because it cannot be known offline.
         self.notes: list[str] = []
 
@@ -146,6 +158,13 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if invoke in REMOTE_STATE_INVOKES:
             self.notes.append(stand_in_note(REMOTE_STATE_INVOKES[invoke], inputs))
             return {"outputs": STAND_IN_OUTPUTS}, []
+        if invoke == CLOUD_CONTROL_INVOKE:
+            answer, note = cloud_control_answer(
+                inputs, self.model_packages, self.config, ACCOUNT_ID
+            )
+            if note is not None:
+                self.notes.append(note)
+            return answer, []
         raise NotImplementedError(
             f"the offline plan has no answer for invoke {invoke}; add one in infra/plan/mocks.py"
         )
