@@ -358,6 +358,12 @@ class StackStorage(pulumi.ComponentResource):
                 "Resource": bucket.arn,
                 **({"Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}} if prefix else {}),
             },
+            {
+                "Sid": "ReadWriteObjects" if write else "ReadObjects",
+                "Effect": "Allow",
+                "Action": READ_ACTIONS + (WRITE_ACTIONS if write else []),
+                "Resource": objects,
+            },
             # GetBucketLocation carries no s3:prefix, so a prefix condition would never match it:
             # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
             {
@@ -365,12 +371,6 @@ class StackStorage(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": "s3:GetBucketLocation",
                 "Resource": bucket.arn,
-            },
-            {
-                "Sid": "ReadWriteObjects" if write else "ReadObjects",
-                "Effect": "Allow",
-                "Action": READ_ACTIONS + (WRITE_ACTIONS if write else []),
-                "Resource": objects,
             },
         ]
         if bucket.kms_encrypted:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.image_context import context_sha256, repository_url
 from infra.naming import StackNames
+from ml.model_artifact import TARBALL
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
@@ -46,7 +47,7 @@ def stand_in_package(arn: str, config: StackConfig, account: str) -> dict[str, A
     execution = f"{STAND_IN_EXECUTION}-v{arn.rsplit('/', 1)[-1]}"
     artifact = (
         f"s3://{names.artifacts_bucket(account)}/pipeline-runs/{execution}"
-        f"/train/pipelines-{execution}-Train/output/model.tar.gz"
+        f"/train/pipelines-{execution}-Train/output/{TARBALL}"
     )
     return {
         "ModelPackageArn": arn,

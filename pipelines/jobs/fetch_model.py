@@ -74,7 +74,7 @@ def fetch_model(s3: Any, url: str, model_dir: Path, sha256: str | None = None) -
 def main(argv: list[str] | None = None) -> int:
     """Init container entry point."""
     parser = argparse.ArgumentParser(description="Download and unpack the served model.")
-    parser.add_argument("--model-data-url", required=True, help="s3:// URI of model.tar.gz")
+    parser.add_argument("--model-data-url", required=True, help=f"s3:// URI of the {TARBALL}")
     parser.add_argument("--sha256", default=None, help="the artifact's recorded sha256")
     parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/model"))
     args = parser.parse_args(argv)

@@ -9,6 +9,7 @@ import pytest
 
 from infra.config import ConfigError
 from infra.plan.engine import Plan, synthesize
+from ml.model_artifact import TARBALL
 from tests.infra.conftest import policy
 
 ACCOUNT = "123456789012"
@@ -40,10 +41,8 @@ def package(
     }
 
 
-STABLE = package(ARN, "pipeline-runs/e1/train/t1/output/model.tar.gz", "c", sha="f" * 64)
-CANARY = package(
-    CANARY_ARN, "promoted/staging/4/pipeline-runs/e2/train/t2/output/model.tar.gz", "d"
-)
+STABLE = package(ARN, f"pipeline-runs/e1/train/t1/output/{TARBALL}", "c", sha="f" * 64)
+CANARY = package(CANARY_ARN, f"promoted/staging/4/pipeline-runs/e2/train/t2/output/{TARBALL}", "d")
 
 
 def plan_with(*overrides: str, packages: dict[str, Any] | None = None) -> Plan:
@@ -171,7 +170,7 @@ def test_an_unknown_package_is_a_labelled_stand_in(plan_for) -> None:
     ("described", "words"),
     [
         (
-            package(ARN, "k/model.tar.gz", "c", status="PendingManualApproval"),
+            package(ARN, f"k/{TARBALL}", "c", status="PendingManualApproval"),
             "is PendingManualApproval",
         ),
         (

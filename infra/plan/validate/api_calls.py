@@ -126,11 +126,20 @@ def _endpoint(inputs: dict[str, Any], resource: dict[str, Any]) -> Iterator[ApiC
     yield build(Mapping("sagemaker", "UpdateEndpoint", {"name": "EndpointName"}), update, resource)
 
 
+# The provider's names of a target's parts where they differ from PutTargets'.
+TARGET_RENAMES = {
+    "inputpaths": "InputPathsMap",
+    "httptarget": "HttpParameters",
+    "sqstarget": "SqsParameters",
+    "sagemakerpipelinetarget": "SageMakerPipelineParameters",
+}
+
+
 def _event_target(inputs: dict[str, Any], resource: dict[str, Any]) -> Iterator[ApiCall]:
     target = {k: v for k, v in inputs.items() if k not in ("rule", "targetId", "eventBusName")}
     target["Id"] = inputs.get("targetId") or resource["name"][:64]
     call = {"Rule": inputs["rule"], "Targets": [target]}
-    yield build(Mapping("events", "PutTargets"), call, resource)
+    yield build(Mapping("events", "PutTargets", TARGET_RENAMES), call, resource)
 
 
 def _function(inputs: dict[str, Any], resource: dict[str, Any]) -> Iterator[ApiCall]:

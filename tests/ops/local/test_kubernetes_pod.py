@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from infra.plan.kubernetes import manifest
-from ml.model_artifact import pack, unpack
+from ml.model_artifact import MODEL_FILE, TARBALL, pack, unpack
 from ops.local.container import (
     DOCKERFILE,
     REPO_ROOT,
@@ -43,7 +43,7 @@ from ops.local.emulator import aws_emulator
 
 GROUP = "mlops-prod-fraud-models"
 BUCKET = "mlops-prod-artifacts-123456789012-us-east-1"
-KEY = "pipeline-runs/exec1/train/pipelines-exec1-Train/output/model.tar.gz"
+KEY = f"pipeline-runs/exec1/train/pipelines-exec1-Train/output/{TARBALL}"
 IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-prod-image@sha256:{'a' * 64}"
 READY_SECONDS = 120  # the manifest's startup probe: 24 failures, 5 s apart
 
@@ -133,7 +133,7 @@ def model_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("trained")
     write_table(generate(3000, seed=5), root / "train.parquet")
     run_training(root / "train.parquet", None, root / "model", TrainParams(max_iter=20, seed=2))
-    return pack(root / "model", root / "model.tar.gz")
+    return pack(root / "model", root / TARBALL)
 
 
 def register(aws: Any, tarball: Path) -> tuple[str, dict[str, Any]]:
@@ -202,7 +202,7 @@ def test_a_pod_fetches_the_stack_model_then_serves_it_like_the_sagemaker_contain
             check=False,
         )
         assert fetched.returncode == 0, fetched.stderr
-    assert (pod_paths.local("/opt/ml/model") / "model.joblib").is_file()
+    assert (pod_paths.local("/opt/ml/model") / MODEL_FILE).is_file()
     probe = server["readinessProbe"]["httpGet"]["path"]
 
     pod_port, sagemaker_port = free_port(), free_port()
@@ -248,4 +248,4 @@ def test_the_init_container_refuses_an_artifact_that_is_not_the_registered_one(
         )
     assert fetched.returncode == 1
     assert fetched.stderr.strip().startswith("error: ") and "registry recorded" in fetched.stderr
-    assert not (paths.local("/opt/ml/model") / "model.joblib").exists()
+    assert not (paths.local("/opt/ml/model") / MODEL_FILE).exists()
