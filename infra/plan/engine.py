@@ -178,6 +178,7 @@ def _discard_pending_work() -> None:
     the next synth and report its predecessor's error.
     """
     loop = asyncio.get_event_loop()
+    loop.set_exception_handler(_unreported_only)
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in pending:
         task.cancel()
@@ -186,6 +187,15 @@ def _discard_pending_work() -> None:
     with SETTINGS.lock:
         SETTINGS.outputs.clear()
     SETTINGS.rpc_manager.clear()
+
+
+def _unreported_only(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's handler after a failed synth: the failure was reported as its one line, so
+    the Outputs that carried it, collected later, do not print it again as tracebacks."""
+    error = context.get("exception")
+    if isinstance(error, BaseException) and _project_error(error) is not None:
+        return
+    loop.default_exception_handler(context)
 
 
 def _project_error(error: BaseException) -> MlopsError | None:

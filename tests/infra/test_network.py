@@ -164,3 +164,23 @@ def test_synth_prints_the_stand_ins(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "offline stand-in" in result.output and "acme/lz" in result.output
+
+
+def test_mlops_synth_on_a_missing_state_prints_one_line_and_exits_1(tmp_path: Path) -> None:
+    """The failed Outputs the engine collects later must not print the error again."""
+    import subprocess
+    import sys
+
+    sets = [arg for item in local(tmp_path / "gone.tfstate") for arg in ("--set", item)]
+    completed = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "synth", "--stack", "prod", "-q", *sets],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 1
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: invalid config mlops:network.terraform.path"
+    )
