@@ -89,7 +89,7 @@ def checked_outputs(values: dict[str, Any], settings: TerraformState) -> dict[st
     }
     if settings.availability_zones_output is not None:
         names["availabilityZones"] = settings.availability_zones_output
-    read = {field: _required_output(values, name) for field, name in names.items()}
+    read = {field: _required_output(values, field, name) for field, name in names.items()}
     problem = network_problem(
         read["vpcId"], read["subnetIds"], read["securityGroupIds"], read.get("availabilityZones")
     )
@@ -102,11 +102,11 @@ def checked_outputs(values: dict[str, Any], settings: TerraformState) -> dict[st
     return {field: read[field] for field in ("vpcId", "subnetIds", "securityGroupIds")}
 
 
-def _required_output(values: dict[str, object], name: str) -> object:
+def _required_output(values: dict[str, object], field: str, name: str) -> object:
     if name not in values:
         raise ConfigError(
-            f"the Terraform state has no output {name!r}; "
-            f"outputs present: {', '.join(sorted(values)) or 'none'}. "
-            f"Set mlops:network.terraform to the output names your landing zone exports."
+            f"invalid config {NAMESPACE}:network.terraform.{OUTPUT_KEYS[field]} = {name!r}: "
+            f"the Terraform state has no such output; outputs present: "
+            f"{', '.join(sorted(values)) or 'none'}. Name the output your landing zone exports"
         )
     return values[name]

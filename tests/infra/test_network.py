@@ -184,3 +184,14 @@ def test_mlops_synth_on_a_missing_state_prints_one_line_and_exits_1(tmp_path: Pa
     assert len(lines) == 1 and lines[0].startswith(
         "error: invalid config mlops:network.terraform.path"
     )
+
+
+def test_a_missing_output_names_the_setting_that_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "terraform.tfstate"
+    path.write_text(json.dumps({"version": 4, "outputs": {"vpc_id": {"value": VPC}}}), "utf-8")
+    with pytest.raises(ConfigError) as raised:
+        synthesize("prod", overrides=local(path))
+    assert str(raised.value).startswith(
+        "invalid config mlops:network.terraform.subnetIdsOutput = 'private_subnet_ids': "
+        "the Terraform state has no such output; outputs present: vpc_id"
+    )
