@@ -28,6 +28,7 @@ from infra.components.serving import (
     ModelEndpoint,
     ModelEndpointArgs,
     build_model_endpoint,
+    pin_command,
     serving_outputs,
 )
 from infra.components.storage import StackStorage, StackStorageArgs
@@ -76,7 +77,21 @@ class Platform:
             "imageUri": self.image.image_uri,
             **serving_outputs(self.context.config.serving, self.serving),
             **self._training_outputs(),
+            **self._kubernetes_outputs(),
         }
+
+    def _kubernetes_outputs(self) -> dict[str, pulumi.Input[object]]:
+        """The namespace and the pods' role; or why the Kubernetes target serves nothing yet."""
+        config = self.context.config
+        if self.kubernetes is not None:
+            return {
+                "kubernetesNamespace": self.kubernetes.namespace.metadata["name"],
+                "modelServerRoleArn": self.kubernetes.identity.role.arn,
+            }
+        if config.kubernetes.enabled:
+            pin = pin_command(pulumi.get_stack())
+            return {"kubernetesStatus": f"no model package pinned: run {pin}"}
+        return {}
 
     def _training_outputs(self) -> dict[str, pulumi.Input[object]]:
         outputs: dict[str, pulumi.Input[object]] = {}
@@ -151,7 +166,7 @@ def build_platform(config: StackConfig) -> Platform:
     platform.delivery = build_github_dispatch(
         context, registry, storage, notifications.dead_letters
     )
-    platform.kubernetes = build_kubernetes_serving(context, image)
+    platform.kubernetes = build_kubernetes_serving(context, storage)
     # Last: the dead-letter queue's policy names every source wired above.
     notifications.dead_letters.attach_policy()
     return platform

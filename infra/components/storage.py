@@ -279,21 +279,28 @@ class StackStorage(pulumi.ComponentResource):
         )
 
     def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[Any]:
+        """Old versions expire (after moving to STANDARD_IA when the stack says so); prefixes too.
+
+        S3 refuses a rule whose noncurrent expiration is not later than its transition
+        (``InvalidArgument``); the config refuses such a pair before this runs.
+        """
         settings = self._settings
-        rules: list[Any] = [
-            {
-                "id": "abort-incomplete-uploads-and-tier-old-versions",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                "noncurrent_version_transitions": [
-                    {"noncurrent_days": 30, "storage_class": "STANDARD_IA"},
-                ],
-                "noncurrent_version_expiration": {
-                    "noncurrent_days": settings.noncurrent_version_days
+        old_versions: dict[str, Any] = {
+            "id": "abort-incomplete-uploads-and-expire-old-versions",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_version_days},
+        }
+        if settings.infrequent_access_after_days is not None:
+            old_versions["id"] = "abort-incomplete-uploads-and-tier-old-versions"
+            old_versions["noncurrent_version_transitions"] = [
+                {
+                    "noncurrent_days": settings.infrequent_access_after_days,
+                    "storage_class": "STANDARD_IA",
                 },
-            }
-        ]
+            ]
+        rules: list[Any] = [old_versions]
         for item in expiring:
             rules.append(
                 {
@@ -318,6 +325,39 @@ class StackStorage(pulumi.ComponentResource):
     ) -> aws.iam.RolePolicy:
         """Let ``role`` read and write ``prefix`` of ``bucket`` (encrypting with the stack key)."""
         return self._grant(role, bucket, prefix, write=True)
+
+    def grant_read_objects(
+        self,
+        role: aws.iam.Role,
+        bucket: SecureBucket,
+        keys: list[pulumi.Output[str]],
+        label: str,
+    ) -> aws.iam.RolePolicy:
+        """Let ``role`` read exactly these objects of ``bucket``, decrypting through S3 only."""
+        objects = [pulumi.Output.concat(bucket.arn, "/", key) for key in keys]
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "ReadTheseObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": objects,
+            }
+        ]
+        if bucket.kms_encrypted:
+            statements.append(self._key_via_s3(["kms:Decrypt"]))
+        return self._role_policy(role, label, statements)
+
+    def _key_via_s3(self, actions: list[str]) -> dict[str, object]:
+        """The stack key, used only by S3 on the role's behalf (objects of its buckets)."""
+        return {
+            "Sid": "UseTheStackKeyForThisBucket",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": self.key.arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{self._context.region}.amazonaws.com"},
+            },
+        }
 
     def grant_key_use(self, role: aws.iam.Role, purpose: str) -> aws.iam.RolePolicy:
         """Let ``role`` encrypt and decrypt with the stack key (services that hold the key id)."""
@@ -345,7 +385,7 @@ class StackStorage(pulumi.ComponentResource):
             {
                 "Sid": "ListThePrefix",
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Action": "s3:ListBucket",
                 "Resource": bucket.arn,
                 **({"Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}} if prefix else {}),
             },
@@ -355,21 +395,17 @@ class StackStorage(pulumi.ComponentResource):
                 "Action": READ_ACTIONS + (WRITE_ACTIONS if write else []),
                 "Resource": objects,
             },
+            # GetBucketLocation carries no s3:prefix, so a prefix condition would never match it:
+            # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+            {
+                "Sid": "LocateTheBucket",
+                "Effect": "Allow",
+                "Action": "s3:GetBucketLocation",
+                "Resource": bucket.arn,
+            },
         ]
         if bucket.kms_encrypted:
-            statements.append(
-                {
-                    "Sid": "UseTheStackKeyForThisBucket",
-                    "Effect": "Allow",
-                    "Action": key_actions,
-                    "Resource": self.key.arn,
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": f"s3.{self._context.region}.amazonaws.com"
-                        },
-                    },
-                }
-            )
+            statements.append(self._key_via_s3(key_actions))
         access = "rw" if write else "ro"
         label = f"{bucket.purpose}-{prefix.strip('/').replace('/', '-') or 'all'}-{access}"
         return self._role_policy(role, label, statements)

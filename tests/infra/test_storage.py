@@ -231,3 +231,45 @@ def test_grant_read_scopes_objects_prefix_and_key_use(plan_for) -> None:
     key_use = statements["UseTheStackKeyForThisBucket"]
     assert key_use["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert key_use["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_old_versions_expire_only_after_they_moved_to_infrequent_access(plan_for, stack) -> None:
+    """S3 refuses a noncurrent expiration not later than the rule's transition (InvalidArgument)."""
+    for lifecycle in plan_for(stack).of_type(LIFECYCLE):
+        for rule in lifecycle["inputs"]["rules"]:
+            expire = rule.get("noncurrentVersionExpiration", {}).get("noncurrentDays")
+            for transition in rule.get("noncurrentVersionTransitions", []):
+                assert transition["noncurrentDays"] >= 30, lifecycle["name"]
+                assert expire is None or expire > transition["noncurrentDays"], lifecycle["name"]
+
+
+def test_the_infrequent_access_setting_moves_old_versions(plan_for) -> None:
+    plan = plan_for("prod", "storage.infrequentAccessAfterDays=60")
+    rules = children_of_bucket(plan, "data", LIFECYCLE)[0]["inputs"]["rules"]
+    assert rules[0]["noncurrentVersionTransitions"] == [
+        {"noncurrentDays": 60, "storageClass": "STANDARD_IA"}
+    ]
+
+
+def test_without_the_infrequent_access_setting_old_versions_stay_until_they_expire(
+    plan_for,
+) -> None:
+    rules = children_of_bucket(plan_for("dev"), "data", LIFECYCLE)[0]["inputs"]["rules"]
+    assert "noncurrentVersionTransitions" not in rules[0]
+    assert rules[0]["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
+
+
+def test_a_prefix_condition_is_only_put_on_actions_that_carry_the_prefix(plan_for) -> None:
+    """``s3:prefix`` exists only in ListBucket requests; on GetBucketLocation it never matches."""
+    for grant in plan_for("prod").of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in policy(grant)["Statement"]:
+            if "s3:prefix" in str(statement.get("Condition", {})):
+                actions = statement["Action"]
+                assert set(actions if isinstance(actions, list) else [actions]) <= {
+                    "s3:ListBucket",
+                    "s3:ListBucketVersions",
+                }, grant["name"]
