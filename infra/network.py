@@ -7,10 +7,12 @@ state; ``pulumi_terraform`` reads its outputs, so nothing is copied by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
-from infra.config import Network
+from infra.config import NAMESPACE, ConfigError, Network, TerraformState
+from infra.config.network_ids import network_problem
 
 
 @dataclass(frozen=True)
@@ -56,22 +58,55 @@ def _from_terraform_state(network: Network) -> NetworkIds:
         ).outputs
     else:
         outputs = state.get_local_reference_output(path=settings.path).outputs
-
-    def read(name: str) -> pulumi.Output:
-        return outputs.apply(lambda values: _required_output(values, name))
-
+    checked = outputs.apply(lambda values: checked_outputs(values, settings))
     return NetworkIds(
-        vpc_id=read(settings.vpc_id_output),
-        subnet_ids=read(settings.subnet_ids_output),
-        security_group_ids=read(settings.security_group_ids_output),
+        vpc_id=checked.apply(lambda ids: ids["vpcId"]),
+        subnet_ids=checked.apply(lambda ids: ids["subnetIds"]),
+        security_group_ids=checked.apply(lambda ids: ids["securityGroupIds"]),
     )
 
 
-def _required_output(values: dict[str, object], name: str) -> object:
+# Which setting names the Terraform output behind each network value.
+OUTPUT_KEYS = {
+    "vpcId": "vpcIdOutput",
+    "subnetIds": "subnetIdsOutput",
+    "securityGroupIds": "securityGroupIdsOutput",
+    "availabilityZones": "availabilityZonesOutput",
+}
+
+
+def checked_outputs(values: dict[str, Any], settings: TerraformState) -> dict[str, Any]:
+    """The network ids read from Terraform outputs, typed and checked like stack config.
+
+    A string where a list of subnets belongs, an id of the wrong kind, too few
+    subnets or subnets in one zone fail here, as one line naming the setting
+    and the output, instead of at CreateModel.
+    """
+    names = {
+        "vpcId": settings.vpc_id_output,
+        "subnetIds": settings.subnet_ids_output,
+        "securityGroupIds": settings.security_group_ids_output,
+    }
+    if settings.availability_zones_output is not None:
+        names["availabilityZones"] = settings.availability_zones_output
+    read = {field: _required_output(values, field, name) for field, name in names.items()}
+    problem = network_problem(
+        read["vpcId"], read["subnetIds"], read["securityGroupIds"], read.get("availabilityZones")
+    )
+    if problem is not None:
+        name = names[problem.field]
+        raise ConfigError(
+            f"invalid config {NAMESPACE}:network.terraform.{OUTPUT_KEYS[problem.field]} = "
+            f"{name!r}: the Terraform output holds {problem.value!r}; {problem.expected}"
+        )
+    return {field: read[field] for field in ("vpcId", "subnetIds", "securityGroupIds")}
+
+
+def _required_output(values: dict[str, object], field: str, name: str) -> object:
     if name not in values:
-        raise ValueError(
-            f"the Terraform state has no output {name!r}; "
-            f"outputs present: {', '.join(sorted(values))}. "
-            f"Set mlops:network.terraform to the output names your landing zone exports."
+        raise ConfigError(
+            f"invalid config {NAMESPACE}:network.terraform.{OUTPUT_KEYS[field]} = {name!r}: "
+            f"the Terraform state has no such output; outputs present: "
+            f"{', '.join(sorted(values)) or 'none'}. Name the output your landing zone exports"
         )
     return values[name]

@@ -16,6 +16,7 @@ from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.iam import PlatformRoles, PlatformRolesArgs
 from infra.components.image import ProjectImage, ProjectImageArgs
 from infra.components.kubernetes import KubernetesServing, build_kubernetes_serving
+from infra.components.monitoring_health import MonitoringHealth, MonitoringHealthArgs
 from infra.components.monitoring_pipeline import MonitoringPipeline, MonitoringPipelineArgs
 from infra.components.notifications import Notifications, NotificationsArgs
 from infra.components.pipeline import TrainingPipeline, TrainingPipelineArgs
@@ -27,6 +28,7 @@ from infra.components.serving import (
     ModelEndpoint,
     ModelEndpointArgs,
     build_model_endpoint,
+    pin_command,
     serving_outputs,
 )
 from infra.components.storage import StackStorage, StackStorageArgs
@@ -53,6 +55,7 @@ class Platform:
     monitoring_pipeline: MonitoringPipeline | None = None
     drift_alarms: DriftAlarms | None = None
     quality_alarms: QualityAlarms | None = None
+    monitoring_health: MonitoringHealth | None = None
     kubernetes: KubernetesServing | None = None
     delivery: GitHubDispatch | None = None
     budget: CostBudget | None = None
@@ -74,7 +77,21 @@ class Platform:
             "imageUri": self.image.image_uri,
             **serving_outputs(self.context.config.serving, self.serving),
             **self._training_outputs(),
+            **self._kubernetes_outputs(),
         }
+
+    def _kubernetes_outputs(self) -> dict[str, pulumi.Input[object]]:
+        """The namespace and the pods' role; or why the Kubernetes target serves nothing yet."""
+        config = self.context.config
+        if self.kubernetes is not None:
+            return {
+                "kubernetesNamespace": self.kubernetes.namespace.metadata["name"],
+                "modelServerRoleArn": self.kubernetes.identity.role.arn,
+            }
+        if config.kubernetes.enabled:
+            pin = pin_command(pulumi.get_stack())
+            return {"kubernetesStatus": f"no model package pinned: run {pin}"}
+        return {}
 
     def _training_outputs(self) -> dict[str, pulumi.Input[object]]:
         outputs: dict[str, pulumi.Input[object]] = {}
@@ -149,7 +166,7 @@ def build_platform(config: StackConfig) -> Platform:
     platform.delivery = build_github_dispatch(
         context, registry, storage, notifications.dead_letters
     )
-    platform.kubernetes = build_kubernetes_serving(context, image)
+    platform.kubernetes = build_kubernetes_serving(context, storage)
     # Last: the dead-letter queue's policy names every source wired above.
     notifications.dead_letters.attach_policy()
     return platform
@@ -189,7 +206,7 @@ def _feature_store(
 
 
 def _add_monitoring(platform: Platform) -> None:
-    """The monitoring pipeline, and the drift and quality alarms on what it publishes.
+    """The monitoring pipeline, the drift and quality alarms on what it publishes, its health.
 
     All of it exists where an endpoint captures its traffic. The retrain gate,
     which only those alarms call, comes first: the dead-letter queue has always
@@ -225,6 +242,11 @@ def _add_monitoring(platform: Platform) -> None:
             context,
             QualityAlarmsArgs(settings.quality, monitoring, topic, gate),
         )
+    platform.monitoring_health = MonitoringHealth(
+        context.name("monitoring-health"),
+        context,
+        MonitoringHealthArgs(settings, monitoring, topic, notifications.dead_letters),
+    )
 
 
 def _retrain_gate(platform: Platform) -> RetrainGate | None:

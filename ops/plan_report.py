@@ -50,6 +50,8 @@ def print_plan(plan: Plan, *, quiet: bool = False) -> None:
             for name, value in sorted(plan.outputs.items()):
                 outputs.add_row(name, value if isinstance(value, str) else json.dumps(value))
             console.print(outputs)
+    for note in plan.notes:
+        console.print(f"[yellow]offline stand-in[/]: {note}")
     types = Counter(r["type"] for r in custom)
     console.print(
         f"[bold]{plan.stack}[/]: {len(custom)} resources of {len(types)} types, "
@@ -104,7 +106,10 @@ def print_scan(result: ScanResult) -> None:
             failed.add_row(item.source, item.check_id, item.resource, item.detail or item.name)
         console.print(failed)
     if result.skipped:
-        skipped = Table(title=f"stack {result.stack}: skipped (security/checkov-skips.yaml)")
+        skipped = Table(
+            title=f"stack {result.stack}: skipped (security/checkov-skips.yaml, "
+            "security/validator-allowlist.yaml)"
+        )
         for column in ("check", "resources", "reason"):
             skipped.add_column(column, overflow="fold")
         grouped: dict[tuple[str, str], list[str]] = {}
@@ -116,6 +121,11 @@ def print_scan(result: ScanResult) -> None:
     if result.unused_skips:
         unused = ", ".join(f"{skip.check} ({skip.resource})" for skip in result.unused_skips)
         console.print(f"[dim]skips this stack does not need: {unused}[/]")
+    if result.validation is not None:
+        console.print(f"[bold]{result.stack}[/] {result.validation.summary()}")
+        if result.validation.unused:
+            unused = ", ".join(f"{a.check} ({a.resource})" for a in result.validation.unused)
+            console.print(f"[dim]allow-list entries this stack does not need: {unused}[/]")
     for source, counts in result.counts().items():
         colour = "red" if counts["failed"] else "green"
         console.print(

@@ -2,9 +2,10 @@
 
 SageMaker Model Monitor is closed to new customers, so drift and model quality
 are our own CloudWatch metrics. The jobs publish them
-(``pipelines/jobs/drift_publish.py``, ``quality_publish.py``); the Pulumi
-program reaches them only through ``MonitoringPipeline.metric_drift()`` and
-``metric_quality()``, which build on this module, so a publisher and the
+(``pipelines/jobs/drift_publish.py``, ``quality_publish.py``, and every job's
+heartbeat, ``heartbeat.py``); the Pulumi program reaches them only through
+``MonitoringPipeline.metric_drift()``, ``metric_quality()`` and
+``metric_heartbeat()``, which build on this module, so a publisher and the
 alarms and dashboard that watch it cannot disagree. Standard library only:
 the project image, ``infra/`` and the operator tools all read it.
 """
@@ -17,7 +18,8 @@ from typing import Any
 
 DRIFT_NAMESPACE = "mlops/drift"
 QUALITY_NAMESPACE = "mlops/quality"
-PUBLISHED_NAMESPACES = (DRIFT_NAMESPACE, QUALITY_NAMESPACE)
+MONITORING_NAMESPACE = "mlops/monitoring"
+PUBLISHED_NAMESPACES = (DRIFT_NAMESPACE, QUALITY_NAMESPACE, MONITORING_NAMESPACE)
 
 # mlops/drift, per stack and endpoint; FeaturePSI also per feature.
 MAX_PSI = "MaxPSI"
@@ -34,6 +36,12 @@ LABELLED_ROWS = "LabelledRows"
 RECALL_GAP = "RecallGap"
 SEGMENT_RECALL = "SegmentRecall"
 SEGMENT_DIMENSION = "MerchantCategory"
+
+# mlops/monitoring, per endpoint and job: every successful run of a monitoring job sends one
+# value (the capture rows it read, 0 for an hour without traffic), so its absence means the
+# job did not run or failed; the staleness alarms treat missing data as breaching.
+HEARTBEAT = "RowsRead"
+JOB_DIMENSION = "Job"
 
 BATCH_SIZE = 500  # PutMetricData accepts up to 1,000 values per request
 
@@ -52,6 +60,11 @@ def quality_dimensions(endpoint: str, variant: str, segment: str | None = None) 
     if segment is not None:
         dimensions[SEGMENT_DIMENSION] = segment
     return dimensions
+
+
+def heartbeat_dimensions(endpoint: str, job: str) -> dict[str, str]:
+    """The dimensions of a job's heartbeat: the endpoint it watches and the job's name."""
+    return {"Endpoint": endpoint, JOB_DIMENSION: job}
 
 
 def cloudwatch_dimensions(dimensions: Mapping[str, str]) -> list[dict[str, str]]:

@@ -1,14 +1,15 @@
-"""The same inference server on Kubernetes: stable and canary Deployments behind ingress-nginx.
+"""The model server on Kubernetes: the model SageMaker serves, behind ingress-nginx, with a canary.
 
-For teams that serve from their own cluster instead of SageMaker. The image
-is the project image SageMaker runs (by digest, unless ``kubernetes.image``
-names another) (port 8080, ``GET /ping``, ``POST /invocations``),
-started with ``serve --host 0.0.0.0``. Pods run as a non-root user with a
-read-only root filesystem, no privilege escalation, no capabilities, the
-runtime's seccomp profile and no service account token; a NetworkPolicy lets
-only the ingress controller in and nothing out, like SageMaker's network
-isolation. The canary is a second Deployment and Service that an
-ingress-nginx canary Ingress sends ``canaryWeight`` percent of requests to.
+For teams that serve from their own EKS cluster beside (or instead of)
+SageMaker. Each pod serves the pinned model package (``serving.modelPackageArn``):
+an init container fetches the package's artifact with the pod's EKS Pod
+Identity role, which may read that object and nothing else, and the server
+(the package's own image, by digest, on port 8080 with ``GET /ping`` and
+``POST /invocations``) serves it (``kubernetes_pod.py``). The canary is a
+second Deployment serving ``canaryModelPackageArn`` (or another image), and
+an ingress-nginx canary Ingress sends it ``canaryWeight`` percent of requests.
+A NetworkPolicy lets only the ingress controller in, and lets the pods reach
+only DNS, the Pod Identity agent and HTTPS (for S3), never instance metadata.
 """
 
 from __future__ import annotations
@@ -20,17 +21,27 @@ from typing import Any
 import pulumi
 
 from infra.components.context import StackContext
-from infra.components.image import ProjectImage
+from infra.components.kubernetes_identity import PodIdentity, create_pod_identity
+from infra.components.kubernetes_pod import (
+    MODEL_PACKAGE_ANNOTATION,
+    PORT,
+    SERVER,
+    pod_spec,
+)
+from infra.components.served_model import ServedModel, describe_served_model
+from infra.components.storage import StackStorage
 from infra.config import Kubernetes
 
-APP = "model-server"
-PORT = 8080
+APP = SERVER
 SERVICE_PORT = 80
-RUN_AS = 10001
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 CPU_TARGET_PERCENT = 70
 CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT_ANNOTATION = "nginx.ingress.kubernetes.io/canary-weight"
+# The EKS Pod Identity agent's addresses on every node (IPv4, IPv6), port 80:
+# https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html
+POD_IDENTITY_AGENT = ("169.254.170.23/32", "fd00:ec2::23/128")
+LINK_LOCAL = "169.254.0.0/16"  # instance metadata lives here: never reachable over HTTPS
 # pulumi_kubernetes is loaded when a stack enables Kubernetes, and hidden from mypy:
 # following its generated types takes mypy tens of gigabytes of memory.
 KUBERNETES_SDK = "pulumi_kubernetes"
@@ -39,14 +50,19 @@ K8sResource = Any  # a pulumi_kubernetes resource, typed loosely for the reason 
 
 @dataclass(frozen=True)
 class KubernetesServingArgs:
-    """The Kubernetes settings, and the image served unless ``kubernetes.image`` names another."""
+    """The settings, the stack's storage (the artifacts), the served and canary models."""
 
     settings: Kubernetes
-    default_image: pulumi.Input[str]
+    storage: StackStorage
+    model: ServedModel
+    canary_model: ServedModel | None = None
 
 
 class KubernetesServing(pulumi.ComponentResource):
-    """Namespace, Deployments, Services, Ingresses, HPA, PodDisruptionBudget, NetworkPolicy."""
+    """Namespace, Deployments, Services, Ingresses, HPA, PodDisruptionBudget, NetworkPolicy,
+    and the pods' AWS identity."""
+
+    identity: PodIdentity
 
     def __init__(
         self,
@@ -80,8 +96,10 @@ class KubernetesServing(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=self._child,
         )
-        image: pulumi.Input[str] = settings.image or args.default_image
-        self.stable = self._deployment("stable", image, replicas=None)
+        models = [args.model, *([args.canary_model] if args.canary_model else [])]
+        self.identity = create_pod_identity(context, args.storage, models, APP, parent=self)
+        stable_image: pulumi.Input[str] = settings.image or args.model.image
+        self.stable = self._deployment("stable", stable_image, args.model, replicas=None)
         self.stable_service = self._service("stable")
         self.ingress = self._ingress("stable", self.stable_service, annotations={})
         self.autoscaler = self._autoscaler()
@@ -89,8 +107,12 @@ class KubernetesServing(pulumi.ComponentResource):
         self.network_policy = self._network_policy()
         self.canary: K8sResource | None = None
         self.canary_ingress: K8sResource | None = None
-        if settings.canary_image is not None:
-            self.canary = self._deployment("canary", settings.canary_image, replicas=1)
+        if settings.has_canary:
+            canary_model = args.canary_model or args.model
+            canary_image = settings.canary_image or (
+                canary_model.image if args.canary_model else stable_image
+            )
+            self.canary = self._deployment("canary", canary_image, canary_model, replicas=1)
             canary_service = self._service("canary")
             self.canary_ingress = self._ingress(
                 "canary",
@@ -100,7 +122,12 @@ class KubernetesServing(pulumi.ComponentResource):
                     CANARY_WEIGHT_ANNOTATION: str(settings.canary_weight),
                 },
             )
-        self.register_outputs({"namespace": self.namespace.metadata["name"]})
+        self.register_outputs(
+            {
+                "namespace": self.namespace.metadata["name"],
+                "modelServerRoleArn": self.identity.role.arn,
+            }
+        )
 
     def _labels(self, track: str | None = None) -> dict[str, str]:
         labels = {
@@ -125,41 +152,14 @@ class KubernetesServing(pulumi.ComponentResource):
     def _selector(track: str) -> dict[str, str]:
         return {"app.kubernetes.io/name": APP, "mlops/track": track}
 
-    def _container(self, image: pulumi.Input[str]) -> dict[str, Any]:
-        resources = self._settings.resources
-        probe = {"httpGet": {"path": "/ping", "port": "http"}, "timeoutSeconds": 2}
-        return {
-            "name": APP,
-            "image": image,
-            "imagePullPolicy": "Always",
-            "args": ["serve", "--host", "0.0.0.0", "--port", str(PORT)],  # noqa: S104 - in-pod bind
-            # One OpenMP thread per server: small requests, and the HPA scales out instead.
-            "env": [{"name": "OMP_NUM_THREADS", "value": "1"}],
-            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-            "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 24},
-            "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
-            "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
-            "resources": {
-                "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
-                "limits": {"cpu": resources.cpu_limit, "memory": resources.memory_limit},
-            },
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": RUN_AS,
-                "runAsGroup": RUN_AS,
-                "readOnlyRootFilesystem": True,
-                "allowPrivilegeEscalation": False,
-                "privileged": False,
-                "capabilities": {"drop": ["ALL"]},
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - emptyDir
-        }
-
     def _deployment(
-        self, track: str, image: pulumi.Input[str], replicas: int | None
+        self, track: str, image: pulumi.Input[str], model: ServedModel, replicas: int | None
     ) -> K8sResource:
-        """``replicas`` None leaves the count to the HorizontalPodAutoscaler."""
+        """``replicas`` None leaves the count to the HorizontalPodAutoscaler.
+
+        The pods wait for the Pod Identity association: without it the init container
+        has no credentials and the rollout would stall.
+        """
         name = APP if track == "stable" else f"{APP}-{track}"
         spec: dict[str, Any] = {
             "selector": {"matchLabels": self._selector(track)},
@@ -168,21 +168,17 @@ class KubernetesServing(pulumi.ComponentResource):
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "template": {
-                "metadata": {"labels": self._labels(track)},
-                "spec": {
-                    "serviceAccountName": self.service_account.metadata["name"],
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUN_AS,
-                        "runAsGroup": RUN_AS,
-                        "fsGroup": RUN_AS,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [self._container(image)],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                "metadata": {
+                    "labels": self._labels(track),
+                    "annotations": {MODEL_PACKAGE_ANNOTATION: model.package_arn},
                 },
+                "spec": pod_spec(
+                    self._settings,
+                    image,
+                    model,
+                    self.service_account.metadata["name"],
+                    self._context.region,
+                ),
             },
         }
         if replicas is not None:
@@ -191,7 +187,7 @@ class KubernetesServing(pulumi.ComponentResource):
             self._context.name("k8s", track),
             metadata=self._metadata(name, track),
             spec=spec,
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity.association]),
         )
 
     def _service(self, track: str) -> K8sResource:
@@ -283,7 +279,8 @@ class KubernetesServing(pulumi.ComponentResource):
         )
 
     def _network_policy(self) -> K8sResource:
-        """Only the ingress controller reaches the pods; the pods reach nothing."""
+        """Only the ingress controller reaches the pods; the pods reach DNS, the Pod Identity
+        agent and HTTPS endpoints (S3), and nothing link-local over HTTPS (instance metadata)."""
         return self._k8s.networking.v1.NetworkPolicy(
             self._context.name("k8s", "network-policy"),
             metadata=self._metadata(APP),
@@ -292,32 +289,62 @@ class KubernetesServing(pulumi.ComponentResource):
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [
                     {
-                        "from": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {
-                                        "kubernetes.io/metadata.name": INGRESS_CONTROLLER_NAMESPACE,
-                                    }
-                                }
-                            }
-                        ],
+                        "from": [_namespace_peer(INGRESS_CONTROLLER_NAMESPACE)],
                         "ports": [{"port": PORT, "protocol": "TCP"}],
                     }
                 ],
-                "egress": [],
+                "egress": egress_rules(),
             },
             opts=self._child,
         )
 
 
+def _namespace_peer(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def egress_rules() -> list[dict[str, Any]]:
+    """DNS to kube-dns, the Pod Identity agent on port 80, HTTPS outside link-local addresses."""
+    dns = {
+        **_namespace_peer("kube-system"),
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
+    return [
+        {
+            "to": [dns],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+        },
+        {
+            "to": [{"ipBlock": {"cidr": cidr}} for cidr in POD_IDENTITY_AGENT],
+            "ports": [{"port": 80, "protocol": "TCP"}],
+        },
+        {
+            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [LINK_LOCAL]}}],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        },
+    ]
+
+
 def build_kubernetes_serving(
-    context: StackContext, image: ProjectImage
+    context: StackContext, storage: StackStorage
 ) -> KubernetesServing | None:
-    """The Kubernetes target when ``kubernetes.enabled`` (the project image unless
-    ``kubernetes.image`` names another); None otherwise."""
-    settings = context.config.kubernetes
-    if not settings.enabled:
+    """The Kubernetes target when ``kubernetes.enabled`` and a model package is pinned."""
+    config = context.config
+    settings = config.kubernetes
+    if not settings.enabled or config.serving.model_package_arn is None:
         return None
+    bucket = storage.artifacts.name
+    pinned = config.serving.model_package_arn
+    model = describe_served_model("serving.modelPackageArn", pinned, bucket)
+    canary = (
+        describe_served_model(
+            "kubernetes.canaryModelPackageArn", settings.canary_model_package_arn, bucket
+        )
+        if settings.canary_model_package_arn
+        else None
+    )
     return KubernetesServing(
-        context.name("kubernetes"), context, KubernetesServingArgs(settings, image.image_uri)
+        context.name("kubernetes"),
+        context,
+        KubernetesServingArgs(settings, storage, model, canary),
     )

@@ -59,12 +59,15 @@ class Metric:
         datapoints_to_alarm: int | None = None,
         notify_ok: bool = True,
         component: str = "monitoring",
+        treat_missing_data: str = "notBreaching",
     ) -> aws.cloudwatch.MetricAlarm:
         """``name`` (logical and physical): an enabled alarm on this metric to the stack topic.
 
-        Missing data never breaches: the monitoring jobs publish nothing for an
-        hour without traffic, SageMaker nothing for a minute without requests.
-        ``notify_ok`` also tells the topic when the alarm clears.
+        Missing data does not breach by default: the monitoring jobs publish
+        nothing for an hour without traffic, SageMaker nothing for a minute
+        without requests. A heartbeat alarm passes ``treat_missing_data="breaching"``:
+        there, missing data is the signal. ``notify_ok`` also tells the topic when
+        the alarm clears.
         """
         return aws.cloudwatch.MetricAlarm(
             name,
@@ -76,7 +79,7 @@ class Metric:
             datapoints_to_alarm=datapoints_to_alarm,
             threshold=threshold,
             comparison_operator=comparison,
-            treat_missing_data="notBreaching",
+            treat_missing_data=treat_missing_data,
             actions_enabled=True,
             alarm_actions=[topic],
             ok_actions=[topic] if notify_ok else None,

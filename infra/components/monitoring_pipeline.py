@@ -37,12 +37,15 @@ from pipelines import metrics
 from pipelines.definitions.monitoring import (
     CAPTURE_PREFIX,
     DRIFT_PREFIX,
+    FEEDBACK_PREFIX,
     LABELS_PREFIX,
     QUALITY_PREFIX,
+    FeedbackSpec,
     MonitoringPipelineSpec,
     QualitySpec,
     definition_json,
 )
+from pipelines.jobs.feedback_ledger import RAW_FEEDBACK
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class MonitoringPipeline(pulumi.ComponentResource):
         self.endpoint_name = args.endpoint.endpoint_name
         self.variant_name = args.endpoint.variant_name
         self.quality_enabled = args.settings.quality.enabled
+        self.feedback_enabled = args.settings.feedback.enabled
         self.model_package_arn = args.endpoint.model_package_arn
         self.job_role = args.roles.job_role(
             "monitor", "Runs this stack's drift and model quality jobs"
@@ -142,8 +146,30 @@ class MonitoringPipeline(pulumi.ComponentResource):
         """``ExecutionStarted``, ``ExecutionSucceeded`` or ``ExecutionFailed`` of this pipeline."""
         return pipeline_metric(self.pipeline_name, metric_name)
 
+    @property
+    def jobs(self) -> list[str]:
+        """The steps that run and send a heartbeat: drift, and quality and feedback if on."""
+        return [
+            job
+            for job, on in (
+                ("drift", True),
+                ("quality", self.quality_enabled),
+                ("feedback", self.feedback_enabled),
+            )
+            if on
+        ]
+
+    def metric_heartbeat(self, job: str) -> Metric:
+        """A job's heartbeat, counted: how many runs of ``job`` ended well in a period."""
+        return Metric(
+            metrics.MONITORING_NAMESPACE,
+            metrics.HEARTBEAT,
+            metrics.heartbeat_dimensions(self.endpoint_name, job),
+            statistic="SampleCount",
+        )
+
     def _spec(self, values: list[Any]) -> MonitoringPipelineSpec:
-        role_arn, image_uri, key_arn, bucket, subnet_ids, group_ids = values
+        role_arn, image_uri, key_arn, bucket, data_bucket, subnet_ids, group_ids = values
         settings, jobs = self._args.settings, self._args.pipeline_settings
         quality = settings.quality
         return MonitoringPipelineSpec(
@@ -169,6 +195,13 @@ class MonitoringPipeline(pulumi.ComponentResource):
             )
             if quality.enabled
             else None,
+            feedback=FeedbackSpec(
+                data_bucket=data_bucket,
+                lookback_hours=settings.feedback.lookback_hours,
+                catch_up_hours=settings.feedback.catch_up_hours,
+            )
+            if self.feedback_enabled
+            else None,
             subnet_ids=tuple(subnet_ids),
             security_group_ids=tuple(group_ids),
         )
@@ -182,6 +215,7 @@ class MonitoringPipeline(pulumi.ComponentResource):
             self._args.image.image_uri,
             storage.key.arn,
             storage.monitoring.name,
+            storage.data.name,
             subnets,
             groups,
         ).apply(lambda values: definition_json(self._spec(values)))
@@ -198,13 +232,20 @@ class MonitoringPipeline(pulumi.ComponentResource):
             # Registered models point at the training runs' artifacts.
             storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
         ]
-        if self.quality_enabled:
+        if self.quality_enabled or self.feedback_enabled:
             grants.append(
                 storage.grant_read(role, storage.monitoring, f"{LABELS_PREFIX}{endpoint}/")
             )
+        if self.quality_enabled:
             grants.append(
                 storage.grant_read_write(role, storage.monitoring, f"{QUALITY_PREFIX}{endpoint}/")
             )
+        if self.feedback_enabled:
+            grants += [
+                storage.grant_read_write(role, storage.monitoring, f"{FEEDBACK_PREFIX}{endpoint}/"),
+                # Its own drops only: the feedback step reads them back, never other producers'.
+                storage.grant_read_write(role, storage.data, f"{RAW_FEEDBACK}{endpoint}/"),
+            ]
         grants.append(
             self._args.roles.add_policy(role, "drift-and-quality", self._job_statements(), self)
         )
@@ -220,7 +261,7 @@ class MonitoringPipeline(pulumi.ComponentResource):
                 "Resource": self.model_package_arn,
             },
             {
-                "Sid": "PublishDriftAndQualityMetricsOnly",
+                "Sid": "PublishMonitoringMetricsOnly",
                 "Effect": "Allow",
                 "Action": "cloudwatch:PutMetricData",
                 # No resource-level permissions: the namespace is the scope.

@@ -2,13 +2,14 @@
 
 The definition is built at synth from resolved names and ARNs (a pure function,
 no SDK import, no AWS call), so the pipeline changes exactly when its inputs
-do. EventBridge Scheduler starts it; the scheduler's role may start this one
-pipeline, for schedules of this account only.
+do. EventBridge Scheduler starts it with ``RunKind=scheduled`` (the target's
+pipeline parameters); the scheduler's role may start this one pipeline, for
+schedules of this account only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -25,6 +26,7 @@ from infra.components.storage import StackStorage
 from infra.config import Pipeline as PipelineSettings
 from infra.network import NetworkIds
 from pipelines.definitions.training import Gates, TrainingPipelineSpec, definition_json
+from pipelines.lambdas.start_pipeline import RUN_KIND_PARAMETER, SCHEDULED
 
 PIPELINE_JOB_PREFIX = "pipelines-"  # SageMaker names the jobs a pipeline starts pipelines-<id>-...
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
@@ -86,6 +88,8 @@ class TrainingPipeline(pulumi.ComponentResource):
                 settings.schedule,
                 settings.schedule_timezone,
                 settings.schedule_enabled,
+                # The run says it was scheduled, so the retrain gate's cool-down ignores it.
+                parameters={RUN_KIND_PARAMETER: SCHEDULED},
             ),
             self.pipeline,
             args.storage.key,
@@ -149,6 +153,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                     gates=gates,
                     subnet_ids=tuple(subnet_ids),
                     security_group_ids=tuple(group_ids),
+                    retain_unregistered_days=context.config.storage.raw_expiration_days,
                 )
             )
 
@@ -196,6 +201,7 @@ class PipelineSchedule:
     expression: str
     timezone: str = "UTC"
     enabled: bool = True
+    parameters: dict[str, str] = field(default_factory=dict)  # the target's pipeline parameters
 
 
 def schedule_pipeline(
@@ -227,10 +233,22 @@ def schedule_pipeline(
             "role_arn": role.arn,
             "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
             "dead_letter_config": dead_letter,
+            **_pipeline_parameters(when.parameters),
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[grant]),
     )
     return role, schedule
+
+
+def _pipeline_parameters(parameters: dict[str, str]) -> dict[str, Any]:
+    """The target's ``SageMakerPipelineParameters`` (0-200 name/value pairs), if any.
+
+    https://docs.aws.amazon.com/scheduler/latest/APIReference/API_SageMakerPipelineParameters.html
+    """
+    if not parameters:
+        return {}
+    pairs = [{"name": name, "value": value} for name, value in sorted(parameters.items())]
+    return {"sagemaker_pipeline_parameters": {"pipeline_parameters": pairs}}
 
 
 def scheduler_role(

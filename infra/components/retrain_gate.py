@@ -1,11 +1,15 @@
 """The retrain gate: a small Lambda function that starts the pipeline at most once per cool-down.
 
-The retrain rule invokes it instead of the pipeline (``pipelines/lambdas/retrain_gate.py``
-holds the logic, tested against moto). Reserved concurrency 1 serialises the
-deliveries of a flapping alarm, so two never check at the same time; its role
-may list and start this stack's pipeline, nothing else. Failed asynchronous
-invocations go to the stack's dead-letter queue, its logs to a log group
-encrypted with the stack key.
+The retrain rules invoke it instead of the pipeline (``pipelines/lambdas/retrain_gate.py``
+holds the logic, tested against moto). Deliveries of a flapping alarm may run
+at the same time: the function has no reserved concurrency (AWS refuses a
+reservation that leaves fewer than 100 unreserved executions, which is the
+whole quota of a new account), so the cool-down is a lease in a DynamoDB table
+taken by one conditional write (``pipelines/lambdas/cooldown_lock.py``). Its role
+may start this stack's pipeline and read and write that table's items, nothing
+else. Failed asynchronous invocations go to the stack's dead-letter queue, its
+logs to a log group encrypted with the stack key, the table is encrypted with
+the stack key too.
 """
 
 from __future__ import annotations
@@ -20,16 +24,22 @@ from infra.components.context import StackContext, policy_json
 from infra.components.dead_letters import DeadLetterQueue
 from infra.components.pipeline import TrainingPipeline
 from infra.image_context import REPO_ROOT
+from pipelines.lambdas.cooldown_lock import KEY as LOCK_KEY
+from pipelines.lambdas.cooldown_lock import TTL_ATTRIBUTE
 
 RUNTIME = "python3.12"  # boto3 is part of the Lambda runtime
 HANDLER = "pipelines.lambdas.retrain_gate.handler"
 MAX_EVENT_AGE_SECONDS = 3600  # an alarm state change older than an hour retrains nothing
+TIMEOUT_SECONDS = 60
+# A lease without an execution this old was taken by an invocation that has surely ended.
+LEASE_STALE_SECONDS = 2 * TIMEOUT_SECONDS
 # The modules the handler imports, and nothing else: stdlib and boto3 beyond these.
 GATE_FILES = (
     "ml/__init__.py",
     "ml/errors.py",
     "pipelines/__init__.py",
     "pipelines/lambdas/__init__.py",
+    "pipelines/lambdas/cooldown_lock.py",
     "pipelines/lambdas/start_pipeline.py",
     "pipelines/lambdas/retrain_gate.py",
 )
@@ -47,9 +57,10 @@ class RetrainGateArgs:
 
 
 class RetrainGate(pulumi.ComponentResource):
-    """The function, its role, its log group and EventBridge's permission to invoke it."""
+    """The function, its lease table, role, log group and EventBridge's permission to invoke it."""
 
     function: aws.lambda_.Function
+    lock_table: aws.dynamodb.Table
 
     def __init__(
         self,
@@ -71,6 +82,7 @@ class RetrainGate(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.lock_table = self._lock_table()
         role = self._role()
         grant = aws.iam.RolePolicy(
             f"{function_name}-start-pipeline",
@@ -84,7 +96,7 @@ class RetrainGate(pulumi.ComponentResource):
             function_name,
             name=function_name,
             description=(
-                f"Starts {pipeline_name} on an alarm unless a run started within "
+                f"Starts {pipeline_name} on an alarm unless an alarm started one within "
                 f"{args.cooldown_minutes} minutes"
             ),
             role=role.arn,
@@ -93,13 +105,14 @@ class RetrainGate(pulumi.ComponentResource):
             code=pulumi.AssetArchive(
                 {path: pulumi.FileAsset(str(REPO_ROOT / path)) for path in GATE_FILES}
             ),
-            timeout=60,
+            timeout=TIMEOUT_SECONDS,
             memory_size=128,
-            reserved_concurrent_executions=1,
             environment={
                 "variables": {
                     "PIPELINE_NAME": pipeline_name,
                     "RETRAIN_COOLDOWN_MINUTES": str(args.cooldown_minutes),
+                    "RETRAIN_LOCK_TABLE": self.lock_table.name,
+                    "LEASE_STALE_SECONDS": str(LEASE_STALE_SECONDS),
                 }
             },
             kms_key_arn=args.key.arn,
@@ -111,7 +124,32 @@ class RetrainGate(pulumi.ComponentResource):
                 parent=self, depends_on=[grant, dead_letter_grant, log_group]
             ),
         )
-        self.register_outputs({"functionName": self.function.name})
+        self.register_outputs(
+            {"functionName": self.function.name, "lockTableName": self.lock_table.name}
+        )
+
+    def _lock_table(self) -> aws.dynamodb.Table:
+        """One item per pipeline: who took the cool-down, when, and what it started.
+
+        On demand (a few writes a month), encrypted with the stack key, point-in-time
+        recovery on, and old leases deleted by DynamoDB's TTL.
+        """
+        context = self._context
+        name = context.name("retrain-gate-lock")
+        return aws.dynamodb.Table(
+            name,
+            name=name,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=LOCK_KEY,
+            attributes=[{"name": LOCK_KEY, "type": "S"}],
+            server_side_encryption={"enabled": True, "kms_key_arn": self._args.key.arn},
+            point_in_time_recovery={"enabled": True},
+            ttl={"attribute_name": TTL_ATTRIBUTE, "enabled": True},
+            deletion_protection_enabled=context.config.protect,
+            tags=context.tags("monitoring"),
+            # Protected like every table in prod: a lost lease would let an alarm start again.
+            opts=context.stateful(self),
+        )
 
     def _role(self) -> aws.iam.Role:
         """Lambda of this account assumes it; what it may do is ``_statements``."""
@@ -120,8 +158,8 @@ class RetrainGate(pulumi.ComponentResource):
             function_name,
             name=function_name,
             description=(
-                f"Lets {function_name} list and start {self._args.pipeline.pipeline_name}, "
-                "nothing else"
+                f"Lets {function_name} start {self._args.pipeline.pipeline_name} and hold "
+                "its cool-down lease, nothing else"
             ),
             assume_role_policy=policy_json(
                 [
@@ -143,13 +181,28 @@ class RetrainGate(pulumi.ComponentResource):
     def _statements(self, log_group: aws.cloudwatch.LogGroup) -> list[dict[str, object]]:
         return [
             {
-                "Sid": "ListAndStartThisPipeline",
+                "Sid": "StartThisPipeline",
                 "Effect": "Allow",
-                "Action": [
-                    "sagemaker:ListPipelineExecutions",
-                    "sagemaker:StartPipelineExecution",
-                ],
+                "Action": "sagemaker:StartPipelineExecution",
                 "Resource": self._args.pipeline.pipeline.arn,
+            },
+            {
+                "Sid": "HoldTheCooldownLease",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                "Resource": self.lock_table.arn,
+            },
+            {
+                # DynamoDB decrypts the table key with the caller's rights (cached 5 minutes).
+                "Sid": "UseTheStackKeyThroughDynamoDbOnly",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": self._args.key.arn,
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": f"dynamodb.{self._context.region}.amazonaws.com"
+                    }
+                },
             },
             {
                 "Sid": "WriteItsOwnLogs",

@@ -32,6 +32,24 @@ class ExpiringPrefix:
     days: int
 
 
+@dataclass(frozen=True)
+class ExpiringTagged:
+    """Objects under ``prefix`` tagged ``key=value`` expire ``days`` after they were written."""
+
+    rule_id: str
+    prefix: str
+    key: str
+    value: str
+    days: int
+
+
+# The Dataset step's retention sweep tags the dataset copies no registered package names
+# (pipelines/jobs/dataset_retention.py); they are older than storage.rawExpirationDays by then.
+UNREGISTERED_DATASET_COPIES = ExpiringTagged(
+    "expire-unregistered-dataset-copies", "datasets/objects/", "retention", "expired", 1
+)
+
+
 @dataclass
 class SecureBucket:
     """One bucket and the resources that make it secure; ``name`` is the S3 bucket name."""
@@ -55,6 +73,16 @@ class StackStorageArgs:
     """How long what the buckets hold is kept, and whether a stack may be emptied."""
 
     settings: StorageSettings
+
+
+def _tagged_expiration(item: ExpiringTagged) -> dict[str, Any]:
+    """A rule of its own, so the prefix rules and the old-version rule stay as they are."""
+    return {
+        "id": item.rule_id,
+        "status": "Enabled",
+        "filter": {"and_": {"prefix": item.prefix, "tags": {item.key: item.value}}},
+        "expiration": {"days": item.days},
+    }
 
 
 class StackStorage(pulumi.ComponentResource):
@@ -96,6 +124,7 @@ class StackStorage(pulumi.ComponentResource):
                 ExpiringPrefix("raw/", settings.raw_expiration_days),
                 ExpiringPrefix("quarantine/", settings.quarantine_expiration_days),
             ],
+            expiring_tagged=[UNREGISTERED_DATASET_COPIES],
         )
         self.artifacts = self._secure_bucket("artifacts", object_lock=settings.object_lock.enabled)
         self.monitoring = self._secure_bucket(
@@ -142,6 +171,7 @@ class StackStorage(pulumi.ComponentResource):
         kms: bool = True,
         object_lock: bool = False,
         expiring: list[ExpiringPrefix] | None = None,
+        expiring_tagged: list[ExpiringTagged] | None = None,
     ) -> SecureBucket:
         """The bucket, then what secures it: ownership, public access, versioning, keys, logs."""
         context, settings = self._context, self._settings
@@ -170,7 +200,8 @@ class StackStorage(pulumi.ComponentResource):
             aws.s3.BucketLifecycleConfiguration(
                 f"{logical}-lifecycle",
                 bucket=bucket.id,
-                rules=self._lifecycle_rules(expiring or []),
+                rules=self._lifecycle_rules(expiring or [])
+                + [_tagged_expiration(item) for item in expiring_tagged or []],
                 opts=self._bucket_child(secure),
             ),
         ]
@@ -248,21 +279,28 @@ class StackStorage(pulumi.ComponentResource):
         )
 
     def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[Any]:
+        """Old versions expire (after moving to STANDARD_IA when the stack says so); prefixes too.
+
+        S3 refuses a rule whose noncurrent expiration is not later than its transition
+        (``InvalidArgument``); the config refuses such a pair before this runs.
+        """
         settings = self._settings
-        rules: list[Any] = [
-            {
-                "id": "abort-incomplete-uploads-and-tier-old-versions",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                "noncurrent_version_transitions": [
-                    {"noncurrent_days": 30, "storage_class": "STANDARD_IA"},
-                ],
-                "noncurrent_version_expiration": {
-                    "noncurrent_days": settings.noncurrent_version_days
+        old_versions: dict[str, Any] = {
+            "id": "abort-incomplete-uploads-and-expire-old-versions",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_version_days},
+        }
+        if settings.infrequent_access_after_days is not None:
+            old_versions["id"] = "abort-incomplete-uploads-and-tier-old-versions"
+            old_versions["noncurrent_version_transitions"] = [
+                {
+                    "noncurrent_days": settings.infrequent_access_after_days,
+                    "storage_class": "STANDARD_IA",
                 },
-            }
-        ]
+            ]
+        rules: list[Any] = [old_versions]
         for item in expiring:
             rules.append(
                 {
@@ -287,6 +325,39 @@ class StackStorage(pulumi.ComponentResource):
     ) -> aws.iam.RolePolicy:
         """Let ``role`` read and write ``prefix`` of ``bucket`` (encrypting with the stack key)."""
         return self._grant(role, bucket, prefix, write=True)
+
+    def grant_read_objects(
+        self,
+        role: aws.iam.Role,
+        bucket: SecureBucket,
+        keys: list[pulumi.Output[str]],
+        label: str,
+    ) -> aws.iam.RolePolicy:
+        """Let ``role`` read exactly these objects of ``bucket``, decrypting through S3 only."""
+        objects = [pulumi.Output.concat(bucket.arn, "/", key) for key in keys]
+        statements: list[dict[str, object]] = [
+            {
+                "Sid": "ReadTheseObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": objects,
+            }
+        ]
+        if bucket.kms_encrypted:
+            statements.append(self._key_via_s3(["kms:Decrypt"]))
+        return self._role_policy(role, label, statements)
+
+    def _key_via_s3(self, actions: list[str]) -> dict[str, object]:
+        """The stack key, used only by S3 on the role's behalf (objects of its buckets)."""
+        return {
+            "Sid": "UseTheStackKeyForThisBucket",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": self.key.arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{self._context.region}.amazonaws.com"},
+            },
+        }
 
     def grant_key_use(self, role: aws.iam.Role, purpose: str) -> aws.iam.RolePolicy:
         """Let ``role`` encrypt and decrypt with the stack key (services that hold the key id)."""
@@ -314,7 +385,7 @@ class StackStorage(pulumi.ComponentResource):
             {
                 "Sid": "ListThePrefix",
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Action": "s3:ListBucket",
                 "Resource": bucket.arn,
                 **({"Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}} if prefix else {}),
             },
@@ -324,21 +395,17 @@ class StackStorage(pulumi.ComponentResource):
                 "Action": READ_ACTIONS + (WRITE_ACTIONS if write else []),
                 "Resource": objects,
             },
+            # GetBucketLocation carries no s3:prefix, so a prefix condition would never match it:
+            # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+            {
+                "Sid": "LocateTheBucket",
+                "Effect": "Allow",
+                "Action": "s3:GetBucketLocation",
+                "Resource": bucket.arn,
+            },
         ]
         if bucket.kms_encrypted:
-            statements.append(
-                {
-                    "Sid": "UseTheStackKeyForThisBucket",
-                    "Effect": "Allow",
-                    "Action": key_actions,
-                    "Resource": self.key.arn,
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": f"s3.{self._context.region}.amazonaws.com"
-                        },
-                    },
-                }
-            )
+            statements.append(self._key_via_s3(key_actions))
         access = "rw" if write else "ro"
         label = f"{bucket.purpose}-{prefix.strip('/').replace('/', '-') or 'all'}-{access}"
         return self._role_policy(role, label, statements)

@@ -28,6 +28,7 @@ from infra.config.base import (
     Section,
 )
 from infra.config.delivery import Delivery, GitHubDispatch
+from infra.config.feedback import Feedback
 from infra.config.loading import (
     LoadedStack,
     load_from_runtime,
@@ -80,6 +81,7 @@ __all__ = [
     "Delivery",
     "Environment",
     "FeatureStore",
+    "Feedback",
     "Gates",
     "GitHubDispatch",
     "Kubernetes",

@@ -79,6 +79,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "storage": {
             "objectLock": {"enabled": True, "mode": "GOVERNANCE", "retentionDays": 90},
             "noncurrentVersionDays": 365,
+            "infrequentAccessAfterDays": 30,
             "rawExpirationDays": 730,
         },
         "serving": {

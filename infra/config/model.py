@@ -31,6 +31,8 @@ from infra.config.base import (
     Section,
 )
 from infra.config.delivery import Delivery
+from infra.config.feedback import Feedback, evaluation_limit, schedule_period_seconds
+from infra.config.network_ids import network_problem
 from infra.config.serving import Kubernetes, Serving
 
 
@@ -47,6 +49,13 @@ class TerraformState(Section):
     vpc_id_output: str = "vpc_id"
     subnet_ids_output: str = "private_subnet_ids"
     security_group_ids_output: str = "sagemaker_security_group_ids"
+    availability_zones_output: str | None = Field(
+        default=None,
+        description=(
+            "an output listing each subnet's availability zone, in subnet order; "
+            "when given, the subnets must span at least 2 zones"
+        ),
+    )
 
     @model_validator(mode="after")
     def _backend_needs_its_keys(self) -> TerraformState:
@@ -83,6 +92,11 @@ class Network(Section):
                 )
             if not self.security_group_ids:
                 raise ConfigValueError("securityGroupIds", [], "give at least 1 security group")
+            problem = network_problem(
+                self.vpc_id, list(self.subnet_ids), list(self.security_group_ids)
+            )
+            if problem is not None:
+                raise ConfigValueError(problem.field, problem.value, problem.expected)
         if self.mode == "terraform" and self.terraform is None:
             raise ConfigValueError("terraform", None, "required when mode is 'terraform'")
         if self.mode == "none" and (self.vpc_id or self.subnet_ids or self.terraform):
@@ -107,9 +121,32 @@ class Storage(Section):
     quarantine_expiration_days: int = Field(default=180, ge=1, le=3650)
     capture_expiration_days: int = Field(default=90, ge=1, le=3650)
     access_log_expiration_days: int = Field(default=365, ge=1, le=3650)
-    infrequent_access_after_days: int = Field(default=30, ge=30, le=3650)
+    # S3 moves an object to STANDARD_IA no sooner than 30 days, and refuses a rule whose
+    # expiration is not later than its transition (both checked below and by the validators).
+    infrequent_access_after_days: int | None = Field(
+        default=None,
+        ge=30,
+        le=3650,
+        description=(
+            "days an old version stays in STANDARD before it moves to STANDARD_IA "
+            "(at least 30, below noncurrentVersionDays); unset: it stays until it expires"
+        ),
+    )
     object_lock: ObjectLock = ObjectLock()
     force_destroy: bool = False
+
+    @model_validator(mode="after")
+    def _old_versions_tier_before_they_expire(self) -> Storage:
+        tier, expire = self.infrequent_access_after_days, self.noncurrent_version_days
+        if tier is not None and tier >= expire:
+            raise ConfigValueError(
+                "infrequentAccessAfterDays",
+                tier,
+                f"must be below noncurrentVersionDays ({expire}): S3 refuses a lifecycle rule "
+                "whose old versions expire before they move to STANDARD_IA; "
+                "set it to null to keep them in STANDARD until they expire",
+            )
+        return self
 
 
 class FeatureStore(Section):
@@ -181,6 +218,8 @@ class Monitoring(Section):
     )
     retrain_on_alarm: bool = True
     retrain_cooldown_minutes: int = Field(default=360, ge=15, le=10080)
+    feedback: Feedback = Feedback()
+    stale_after_periods: int = Field(default=3, ge=1, le=48)
     dashboard: bool = True
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 365
 
@@ -202,6 +241,24 @@ class Monitoring(Section):
                 "psiWarn", self.psi_warn, f"must be below psiAlarm ({self.psi_alarm})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _staleness_fits_an_alarm(self) -> Monitoring:
+        period = self.heartbeat_period_seconds
+        limit = evaluation_limit(period)
+        if period * self.stale_after_periods > limit:
+            raise ConfigValueError(
+                "staleAfterPeriods",
+                self.stale_after_periods,
+                f"at most {limit // period} periods of {period} s (driftSchedule): CloudWatch "
+                f"evaluates an alarm over {limit} s at most",
+            )
+        return self
+
+    @property
+    def heartbeat_period_seconds(self) -> int:
+        """The monitoring jobs publish a heartbeat once per run of ``driftSchedule``."""
+        return schedule_period_seconds(self.drift_schedule)
 
 
 class StackConfig(Section):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import (
     ARN_HINT,
@@ -13,6 +13,7 @@ from infra.config.base import (
     Percent,
     Section,
 )
+from infra.config.quantity import QUANTITY_HINT, Quantity, parse_quantity
 
 ROLLING_MAX_TIMEOUT_SECONDS = 14400
 
@@ -83,14 +84,58 @@ class Autoscaling(Section):
         return self
 
 
+# SageMaker publishes endpoint metrics once a minute: a 10- or 30-second alarm period
+# evaluates missing data (PutMetricAlarm, Period: "Be sure to specify 10, 20, or 30 only
+# for metrics that are stored by a PutMetricData call with a StorageResolution of 1").
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+# https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html
+METRIC_RESOLUTION_SECONDS = 60
+# Period x EvaluationPeriods: at most a day below an hour's period, a week from an hour on.
+MAX_EVALUATION_SECONDS_SHORT_PERIOD = 86_400
+MAX_EVALUATION_SECONDS = 604_800
+
+
 class RollbackAlarms(Section):
     """Thresholds of the alarms that roll a deployment back."""
 
     error_5xx_threshold: int = Field(default=1, ge=1, alias="error5xxThreshold")
     latency_p99_ms: int = Field(default=500, ge=1, le=60000)
     evaluation_periods: int = Field(default=2, ge=1, le=10)
-    period_seconds: Literal[10, 30, 60, 300] = 60
+    period_seconds: int = Field(
+        default=60,
+        ge=METRIC_RESOLUTION_SECONDS,
+        le=MAX_EVALUATION_SECONDS_SHORT_PERIOD,
+        multiple_of=METRIC_RESOLUTION_SECONDS,
+        description="60 or a multiple of 60 (SageMaker publishes endpoint metrics each minute)",
+    )
     memory_utilization_percent: int = Field(default=90, ge=50, le=100)
+
+    @field_validator("period_seconds", mode="before")
+    @classmethod
+    def _period_fits_one_minute_metrics(cls, value: object) -> object:
+        if isinstance(value, int) and value < METRIC_RESOLUTION_SECONDS:
+            raise ValueError(
+                f"a {value}-second alarm on endpoint metrics, which SageMaker publishes once "
+                "a minute, evaluates missing data; use 60 or a multiple of 60"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _evaluation_fits_cloudwatch(self) -> RollbackAlarms:
+        window = self.period_seconds * self.evaluation_periods
+        limit = (
+            MAX_EVALUATION_SECONDS
+            if self.period_seconds >= 3600
+            else MAX_EVALUATION_SECONDS_SHORT_PERIOD
+        )
+        if window > limit:
+            raise ConfigValueError(
+                "evaluationPeriods",
+                self.evaluation_periods,
+                f"periodSeconds x evaluationPeriods is {window} s; CloudWatch allows at most "
+                f"{limit} s for a {self.period_seconds}-second period",
+            )
+        return self
 
 
 ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]+(/\d+)?$"
@@ -169,21 +214,56 @@ class Serving(Section):
 
 
 class KubernetesResources(Section):
-    cpu_request: str = Field(default="250m", pattern=r"^\d+(\.\d+)?m?$")
-    cpu_limit: str = Field(default="1", pattern=r"^\d+(\.\d+)?m?$")
-    memory_request: str = Field(default="512Mi", pattern=r"^\d+(Mi|Gi)$")
-    memory_limit: str = Field(default="1Gi", pattern=r"^\d+(Mi|Gi)$")
+    """Requests and limits of the model-server container: quantities, strings or numbers.
+
+    The API server refuses a container whose request exceeds its limit, so the
+    config does too. https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
+    """
+
+    cpu_request: Quantity = Field(default="250m", description=QUANTITY_HINT)
+    cpu_limit: Quantity = Field(default="1", description=QUANTITY_HINT)
+    memory_request: Quantity = Field(default="512Mi", description=QUANTITY_HINT)
+    memory_limit: Quantity = Field(default="1Gi", description=QUANTITY_HINT)
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> KubernetesResources:
+        for resource, request, limit in (
+            ("cpu", self.cpu_request, self.cpu_limit),
+            ("memory", self.memory_request, self.memory_limit),
+        ):
+            if parse_quantity(request) > parse_quantity(limit):
+                raise ConfigValueError(
+                    f"{resource}Request",
+                    request,
+                    f"must not exceed {resource}Limit ({limit}); "
+                    "the Kubernetes API server refuses a request above its limit",
+                )
+        return self
 
 
 class Kubernetes(Section):
+    """The model server on an EKS cluster, serving the model package SageMaker serves."""
+
     enabled: bool = False
-    # None: the stack's project image, by digest (built and pushed by the program).
+    # None: the image the served model package names, by digest (the endpoint's image).
     image: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9.\-/:]+(@sha256:[0-9a-f]{64}|:[\w.\-]+)$",
         description=(
-            "an image reference with a tag or an @sha256: digest; unset: the project image"
+            "an image reference with a tag or an @sha256: digest; "
+            "unset: the image the served model package names"
         ),
+    )
+    cluster_name: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$",
+        description=(
+            "the EKS cluster the pods' Pod Identity association is made in; "
+            "unset: <namePrefix>-<environment>"
+        ),
+    )
+    canary_model_package_arn: str | None = Field(
+        default=None, pattern=ARN_PATTERN, description=ARN_HINT
     )
     canary_image: str | None = Field(
         default=None,
@@ -207,8 +287,15 @@ class Kubernetes(Section):
             raise ConfigValueError(
                 "replicas", self.replicas, f"must not exceed maxReplicas ({self.max_replicas})"
             )
-        if self.canary_weight > 0 and self.canary_image is None:
+        if self.canary_weight > 0 and not self.has_canary:
             raise ConfigValueError(
-                "canaryWeight", self.canary_weight, "needs canaryImage to send traffic to"
+                "canaryWeight",
+                self.canary_weight,
+                "needs canaryModelPackageArn or canaryImage to send traffic to",
             )
         return self
+
+    @property
+    def has_canary(self) -> bool:
+        """A canary Deployment exists when it serves another model or another image."""
+        return self.canary_model_package_arn is not None or self.canary_image is not None

@@ -9,9 +9,11 @@ and the cost estimate all read.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +21,14 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import StackConfig, read_stack, require_secrets
 from infra.config.stack_file import REPO_ROOT
 from infra.plan.mocks import OfflineMocks
+from ml.errors import MlopsError
 
 PROGRAM = REPO_ROOT / "infra" / "__main__.py"
 PROJECT = "mlops"
@@ -41,14 +45,17 @@ class Plan:
     config: StackConfig
     resources: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # What the plan answered with stand-ins because it cannot be known offline.
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan JSON of DESIGN's interface (``mlops synth --json``)."""
+        """The plan JSON of DESIGN's interface (``mlops synth --json``), with its stand-ins."""
         return {
             "project": self.project,
             "stack": self.stack,
             "resources": self.resources,
             "outputs": self.outputs,
+            "notes": self.notes,
         }
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
@@ -120,13 +127,21 @@ def _alias_urn(request: Any, spec: Any) -> str:
 
 
 def synthesize(
-    stack: str, config_file: Path | None = None, overrides: list[str] | None = None
+    stack: str,
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    model_packages: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
-    """Run the program for ``stack`` offline and return its plan."""
+    """Run the program for ``stack`` offline and return its plan.
+
+    ``model_packages`` (ARN -> DescribeModelPackage answer) is what the registry
+    holds, where the caller knows it; other pinned packages get a stand-in.
+    """
     loaded = read_stack(stack, config_file, overrides or ())  # fails before any resource exists
     config = loaded.config
     require_secrets(config, loaded.values)
-    monitor = RecordingMonitor(OfflineMocks(config.region))
+    mocks = OfflineMocks(config, model_packages)
+    monitor = RecordingMonitor(mocks)
     # A fresh root stack per synth: set_mocks keeps an existing one, and with it the
     # outputs an earlier synth in this process exported.
     pulumi.runtime.settings.ROOT.set(None)
@@ -139,11 +154,60 @@ def synthesize(
     pulumi.runtime.set_all_config(values, loaded.secret_keys)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        _sync_await(run_pulumi_func(_run_program))
+        try:
+            _sync_await(run_pulumi_func(_run_program))
+        except Exception as error:
+            _discard_pending_work()
+            # The engine wraps what the program raised (in an apply or an invoke) in
+            # "While processing ..." errors; a problem of ours is shown as its one line.
+            cause = _project_error(error)
+            if cause is None:
+                raise
+            raise cause from None
     resources = sorted(monitor.records, key=lambda record: record["urn"])
     plan = Plan(project=PROJECT, stack=stack, config=config, resources=resources)
     plan.outputs = _stack_outputs()
+    plan.notes = list(dict.fromkeys(mocks.notes))
     return plan
+
+
+def _discard_pending_work() -> None:
+    """Cancel what a failed program left waiting, so the next synth in this process starts clean.
+
+    Registrations still awaiting the failed Output would otherwise resume during
+    the next synth and report its predecessor's error.
+    """
+    loop = asyncio.get_event_loop()
+    loop.set_exception_handler(_unreported_only)
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending and not loop.is_running():
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()
+    SETTINGS.rpc_manager.clear()
+
+
+def _unreported_only(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's handler after a failed synth: the failure was reported as its one line, so
+    the Outputs that carried it, collected later, do not print it again as tracebacks."""
+    error = context.get("exception")
+    if isinstance(error, BaseException) and _project_error(error) is not None:
+        return
+    loop.default_exception_handler(context)
+
+
+def _project_error(error: BaseException) -> MlopsError | None:
+    """The project's own error (bad config, a missing state) inside the engine's error chain."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, MlopsError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _run_program() -> None:

@@ -8,13 +8,17 @@ point back at the resource that made them.
 from __future__ import annotations
 
 import base64
-import json
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from infra.image_context import context_sha256, repository_url
+from infra.plan.offline_registry import CLOUD_CONTROL_INVOKE, cloud_control_answer
+from infra.plan.terraform_state import STAND_IN_OUTPUTS, read_local_outputs, stand_in_note
+
+if TYPE_CHECKING:
+    from infra.config import StackConfig
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
@@ -46,6 +50,7 @@ ARN_SHAPES: dict[str, tuple[str, str, str]] = {
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch", "dashboard/{name}", "dashboardName"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}", "name"),
     "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}", "name"),
+    "aws:dynamodb/table:Table": ("dynamodb", "table/{name}", "name"),
     "aws:sagemaker/model:Model": ("sagemaker", "model/{name}", "name"),
     "aws:sagemaker/endpoint:Endpoint": ("sagemaker", "endpoint/{name}", "name"),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
@@ -69,6 +74,10 @@ ARN_SHAPES: dict[str, tuple[str, str, str]] = {
     "aws:ecr/repository:Repository": ("ecr", "repository/{name}", "name"),
 }
 GLOBAL_SERVICES = {"iam", "s3"}
+REMOTE_STATE_INVOKES = {
+    "terraform:state:getS3Reference": "s3",
+    "terraform:state:getRemoteReference": "remote",
+}
 DOCKER_IMAGE = "docker-build:index:Image"
 # What the ECR token invoke answers offline (a real token is base64 of "AWS:<password>").
 OFFLINE_ECR_USER = "AWS"
@@ -78,8 +87,17 @@ OFFLINE_ECR_PASSWORD = "offline-token"  # noqa: S105 - not a credential: the moc
 class OfflineMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and the invokes the program uses."""
 
-    def __init__(self, region: str) -> None:
-        self.region = region
+    def __init__(
+        self,
+        config: StackConfig,
+        model_packages: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.region = config.region
+        # Descriptions of model packages the caller knows (DescribeModelPackage answers).
+        self.model_packages = dict(model_packages or {})
+        # What the plan answered with stand-ins because it cannot be known offline.
+        self.notes: list[str] = []
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
@@ -137,9 +155,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "userName": OFFLINE_ECR_USER,
             }, []
         if invoke == "terraform:state:getLocalReference":
-            return {"outputs": _local_terraform_outputs(inputs.get("path"))}, []
-        if invoke in ("terraform:state:getS3Reference", "terraform:state:getRemoteReference"):
-            return {"outputs": OFFLINE_TERRAFORM_OUTPUTS}, []
+            return {"outputs": read_local_outputs(inputs.get("path"))}, []
+        if invoke in REMOTE_STATE_INVOKES:
+            self.notes.append(stand_in_note(REMOTE_STATE_INVOKES[invoke], inputs))
+            return {"outputs": STAND_IN_OUTPUTS}, []
+        if invoke == CLOUD_CONTROL_INVOKE:
+            answer, note = cloud_control_answer(
+                inputs, self.model_packages, self.config, ACCOUNT_ID
+            )
+            if note is not None:
+                self.notes.append(note)
+            return answer, []
         raise NotImplementedError(
             f"the offline plan has no answer for invoke {invoke}; add one in infra/plan/mocks.py"
         )
@@ -148,14 +174,6 @@ class OfflineMocks(pulumi.runtime.Mocks):
         region = "" if service in GLOBAL_SERVICES else self.region
         account = "" if service == "s3" else ACCOUNT_ID
         return f"arn:{PARTITION}:{service}:{region}:{account}:{path}"
-
-
-# What a remote Terraform state is assumed to hold when planning offline.
-OFFLINE_TERRAFORM_OUTPUTS: dict[str, Any] = {
-    "vpc_id": "vpc-0a1b2c3d4e5f60718",
-    "private_subnet_ids": ["subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"],
-    "sagemaker_security_group_ids": ["sg-0a1b2c3d4e5f60718"],
-}
 
 
 def _physical_name(
@@ -174,11 +192,3 @@ def _built_image(state: dict[str, Any]) -> dict[str, Any]:
     tags = [tag for tag in state.get("tags") or [] if isinstance(tag, str)]
     ref = f"{tags[0]}@{digest}" if tags else ""
     return {"digest": digest, "ref": ref, "contextHash": digest.removeprefix("sha256:")}
-
-
-def _local_terraform_outputs(path: str | None) -> dict[str, Any]:
-    state_path = Path(path or "terraform.tfstate")
-    if not state_path.is_file():
-        return OFFLINE_TERRAFORM_OUTPUTS
-    state = json.loads(state_path.read_text(encoding="utf-8"))
-    return {name: output.get("value") for name, output in state.get("outputs", {}).items()}

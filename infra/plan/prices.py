@@ -53,11 +53,12 @@ FEATURE_STORE_MILLIONS = (1.0, 1.0)  # writes, reads per month
 FEATURE_STORE_ONLINE_GB = 1
 LOG_GROUP_GB = 5
 ECR_GB = 2  # the project image's repository: kept images, shared layers
-# Instance-minutes a run bills: training pipeline, the monitoring pipeline (two short jobs), other.
-JOB_MINUTES = {"pipeline": 20, "monitoring": 10, "other": 5}
+# Instance-minutes a run bills: training pipeline, the monitoring pipeline (three short jobs:
+# drift, quality, feedback), other.
+JOB_MINUTES = {"pipeline": 20, "monitoring": 15, "other": 5}
 SNS_PUBLISHES = 10_000
 SQS_REQUESTS = 100_000
 DEAD_LETTER_REQUESTS = 1_000  # failed deliveries and reading them: normally none
 GATE_INVOCATIONS = 1_000  # alarm state changes reaching the retrain gate a month, storms included
-GATE_SECONDS = 2.0  # one ListPipelineExecutions and at most one start
+GATE_SECONDS = 2.0  # one conditional DynamoDB write and at most one start
 SUBSCRIPTION_DELIVERIES = 1_000  # alarm and event messages to each subscriber a month

@@ -1,10 +1,12 @@
-"""``mlops scan``: checkov on the exported plan, manifests and Dockerfile, plus our policies.
+"""``mlops scan``: checkov on the exported plan, manifests and Dockerfile, our policies, validators.
 
 The plan is exported to a temporary folder, checkov runs on it offline (and
 on the Dockerfile of every image the plan builds, which hadolint lints too),
 the project's own policies run on the plan itself, and the reviewed skip file
-turns known, justified failures into skips. A scan that checked nothing is an
-error, never a pass.
+turns known, justified failures into skips. Beside them run the independent
+validators (``infra/plan/validate``: parliament, kubernetes-validate,
+botocore's service models, AWS's sample events) with their own reviewed
+allow-list. A scan that checked nothing is an error, never a pass.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from infra.plan.checkov import (
 from infra.plan.hadolint import run_hadolint
 from infra.plan.policies import evaluate_policies
 from infra.plan.tfplan import to_terraform_plan
+from infra.plan.validate import ValidationReport, run_validators
 from ml.errors import MlopsError
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ class ScanResult:
     stack: str
     results: list[CheckResult]
     unused_skips: list[Skip] = field(default_factory=list)
+    validation: ValidationReport | None = None
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -79,6 +83,18 @@ class ScanResult:
                 {"check": s.check, "resource": s.resource, "reason": s.reason}
                 for s in self.unused_skips
             ],
+            **({"validators": self._validators()} if self.validation is not None else {}),
+        }
+
+    def _validators(self) -> dict[str, Any]:
+        assert self.validation is not None
+        return {
+            "checked": self.validation.checked,
+            "allowListSize": self.validation.allowlist_size,
+            "unusedAllowances": [
+                {"validator": a.validator, "check": a.check, "resource": a.resource}
+                for a in self.validation.unused
+            ],
         }
 
 
@@ -111,8 +127,14 @@ def scan_plan(plan: Plan, skip_file: Path | None = None) -> ScanResult:
             raise CheckovRunError(
                 f"checkov reported no {framework} checks: the export is unreadable"
             )
-    results = checkov_results + lint_results + evaluate_policies(plan)
-    return ScanResult(stack=plan.stack, results=skips.apply(results), unused_skips=skips.unused)
+    validation = run_validators(plan)
+    results = checkov_results + lint_results + evaluate_policies(plan) + validation.results
+    return ScanResult(
+        stack=plan.stack,
+        results=skips.apply(results),
+        unused_skips=skips.unused,
+        validation=validation,
+    )
 
 
 def built_dockerfiles(plan: Plan) -> list[Path]:

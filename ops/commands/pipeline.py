@@ -1,4 +1,4 @@
-"""``mlops pipeline ...``: the training pipeline's definition, and a local run of it."""
+"""``mlops pipeline ...``: the training pipeline's definition, a local run, a manual start."""
 
 from __future__ import annotations
 
@@ -85,7 +85,11 @@ def start_command(
     ] = None,
     endpoint_url: EndpointUrlOption = None,
 ) -> None:
-    """Start the deployed pipeline; like every run, it is gated against the champion."""
+    """Start the deployed pipeline as a manual run, gated against the champion like every run.
+
+    The run carries ``RunKind=manual``: the retrain gate's cool-down counts alarm-started
+    runs only, so a manual start never holds back an alarm.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     from infra.config import load_stack

@@ -91,6 +91,7 @@ def local_spec(config: StackConfig) -> TrainingPipelineSpec:
             settings.gates.min_recall_at_precision,
             settings.gates.max_regression,
         ),
+        retain_unregistered_days=config.storage.raw_expiration_days,
     )
 
 

@@ -1,14 +1,16 @@
 """The monitoring pipeline's definition: drift and model quality of the serving endpoint.
 
 Like the training pipeline, a pure function of resolved values (no SDK, no AWS
-call), built at synth. Two independent processing steps run in the project
+call), built at synth. Independent processing steps run in the project
 image: ``Drift`` (``pipelines.jobs.drift``) and, when enabled, ``Quality``
-(``pipelines.jobs.quality``). Each reads its own window of capture, so
-quality can look back over the days labels take to arrive while drift looks
-at the last hour. Caching is off: the arguments are the same every run (the
-window is taken from the job's clock), so a cache hit would replay an old
-window. Reports land under ``drift/<endpoint>/<execution id>/`` and
-``quality/<endpoint>/<execution id>/`` of the monitoring bucket.
+(``pipelines.jobs.quality``) and ``Feedback`` (``pipelines.jobs.feedback``,
+which lands labelled traffic in the data bucket's ``raw/feedback/``). Each
+reads its own window of capture, so quality can look back over the days
+labels take to arrive while drift looks at the last hour. Caching is off: the
+arguments are the same every run (the window is taken from the job's clock),
+so a cache hit would replay an old window. Reports land under
+``drift/<endpoint>/<execution id>/``, ``quality/<endpoint>/<execution id>/``
+and ``feedback/<endpoint>/<execution id>/`` of the monitoring bucket.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from pipelines.jobs.drift import REPORT_FILE as DRIFT_REPORT
 DEFINITION_VERSION = "2020-12-01"
 DRIFT_MODULE = "pipelines.jobs.drift"
 QUALITY_MODULE = "pipelines.jobs.quality"
+FEEDBACK_MODULE = "pipelines.jobs.feedback"
 CAPTURE_PREFIX = "data-capture/"
 LABELS_PREFIX = "labels/"
 DRIFT_PREFIX = "drift/"
 QUALITY_PREFIX = "quality/"
+FEEDBACK_PREFIX = "feedback/"
 REPORT_DIR = f"{PROCESSING}/output/report"
 
 
@@ -44,6 +48,15 @@ class QualitySpec:
     window_hours: int
     min_labelled_rows: int
     min_segment_positives: int
+
+
+@dataclass(frozen=True)
+class FeedbackSpec:
+    """Where feedback lands rows, how old a labelled prediction may be, how far a run catches up."""
+
+    data_bucket: str
+    lookback_hours: int
+    catch_up_hours: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,7 @@ class MonitoringPipelineSpec:
     psi_warn: float
     psi_alarm: float
     quality: QualitySpec | None = None
+    feedback: FeedbackSpec | None = None
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
 
@@ -77,6 +91,11 @@ class MonitoringPipelineSpec:
     @property
     def labels_prefix(self) -> str:
         return f"{LABELS_PREFIX}{self.endpoint_name}/"
+
+    @property
+    def feedback_prefix(self) -> str:
+        """The feedback step's ledger and reports (``feedback/<endpoint>/``)."""
+        return f"{FEEDBACK_PREFIX}{self.endpoint_name}/"
 
 
 def _report_output(spec: MonitoringPipelineSpec, prefix: str) -> Json:
@@ -136,8 +155,32 @@ def quality_arguments(spec: MonitoringPipelineSpec, quality: QualitySpec) -> lis
     ]
 
 
+def feedback_arguments(spec: MonitoringPipelineSpec, feedback: FeedbackSpec) -> list[str]:
+    """The feedback step's container arguments (``--endpoint`` is its heartbeat's dimension)."""
+    return [
+        "--endpoint",
+        spec.endpoint_name,
+        "--bucket",
+        spec.monitoring_bucket,
+        "--capture-prefix",
+        spec.capture_prefix,
+        "--labels-prefix",
+        spec.labels_prefix,
+        "--ledger-prefix",
+        spec.feedback_prefix,
+        "--data-bucket",
+        feedback.data_bucket,
+        "--lookback-hours",
+        str(feedback.lookback_hours),
+        "--catch-up-hours",
+        str(feedback.catch_up_hours),
+        "--out",
+        f"{REPORT_DIR}/feedback.json",
+    ]
+
+
 def build_steps(spec: MonitoringPipelineSpec) -> list[Json]:
-    """The drift step, and the quality step when quality is monitored; independent steps."""
+    """The drift step, and the quality and feedback steps when enabled; independent steps."""
     settings = JobSettings(
         role_arn=spec.role_arn,
         image_uri=spec.image_uri,
@@ -172,6 +215,21 @@ def build_steps(spec: MonitoringPipelineSpec) -> list[Json]:
                 arguments=quality_arguments(spec, spec.quality),
                 inputs=[],
                 outputs=[_report_output(spec, QUALITY_PREFIX)],
+                instance_type=spec.instance_type,
+                environment=environment,
+            )
+        )
+    if spec.feedback is not None:
+        steps.append(
+            processing_step(
+                "Feedback",
+                settings,
+                module=FEEDBACK_MODULE,
+                description="Captured requests joined with the labels that arrived, landed once "
+                "in raw/feedback/.",
+                arguments=feedback_arguments(spec, spec.feedback),
+                inputs=[],
+                outputs=[_report_output(spec, FEEDBACK_PREFIX)],
                 instance_type=spec.instance_type,
                 environment=environment,
             )

@@ -31,6 +31,7 @@ from pipelines.definitions.training_spec import (
     Gates,
     TrainingPipelineSpec,
 )
+from pipelines.lambdas.start_pipeline import MANUAL, RUN_KIND_PARAMETER, RUN_KINDS
 
 __all__ = [
     "EVALUATION_REPORT",
@@ -68,7 +69,13 @@ UNCACHED_STEPS = ("Dataset", "Champion")
 
 
 def parameters(spec: TrainingPipelineSpec) -> list[Json]:
-    """Pipeline parameters with the stack's defaults; a run may override any of them."""
+    """Pipeline parameters with the stack's defaults; a run may override any of them.
+
+    ``RunKind`` says who started the run (the schedule's target input, the retrain
+    gate, ``mlops pipeline start``; a start that says nothing is ``manual``). Only the
+    uncached Dataset step reads it, so a scheduled and an alarm-started run on the same
+    data share every cache entry.
+    """
     return [
         {"Name": "InputDataUri", "Type": "String", "DefaultValue": spec.raw_uri},
         {
@@ -82,6 +89,12 @@ def parameters(spec: TrainingPipelineSpec) -> list[Json]:
             "DefaultValue": spec.training_instance_type,
         },
         {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": spec.approval_status},
+        {
+            "Name": RUN_KIND_PARAMETER,
+            "Type": "String",
+            "DefaultValue": MANUAL,
+            "EnumValues": list(RUN_KINDS),
+        },
     ]
 
 

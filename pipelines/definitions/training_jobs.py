@@ -81,17 +81,27 @@ def _model_and_test() -> list[Json]:
 
 
 def dataset_step(spec: TrainingPipelineSpec, settings: JobSettings) -> Json:
-    """Version the input prefix; never cached, so new files always make a new version."""
+    """Version the input prefix; never cached, so new files always make a new version.
+
+    It alone reads ``RunKind`` (into the version's run record), and it keeps the versions
+    the group's packages name (``--model-package-group``).
+    """
     return processing_step(
         "Dataset",
         settings,
         module="pipelines.jobs.dataset",
-        description="Version the input prefix: a manifest of its object keys and their sha256.",
+        description="Version the input prefix: a manifest of retained copies, by sha256.",
         arguments=[
             "--input-uri",
             parameter("InputDataUri"),
             "--datasets-uri",
             spec.datasets_uri,
+            "--model-package-group",
+            spec.model_package_group,
+            "--retain-unregistered-days",
+            str(spec.retain_unregistered_days),
+            "--run-kind",
+            parameter("RunKind"),
             "--out",
             f"{PROCESSING}/output/dataset",
         ],

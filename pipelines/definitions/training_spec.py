@@ -62,6 +62,8 @@ class TrainingPipelineSpec:
     gates: Gates
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    # Dataset copies no registered package names expire after this (storage.rawExpirationDays).
+    retain_unregistered_days: int = 365
 
     @property
     def raw_uri(self) -> str:

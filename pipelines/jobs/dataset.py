@@ -9,15 +9,21 @@ the cache for the whole ``ExpireAfter`` window, however much new data lands.
 
 This step runs on every execution (its own cache is off). It lists the
 objects under the input prefix (skipping any ``quarantine/`` folder), hashes
-each one, and writes under ``s3://<data>/datasets/<version>/``:
+each one, copies each (the exact S3 version it hashed) to an immutable,
+content-addressed key under ``s3://<data>/datasets/objects/``
+(``dataset_store``), and writes under ``s3://<data>/datasets/<version>/``:
 
-- ``manifest.json``: a SageMaker manifest (``S3DataType: ManifestFile``): a
-  JSON list whose first element is ``{"prefix": "s3://..."}`` and whose other
-  elements are keys relative to it (API reference, ``S3DataSource.S3Uri``);
-- ``dataset.json``: the record of the version, every key with its size and sha256.
+- ``manifest.json``: a SageMaker manifest (``S3DataType: ManifestFile``) of
+  those copies: a JSON list whose first element is ``{"prefix": "s3://..."}``
+  and whose other elements are keys relative to it (API reference,
+  ``S3DataSource.S3Uri``);
+- ``dataset.json``: the record of the version, every source key with its size,
+  sha256, S3 version id and retained copy.
 
 ``<version>`` is derived from the sorted (key, sha256) list, so the same data
-gives the same manifest URI and new or changed data a new one. Validate reads
+gives the same manifest URI and new or changed data a new one; the copies keep
+the bytes after ``raw/`` expires, so a registered model can be retrained byte for
+byte from its ``DatasetManifestUri``. Validate reads
 its input through that manifest, the URI coming from this step's property file
 (``Std:JsonGet``; the SDK guide: JsonGet extracts a property-file value "and
 pass[es] it to subsequent steps"), so Validate and everything after it is
@@ -32,14 +38,18 @@ import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ml.errors import MlopsError
+from pipelines.jobs.dataset_retention import sweep
+from pipelines.jobs.dataset_store import retain, retained_key
 
 MANIFEST_FILE = "manifest.json"
 RECORD_FILE = "dataset.json"
 SKIPPED_FOLDERS = frozenset({"quarantine"})
+RUN_KINDS = ("scheduled", "alarm", "manual")  # pipelines.lambdas.start_pipeline.RUN_KINDS
 VERSION_CHARS = 16
 CHUNK = 1 << 20
 
@@ -50,11 +60,12 @@ class DatasetError(MlopsError):
 
 @dataclass(frozen=True)
 class DataObject:
-    """One object of a dataset version: its key relative to the prefix, size and sha256."""
+    """One object of a dataset version: key below the prefix, size, sha256, S3 version id."""
 
     key: str
     size: int
     sha256: str
+    version_id: str | None = None
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -74,9 +85,14 @@ def version_of(objects: Iterable[DataObject]) -> str:
     return digest[:VERSION_CHARS]
 
 
-def manifest(prefix_uri: str, objects: Iterable[DataObject]) -> list[Any]:
-    """The SageMaker manifest: the prefix first, then the relative keys in order."""
-    return [{"prefix": prefix_uri}, *sorted(item.key for item in objects)]
+def manifest(prefix_uri: str, keys: Iterable[str]) -> list[Any]:
+    """The SageMaker manifest: the prefix first, then the relative keys in the order given."""
+    return [{"prefix": prefix_uri}, *keys]
+
+
+def copy_key(item: DataObject) -> str:
+    """The retained copy's key below the datasets prefix (``objects/<sha256>/<key>``)."""
+    return retained_key("", item.sha256, item.key)
 
 
 def _skipped(relative: str) -> bool:
@@ -101,14 +117,37 @@ def list_objects(s3: Any, prefix_uri: str) -> list[DataObject]:
             relative = item["Key"][len(prefix) :]
             if _skipped(relative):
                 continue
-            digest = _sha256(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"])
-            found.append(DataObject(relative, int(item["Size"]), digest))
+            fetched = s3.get_object(Bucket=bucket, Key=item["Key"])
+            version = fetched.get("VersionId")  # absent (or "null") where versioning is off
+            digest = _sha256(fetched["Body"])
+            found.append(
+                DataObject(
+                    relative,
+                    int(fetched.get("ContentLength", item["Size"])),
+                    digest,
+                    version if version and version != "null" else None,
+                )
+            )
     return sorted(found, key=lambda item: item.key)
 
 
 def directory_uri(uri: str) -> str:
     """A prefix ends with ``/``, so ``raw`` never matches ``raw-old/``."""
     return uri if uri.endswith("/") else f"{uri}/"
+
+
+def _retain_all(s3: Any, prefix_uri: str, base: str, objects: list[DataObject]) -> int:
+    """Copy each object of the version below ``base`` (the datasets prefix); returns copies made."""
+    source_bucket, source_prefix = split_uri(prefix_uri)
+    bucket, prefix = split_uri(base)
+    return sum(
+        retain(
+            s3,
+            (source_bucket, f"{source_prefix}{item.key}", item.version_id),
+            (bucket, f"{prefix}{copy_key(item)}"),
+        )
+        for item in objects
+    )
 
 
 def write_version(s3: Any, input_uri: str, datasets_uri: str) -> dict[str, Any]:
@@ -118,12 +157,15 @@ def write_version(s3: Any, input_uri: str, datasets_uri: str) -> dict[str, Any]:
     if not objects:
         raise DatasetError(f"no data files under {prefix_uri}; upload the raw files there first")
     version = version_of(objects)
-    base = f"{directory_uri(datasets_uri)}{version}/"
+    datasets = directory_uri(datasets_uri)
+    base = f"{datasets}{version}/"
     bucket, key = split_uri(base)
+    _retain_all(s3, prefix_uri, datasets, objects)
     record = {
         "version": version,
         "prefix": prefix_uri,
-        "objects": [vars(item) for item in objects],
+        "retained_prefix": datasets,
+        "objects": [{**vars(item), "retained_key": copy_key(item)} for item in objects],
         "bytes": sum(item.size for item in objects),
     }
     from botocore.exceptions import ClientError
@@ -140,7 +182,7 @@ def write_version(s3: Any, input_uri: str, datasets_uri: str) -> dict[str, Any]:
         s3.put_object(
             Bucket=bucket,
             Key=f"{key}{MANIFEST_FILE}",
-            Body=json.dumps(manifest(prefix_uri, objects)).encode(),
+            Body=json.dumps(manifest(datasets, (copy_key(o) for o in objects))).encode(),
             ContentType="application/json",
         )
     return {
@@ -153,18 +195,59 @@ def write_version(s3: Any, input_uri: str, datasets_uri: str) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Processing entry point: version the input prefix, write ``dataset.json`` for JsonGet."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Version the raw data as a manifest.")
     parser.add_argument("--input-uri", required=True, help="s3:// prefix to version")
     parser.add_argument("--datasets-uri", required=True, help="s3:// prefix of the versions")
+    parser.add_argument(
+        "--model-package-group", help="keep the versions this group's packages name"
+    )
+    parser.add_argument(
+        "--retain-unregistered-days",
+        type=int,
+        default=365,
+        help="copies no package names expire after this many days (storage.rawExpirationDays)",
+    )
+    parser.add_argument("--run-kind", choices=RUN_KINDS, default="manual", help="who started it")
+    parser.add_argument("--now", type=_instant, default=None, help="ISO 8601 (default: now)")
     parser.add_argument("--out", type=Path, default=Path("/opt/ml/processing/output/dataset"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def run(args: argparse.Namespace, s3: Any, sagemaker: Any) -> dict[str, Any]:
+    """Version the input, then (with a group) sweep the copies no registered model needs."""
+    found = write_version(s3, args.input_uri, args.datasets_uri)
+    found["run_kind"] = args.run_kind
+    if args.model_package_group:
+        found["retention"] = sweep(
+            s3,
+            sagemaker,
+            split_uri(directory_uri(args.datasets_uri)),
+            group=args.model_package_group,
+            current_version=found["version"],
+            now=args.now or datetime.now(UTC),
+            retain_for=timedelta(days=args.retain_unregistered_days),
+        )
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Processing entry point: version the input prefix, write ``dataset.json`` for JsonGet."""
+    args = _parser().parse_args(argv)
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        found = write_version(boto3.client("s3"), args.input_uri, args.datasets_uri)
-    except MlopsError as error:
+        found = run(args, boto3.client("s3"), boto3.client("sagemaker"))
+    except (MlopsError, BotoCoreError, ClientError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,8 @@ def test_every_event_target_names_the_dead_letter_queue_and_a_retry_policy(plan_
     plan = plan_for("prod", ARN)
     dlq_arn = plan.one(QUEUE, DLQ)["outputs"]["arn"]
     targets = plan.of_type(TARGET)
-    assert len(targets) == 4  # registry state, CD approvals, retraining on drift and on quality
+    # registry state, CD approvals, retraining on drift and on quality, failed monitoring runs
+    assert len(targets) == 5
     for target in targets:
         assert target["inputs"].get("deadLetterConfig") == {"arn": dlq_arn}, target["name"]
         assert target["inputs"]["retryPolicy"]["maximumRetryAttempts"] >= 1, target["name"]

@@ -131,6 +131,31 @@ INVALID = [
     ("prod", ["namePrefix=Bad_Prefix"], "namePrefix"),
     ("prod", ["serving.dataCapture.samplingPercent=101"], "serving.dataCapture.samplingPercent"),
     ("prod", ["serving=3"], "serving"),
+    # S3 refuses old versions that expire before they move to STANDARD_IA (30 days at least).
+    ("prod", ["storage.noncurrentVersionDays=20"], "storage.infrequentAccessAfterDays"),
+    ("dev", ["storage.infrequentAccessAfterDays=7"], "storage.infrequentAccessAfterDays"),
+    (
+        "staging",
+        ["storage.infrequentAccessAfterDays=30"],
+        "storage.infrequentAccessAfterDays",
+    ),
+    # SageMaker's endpoint metrics are one-minute metrics.
+    ("prod", ["serving.alarms.periodSeconds=10"], "serving.alarms.periodSeconds"),
+    ("prod", ["serving.alarms.periodSeconds=30"], "serving.alarms.periodSeconds"),
+    ("prod", ["serving.alarms.periodSeconds=90"], "serving.alarms.periodSeconds"),
+    (
+        "prod",
+        ["serving.alarms.periodSeconds=86400", "serving.alarms.evaluationPeriods=10"],
+        "serving.alarms.evaluationPeriods",
+    ),
+    # The API server refuses requests above limits.
+    (
+        "prod",
+        ["kubernetes.resources.memoryRequest=2Gi", "kubernetes.resources.memoryLimit=1Gi"],
+        "kubernetes.resources.memoryRequest",
+    ),
+    ("prod", ["kubernetes.resources.cpuRequest=2"], "kubernetes.resources.cpuRequest"),
+    ("prod", ["kubernetes.resources.cpuLimit=lots"], "kubernetes.resources.cpuLimit"),
 ]
 
 
@@ -145,6 +170,31 @@ def test_invalid_config_gives_one_line_naming_the_key(
     message = str(raised.value)
     assert "\n" not in message
     assert f"mlops:{key}" in message, message
+
+
+@pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [
+        ("kubernetes.resources.cpuRequest=2", "2"),
+        ("kubernetes.resources.cpuRequest=0.5", "0.5"),
+        ("kubernetes.resources.memoryRequest=536870912", "536870912"),
+        ("kubernetes.resources.memoryRequest=1Gi", "1Gi"),
+    ],
+)
+def test_kubernetes_quantities_may_be_numbers_or_strings(assignment: str, expected: str) -> None:
+    config = config_with(
+        "prod",
+        assignment,
+        "kubernetes.resources.cpuLimit=4",
+        "kubernetes.resources.memoryLimit=2Gi",
+    )
+    resources = config.kubernetes.resources
+    assert expected in (resources.cpu_request, resources.memory_request)
+
+
+def test_a_one_minute_multiple_alarm_period_is_accepted() -> None:
+    config = config_with("prod", "serving.alarms.periodSeconds=300")
+    assert config.serving.alarms.period_seconds == 300
 
 
 def test_the_single_alarm_email_key_points_to_its_list_replacement() -> None:

@@ -194,13 +194,14 @@ def test_a_disabled_schedule_costs_nothing_and_an_enabled_one_prices_its_jobs(pl
     assert "20 instance-minutes" in jobs["hourly"].assumption
 
 
-def test_the_monitoring_schedule_prices_two_short_jobs_a_run(plan_for) -> None:
+def test_the_monitoring_schedule_prices_three_short_jobs_a_run(plan_for) -> None:
     arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3"
     estimate = estimate_cost(plan_for("prod", f"serving.modelPackageArn={arn}"))
     jobs = {i.resource.rsplit(".", 1)[-1]: i for i in items_of(estimate, "SageMaker jobs")}
     monitoring = jobs["mlops-prod-monitoring-schedule"]
-    assert monitoring.monthly_usd == pytest.approx(730 * 10 / 60 * 0.115, abs=0.01)
-    assert "10 instance-minutes" in monitoring.assumption
+    # Drift, quality and feedback: about five billed instance-minutes each.
+    assert monitoring.monthly_usd == pytest.approx(730 * 15 / 60 * 0.115, abs=0.01)
+    assert "15 instance-minutes" in monitoring.assumption
 
 
 def test_print_cost_shows_every_item_and_the_total(plan_for, capsys) -> None:

@@ -28,7 +28,11 @@ BY_DIGEST = re.compile(
     r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/mlops-(dev|staging|prod)-image"
     r"@sha256:[0-9a-f]{64}$"
 )
-K8S = ("kubernetes.enabled=true",)
+# A pinned package (a stand-in offline: one this stack's pipeline registered, in its image).
+K8S = (
+    "kubernetes.enabled=true",
+    "serving.modelPackageArn=arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3",
+)
 
 
 def image_uri(plan: Plan) -> str:

@@ -16,7 +16,12 @@ from infra.plan.kubernetes import api_version_and_kind, write_manifests
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-serving"
 IMAGE = f"{REGISTRY}@sha256:{'a' * 64}"
 CANARY_IMAGE = f"{REGISTRY}@sha256:{'b' * 64}"
-ENABLED = ("kubernetes.enabled=true", f"kubernetes.image={IMAGE}")
+MODEL_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3"
+ENABLED = (
+    "kubernetes.enabled=true",
+    f"kubernetes.image={IMAGE}",
+    f"serving.modelPackageArn={MODEL_ARN}",
+)
 WITH_CANARY = (*ENABLED, f"kubernetes.canaryImage={CANARY_IMAGE}", "kubernetes.canaryWeight=10")
 
 PlanFor = Callable[..., Plan]
@@ -116,7 +121,15 @@ def test_autoscaler_budget_and_network_policy_guard_the_stable_pods(plan: Plan) 
     assert budget["spec"]["selector"]["matchLabels"]["mlops/track"] == "stable"
     (policy,) = k8s(plan, "NetworkPolicy")
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["spec"]["egress"] == []
+    # Out: DNS, the Pod Identity agent, and HTTPS for the model artifact; no metadata service.
+    egress = policy["spec"]["egress"]
+    assert [rule["ports"] for rule in egress] == [
+        [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+        [{"port": 80, "protocol": "TCP"}],
+        [{"port": 443, "protocol": "TCP"}],
+    ]
+    assert egress[1]["to"][0] == {"ipBlock": {"cidr": "169.254.170.23/32"}}
+    assert egress[2]["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}]
     assert policy["spec"]["ingress"][0]["ports"] == [{"port": 8080, "protocol": "TCP"}]
 
 

@@ -54,39 +54,62 @@ def test_drift_alarm_invokes_the_retrain_gate_not_the_pipeline(plan_for) -> None
     assert permission["sourceAccount"] == "123456789012"
 
 
-def test_the_gate_waits_the_configured_cool_down_one_invocation_at_a_time(plan_for) -> None:
+def test_the_gate_waits_the_configured_cool_down_on_a_lease_not_on_reserved_concurrency(
+    plan_for,
+) -> None:
     plan = plan_for("prod", ARN, "monitoring.retrainCooldownMinutes=90")
     gate = plan.one(FUNCTION, "mlops-prod-retrain-gate")["inputs"]
-    assert gate["environment"]["variables"]["RETRAIN_COOLDOWN_MINUTES"] == "90"
-    assert gate["environment"]["variables"]["PIPELINE_NAME"] == "mlops-prod-training"
-    assert gate["reservedConcurrentExecutions"] == 1
+    variables = gate["environment"]["variables"]
+    assert variables["RETRAIN_COOLDOWN_MINUTES"] == "90"
+    assert variables["PIPELINE_NAME"] == "mlops-prod-training"
+    # AWS refuses a reservation that leaves fewer than 100 unreserved executions, the whole
+    # quota of a new account (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+    assert "reservedConcurrentExecutions" not in gate
+    table = plan.one("aws:dynamodb/table:Table", "mlops-prod-retrain-gate-lock")
+    assert variables["RETRAIN_LOCK_TABLE"] == table["inputs"]["name"]
+    assert int(variables["LEASE_STALE_SECONDS"]) > gate["timeout"]
     assert gate["handler"] == "pipelines.lambdas.retrain_gate.handler"
 
 
-def test_the_gate_may_list_and_start_this_pipeline_only(plan_for) -> None:
+def test_the_lease_table_is_encrypted_with_the_stack_key_and_recoverable(plan_for) -> None:
+    plan = plan_for("prod", ARN)
+    table = plan.one("aws:dynamodb/table:Table", "mlops-prod-retrain-gate-lock")["inputs"]
+    key = plan.one("aws:kms/key:Key")["outputs"]["arn"]
+    assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key}
+    assert table["pointInTimeRecovery"] == {"enabled": True}
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert table["hashKey"] == "lock" and table["attributes"] == [{"name": "lock", "type": "S"}]
+    assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
+
+
+def test_the_gate_may_start_this_pipeline_and_hold_its_lease_only(plan_for) -> None:
     plan = plan_for("prod", ARN)
     pipeline = plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-training")["outputs"]["arn"]
+    table = plan.one("aws:dynamodb/table:Table", "mlops-prod-retrain-gate-lock")["outputs"]["arn"]
     statements = {
         s["Sid"]: s
         for s in policy(
             plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-prod-retrain-gate-start-pipeline")
         )["Statement"]
     }
-    assert statements["ListAndStartThisPipeline"]["Resource"] == pipeline
-    assert statements["ListAndStartThisPipeline"]["Action"] == [
-        "sagemaker:ListPipelineExecutions",
-        "sagemaker:StartPipelineExecution",
+    assert statements["StartThisPipeline"]["Resource"] == pipeline
+    assert statements["HoldTheCooldownLease"]["Resource"] == table
+    assert statements["HoldTheCooldownLease"]["Action"] == [
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
     ]
+    key_use = statements["UseTheStackKeyThroughDynamoDbOnly"]
+    assert key_use["Condition"] == {
+        "StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}
+    }
     pipeline_actions = {
         action
         for s in statements.values()
         for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
         if "Pipeline" in action
     }
-    assert pipeline_actions == {
-        "sagemaker:ListPipelineExecutions",
-        "sagemaker:StartPipelineExecution",
-    }
+    assert pipeline_actions == {"sagemaker:StartPipelineExecution"}
     trust = policy(plan.one("aws:iam/role:Role", "mlops-prod-retrain-gate"), "assumeRolePolicy")
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert trust["Statement"][0]["Condition"] == {

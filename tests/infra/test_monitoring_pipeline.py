@@ -63,18 +63,22 @@ def test_the_schedule_starts_the_monitoring_pipeline_on_the_drift_schedule(plan_
     assert start["StartThisPipelineOnly"]["Action"] == "sagemaker:StartPipelineExecution"
 
 
-def test_the_job_role_publishes_to_the_drift_and_quality_namespaces_only(plan_for) -> None:
+def test_the_job_role_publishes_to_the_monitoring_namespaces_only(plan_for) -> None:
     plan = plan_for("prod", ARN)
     found = statements(plan, "mlops-prod-monitor-drift-and-quality")
-    publish = found["PublishDriftAndQualityMetricsOnly"]
+    publish = found["PublishMonitoringMetricsOnly"]
     assert publish["Action"] == "cloudwatch:PutMetricData"
     assert publish["Condition"] == {
-        "StringEquals": {"cloudwatch:namespace": ["mlops/drift", "mlops/quality"]}
+        "StringEquals": {
+            "cloudwatch:namespace": ["mlops/drift", "mlops/quality", "mlops/monitoring"]
+        }
     }
     assert found["ReadTheServingModelPackage"]["Resource"] == PACKAGE
 
 
-def test_the_job_role_reads_capture_and_labels_and_writes_only_reports(plan_for) -> None:
+def test_the_job_role_reads_capture_and_labels_and_writes_only_reports_and_feedback(
+    plan_for,
+) -> None:
     plan = plan_for("prod", ARN)
     names = {r["name"] for r in plan.of_type(POLICY) if r["name"].startswith("mlops-prod-monitor-")}
     prefix = "mlops-prod-monitor-monitoring-"
@@ -83,9 +87,12 @@ def test_the_job_role_reads_capture_and_labels_and_writes_only_reports(plan_for)
         f"{prefix}labels-mlops-prod-endpoint-ro",
         f"{prefix}drift-mlops-prod-endpoint-rw",
         f"{prefix}quality-mlops-prod-endpoint-rw",
+        f"{prefix}feedback-mlops-prod-endpoint-rw",
+        "mlops-prod-monitor-data-raw-feedback-mlops-prod-endpoint-rw",
         "mlops-prod-monitor-artifacts-pipeline-runs-ro",
     } <= names
-    assert not [n for n in names if n.endswith("-rw") and "drift" not in n and "quality" not in n]
+    writes = [n for n in names if n.endswith("-rw")]
+    assert not [n for n in writes if not any(p in n for p in ("drift", "quality", "feedback"))]
 
 
 def test_the_pipeline_role_may_pass_the_monitor_role_to_sagemaker_only(plan_for) -> None:
@@ -148,6 +155,24 @@ def test_no_monitoring_pipeline_when_the_endpoint_captures_nothing(plan_for) -> 
 
 
 def test_quality_can_be_turned_off_keeping_the_drift_job(plan_for) -> None:
-    plan = plan_for("prod", ARN, "monitoring.quality.enabled=false")
+    plan = plan_for(
+        "prod", ARN, "monitoring.quality.enabled=false", "monitoring.feedback.enabled=false"
+    )
     assert [s["Name"] for s in definition(plan)["Steps"]] == ["Drift"]
     assert not [r for r in plan.of_type(ALARM) if r["name"].startswith("mlops-prod-quality-")]
+
+
+def test_the_feedback_step_lands_in_the_stacks_data_bucket_as_configured(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.feedback.lookbackHours=72")
+    args = step_arguments(definition(plan), "Feedback")
+    data = plan.one("aws:s3/bucket:Bucket", "mlops-prod-data")["inputs"]["bucket"]
+    assert (args["data-bucket"], args["lookback-hours"], args["catch-up-hours"]) == (
+        data,
+        "72",
+        "24",
+    )
+    off = plan_for("prod", ARN, "monitoring.feedback.enabled=false")
+    assert "Feedback" not in [s["Name"] for s in definition(off)["Steps"]]
+    assert not [
+        r for r in off.of_type(ALARM) if r["name"] == "mlops-prod-monitoring-feedback-stale"
+    ]

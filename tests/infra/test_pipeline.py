@@ -131,3 +131,50 @@ def test_the_deployed_definition_never_sends_records_around_the_feature_store(
     from pipelines.jobs.features import OFFLINE_RECORDS_ENV
 
     assert OFFLINE_RECORDS_ENV not in plan_for(stack).one(PIPELINE)["inputs"]["pipelineDefinition"]
+
+
+def test_the_schedule_starts_runs_that_say_they_were_scheduled(plan_for) -> None:
+    for stack in ("dev", "staging", "prod"):
+        target = plan_for(stack).one(SCHEDULE)["inputs"]["target"]
+        assert target["sagemakerPipelineParameters"] == {
+            "pipelineParameters": [{"name": "RunKind", "value": "scheduled"}]
+        }
+        definition = json.loads(plan_for(stack).one(PIPELINE)["inputs"]["pipelineDefinition"])
+        declared = {p["Name"]: p for p in definition["Parameters"]}["RunKind"]
+        assert "scheduled" in declared["EnumValues"]
+
+
+def test_the_schedule_target_is_one_scheduler_accepts(plan_for) -> None:
+    """The planned target's parameters in CreateSchedule's shape, against botocore's model."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    schedule = plan_for("prod").one(SCHEDULE)["inputs"]
+    pairs = schedule["target"]["sagemakerPipelineParameters"]["pipelineParameters"]
+    model = botocore.session.get_session().get_service_model("scheduler")
+    shape = model.operation_model("CreateSchedule").input_shape
+    params = {
+        "Name": schedule["name"],
+        "ScheduleExpression": schedule["scheduleExpression"],
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {
+            "Arn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlops-prod-training",
+            "RoleArn": "arn:aws:iam::123456789012:role/mlops-prod-training-scheduler",
+            "SageMakerPipelineParameters": {
+                "PipelineParameterList": [{"Name": p["name"], "Value": p["value"]} for p in pairs]
+            },
+        },
+    }
+    report = ParamValidator().validate(params, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_unregistered_dataset_copies_live_as_long_as_raw_data(plan_for) -> None:
+    plan = plan_for("staging")
+    definition = json.loads(plan.one(PIPELINE)["inputs"]["pipelineDefinition"])
+    dataset = next(s for s in definition["Steps"] if s["Name"] == "Dataset")
+    arguments = dataset["Arguments"]["AppSpecification"]["ContainerArguments"]
+    days = arguments[arguments.index("--retain-unregistered-days") + 1]
+    assert days == str(plan.config.storage.raw_expiration_days)
+    group = arguments[arguments.index("--model-package-group") + 1]
+    assert group == "mlops-staging-fraud-models"

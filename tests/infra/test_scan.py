@@ -105,8 +105,29 @@ def test_every_data_bucket_is_connected_to_its_controls(clean_scans) -> None:
 
 
 def test_every_reviewed_skip_is_needed_by_some_stack(clean_scans) -> None:
-    used = {(r.check_id, r.detail) for scan in clean_scans.values() for r in scan.skipped}
+    used = {
+        (r.check_id, r.detail)
+        for scan in clean_scans.values()
+        for r in scan.skipped
+        if not r.source.startswith("validator:")  # those are the allow-list's
+    }
     assert {(s.check, s.reason) for s in load_skips().skips} == used
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_independent_validators_report_beside_checkov(clean_scans, stack: str) -> None:
+    scan = clean_scans[stack]
+    counts = scan.counts()
+    for source in (
+        "validator:iam",
+        "validator:kubernetes",
+        "validator:aws-api",
+        "validator:events",
+    ):
+        assert counts[source]["passed"] > 0 and counts[source]["failed"] == 0, source
+    assert scan.validation is not None and scan.validation.checked["API calls"] > 50
+    assert scan.to_dict()["validators"]["allowListSize"] == scan.validation.allowlist_size > 0
+    assert all(r.detail for r in scan.skipped if r.source.startswith("validator:"))
 
 
 def test_an_insecure_plan_fails_the_scan(plan_for) -> None:
@@ -260,6 +281,22 @@ def test_print_scan_lists_failures_skip_reasons_and_counts_per_source() -> None:
     assert "CKV_AWS_63" in text and "a reviewed reason" in text
     assert "checkov:terraform_plan: 1 failed, 0 passed, 1 skipped" in text
     assert "scan failed" in text
+
+
+def test_print_scan_gives_what_the_validators_checked_and_unused_allowances() -> None:
+    from infra.plan.validate import ValidationReport
+    from infra.plan.validate.allowlist import Allowance
+    from ops.plan_report import console, print_scan
+
+    unused = Allowance(
+        "iam", "PARLIAMENT_MALFORMED", "a reason long enough to be read", "aws_iam_role.*"
+    )
+    report = ValidationReport([], {"policy documents": 3, "API calls": 9}, 8, [unused])
+    with console.capture() as captured:
+        print_scan(ScanResult(stack="prod", results=[], validation=report))
+    text = captured.get()
+    assert "validators checked 3 policy documents, 9 API calls; allow-list of 8 entries" in text
+    assert "PARLIAMENT_MALFORMED (aws_iam_role.*)" in text
 
 
 def test_mlops_scan_exits_1_when_the_scan_fails(monkeypatch, plan_for) -> None:

@@ -147,9 +147,70 @@ def test_raw_and_quarantine_prefixes_expire_on_their_own_schedule(plan_for) -> N
     rules = children_of_bucket(
         plan, "data", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     )[0]["inputs"]["rules"]
-    by_prefix = {r["filter"]["prefix"]: r.get("expiration", {}).get("days") for r in rules}
+    by_prefix = {r["filter"].get("prefix"): r.get("expiration", {}).get("days") for r in rules}
     assert by_prefix["raw/"] == plan.config.storage.raw_expiration_days
     assert by_prefix["quarantine/"] == plan.config.storage.quarantine_expiration_days
+
+
+def test_only_dataset_copies_the_retention_sweep_tagged_expire_by_their_own_rule(
+    plan_for,
+) -> None:
+    from pipelines.jobs.dataset_retention import EXPIRED, TAG_KEY
+    from pipelines.jobs.dataset_store import OBJECTS_FOLDER
+
+    for stack in ("dev", "staging", "prod"):
+        rules = children_of_bucket(
+            plan_for(stack),
+            "data",
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        )[0]["inputs"]["rules"]
+        tagged = [r for r in rules if "and" in r["filter"]]
+        assert tagged == [
+            {
+                "id": "expire-unregistered-dataset-copies",
+                "status": "Enabled",
+                "filter": {
+                    "and": {"prefix": f"datasets/{OBJECTS_FOLDER}", "tags": {TAG_KEY: EXPIRED}}
+                },
+                "expiration": {"days": 1},
+            }
+        ]
+        # No other rule reaches the retained copies or the dataset records.
+        others = [r["filter"].get("prefix") for r in rules if r not in tagged]
+        assert all(prefix == "" or not "datasets/".startswith(prefix) for prefix in others)
+
+
+def test_the_tagged_rule_is_a_lifecycle_rule_s3_accepts() -> None:
+    """The rule in PutBucketLifecycleConfiguration's shape, against botocore's service model."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    from infra.components.storage import UNREGISTERED_DATASET_COPIES
+
+    rule = UNREGISTERED_DATASET_COPIES
+
+    model = botocore.session.get_session().get_service_model("s3")
+    shape = model.operation_model("PutBucketLifecycleConfiguration").input_shape
+    params = {
+        "Bucket": "mlops-prod-data-123456789012-us-east-1",
+        "LifecycleConfiguration": {
+            "Rules": [
+                {
+                    "ID": rule.rule_id,
+                    "Status": "Enabled",
+                    "Filter": {
+                        "And": {
+                            "Prefix": rule.prefix,
+                            "Tags": [{"Key": rule.key, "Value": rule.value}],
+                        }
+                    },
+                    "Expiration": {"Days": rule.days},
+                }
+            ]
+        },
+    }
+    report = ParamValidator().validate(params, shape)
+    assert not report.has_errors(), report.generate_report()
 
 
 def test_grant_read_scopes_objects_prefix_and_key_use(plan_for) -> None:
@@ -170,3 +231,45 @@ def test_grant_read_scopes_objects_prefix_and_key_use(plan_for) -> None:
     key_use = statements["UseTheStackKeyForThisBucket"]
     assert key_use["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert key_use["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_old_versions_expire_only_after_they_moved_to_infrequent_access(plan_for, stack) -> None:
+    """S3 refuses a noncurrent expiration not later than the rule's transition (InvalidArgument)."""
+    for lifecycle in plan_for(stack).of_type(LIFECYCLE):
+        for rule in lifecycle["inputs"]["rules"]:
+            expire = rule.get("noncurrentVersionExpiration", {}).get("noncurrentDays")
+            for transition in rule.get("noncurrentVersionTransitions", []):
+                assert transition["noncurrentDays"] >= 30, lifecycle["name"]
+                assert expire is None or expire > transition["noncurrentDays"], lifecycle["name"]
+
+
+def test_the_infrequent_access_setting_moves_old_versions(plan_for) -> None:
+    plan = plan_for("prod", "storage.infrequentAccessAfterDays=60")
+    rules = children_of_bucket(plan, "data", LIFECYCLE)[0]["inputs"]["rules"]
+    assert rules[0]["noncurrentVersionTransitions"] == [
+        {"noncurrentDays": 60, "storageClass": "STANDARD_IA"}
+    ]
+
+
+def test_without_the_infrequent_access_setting_old_versions_stay_until_they_expire(
+    plan_for,
+) -> None:
+    rules = children_of_bucket(plan_for("dev"), "data", LIFECYCLE)[0]["inputs"]["rules"]
+    assert "noncurrentVersionTransitions" not in rules[0]
+    assert rules[0]["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
+
+
+def test_a_prefix_condition_is_only_put_on_actions_that_carry_the_prefix(plan_for) -> None:
+    """``s3:prefix`` exists only in ListBucket requests; on GetBucketLocation it never matches."""
+    for grant in plan_for("prod").of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in policy(grant)["Statement"]:
+            if "s3:prefix" in str(statement.get("Condition", {})):
+                actions = statement["Action"]
+                assert set(actions if isinstance(actions, list) else [actions]) <= {
+                    "s3:ListBucket",
+                    "s3:ListBucketVersions",
+                }, grant["name"]

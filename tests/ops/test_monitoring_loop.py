@@ -288,9 +288,11 @@ def _retrain_runs(
 
     moto's EventBridge matches the plan's own pattern; a queue stands in for the gate function
     (moto runs no Lambda code without Docker), and each delivered event is handed to the gate's
-    logic with the plan's cool-down. Returns the gate's decisions and the executions started.
+    handler logic with the plan's settings and lease table. Returns the gate's decisions and the
+    executions started.
     """
-    from pipelines.lambdas.retrain_gate import start_unless_cooling_down
+    from ops.local.gate_emulation import emulate_gate
+    from pipelines.lambdas.retrain_gate import handle_alarm
 
     events, sqs = _client("events", aws.url), _client("sqs", aws.url)
     sagemaker = _client("sagemaker", aws.url)
@@ -303,8 +305,8 @@ def _retrain_runs(
     rule = plan.one("aws:cloudwatch/eventRule:EventRule", f"mlops-prod-retrain-on-{rule_name}")[
         "inputs"
     ]
-    gate = plan.one("aws:lambda/function:Function", "mlops-prod-retrain-gate")["inputs"]
-    cooldown = timedelta(minutes=int(gate["environment"]["variables"]["RETRAIN_COOLDOWN_MINUTES"]))
+    dynamodb = _client("dynamodb", aws.url)
+    settings = emulate_gate(dynamodb, plan)
     queue = sqs.create_queue(QueueName="retrain-gate-invocations")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
     events.put_rule(Name=rule["name"], EventPattern=rule["eventPattern"])
@@ -316,8 +318,14 @@ def _retrain_runs(
         events.put_events(Entries=[_alarm_state_change(aws, alarm)])
     received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
     decisions = [
-        start_unless_cooling_down(sagemaker, training["pipelineName"], cooldown).started
-        for _ in received.get("Messages", [])
+        handle_alarm(
+            json.loads(message["Body"]),
+            settings,
+            sagemaker=sagemaker,
+            dynamodb=dynamodb,
+            now=datetime.now(UTC),
+        ).started
+        for message in received.get("Messages", [])
     ]
     started = sagemaker.list_pipeline_executions(PipelineName=training["pipelineName"])
     return decisions, len(started["PipelineExecutionSummaries"])

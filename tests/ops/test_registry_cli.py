@@ -156,3 +156,20 @@ def test_an_unreachable_registry_is_one_line_and_exit_1() -> None:
     assert done.stderr.strip().splitlines() == [
         'error: Could not connect to the endpoint URL: "http://127.0.0.1:9/"'
     ]
+
+
+def test_pipeline_start_runs_as_a_manual_run(client, endpoint) -> None:
+    from pipelines.definitions.training import definition_json
+    from tests.factories import make_spec
+
+    client.create_pipeline(
+        PipelineName="mlops-dev-training",
+        PipelineDefinition=definition_json(make_spec()),
+        RoleArn="arn:aws:iam::123456789012:role/mlops-dev-pipeline",
+    )
+    done = mlops("pipeline", "start", "--stack", "dev", endpoint=endpoint)
+    assert done.returncode == 0, done.stderr
+    arn = done.stdout.split()[1]
+    found = client.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)
+    assert found["PipelineParameters"] == [{"Name": "RunKind", "Value": "manual"}]
+    assert "RunKind=manual" in done.stdout

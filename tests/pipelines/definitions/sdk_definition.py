@@ -41,8 +41,12 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
     session = PipelineSession(default_bucket=SDK_BUCKET)
     params: dict[str, Any] = {}
     for item in parameters(spec):
-        kind = ParameterFloat if item["Type"] == "Float" else ParameterString
-        params[item["Name"]] = kind(item["Name"], default_value=item["DefaultValue"])
+        if item["Type"] == "Float":
+            params[item["Name"]] = ParameterFloat(item["Name"], default_value=item["DefaultValue"])
+        else:
+            params[item["Name"]] = ParameterString(
+                item["Name"], default_value=item["DefaultValue"], enum_values=item.get("EnumValues")
+            )
     reference = {step["Name"]: step for step in flatten_steps({"Steps": build_steps(spec)})}
     dataset = _processing(reference["Dataset"], spec, params, session, DATASET_REPORT)
     validate = _processing(

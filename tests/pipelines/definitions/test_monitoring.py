@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 from pipelines.definitions.monitoring import (
+    FeedbackSpec,
     MonitoringPipelineSpec,
     QualitySpec,
     build_definition,
@@ -13,6 +14,7 @@ from pipelines.definitions.monitoring import (
     step_arguments,
 )
 from pipelines.jobs import drift as monitor_drift
+from pipelines.jobs import feedback as monitor_feedback
 from pipelines.jobs import quality as monitor_quality
 from tests.factories import IMAGE
 
@@ -94,3 +96,27 @@ def test_without_quality_only_the_drift_step_is_built() -> None:
 def test_the_definition_is_byte_identical_for_the_same_spec() -> None:
     assert definition_json(SPEC) == definition_json(replace(SPEC))
     assert json.loads(definition_json(SPEC)) == build_definition(SPEC)
+
+
+FEEDBACK = FeedbackSpec(
+    data_bucket="mlops-prod-data-123456789012-us-east-1", lookback_hours=72, catch_up_hours=12
+)
+
+
+def test_the_feedback_step_lands_in_the_data_bucket_with_its_ledger_in_monitoring() -> None:
+    definition = build_definition(replace(SPEC, feedback=FEEDBACK))
+    step = next(s for s in definition["Steps"] if s["Name"] == "Feedback")
+    assert step["CacheConfig"] == {"Enabled": False}
+    app = step["Arguments"]["AppSpecification"]
+    assert app["ContainerEntrypoint"] == ["python3", "-m", "pipelines.jobs.feedback"]
+    args = monitor_feedback._parser().parse_args(app["ContainerArguments"])
+    assert (args.data_bucket, args.bucket) == (FEEDBACK.data_bucket, SPEC.monitoring_bucket)
+    assert (args.lookback_hours, args.catch_up_hours) == (72, 12)
+    assert args.labels_prefix == "labels/mlops-prod-endpoint/"  # the quality job's contract
+    assert args.ledger_prefix == "feedback/mlops-prod-endpoint/"
+    assert args.capture_prefix == "data-capture/mlops-prod-endpoint/primary/"
+    output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    assert (
+        output["Std:Join"]["Values"][0]
+        == f"s3://{SPEC.monitoring_bucket}/feedback/mlops-prod-endpoint"
+    )

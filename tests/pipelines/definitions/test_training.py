@@ -179,8 +179,21 @@ def test_no_champion_floor_parameters_remain(spec) -> None:
         "ProcessingInstanceType",
         "TrainingInstanceType",
         "ModelApprovalStatus",
+        "RunKind",
     ]
     assert "Parameters.ChampionFloor" not in definition_json(spec)
+
+
+def test_only_the_uncached_dataset_step_reads_the_run_kind(spec) -> None:
+    # A cached step keyed on RunKind would retrain an alarm-started run on data a scheduled run
+    # already trained on; the Dataset step runs every time anyway and records the kind.
+    readers = [
+        step["Name"]
+        for step in flatten_steps(build_definition(spec))
+        if "Parameters.RunKind" in json.dumps(step)
+    ]
+    assert readers == ["Dataset"]
+    assert by_name(spec)["Dataset"]["CacheConfig"] == {"Enabled": False}
 
 
 def test_register_records_metrics_data_hash_and_image(spec) -> None:

@@ -1,4 +1,5 @@
-"""Dataset versions (moto S3): content-addressed manifests the pipeline's cache keys on."""
+"""Dataset versions (moto S3): content-addressed manifests the pipeline's cache keys on, of
+retained copies that outlive ``raw/``."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def s3(monkeypatch) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
+        # Every stack bucket is versioned (infra/components/storage.py).
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         yield client
 
 
@@ -59,20 +62,36 @@ def test_a_new_file_or_changed_bytes_make_a_new_version(s3) -> None:
     assert len({base, added, changed}) == 3
 
 
+def sha(body: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(body).hexdigest()
+
+
 def test_manifest_is_sagemakers_format_prefix_first_then_relative_keys(s3) -> None:
     put(s3, "raw/z.csv", b"z")
     put(s3, "raw/2026/a.csv", b"a")
     found = write_version(s3, RAW, DATASETS)
-    assert read_json(s3, found["manifest_uri"]) == [{"prefix": RAW}, "2026/a.csv", "z.csv"]
+    # The relative keys name the retained copies: objects/<sha256>/<key below raw/>.
+    assert read_json(s3, found["manifest_uri"]) == [
+        {"prefix": DATASETS},
+        f"objects/{sha(b'a')}/2026/a.csv",
+        f"objects/{sha(b'z')}/z.csv",
+    ]
 
 
-def test_record_lists_every_key_with_its_size_and_sha256(s3) -> None:
-    import hashlib
-
+def test_record_lists_every_key_with_its_size_sha256_and_s3_version_id(s3) -> None:
     put(s3, "raw/a.csv", b"hello")
+    version_id = s3.head_object(Bucket=BUCKET, Key="raw/a.csv")["VersionId"]
     record = read_json(s3, write_version(s3, RAW, DATASETS)["record_uri"])
     assert record["objects"] == [
-        {"key": "a.csv", "size": 5, "sha256": hashlib.sha256(b"hello").hexdigest()}
+        {
+            "key": "a.csv",
+            "size": 5,
+            "sha256": sha(b"hello"),
+            "version_id": version_id,
+            "retained_key": f"objects/{sha(b'hello')}/a.csv",
+        }
     ]
 
 
@@ -89,8 +108,40 @@ def test_the_runner_downloads_exactly_the_manifests_objects(s3, tmp_path) -> Non
     put(s3, "raw/late.csv", b"arrived after the version")
     assert download_manifest(s3, found["manifest_uri"], tmp_path) == 1
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.csv")) == [
-        "2026/a.csv"
+        f"objects/{sha(b'a')}/2026/a.csv"
     ]
+
+
+def test_a_version_gives_its_bytes_back_after_raw_expires_or_is_overwritten(s3, tmp_path) -> None:
+    put(s3, "raw/a.csv", b"first bytes")
+    put(s3, "raw/b.csv", b"other")
+    found = write_version(s3, RAW, DATASETS)
+    put(s3, "raw/a.csv", b"a producer overwrote the key")
+    # Lifecycle expiration of raw/: a delete marker on every current version.
+    for key in ("raw/a.csv", "raw/b.csv"):
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    assert download_manifest(s3, found["manifest_uri"], tmp_path) == 2
+    record = read_json(s3, found["record_uri"])
+    for item in record["objects"]:
+        assert sha((tmp_path / item["retained_key"]).read_bytes()) == item["sha256"]
+
+
+def test_an_object_already_retained_is_not_copied_again(s3) -> None:
+    put(s3, "raw/a.csv", b"a")
+    write_version(s3, RAW, DATASETS)
+    put(s3, "raw/b.csv", b"b")
+    write_version(s3, RAW, DATASETS)
+    copies = s3.list_object_versions(Bucket=BUCKET, Prefix="datasets/objects/")["Versions"]
+    assert sorted(v["Key"] for v in copies) == sorted(
+        [f"datasets/objects/{sha(b'a')}/a.csv", f"datasets/objects/{sha(b'b')}/b.csv"]
+    )
+
+
+def test_a_copy_carries_no_tag_of_the_producer(s3) -> None:
+    s3.put_object(Bucket=BUCKET, Key="raw/a.csv", Body=b"a", Tagging="retention=expired")
+    write_version(s3, RAW, DATASETS)
+    copy = f"datasets/objects/{sha(b'a')}/a.csv"
+    assert s3.get_object_tagging(Bucket=BUCKET, Key=copy)["TagSet"] == []
 
 
 def test_step_writes_the_property_file_validate_reads(s3, tmp_path, capsys) -> None:
@@ -99,6 +150,14 @@ def test_step_writes_the_property_file_validate_reads(s3, tmp_path, capsys) -> N
     document = json.loads((tmp_path / "dataset.json").read_text())
     assert document["manifest_uri"].endswith(f"/{document['version']}/manifest.json")
     assert document["objects"] == 1
+    assert document["run_kind"] == "manual"
+
+
+def test_step_records_who_started_the_run(s3, tmp_path) -> None:
+    put(s3, "raw/a.csv", b"a")
+    args = ["--input-uri", RAW, "--datasets-uri", DATASETS, "--out", str(tmp_path)]
+    assert main([*args, "--run-kind", "scheduled"]) == 0
+    assert json.loads((tmp_path / "dataset.json").read_text())["run_kind"] == "scheduled"
 
 
 def test_an_empty_prefix_is_one_clear_line(s3, tmp_path, capsys) -> None:

@@ -1,4 +1,5 @@
-"""Starting the deployed pipeline passes no champion floors: the pipeline reads the champion."""
+"""Starting the deployed pipeline passes no champion floors (the pipeline reads the champion),
+only who started it and, if asked, the input prefix."""
 
 from __future__ import annotations
 
@@ -26,15 +27,30 @@ def parameters_of(sagemaker, arn: str) -> dict[str, str]:
     return {p["Name"]: p["Value"] for p in found["PipelineParameters"]}
 
 
-def test_a_start_with_an_input_prefix_passes_only_that_prefix(sagemaker, pipeline) -> None:
+def test_a_start_with_an_input_prefix_passes_only_that_prefix_and_its_kind(
+    sagemaker, pipeline
+) -> None:
     register_package(sagemaker, status="Approved", pr_auc=0.7, recall=0.4)
     started = start_training(sagemaker, pipeline, "s3://data/raw/2026-11-27/")
     assert parameters_of(sagemaker, started.execution_arn) == {
-        "InputDataUri": "s3://data/raw/2026-11-27/"
+        "InputDataUri": "s3://data/raw/2026-11-27/",
+        "RunKind": "manual",
     }
 
 
-def test_a_plain_start_runs_on_the_definitions_defaults(sagemaker, pipeline) -> None:
+def test_a_plain_start_runs_on_the_definitions_defaults_but_says_who_started_it(
+    sagemaker, pipeline
+) -> None:
     started = start_training(sagemaker, pipeline)
-    assert started.parameters == {}
+    assert started.parameters == {"RunKind": "manual"}
     assert started.execution_arn.startswith("arn:aws:sagemaker:")
+
+
+def test_every_run_kind_is_one_the_definition_allows(spec) -> None:
+    from pipelines.lambdas.start_pipeline import RUN_KINDS
+
+    declared = {p["Name"]: p for p in build_definition(spec)["Parameters"]}["RunKind"]
+    assert declared["EnumValues"] == list(RUN_KINDS)
+    assert declared["DefaultValue"] == "manual"
+    with pytest.raises(ValueError, match="not one of scheduled, alarm, manual"):
+        start_training(None, "p", kind="nightly")
