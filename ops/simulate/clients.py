@@ -9,7 +9,7 @@ from typing import Any
 from ops.local.emulator import AwsClients
 from ops.release.promote import PromotionClients
 
-SERVICES = ("s3", "sagemaker", "cloudwatch", "events", "sqs", "kms", "sts", "ecr")
+SERVICES = ("s3", "sagemaker", "cloudwatch", "events", "sqs", "kms", "sts", "ecr", "dynamodb")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class SimClients:
     kms: Any
     sts: Any
     ecr: Any
+    dynamodb: Any
 
     @property
     def aws(self) -> AwsClients:

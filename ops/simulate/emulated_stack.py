@@ -7,10 +7,10 @@ delivery path edits it as it edits the repository's. ``pulumi up`` is, in the
 simulation, ``synthesize`` (the offline plan of the program) followed by
 ``apply``: what the plan holds that the emulator can hold is created or
 updated there (buckets with their versioning, key, registry group, feature
-group, both pipelines with their planned definitions, every metric alarm with
-its planned definition, every EventBridge rule with stand-in targets), and the
-rest (schedules, the endpoint's rollout, the Lambda functions) is handed to
-the parts of the simulation that play those services.
+group, the retrain gate's lease table, both pipelines with their planned
+definitions, every metric alarm with its planned definition, every EventBridge
+rule with stand-in targets), and the rest (schedules, the endpoint's rollout,
+the Lambda functions) is handed to the parts of the simulation that play them.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class StandIn:
     rule: str
     target_arn: str
     queue_url: str
+    pattern: str
 
 
 @dataclass
@@ -115,6 +116,10 @@ def apply(plan: Plan, clients: SimClients, previous: Applied | None = None) -> A
     prepare(clients.aws, local_spec(config))
     _buckets(plan, clients)
     _pipelines(plan, clients)
+    if any("RETRAIN_LOCK_TABLE" in _variables(f["inputs"]) for f in plan.of_type(FUNCTION)):
+        from ops.local.gate_emulation import create_lock_table
+
+        create_lock_table(clients.dynamodb, plan)
     applied = Applied()
     applied.alarms = _alarms(plan, clients, previous.alarms if previous else {})
     applied.stand_ins = _rules(plan, clients, previous.stand_ins if previous else [])
@@ -126,6 +131,10 @@ def apply(plan: Plan, clients: SimClients, previous: Applied | None = None) -> A
         for r in plan.of_type(FUNCTION)
     }
     return applied
+
+
+def _variables(function: dict[str, Any]) -> dict[str, str]:
+    return dict((function.get("environment") or {}).get("variables") or {})
 
 
 def _buckets(plan: Plan, clients: SimClients) -> None:
@@ -194,7 +203,9 @@ def _rules(plan: Plan, clients: SimClients, previous: list[StandIn]) -> list[Sta
                     "InputTemplate": transformer["inputTemplate"],
                 }
             events.put_targets(Rule=inputs["name"], Targets=[entry])
-            stand_ins.append(StandIn(inputs["name"], str(target["arn"]), url))
+            stand_ins.append(
+                StandIn(inputs["name"], str(target["arn"]), url, inputs["eventPattern"])
+            )
     return stand_ins
 
 

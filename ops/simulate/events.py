@@ -12,8 +12,11 @@ gets its own delay, so copies of nearby events arrive out of order.
 The events are those AWS documents:
 "CloudWatch Alarm State Change"
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html)
-and "SageMaker Model Package State Change"
+"SageMaker Model Package State Change" and "SageMaker Model Building Pipeline
+Execution Status Change"
 (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
+A put drains only the stand-ins of rules whose pattern matches the event
+(moto's matcher, as the emulator's bus will apply it), to spare the requests.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from moto.events.models import EventPattern
 
 if TYPE_CHECKING:
     from ops.simulate.clients import SimClients
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
 ALARM_CHANGE = "CloudWatch Alarm State Change"
 PACKAGE_CHANGE = "SageMaker Model Package State Change"
+EXECUTION_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Delivery:
     target_arn: str
     event: dict[str, Any]
     copy: int
+    retries: int = 0  # Lambda's own retries of a failed asynchronous invocation
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,31 @@ def package_event(package: dict[str, Any], at: datetime) -> dict[str, Any]:
     return _entry("aws.sagemaker", PACKAGE_CHANGE, detail, [package["ModelPackageArn"]], at)
 
 
+def execution_event(
+    execution_arn: str,
+    previous: str,
+    current: str,
+    started: datetime,
+    at: datetime,
+    description: str = "",
+) -> dict[str, Any]:
+    """A pipeline execution's status change as SageMaker sends it (PutEvents fields)."""
+    pipeline_arn = execution_arn.split("/execution/")[0]
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    detail = {
+        "pipelineExecutionDisplayName": execution_arn.rsplit("/", 1)[-1],
+        "currentPipelineExecutionStatus": current,
+        "previousPipelineExecutionStatus": previous,
+        "executionStartTime": started.strftime(stamp),
+        "pipelineExecutionDescription": description,
+        "pipelineArn": pipeline_arn,
+        "pipelineExecutionArn": execution_arn,
+    }
+    if current != "Executing":
+        detail["executionEndTime"] = at.strftime(stamp)
+    return _entry("aws.sagemaker", EXECUTION_CHANGE, detail, [pipeline_arn, execution_arn], at)
+
+
 def _entry(
     source: str, detail_type: str, detail: dict[str, Any], resources: list[str], at: datetime
 ) -> dict[str, Any]:
@@ -131,6 +162,16 @@ def _entry(
         "Detail": json.dumps(detail, default=str),
         "Resources": resources,
         "Time": at,
+    }
+
+
+def _envelope(entry: dict[str, Any]) -> dict[str, Any]:
+    """A PutEvents entry as a rule sees it (the fields a pattern may name)."""
+    return {
+        "source": entry["Source"],
+        "detail-type": entry["DetailType"],
+        "resources": entry["Resources"],
+        "detail": json.loads(entry["Detail"]),
     }
 
 
@@ -148,7 +189,10 @@ class Bus:
         self.clients.events.put_events(Entries=[entry])
         self.put_count += 1
         deliveries = []
+        envelope: Any = _envelope(entry)
         for stand_in in self.stand_ins:
+            if not EventPattern.load(stand_in.pattern).matches_event(envelope):
+                continue
             for body in self._drain(stand_in.queue_url):
                 for copy in range(self._copies()):
                     delay = self.rng.uniform(0, self.policy.max_delay.total_seconds())

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ops.simulate.timeline import Entry
-from pipelines.metrics import PUBLISHED_NAMESPACES
+from pipelines.metrics import DRIFT_NAMESPACE, QUALITY_NAMESPACE
 
 if TYPE_CHECKING:
     from ops.simulate.state import Sim
@@ -54,11 +54,11 @@ def check_all(sim: Sim) -> list[Check]:
 
 
 def monitoring_alarms(sim: Sim) -> set[str]:
-    """The planned alarms on the monitoring jobs' metrics (drift, quality, bias)."""
+    """The planned alarms on what the monitoring jobs measure: drift, quality, bias."""
     return {
         name
         for name, alarm in sim.applied.alarms.items()
-        if alarm.get("Namespace") in PUBLISHED_NAMESPACES
+        if alarm.get("Namespace") in (DRIFT_NAMESPACE, QUALITY_NAMESPACE)
     }
 
 
@@ -253,19 +253,28 @@ def datasets_fetchable(sim: Sim) -> Check:
 
 
 def dataset_problem(sim: Sim, metadata: dict[str, str]) -> str | None:
-    """Why a package's dataset cannot be fetched again, or None."""
+    """Why a package's dataset cannot be fetched again as it was hashed, or None.
+
+    The package's ``DatasetManifestUri`` is what a retraining reads: each object
+    it lists must hash to what the version's record says its source hashed to.
+    """
+    from ops.local.emulator import manifest_uris
     from pipelines.s3 import split_s3_uri
 
     manifest = metadata.get("DatasetManifestUri")
     if not manifest:
         return "no DatasetManifestUri in its metadata"
-    bucket, key = split_s3_uri(manifest.rsplit("/", 1)[0] + "/dataset.json")
     s3 = sim.clients.s3
-    record = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    data_bucket, prefix = split_s3_uri(record["prefix"])
-    for item in record["objects"]:
-        options = {"VersionId": item["version_id"]} if item.get("version_id") else {}
-        body = s3.get_object(Bucket=data_bucket, Key=f"{prefix}{item['key']}", **options)
-        if hashlib.sha256(body["Body"].read()).hexdigest() != item["sha256"]:
-            return f"{item['key']} changed since the version was written"
+    bucket, key = split_s3_uri(manifest)
+    entries = manifest_uris(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+    record_key = key.rsplit("/", 1)[0] + "/dataset.json"
+    record = json.loads(s3.get_object(Bucket=bucket, Key=record_key)["Body"].read())
+    expected = {item.get("retained_key", item["key"]): item["sha256"] for item in record["objects"]}
+    if len(entries) != len(expected):
+        return f"the manifest lists {len(entries)} objects, the record {len(expected)}"
+    for uri, relative in entries:
+        object_bucket, object_key = split_s3_uri(uri)
+        body = s3.get_object(Bucket=object_bucket, Key=object_key)["Body"].read()
+        if hashlib.sha256(body).hexdigest() != expected.get(relative):
+            return f"{relative} does not hash to what the version recorded"
     return None

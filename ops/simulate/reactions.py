@@ -12,7 +12,11 @@ serves again.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from ml.errors import MlopsError
 from ops.simulate import lambdas
@@ -23,6 +27,7 @@ from ops.simulate.state import Sim
 from pipelines.registry import APPROVED, PENDING
 
 REVIEWER = "the scripted reviewer"
+LAMBDA_RETRIES = 2
 
 
 def on_deliver(sim: Sim, delivery: Delivery) -> None:
@@ -35,9 +40,11 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
             sim.record("delivery_failed", target=target, why="no such function", **common)
             return
         log = sim.work_dir / "logs" / f"lambda-{function['name']}.log"
-        decision = lambdas.invoke(
-            function, event, sim.clients.endpoint_url, sim.clients.region, sim.now, log
-        )
+        try:
+            decision = lambdas.invoke(function, event, sim.clients, sim.now, log)
+        except (MlopsError, ClientError) as error:
+            lambda_retry(sim, delivery, str(error), common)
+            return
         started = start_runs(sim, "alarm")
         sim.record(
             "gate",
@@ -54,6 +61,20 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
         approval_workflow(sim, event, common)
     else:
         sim.record("delivered", target=target, detail_type=event.get("detail-type"), **common)
+
+
+def lambda_retry(sim: Sim, delivery: Delivery, error: str, common: dict[str, Any]) -> None:
+    """An asynchronous invocation that raised: Lambda tries twice more, 1 and 2 minutes on.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+    """
+    retries = delivery.retries + 1
+    if retries > LAMBDA_RETRIES:
+        sim.record("dead_letter", target=delivery.target_arn, why=error[:300], **common)
+        return
+    sim.record("function_error", target=delivery.target_arn, why=error[:300], **common)
+    at = sim.now + timedelta(minutes=retries)
+    sim.agenda.add(at, "deliver", replace(delivery, at=at, retries=retries))
 
 
 def _is_approval(event: dict[str, Any]) -> bool:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ops.simulate.clients import SimClients
 
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+RUN_KIND = "RunKind"  # pipelines.lambdas.start_pipeline.RUN_KIND_PARAMETER
 TRAINING_TIME = timedelta(minutes=40)
 MONITORING_TIME = timedelta(minutes=8)
 REPORT_DIR = "/opt/ml/processing/output/report"
@@ -78,7 +79,10 @@ class PipelineRuns:
         return {str(outputs[key]): role for key, role in roles.items() if outputs.get(key)}
 
     def collect(self, kind: str, now: datetime) -> list[Execution]:
-        """Executions in the emulator that are new since the last look, as started by ``kind``."""
+        """Executions in the emulator that are new since the last look.
+
+        Each has the kind its ``RunKind`` parameter names, else ``kind`` (who started it).
+        """
         found = []
         for pipeline in self.pipelines():
             listed = self.clients.sagemaker.list_pipeline_executions(PipelineName=pipeline)
@@ -89,9 +93,8 @@ class PipelineRuns:
                 parameters = self.clients.sagemaker.list_pipeline_parameters_for_execution(
                     PipelineExecutionArn=arn
                 ).get("PipelineParameters", [])
-                execution = Execution(
-                    arn, pipeline, kind, now, {p["Name"]: p["Value"] for p in parameters}
-                )
+                given = {p["Name"]: p["Value"] for p in parameters}
+                execution = Execution(arn, pipeline, given.get(RUN_KIND, kind), now, given)
                 self.executions[arn] = execution
                 found.append(execution)
         return found

@@ -13,11 +13,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from ops.simulate.events import alarm_event, package_event
+from ops.simulate.events import alarm_event, execution_event, package_event
 from ops.simulate.schedules import fire_times
 from ops.simulate.state import HourTally, Sim
 from ops.simulate.timeline import Sample
-from pipelines.metrics import DRIFT_NAMESPACE, QUALITY_NAMESPACE
+from pipelines.metrics import PUBLISHED_NAMESPACES
 
 HOUR = timedelta(hours=1)
 MATURE_WINDOW = timedelta(hours=24)
@@ -101,9 +101,19 @@ def start_runs(sim: Sim, kind: str) -> list[Any]:
     started = sim.runs.collect(kind, sim.now)
     for execution in started:
         if sim.runs.role(execution) == "training":
-            sim.record("run_started", execution=execution.arn, run_kind=kind)
+            sim.record("run_started", execution=execution.arn, run_kind=execution.kind)
+        status_event(sim, execution, "Executing")
         sim.agenda.add(sim.now + sim.runs.duration(execution), "finish", execution.arn)
     return started
+
+
+def status_event(sim: Sim, execution: Any, current: str) -> None:
+    """SageMaker's status change event of an execution, on the bus."""
+    previous = "Executing" if current != "Executing" else ""
+    entry = execution_event(
+        execution.arn, previous, current, execution.started, sim.now, execution.kind
+    )
+    sim.deliver(sim.bus.put(entry, sim.now))
 
 
 def on_finish(sim: Sim, arn: str) -> None:
@@ -119,11 +129,12 @@ def on_finish(sim: Sim, arn: str) -> None:
     )
     sim.alarms.published("AWS/Sagemaker/ModelBuildingPipeline", execution.started)
     sim.alarms.published("AWS/Sagemaker/ModelBuildingPipeline", sim.now)
+    status_event(sim, execution, execution.status)
     if role == "monitoring":
         drift = execution.reports.get("Drift", {})
         if drift.get("status") == "measured":
             sim.last_psi = (execution.started, float(drift["summary"]["max_psi"]))
-        for namespace in (DRIFT_NAMESPACE, QUALITY_NAMESPACE):
+        for namespace in PUBLISHED_NAMESPACES:
             sim.alarms.published(namespace, execution.started)
         if execution.status != "Succeeded":
             sim.record("monitoring_failed", execution=arn, reason=execution.failure[:300])

@@ -2,9 +2,9 @@
 
 - Duplicated or reordered deliveries never start two alarm-started runs in one
   cool-down, nor two pull requests or two deployments of one approval.
-- A monitoring job that cannot run raises an alarm (the monitoring pipeline's
-  failure alarm, or a staleness alarm on the metrics it stopped publishing)
-  within the staleness the plan configures.
+- A monitoring job that cannot run raises its staleness alarm (its heartbeat
+  missing for the periods the plan configures) within that staleness; its
+  failed runs reach the stack topic through the plan's failed-run rule.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from ops.simulate.events import EXECUTION_CHANGE
 from ops.simulate.invariants import Check, alarms_entering, monitoring_interval
 from ops.simulate.paths import cooldown
 from pipelines.metrics import PUBLISHED_NAMESPACES
 
 if TYPE_CHECKING:
     from ops.simulate.state import Sim
-
-PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 
 
 def no_duplicate_effects(sim: Sim) -> Check:
@@ -67,43 +66,50 @@ def no_duplicate_effects(sim: Sim) -> Check:
     return Check(name, passed, detail, figures)
 
 
-def failure_alarms(sim: Sim) -> dict[str, timedelta]:
-    """Planned alarms that catch a monitoring job that stopped, with the time each may take."""
-    monitoring = str((sim.plan.outputs if sim.plan else {}).get("monitoringPipelineName", ""))
+def stale_alarms(sim: Sim) -> dict[str, timedelta]:
+    """Planned alarms that a monitoring job's silence trips, with the silence each needs."""
     found = {}
     for name, alarm in sim.applied.alarms.items():
-        dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
-        span = timedelta(seconds=int(alarm["Period"]) * int(alarm["EvaluationPeriods"]))
-        failed = alarm.get("Namespace") == PIPELINE_NAMESPACE and dims.get("PipelineName") == (
-            monitoring
-        )
-        stale = (
-            alarm.get("Namespace") in PUBLISHED_NAMESPACES
-            and alarm.get("TreatMissingData") == "breaching"
-        )
-        if failed or stale:
-            found[name] = span
+        if alarm.get("Namespace") in PUBLISHED_NAMESPACES and alarm.get("TreatMissingData") == (
+            "breaching"
+        ):
+            periods = int(alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"])
+            found[name] = timedelta(seconds=int(alarm["Period"]) * periods)
     return found
 
 
 def broken_monitoring_alarms(sim: Sim) -> Check:
-    """While monitoring is broken, an alarm within the configured staleness."""
+    """While monitoring is broken: failed runs notified, a staleness alarm within its silence."""
     name = "a broken monitoring job raises an alarm within its staleness"
     window = sim.scenario.broken_monitoring
     if window is None or window[0] >= sim.scenario.hours:
         return Check(name, True, "the scenario breaks no monitoring job in its time")
-    alarms = failure_alarms(sim)
+    alarms = stale_alarms(sim)
     if not alarms:
-        return Check(name, False, "the plan has no alarm on monitoring failures or staleness")
+        return Check(name, False, "the plan has no staleness alarm on the monitoring jobs")
     start = sim.timeline.start + timedelta(hours=window[0])
     limit = max(alarms.values()) + monitoring_interval(sim)
     fired = [e for e in alarms_entering(sim, set(alarms)) if start <= e.at <= start + limit]
+    failures = [
+        e
+        for e in sim.timeline.of_kind("notified")
+        if e.detail.get("detail_type") == EXECUTION_CHANGE and e.at >= start
+    ]
     took = (fired[0].at - start) if fired else None
+    told = (
+        f"; the first failed run notified after {_hours(failures[0].at - start):.2f} h"
+        if failures
+        else "; no failed run was notified"
+    )
     detail = (
         f"monitoring broken from h{window[0]:g}; {fired[0].detail['name']} in ALARM after "
         f"{took.total_seconds() / 3600:.2f} h (limit {limit.total_seconds() / 3600:g} h)"
         if fired and took is not None
         else f"no alarm of {', '.join(sorted(alarms))} within {limit}"
-    )
+    ) + told
     hours = took.total_seconds() / 3600 if took is not None else None
     return Check(name, bool(fired), detail, {"hours_to_alarm": hours})
+
+
+def _hours(span: timedelta) -> float:
+    return span.total_seconds() / 3600
