@@ -40,11 +40,16 @@ EXECUTION_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 
 @dataclass(frozen=True)
 class Delivery:
-    """One copy of an event on its way to one target."""
+    """One copy of an event on its way to one target.
+
+    ``body`` is what the target receives (the event, or what the rule's input
+    transformer made of it); ``event`` is the event as it was put.
+    """
 
     at: datetime
     rule: str
     target_arn: str
+    body: Any
     event: dict[str, Any]
     copy: int
     retries: int = 0  # Lambda's own retries of a failed asynchronous invocation
@@ -202,6 +207,7 @@ class Bus:
                             stand_in.rule,
                             stand_in.target_arn,
                             body,
+                            envelope,
                             copy,
                         )
                     )
@@ -213,8 +219,8 @@ class Bus:
             copies += 1
         return copies
 
-    def _drain(self, queue_url: str) -> list[dict[str, Any]]:
-        bodies: list[dict[str, Any]] = []
+    def _drain(self, queue_url: str) -> list[Any]:
+        bodies: list[Any] = []
         while True:
             received = self.clients.sqs.receive_message(
                 QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0

@@ -33,7 +33,8 @@ LAMBDA_RETRIES = 2
 def on_deliver(sim: Sim, delivery: Delivery) -> None:
     """One copy of an event reaches one target."""
     event, target = delivery.event, delivery.target_arn
-    common = {"rule": delivery.rule, "event_id": event.get("id"), "copy": delivery.copy}
+    body = delivery.body if isinstance(delivery.body, dict) else {"message": delivery.body}
+    common = {"rule": delivery.rule, "event_id": body.get("id"), "copy": delivery.copy}
     if ":function:" in target:
         function = sim.applied.functions.get(target)
         if function is None:
@@ -41,7 +42,7 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
             return
         log = sim.work_dir / "logs" / f"lambda-{function['name']}.log"
         try:
-            decision = lambdas.invoke(function, event, sim.clients, sim.now, log)
+            decision = lambdas.invoke(function, body, sim.clients, sim.now, log)
         except (MlopsError, ClientError) as error:
             lambda_retry(sim, delivery, str(error), common)
             return
@@ -56,9 +57,9 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
             **common,
         )
     elif ":sns:" in target:
-        notified(sim, event, common)
+        notified(sim, event, common, body.get("message"))
     elif _is_approval(event):  # the approval rule's own target: the delivery path
-        approval_workflow(sim, event, common)
+        approval_workflow(sim, body if "detail" in body else event, common)
     else:
         sim.record("delivered", target=target, detail_type=event.get("detail-type"), **common)
 
@@ -84,7 +85,9 @@ def _is_approval(event: dict[str, Any]) -> bool:
     )
 
 
-def notified(sim: Sim, event: dict[str, Any], common: dict[str, Any]) -> None:
+def notified(
+    sim: Sim, event: dict[str, Any], common: dict[str, Any], message: str | None = None
+) -> None:
     """The stack topic's message; a package awaiting approval gets the reviewer's attention."""
     detail = event.get("detail") or {}
     kind = event.get("detail-type")
@@ -94,7 +97,7 @@ def notified(sim: Sim, event: dict[str, Any], common: dict[str, Any]) -> None:
             sim.awaiting_approval.add(arn)
             sim.agenda.add(sim.now + sim.scenario.approve_after, "approve", arn)
     subject = detail.get("alarmName") if kind == ALARM_CHANGE else detail.get("ModelPackageArn")
-    sim.record("notified", detail_type=kind, subject=subject, **common)
+    sim.record("notified", detail_type=kind, subject=subject, message=message, **common)
 
 
 def approval_workflow(sim: Sim, event: dict[str, Any], common: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ the one who reviews its pull request), and the stack settings the scenario runs
 under (the training cadence is one: data lands hourly, training need not).
 
 ``week`` is the full seven days; ``short`` compresses the same story into a day
-and a half for the tests; ``demo`` is the shortest, for ``mlops demo``.
+for the tests; ``demo`` is the shortest, for ``mlops demo``.
 """
 
 from __future__ import annotations
@@ -113,14 +113,14 @@ WEEK = Scenario(
 
 SHORT = Scenario(
     name="short",
-    hours=36,
+    hours=24,
     phases=(
         Phase(0, HEALTHY, None),
-        Phase(8, "drift", AMOUNT_DRIFT),
-        Phase(16, "fraud-pattern change", PATTERN_CHANGE),
+        Phase(4, "drift", AMOUNT_DRIFT),
+        Phase(10, "fraud-pattern change", PATTERN_CHANGE),
     ),
-    bad_fleet_hour=28,
-    broken_monitoring=(31, 34),
+    bad_fleet_hour=16,
+    broken_monitoring=(19, 23),
     rows_per_drop=400,
     captured_per_hour=400,
     bootstrap_rows=40_000,
@@ -128,7 +128,7 @@ SHORT = Scenario(
     label_share=0.6,
     approve_after=timedelta(minutes=30),
     review_after=timedelta(minutes=30),
-    corrupt_drop_hour=3,
+    corrupt_drop_hour=2,
     stack_settings=(
         DAILY_TRAINING,
         DAY_OF_QUALITY,
