@@ -13,14 +13,11 @@ from infra.config import load_stack
 from infra.config.stack_file import stack_file
 from ml.model_artifact import TARBALL
 from ops.local.stack_emulation import EmulatedStack, provision_stack, push_image
-from ops.release.promote import (
-    PromotionClients,
-    PromotionError,
-    pin_model_package,
-    promote,
-    promote_on_event,
-    set_model_package_arn,
-)
+from ops.release.approval import on_approval
+from ops.release.deploy import deploy
+from ops.release.pinning import pin_model_package, set_model_package_arn
+from ops.release.promote import NotPromoted, PromotionClients, promote, promote_package
+from ops.release.stacks import PromotionError
 from pipelines import registry
 from tests.factories import GROUP, IMAGE, register_package
 
@@ -144,21 +141,32 @@ def test_the_copy_names_no_object_of_the_source_stack(clients, files) -> None:
     assert "mlops-dev-" not in named and STAGING_ARTIFACTS in named
 
 
-def test_the_copy_records_its_source_and_is_pinned_in_the_target_file(clients, files) -> None:
+def test_the_copy_records_its_source_and_waits_unpinned_for_its_approval(clients, files) -> None:
     source = dev_package(clients)
     pin_model_package(files["dev"], source)
-    with files["staging"].open("a", encoding="utf-8") as staging:
-        staging.write("  mlops:serving:\n    instanceCount: 2  # kept\n")
     original = files["staging"].read_text(encoding="utf-8")
     done = to_staging(clients, files)
-    assert done.source.arn == source and done.created and done.file_changed
+    assert done.source.arn == source and done.created and not done.file_changed
     assert done.target.group == STAGING
+    assert done.target.status == "PendingManualApproval"
     assert done.target.metadata["PromotedFrom"] == source
     assert done.target.metadata["PromotedFromStack"] == "dev"
     assert done.target.metadata["DataSha256"] == "d" * 64
     assert source in done.target.description
+    assert files["staging"].read_text(encoding="utf-8") == original  # nothing pending is served
+
+
+def test_the_approved_copy_is_pinned_in_the_target_file_keeping_the_rest(clients, files) -> None:
+    pin_model_package(files["dev"], dev_package(clients))
+    with files["staging"].open("a", encoding="utf-8") as staging:
+        staging.write("  mlops:serving:\n    instanceCount: 2  # kept\n")
+    original = files["staging"].read_text(encoding="utf-8")
+    copy = to_staging(clients, files).target
+    registry.approve(clients.sagemaker, copy.arn, "canary clean")
+    again = to_staging(clients, files)  # a promotion of an approved copy pins it
+    assert again.target.arn == copy.arn and not again.created and again.file_changed
     text = files["staging"].read_text(encoding="utf-8")
-    assert pinned(files["staging"]) == done.target.arn
+    assert pinned(files["staging"]) == copy.arn
     assert yaml.safe_load(text)["config"]["mlops:serving"]["instanceCount"] == 2
     assert text.splitlines()[0] == original.splitlines()[0]  # the comment header stays
     assert "    instanceCount: 2  # kept" in text.splitlines()
@@ -254,28 +262,51 @@ def test_nothing_promotes_into_dev_or_unknown_stacks(clients) -> None:
 # The CD hook: approval events.
 
 
-def test_duplicate_approval_events_of_the_served_model_promote_once(clients, files) -> None:
+def test_duplicate_approval_events_pin_once_and_promote_once(clients, files) -> None:
     arn = dev_package(clients)
-    pin_model_package(files["dev"], arn)
-    results = [promote_on_event(clients, event(arn), files) for _ in range(3)]
+    results = [on_approval(clients, event(arn), files) for _ in range(3)]
     assert all(r is not None for r in results)
-    assert len({r.target.arn for r in results if r}) == 1
-    assert [r.created for r in results if r] == [True, False, False]
+    assert [r.deployment.file_changed for r in results if r] == [True, False, False]
+    assert pinned(files["dev"]) == arn
+    promotions = [r.promotion for r in results if r]
+    assert all(not isinstance(p, NotPromoted) for p in promotions)
+    assert len({p.target.arn for p in promotions if not isinstance(p, NotPromoted)}) == 1
+    assert [p.created for p in promotions if not isinstance(p, NotPromoted)] == [
+        True,
+        False,
+        False,
+    ]
     assert len(registry.list_packages(clients.sagemaker, STAGING)) == 1
 
 
-def test_an_approval_of_a_model_the_source_does_not_serve_promotes_nothing(clients, files) -> None:
+def test_an_approval_serves_exactly_that_package_not_the_pinned_or_newest(clients, files) -> None:
     served = dev_package(clients, run="local-1")
     other = dev_package(clients, run="local-2")
+    newest = dev_package(clients, run="local-3")
     pin_model_package(files["dev"], served)
-    assert promote_on_event(clients, event(other), files) is None
-    assert registry.list_packages(clients.sagemaker, STAGING) == []
+    outcome = on_approval(clients, event(other), files)
+    assert outcome is not None and outcome.deployment.package.arn == other != newest
+    assert outcome.deployment.previous_arn == served
+    assert pinned(files["dev"]) == other
+    copies = registry.list_packages(clients.sagemaker, STAGING)
+    assert [c.metadata["PromotedFrom"] for c in copies] == [other]
 
 
 def test_events_other_than_approval_are_ignored(clients, files) -> None:
     arn = dev_package(clients, status="PendingManualApproval")
-    pin_model_package(files["dev"], arn)
-    assert promote_on_event(clients, event(arn, "PendingManualApproval"), files) is None
+    before = files["dev"].read_text(encoding="utf-8")
+    assert on_approval(clients, event(arn, "PendingManualApproval"), files) is None
+    assert registry.list_packages(clients.sagemaker, STAGING) == []
+    assert files["dev"].read_text(encoding="utf-8") == before
+
+
+def test_a_stale_approval_of_a_package_rejected_since_changes_nothing(clients, files) -> None:
+    arn = dev_package(clients, status="PendingManualApproval")
+    registry.reject(clients.sagemaker, arn, "recall collapsed")  # after the approval was sent
+    before = files["dev"].read_text(encoding="utf-8")
+    with pytest.raises(PromotionError, match=r"is Rejected \(recall collapsed\); only an Approved"):
+        on_approval(clients, event(arn), files)
+    assert files["dev"].read_text(encoding="utf-8") == before
     assert registry.list_packages(clients.sagemaker, STAGING) == []
 
 
@@ -285,27 +316,52 @@ def test_a_copy_approved_by_its_stacks_policy_does_not_cascade(clients, files) -
     pin_model_package(files["dev"], dev_package(clients))
     copy = to_staging(clients, files).target
     assert copy.status == "Approved"  # registered approved: no person looked at it
-    assert promote_on_event(clients, event(copy.arn, group=STAGING), files) is None
+    outcome = on_approval(clients, event(copy.arn, group=STAGING), files)
+    assert outcome is not None and isinstance(outcome.promotion, NotPromoted)
+    assert "not by a person" in outcome.promotion.reason
     assert registry.list_packages(clients.sagemaker, PROD) == []
 
 
-def test_a_persons_approval_of_the_staging_copy_promotes_it_to_prod(clients, files) -> None:
+def test_a_persons_approval_of_the_staging_copy_serves_it_and_offers_it_to_prod(
+    clients, files
+) -> None:
     pin_model_package(files["dev"], dev_package(clients))
     copy = to_staging(clients, files).target
     registry.approve(clients.sagemaker, copy.arn, "canary clean for a day")
-    done = promote_on_event(clients, event(copy.arn, group=STAGING), files)
-    assert done is not None and done.stack == "prod" and done.source.arn == copy.arn
+    outcome = on_approval(clients, event(copy.arn, group=STAGING), files)
+    assert outcome is not None and pinned(files["staging"]) == copy.arn
+    done = outcome.promotion
+    assert not isinstance(done, NotPromoted)
+    assert done.stack == "prod" and done.source.arn == copy.arn
     assert done.target.status == "PendingManualApproval"
-    assert pinned(files["prod"]) == done.target.arn
+    assert "modelPackageArn" not in files["prod"].read_text(encoding="utf-8")
 
 
-def test_the_prod_copys_own_approval_promotes_nowhere(clients, files) -> None:
+def test_the_prod_copys_own_approval_serves_it_and_promotes_nowhere(clients, files) -> None:
     pin_model_package(files["dev"], dev_package(clients))
     copy = to_staging(clients, files).target
     registry.approve(clients.sagemaker, copy.arn, "canary clean")
-    prod = promote(clients, "prod", files["prod"], files["staging"]).target
-    registry.approve(clients.sagemaker, prod.arn, "release")
-    assert promote_on_event(clients, event(prod.arn, group=PROD), files) is None
+    prod = promote_package(clients, copy.arn, files)
+    assert not isinstance(prod, NotPromoted)
+    registry.approve(clients.sagemaker, prod.target.arn, "release")
+    outcome = on_approval(clients, event(prod.target.arn, group=PROD), files)
+    assert outcome is not None and pinned(files["prod"]) == prod.target.arn
+    assert isinstance(outcome.promotion, NotPromoted)
+    assert "prod is the last stack" in outcome.promotion.reason
+
+
+def test_an_approval_in_a_group_of_no_stack_is_ignored(clients, files) -> None:
+    clients.sagemaker.create_model_package_group(ModelPackageGroupName="someone-elses-models")
+    arn = register_package(clients.sagemaker, group="someone-elses-models", status="Approved")
+    assert on_approval(clients, event(arn, group="someone-elses-models"), files) is None
+
+
+def test_deploying_a_package_of_another_stacks_group_is_refused(clients, files) -> None:
+    arn = dev_package(clients)
+    before = files["prod"].read_text(encoding="utf-8")
+    with pytest.raises(PromotionError, match=r"is in mlops-dev-fraud-models, not in mlops-prod"):
+        deploy(clients.sagemaker, "prod", files["prod"], arn=arn)
+    assert files["prod"].read_text(encoding="utf-8") == before
 
 
 # Pinning in the stack file.
