@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.plan.cost import CostEstimate, CostItem, estimate_cost, runs_per_month
+from infra.plan.cost import PRICERS, CostEstimate, CostItem, estimate_cost, runs_per_month
 from infra.plan.engine import Plan
 
 
@@ -36,6 +36,7 @@ def items_of(estimate: CostEstimate, service: str) -> list[CostItem]:
 
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+QUEUE_TYPE = "aws:sqs/queue:Queue"
 
 
 def test_the_total_is_the_sum_of_the_items_and_the_stack_key_costs_a_dollar(plan_for) -> None:
@@ -218,7 +219,9 @@ def test_the_topic_and_queue_are_priced_on_stated_volumes(plan_for) -> None:
     [topic] = items_of(estimate, "SNS")
     assert topic.monthly_usd == 0.01 and "10,000" in topic.assumption
     queues = {item.resource.split(".")[-1]: item for item in items_of(estimate, "SQS")}
-    assert queues["mlops-prod-model-approvals"].monthly_usd == 0.04
+    assert set(queues) == {"mlops-prod-dead-letters"}  # no queue waits for a consumer
+    other = {"name": "work", "inputs": {"name": "mlops-prod-work"}}
+    assert PRICERS[QUEUE_TYPE]("aws_sqs_queue.work", other)[0].monthly_usd == 0.04
     assert queues["mlops-prod-dead-letters"].monthly_usd == 0.0
     assert "only failed deliveries" in queues["mlops-prod-dead-letters"].assumption
 

@@ -63,8 +63,7 @@ def test_staging_and_prod_serve_the_approved_packages_of_their_own_groups(
     sagemaker, tmp_path
 ) -> None:
     for stack in ("staging", "prod"):
-        group = f"mlops-{stack}-fraud-models"
-        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        group = f"mlops-{stack}-fraud-models"  # the fixture made every stack's group
         retrained = register_package(sagemaker, group=group, status="Approved")
         path = tmp_path / f"Pulumi.{stack}.yaml"
         done = deploy(sagemaker, stack, path, arn=retrained)
