@@ -2,9 +2,11 @@
 
 The stack file is the record of what a stack served, so the previous package is
 read from its git history: the pins of the commits that changed the file, newest
-first, and the first one that differs from today's pin and is still Approved
-(a package rejected since is passed over, and said so). A file with no history
-(not in a repository, or never committed) falls back to the registry: the
+first, from before today's pin was first served; the newest of them still
+Approved is served again (a package rejected since is passed over, and said so).
+Rolling back again goes further back, never forward to a package rolled back
+from. A file with no history (not in a repository, or never committed) falls
+back to the registry: the
 newest Approved package of the stack's group older than today's pin. The pin is
 then written by ``deploy`` with its checks and lock, and reaches the endpoint by
 the same pull request and ``pulumi up`` as any other pin.
@@ -50,11 +52,12 @@ def pin_history(path: Path) -> list[tuple[str, str]]:
     top = _git(path.parent, "rev-parse", "--show-toplevel")
     if top is None:
         return []
-    relative = path.relative_to(Path(top).resolve()).as_posix()
-    commits = _git(path.parent, "log", "--format=%H", "--", relative)
+    root = Path(top.strip()).resolve()
+    relative = path.relative_to(root).as_posix()
+    commits = _git(root, "log", "--format=%H", "--", relative)
     history: list[tuple[str, str]] = []
     for commit in (commits or "").split():
-        text = _git(path.parent, "show", f"{commit}:{relative}")
+        text = _git(root, "show", f"{commit}:{relative}")
         arn = _pinned_in(text) if text is not None else None
         if arn is not None:
             history.append((commit, arn))
@@ -96,8 +99,8 @@ def previous_package(
             f"stack {stack} pins no model in {stack_path(stack, stack_file)}: nothing to roll back"
         )
     passed: list[str] = []
-    for commit, arn in pin_history(stack_path(stack, stack_file)):
-        if arn == current or arn in passed:
+    for commit, arn in served_before(pin_history(stack_path(stack, stack_file)), current):
+        if arn in passed:
             continue
         package = _approved_or_none(client, arn)
         if package is not None:
@@ -114,6 +117,16 @@ def previous_package(
     )
 
 
+def served_before(history: list[tuple[str, str]], current: str) -> list[tuple[str, str]]:
+    """The pins from before ``current`` was first served, newest first, ``current`` left out.
+
+    Going back never returns to a package rolled back from: after 1 -> 2 -> 3 and a
+    rollback to 2, the next rollback serves 1, not 3.
+    """
+    first = max((i for i, (_, arn) in enumerate(history) if arn == current), default=-1)
+    return [(commit, arn) for commit, arn in history[first + 1 :] if arn != current]
+
+
 def _approved_or_none(client: Any, arn: str) -> Package | None:
     try:
         package = describe(client, arn)
@@ -128,10 +141,10 @@ def _version(arn: str) -> int:
 
 
 def rollback(client: Any, stack: str, stack_file: Path | None = None) -> Rollback:
-    """Pin the package ``stack`` served before its current one; safe to repeat only once.
+    """Pin the package ``stack`` served before its current one.
 
-    Run twice, it rolls back twice (to the package before that one), as
-    ``git revert`` would: each run reads the pin the file holds.
+    Run twice, it rolls back twice: each run reads the pin the file holds and
+    goes to what was served before that package was first served.
     """
     known_stack(stack)
     package, found_in, passed = previous_package(client, stack, stack_file)
