@@ -6,10 +6,10 @@ first, from before today's pin was first served; the newest of them still
 Approved is served again (a package rejected since is passed over, and said so).
 Rolling back again goes further back, never forward to a package rolled back
 from. A file with no history (not in a repository, or never committed) falls
-back to the registry: the
-newest Approved package of the stack's group older than today's pin. The pin is
-then written by ``deploy`` with its checks and lock, and reaches the endpoint by
-the same pull request and ``pulumi up`` as any other pin.
+back to the registry: the newest Approved package of the stack's group older
+than today's pin. The pin is then written by ``deploy`` with its checks and
+lock, and reaches the endpoint by the same pull request and ``pulumi up`` as
+any other pin.
 """
 
 from __future__ import annotations
