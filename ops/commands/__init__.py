@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "ops.commands.feature_store",
     "ops.commands.registry",
     "ops.commands.release",
+    "ops.commands.emulator",
     "ops.commands.monitoring",
     "ops.commands.smoke",
     "ops.commands.demo",

@@ -113,18 +113,23 @@ def list_command(
 def latest_command(
     stack: StackOption,
     group: GroupOption = None,
+    status: Annotated[
+        str,
+        typer.Option("--status", help="Approved (the champion) or PendingManualApproval."),
+    ] = "Approved",
     region: RegionOption = None,
     endpoint_url: EndpointUrlOption = None,
 ) -> None:
-    """Print the ARN of the newest approved package (the champion); exit 1 if there is none."""
-    from pipelines.registry import RegistryError, latest_approved
+    """Print the ARN of the newest package with the status (the champion); exit 1 if none."""
+    from pipelines.registry import RegistryError, list_packages
 
     name = _group(stack, group)
     with aws_errors():
-        champion = latest_approved(client_for(stack, region, endpoint_url), name)
-    if champion is None:
-        raise RegistryError(f"no approved model in {name}")
-    typer.echo(champion.arn)
+        newest = list_packages(client_for(stack, region, endpoint_url), name, status)
+    if not newest:
+        label = "approved" if status == "Approved" else status
+        raise RegistryError(f"no {label} model in {name}")
+    typer.echo(newest[0].arn)
 
 
 def _decide(
