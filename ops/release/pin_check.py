@@ -5,7 +5,7 @@ another stack's group names artifacts and an image that this stack's execution
 role may not read. Whether it is Approved is the registry's to say (SageMaker
 refuses to create an endpoint from a package that is not), so that check needs
 the registry: ``mlops deploy --check`` and ``mlops scan --registry`` ask it, and
-the deploy workflow runs the scan with ``--registry`` before every ``pulumi up``.
+the deploy workflow runs ``mlops deploy --check`` before every ``pulumi up``.
 """
 
 from __future__ import annotations

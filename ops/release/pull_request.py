@@ -18,7 +18,7 @@ from pathlib import Path
 
 from infra.config.stack_file import REPO_ROOT
 from ops.release.deploy import Deployment
-from ops.release.stacks import stack_config
+from ops.release.stacks import PACKAGE_ARN, stack_config
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,12 @@ def rollback_request(deployment: Deployment, found_in: str) -> PullRequest:
 def _body(deployment: Deployment, headline: str) -> str:
     package = deployment.package
     metadata = package.metadata
+    older = _older_than_served(deployment)
+    if older:
+        headline += (
+            f"\n\n**Note:** version {package.version} is older than the version it "
+            f"replaces ({older}): a late approval, or a rollback."
+        )
     rows = [
         ("package", f"`{package.arn}` ({package.status})"),
         ("approval", package.approval_description or "-"),
@@ -77,9 +83,18 @@ def _body(deployment: Deployment, headline: str) -> str:
             table,
             f"Merging deploys **{deployment.stack}** {rollout_summary(deployment)}. "
             "The deploy workflow checks in the registry that the package is Approved "
-            "(`mlops scan --registry`) before `pulumi up`.",
+            "(`mlops deploy --check`) before `pulumi up`.",
         ]
     )
+
+
+def _older_than_served(deployment: Deployment) -> int | None:
+    """The version served now, when it is newer than the package served next (same group)."""
+    found = PACKAGE_ARN.match(deployment.previous_arn or "")
+    if found is None or found.group("group") != deployment.package.group:
+        return None
+    served = int(found.group("version"))
+    return served if served > deployment.package.version else None
 
 
 def rollout_summary(deployment: Deployment) -> str:

@@ -53,3 +53,13 @@ def test_the_step_outputs_read_back_as_a_runner_reads_them(sagemaker, tmp_path) 
         "body": request.body,
     }
     assert "\n" in outputs["body"]  # the multi-line body survives
+
+
+def test_serving_an_older_version_than_the_served_one_is_pointed_out(sagemaker, tmp_path) -> None:
+    older, newer = (register_package(sagemaker, group=PROD, status="Approved") for _ in range(2))
+    path = tmp_path / "Pulumi.prod.yaml"
+    deploy(sagemaker, "prod", path, arn=newer)
+    late = serve_request(deploy(sagemaker, "prod", path, arn=older))
+    assert "version 1 is older than the version it replaces (2)" in late.body
+    fresh = serve_request(deploy(sagemaker, "prod", path, arn=newer))
+    assert "older than" not in fresh.body
