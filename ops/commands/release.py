@@ -8,12 +8,15 @@ repeat: a second run finds its work done and changes nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ops.commands.options import EndpointUrlOption, RegionOption, StackOption
 from ops.commands.registry import aws_errors, client_for, region_of
+
+if TYPE_CHECKING:
+    from ops.release.promote import Promotion
 
 release_app = typer.Typer(
     help="Release helpers the workflows run (what a push changes).", no_args_is_help=True
@@ -144,10 +147,7 @@ def promote_command(
     _print_promotion(outcome, origin)
 
 
-def _print_promotion(done: object, origin: str) -> None:
-    from ops.release.promote import Promotion
-
-    assert isinstance(done, Promotion)
+def _print_promotion(done: Promotion, origin: str) -> None:
     action = "registered" if done.created else "found"
     typer.echo(
         f"{action} {done.target.arn} ({done.target.status}) from {origin}'s {done.source.arn}"
