@@ -23,6 +23,7 @@ from infra.components.pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.components.pipeline_alarms import PipelineAlarms, PipelineAlarmsArgs
 from infra.components.quality_alarms import QualityAlarms, QualityAlarmsArgs
 from infra.components.registry import ModelRegistry, ModelRegistryArgs
+from infra.components.release_policy import ReleasePolicy, ReleasePolicyArgs
 from infra.components.retrain_gate import RetrainGate, RetrainGateArgs
 from infra.components.serving import (
     ModelEndpoint,
@@ -58,6 +59,7 @@ class Platform:
     monitoring_health: MonitoringHealth | None = None
     kubernetes: KubernetesServing | None = None
     delivery: GitHubDispatch | None = None
+    release_policy: ReleasePolicy | None = None
     budget: CostBudget | None = None
     dashboard: StackDashboard | None = None
 
@@ -98,8 +100,9 @@ class Platform:
         if self.feature_store is not None:
             outputs["featureGroupName"] = self.feature_store.group_name
         outputs["modelPackageGroupName"] = self.registry.group_name
-        outputs["modelApprovalQueueUrl"] = self.registry.cd_queue.url
         outputs["trainingPipelineName"] = self.pipeline.pipeline_name
+        if self.release_policy is not None:
+            outputs["releasePolicyArn"] = self.release_policy.policy.arn
         if self.monitoring_pipeline is not None:
             outputs["monitoringPipelineName"] = self.monitoring_pipeline.pipeline_name
         if self.drift_alarms is not None:
@@ -127,7 +130,7 @@ def build_platform(config: StackConfig) -> Platform:
     )
     feature_store = _feature_store(context, storage, roles)
     registry = ModelRegistry(
-        context.name("registry"), context, ModelRegistryArgs(storage, roles, notifications)
+        context.name("registry"), context, ModelRegistryArgs(roles, notifications)
     )
     pipeline = TrainingPipeline(
         context.name("pipeline"),
@@ -165,6 +168,9 @@ def build_platform(config: StackConfig) -> Platform:
     platform.dashboard = _dashboard(platform)
     platform.delivery = build_github_dispatch(
         context, registry, storage, notifications.dead_letters
+    )
+    platform.release_policy = ReleasePolicy(
+        context.name("release"), context, ReleasePolicyArgs(storage, registry, image)
     )
     platform.kubernetes = build_kubernetes_serving(context, storage)
     # Last: the dead-letter queue's policy names every source wired above.

@@ -23,7 +23,8 @@ def aws_session(region: str | None = None, endpoint_url: str | None = None) -> A
     if session.get_credentials() is None:
         if endpoint is None:
             raise MlopsError(
-                "no AWS credentials found; configure them, or pass --endpoint-url for an emulator"
+                "no AWS credentials found; configure them, or use an emulator: "
+                'eval "$(mlops emulator start)" (or --endpoint-url URL)'
             )
         session = boto3.session.Session(
             region_name=session.region_name,

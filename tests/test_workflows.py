@@ -61,8 +61,13 @@ def pulumi(step: dict[str, Any], command: str) -> bool:
     )
 
 
-def test_the_three_workflows_exist() -> None:
-    assert [p.name for p in all_workflows()] == ["deploy.yml", "pr.yml", "promote.yml"]
+def test_the_four_workflows_exist() -> None:
+    assert [p.name for p in all_workflows()] == [
+        "deploy.yml",
+        "pr.yml",
+        "promote.yml",
+        "rollback.yml",
+    ]
 
 
 BROKEN = (
@@ -110,17 +115,37 @@ def test_each_deploy_job_scans_before_pulumi_up_and_smoke_tests_after(stack: str
     assert scan < up < smoke
     lock = index_of(steps, lambda s: runs(s, 'mlops feature-store lock --check --stack "$STACK"'))
     assert lock < up  # only a recorded feature group is deployed
+    approved = index_of(steps, lambda s: runs(s, 'mlops deploy --check --stack "$STACK"'))
+    assert approved < up  # only Approved packages are deployed
     assert steps[up]["with"]["stack-name"] == stack
     assert "pulumi stack output endpointName" in steps[smoke]["run"]
 
 
 def test_deploys_run_in_their_own_environment_and_in_order() -> None:
     jobs = workflow("deploy.yml")["jobs"]
-    assert list(jobs) == list(STACKS)
-    assert {name: job["environment"] for name, job in jobs.items()} == {s: s for s in STACKS}
-    assert "needs" not in jobs["dev"]
-    assert jobs["staging"]["needs"] == "dev"
-    assert jobs["prod"]["needs"] == "staging"
+    assert list(jobs) == ["changes", *STACKS]
+    for stack in STACKS:
+        # Code and config changes deploy in the stack's environment (its reviewers), a change of
+        # the served model only in <stack>-model: its review was the pull request.
+        assert jobs[stack]["environment"] == (
+            f"${{{{ needs.changes.outputs.{stack} == 'pin' && '{stack}-model' || '{stack}' }}}}"
+        )
+        assert f"needs.changes.outputs.{stack} != 'none'" in jobs[stack]["if"]
+        assert "!failure()" in jobs[stack]["if"]  # a failed stack stops the ones after it
+    assert jobs["dev"]["needs"] == "changes"
+    assert jobs["staging"]["needs"] == ["changes", "dev"]
+    assert jobs["prod"]["needs"] == ["changes", "staging"]
+
+
+def test_what_a_push_changes_is_decided_from_the_commit_before_it() -> None:
+    job = workflow("deploy.yml")["jobs"]["changes"]
+    assert job["permissions"] == {"contents": "read"}
+    checkout = steps_of(job)[0]
+    assert checkout["with"]["fetch-depth"] == 0
+    step = steps_of(job)[index_of(steps_of(job), lambda s: runs(s, "mlops release changes"))]
+    assert step["env"] == {"BEFORE": "${{ github.event.before }}", "AFTER": "${{ github.sha }}"}
+    assert '--base "$BEFORE" --head "$AFTER"' in step["run"] and "$GITHUB_OUTPUT" in step["run"]
+    assert job["outputs"] == {s: f"${{{{ steps.changes.outputs.{s} }}}}" for s in STACKS}
 
 
 def test_deploy_runs_on_pushes_to_main_one_run_at_a_time() -> None:
@@ -179,7 +204,7 @@ def test_every_job_has_a_timeout_and_least_privilege_permissions() -> None:
             if permissions.get("pull-requests") == "write":
                 assert "comment-on-pr" in text or "gh pr create" in text, where
             if permissions.get("contents") == "write":
-                assert path.name == "promote.yml", f"{where} may push"
+                assert path.name in ("promote.yml", "rollback.yml"), f"{where} may push"
 
 
 def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
@@ -207,13 +232,51 @@ def test_promotion_opens_a_pull_request_and_never_deploys_or_merges() -> None:
     assert sum(runs(s, "gh pr create") for s in steps) == 1
 
 
-def test_promotion_lets_mlops_promote_choose_the_package() -> None:
-    steps = steps_of(workflow("promote.yml")["jobs"]["promote"])
-    promote = steps[index_of(steps, lambda s: runs(s, ".venv/bin/mlops promote"))]
-    flags = re.findall(r"--[a-z-]+", promote["run"])
-    assert flags == ["--to", "--region"]
+def test_promotion_pins_exactly_the_package_the_approval_event_names() -> None:
+    job = workflow("promote.yml")["jobs"]["promote"]
+    assert job["env"]["PACKAGE_ARN"] == "${{ github.event.client_payload.model_package_arn }}"
+    assert job["env"]["STACK"] == "${{ github.event.client_payload.stack }}"
+    steps = steps_of(job)
+    pin = steps[index_of(steps, lambda s: runs(s, ".venv/bin/mlops deploy"))]
+    assert re.findall(r"--[a-z-]+", pin["run"]) == [
+        "--stack",
+        "--arn",
+        "--region",
+        "--github-output",
+    ]
+    assert '--arn "$PACKAGE_ARN"' in pin["run"] and '--stack "$STACK"' in pin["run"]
+    onward = index_of(steps, lambda s: runs(s, '.venv/bin/mlops promote --arn "$PACKAGE_ARN"'))
+    opened = index_of(steps, lambda s: runs(s, "gh pr create"))
+    assert steps.index(pin) < opened < onward  # a failed copy onward never holds back the pin
+
+
+def test_duplicate_events_wait_for_each_other_and_find_their_pull_request() -> None:
+    document = workflow("promote.yml")
+    assert document["concurrency"] == {
+        "group": "promote-${{ github.event.client_payload.model_package_arn }}",
+        "cancel-in-progress": False,
+    }
+    steps = steps_of(document["jobs"]["promote"])
+    opened = steps[index_of(steps, lambda s: runs(s, "gh pr create"))]
+    assert '--head "$BRANCH" --state all' in opened["run"]  # one pull request per approval, ever
+    assert opened["env"]["BRANCH"] == "${{ steps.pin.outputs.branch }}"
+
+
+def test_rollback_is_a_manual_run_that_opens_a_pull_request_and_never_deploys() -> None:
+    document = workflow("rollback.yml")
+    inputs = document["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["stack"]["options"] == list(STACKS) and inputs["stack"]["required"] is True
+    job = document["jobs"]["rollback"]
+    steps = steps_of(job)
+    assert steps[0]["with"]["fetch-depth"] == 0  # the stack file's history
+    assert any(runs(s, '.venv/bin/mlops rollback --stack "$STACK"') for s in steps)
+    assert sum(runs(s, "gh pr create") for s in steps) == 1
+    text = (WORKFLOWS / "rollback.yml").read_text(encoding="utf-8")
+    assert "pulumi " not in text and "gh pr merge" not in text
 
 
 def test_promotion_payload_reaches_scripts_only_through_the_environment() -> None:
     for step in steps_of(workflow("promote.yml")["jobs"]["promote"]):
         assert "client_payload" not in str(step.get("run", "")), step.get("name")
+    for step in steps_of(workflow("rollback.yml")["jobs"]["rollback"]):
+        assert "inputs." not in str(step.get("run", "")), step.get("name")

@@ -1,9 +1,11 @@
 """Model registry: the stack's model package group, its state-change events and the CD hook.
 
 Every state change of a package in this group (registered, approved, rejected)
-goes to the stack's topic; approvals also land in a KMS-encrypted queue that
-continuous delivery reads to deploy the next stack. EventBridge delivers at least
-once, so whatever reads the queue must be idempotent (``pipelines.registry`` is).
+goes to the stack's topic. Approvals also match a second rule, the CD hook:
+with ``delivery.github.repository`` set, its target sends each approval to
+GitHub as a repository dispatch (``delivery.py``), whose workflow pins that
+package in this stack's file by a pull request. EventBridge delivers at least
+once and in any order, so that workflow is idempotent (``ops.release``).
 """
 
 from __future__ import annotations
@@ -14,18 +16,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
-from infra.components.dead_letters import queue_alarm, queue_metric
+from infra.components.context import StackContext
 from infra.components.iam import PlatformRoles
-from infra.components.metric import Metric
 from infra.components.notifications import Notifications
-from infra.components.storage import StackStorage
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
-CD_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
-CD_QUEUE_MAX_AGE_SECONDS = 24 * 3600  # an approval nobody deployed for a day is announced
-CD_QUEUE_MAX_RECEIVES = 5  # a message that fails this often moves to the dead-letter queue
 # EventBridge retries a failed delivery for up to a day by default; an hour is plenty here.
 TARGET_RETRY_POLICY = {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10}
 
@@ -43,19 +39,17 @@ def state_change_pattern(group_name: str, approved_only: bool = False) -> str:
 
 @dataclass(frozen=True)
 class ModelRegistryArgs:
-    """The key of the CD queue, the roles grants attach to, and where events are announced."""
+    """The roles grants attach to, and where events are announced."""
 
-    storage: StackStorage
     roles: PlatformRoles
     notifications: Notifications
 
 
 class ModelRegistry(pulumi.ComponentResource):
-    """One model package group per stack, announced on the topic and queued for CD."""
+    """One model package group per stack, its state changes announced, its approvals a CD hook."""
 
     group: aws.sagemaker.ModelPackageGroup
     group_name: str
-    cd_queue: aws.sqs.Queue
 
     def __init__(
         self,
@@ -79,38 +73,19 @@ class ModelRegistry(pulumi.ComponentResource):
         self.state_rule = self._rule(
             "model-package-state", f"State changes of packages in {self.group_name}"
         )
-        self._target(self.state_rule, "model-package-state-topic", "stack-topic", topic=True)
-        self.cd_queue = self._cd_queue(args.storage.key)
-        self.cd_queue_alarm = queue_alarm(
-            context,
-            context.name("model-approvals"),
-            self.metric_oldest_approval_age(),
-            threshold=CD_QUEUE_MAX_AGE_SECONDS,
-            description=(
-                "An approved model has waited a day in the CD queue: nobody promoted it "
-                f"(the queue keeps messages {CD_QUEUE_RETENTION_SECONDS // 86400} days)"
-            ),
-            topic_arn=args.notifications.topic.arn,
-            parent=self,
-        )
+        self._target(self.state_rule, "model-package-state-topic", "stack-topic")
+        # Its target is the GitHub dispatch (delivery.py) when delivery.github is set.
         self.approval_rule = self._rule(
             "model-package-approved",
-            f"Approvals in {self.group_name}: deploy the next stack",
+            f"Approvals in {self.group_name}: serve the approved package (pull request)",
             approved_only=True,
         )
-        self._cd_queue_policy()
-        self._target(self.approval_rule, "model-package-approved-cd", "cd-hook", topic=False)
         self.register_outputs(
             {
                 "modelPackageGroupName": self.group.model_package_group_name,
                 "modelPackageGroupArn": self.group.arn,
-                "cdQueueUrl": self.cd_queue.url,
             }
         )
-
-    def metric_oldest_approval_age(self) -> Metric:
-        """Seconds the oldest approval has waited in the CD queue."""
-        return queue_metric(self.cd_queue, "ApproximateAgeOfOldestMessage")
 
     def _rule(
         self, purpose: str, description: str, approved_only: bool = False
@@ -126,64 +101,17 @@ class ModelRegistry(pulumi.ComponentResource):
         )
 
     def _target(
-        self, rule: aws.cloudwatch.EventRule, logical: str, target_id: str, *, topic: bool
+        self, rule: aws.cloudwatch.EventRule, logical: str, target_id: str
     ) -> aws.cloudwatch.EventTarget:
-        """The stack topic (``topic``) or the CD queue as a target of ``rule``."""
+        """The stack topic as a target of ``rule``."""
         notifications = self._notifications
         return aws.cloudwatch.EventTarget(
             self._context.name(logical),
             rule=rule.name,
             target_id=target_id,
-            arn=notifications.topic.arn if topic else self.cd_queue.arn,
+            arn=notifications.topic.arn,
             dead_letter_config=notifications.dead_letters.for_rule(rule),
             retry_policy=TARGET_RETRY_POLICY,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _cd_queue(self, key: aws.kms.Key) -> aws.sqs.Queue:
-        """Approvals wait here for CD; what fails too often moves to the dead-letter queue."""
-        context = self._context
-        return aws.sqs.Queue(
-            context.name("model-approvals"),
-            name=context.name("model-approvals"),
-            kms_master_key_id=key.arn,
-            kms_data_key_reuse_period_seconds=3600,
-            message_retention_seconds=CD_QUEUE_RETENTION_SECONDS,
-            redrive_policy=pulumi.Output.json_dumps(
-                {
-                    "deadLetterTargetArn": self._notifications.dead_letters.queue.arn,
-                    "maxReceiveCount": CD_QUEUE_MAX_RECEIVES,
-                }
-            ),
-            tags=context.tags("registry"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _cd_queue_policy(self) -> aws.sqs.QueuePolicy:
-        """Only the approval rule sends, and only over TLS."""
-        return aws.sqs.QueuePolicy(
-            self._context.name("model-approvals-policy"),
-            queue_url=self.cd_queue.url,
-            policy=policy_json(
-                [
-                    {
-                        "Sid": "ApprovalRuleSendsOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": self.cd_queue.arn,
-                        "Condition": {"ArnEquals": {"aws:SourceArn": self.approval_rule.arn}},
-                    },
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "sqs:*",
-                        "Resource": self.cd_queue.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
-                ]
-            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -4,31 +4,35 @@ List prices are us-east-1 on-demand (``prices.py``); usage that the plan
 cannot know (stored GB, requests, job minutes) is an assumption written next
 to the item it prices. Free tiers are ignored, so the estimate errs high.
 Resources without a recurring charge are not listed.
+
+Two items come from the config rather than from a resource, because the
+stack pays for them although the plan cannot show them yet: hosting, while no
+model is pinned (the endpoint is created with the first pin; priced as
+configured and labelled so), and training runs started by drift and quality
+alarms (as many as the retrain gate's cool-down lets through, priced on a
+stated number). Scheduled training is priced at the schedule's cadence, every
+run as a full run: data may land every period, and each run on new data trains.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from infra.plan import prices
+from infra.plan.cost_item import CostItem
+from infra.plan.cost_serving import configured_hosting, endpoint_items
+from infra.plan.cost_training import (
+    LAMBDA_FUNCTION,
+    alarm_started_training,
+    runs_per_month,
+    schedule_items,
+)
 from infra.plan.tfplan import resource_addresses
 
 if TYPE_CHECKING:
     from infra.plan.engine import Plan
-
-
-@dataclass(frozen=True)
-class CostItem:
-    """One priced resource: what it is, how it was priced, USD a month."""
-
-    resource: str
-    service: str
-    basis: str
-    monthly_usd: float | None
-    assumption: str = ""
 
 
 @dataclass
@@ -71,11 +75,14 @@ def estimate_cost(plan: Plan) -> CostEstimate:
         pricer = PRICERS.get(resource["type"])
         if pricer is not None:
             estimate.items.extend(pricer(address, resource, plan, endpoint_configs))
+    estimate.items.extend(configured_hosting(plan))
+    estimate.items.extend(alarm_started_training(plan))
     estimate.items.extend(_custom_metrics(plan))
     return estimate
 
 
 Pricer = Callable[..., list[CostItem]]  # (address, resource, plan, endpoint configs)
+__all__ = ["PRICERS", "CostEstimate", "CostItem", "estimate_cost", "runs_per_month"]
 
 
 def _kms_key(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
@@ -102,45 +109,6 @@ def _bucket(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
             f"assumes {gb} GB stored; requests and transfer not counted",
         )
     ]
-
-
-def _endpoint(
-    address: str, resource: dict[str, Any], plan: Plan, configs: dict[str, dict[str, Any]]
-) -> list[CostItem]:
-    config = configs.get(str(resource["inputs"].get("endpointConfigName", "")))
-    if config is None:
-        return [CostItem(address, "SageMaker hosting", "endpoint config not in the plan", None)]
-    inputs = config["inputs"]
-    variants = inputs.get("productionVariants", []) + inputs.get("shadowProductionVariants", [])
-    return [_variant(address, variant) for variant in variants]
-
-
-def _variant(address: str, variant: dict[str, Any]) -> CostItem:
-    name = f"{address} ({variant.get('variantName', 'variant')})"
-    serverless = variant.get("serverlessConfig")
-    if serverless is not None:
-        gb = float(serverless.get("memorySizeInMb", 2048)) / 1024
-        cost = round(gb * prices.SERVERLESS_SECONDS * prices.SERVERLESS_GB_SECOND, 2)
-        return CostItem(
-            name,
-            "SageMaker serverless",
-            f"{gb:g} GB memory",
-            cost,
-            "assumes 100,000 invocations a month at 200 ms each",
-        )
-    instance = str(variant.get("instanceType", ""))
-    count = int(variant.get("initialInstanceCount", 1))
-    price = prices.INSTANCE_HOUR.get(instance)
-    basis = f"{count} x {instance} x {prices.HOURS_PER_MONTH} h"
-    if price is None:
-        return CostItem(name, "SageMaker hosting", basis, None, f"no list price for {instance}")
-    return CostItem(
-        name,
-        "SageMaker hosting",
-        basis,
-        round(count * price * prices.HOURS_PER_MONTH, 2),
-        "always on at the initial instance count; autoscaling adds to it",
-    )
 
 
 def _metric_alarm(address: str, resource: dict[str, Any], *_: Any) -> list[CostItem]:
@@ -315,39 +283,6 @@ def _budget(address: str, *_: Any) -> list[CostItem]:
     ]
 
 
-def _schedule(address: str, resource: dict[str, Any], plan: Plan, *_: Any) -> list[CostItem]:
-    inputs = resource["inputs"]
-    if str(inputs.get("state", "ENABLED")).upper() == "DISABLED":
-        return [CostItem(address, "SageMaker jobs", "schedule disabled", 0.0)]
-    runs, assumed = runs_per_month(str(inputs.get("scheduleExpression", "")))
-    target = str((inputs.get("target") or {}).get("arn", ""))
-    kind = "other"
-    if ":pipeline/" in target:
-        kind = "monitoring" if target.endswith("-monitoring") else "pipeline"
-    instance = plan.config.pipeline.processing_instance_type
-    price = prices.INSTANCE_HOUR.get(instance)
-    minutes = prices.JOB_MINUTES[kind]
-    basis = f"{runs:g} runs x {minutes} min on {instance}"
-    note = f"assumes {minutes} instance-minutes per run" + (f"; {assumed}" if assumed else "")
-    if price is None:
-        return [CostItem(address, "SageMaker jobs", basis, None, f"no list price for {instance}")]
-    return [CostItem(address, "SageMaker jobs", basis, round(runs * minutes / 60 * price, 2), note)]
-
-
-def runs_per_month(expression: str) -> tuple[float, str]:
-    """Runs a month of an EventBridge expression, and any assumption made reading it."""
-    rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", expression.strip())
-    if rate:
-        minutes = int(rate.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[rate.group(2)]
-        return prices.HOURS_PER_MONTH * 60 / minutes, ""
-    cron = re.fullmatch(r"cron\((\S+) (\S+) .+\)", expression.strip())
-    if cron and cron.group(2) == "*":
-        return float(prices.HOURS_PER_MONTH), ""
-    if cron and cron.group(1).isdigit() and cron.group(2).isdigit():
-        return 30.0, ""
-    return float(prices.HOURS_PER_MONTH), f"'{expression}' read as hourly"
-
-
 def _custom_metrics(plan: Plan) -> list[CostItem]:
     """The project's own metrics that alarms watch (namespaces outside AWS/)."""
     metrics: set[tuple[str, str, str]] = set()
@@ -380,17 +315,17 @@ def _identity(resource: dict[str, Any]) -> str:
 PRICERS: dict[str, Pricer] = {
     "aws:kms/key:Key": _kms_key,
     "aws:s3/bucket:Bucket": _bucket,
-    "aws:sagemaker/endpoint:Endpoint": _endpoint,
+    "aws:sagemaker/endpoint:Endpoint": endpoint_items,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": _composite_alarm,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:sagemaker/featureGroup:FeatureGroup": _feature_group,
     "aws:ecr/repository:Repository": _ecr_repository,
-    "aws:scheduler/schedule:Schedule": _schedule,
+    "aws:scheduler/schedule:Schedule": schedule_items,
     "aws:sns/topic:Topic": _topic,
     "aws:sqs/queue:Queue": _queue,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:budgets/budget:Budget": _budget,
-    "aws:lambda/function:Function": _function,
+    LAMBDA_FUNCTION: _function,
 }

@@ -53,9 +53,11 @@ FEATURE_STORE_MILLIONS = (1.0, 1.0)  # writes, reads per month
 FEATURE_STORE_ONLINE_GB = 1
 LOG_GROUP_GB = 5
 ECR_GB = 2  # the project image's repository: kept images, shared layers
-# Instance-minutes a run bills: training pipeline, the monitoring pipeline (three short jobs:
-# drift, quality, feedback), other.
-JOB_MINUTES = {"pipeline": 20, "monitoring": 15, "other": 5}
+# Instance-minutes a run bills: a training run on new data (Dataset, Validate, Features, Train,
+# Evaluate, Champion), one on unchanged data (the step cache serves all but Dataset and
+# Champion), the monitoring pipeline (three short jobs: drift, quality, feedback), other.
+JOB_MINUTES = {"pipeline": 20, "cache hit": 6, "monitoring": 15, "other": 5}
+ALARM_STARTED_RUNS = 4  # drift or quality episodes a month that start a retraining
 SNS_PUBLISHES = 10_000
 SQS_REQUESTS = 100_000
 DEAD_LETTER_REQUESTS = 1_000  # failed deliveries and reading them: normally none

@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "ops.commands.pipeline",
     "ops.commands.feature_store",
     "ops.commands.registry",
+    "ops.commands.release",
+    "ops.commands.emulator",
     "ops.commands.monitoring",
     "ops.commands.smoke",
     "ops.commands.demo",

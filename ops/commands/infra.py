@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ops.commands.options import StackOption
+from ops.commands.options import EndpointUrlOption, RegionOption, StackOption
 
 ConfigFileOption = Annotated[
     Path | None,
@@ -64,19 +64,50 @@ def scan(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write every check result as JSON here.")
     ] = None,
+    registry: Annotated[
+        bool,
+        typer.Option(
+            "--registry",
+            help="Also ask the model registry that every pinned package is Approved.",
+        ),
+    ] = False,
+    region: RegionOption = None,
+    endpoint_url: EndpointUrlOption = None,
 ) -> None:
-    """Synthesise a stack, then run checkov and the project's own policies on it."""
+    """Synthesise a stack, then run checkov and the project's own policies on it.
+
+    The packages the stack file pins are checked too: offline, that each is in the
+    stack's own group; with --registry, also that each is Approved.
+    """
     from infra.plan.scan import scan_plan
     from ops.plan_report import print_scan, synthesize_with_progress
 
     plan = synthesize_with_progress(stack, config_file, set_ or [])
     result = scan_plan(plan)
+    result.results.extend(_pin_checks(stack, config_file, registry, region, endpoint_url))
     print_scan(result)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _pin_checks(
+    stack: str,
+    config_file: Path | None,
+    registry: bool,
+    region: str | None,
+    endpoint_url: str | None,
+) -> list[Any]:
+    """The release checks of the pinned packages (``ops.release.pin_check``)."""
+    from ops.commands.registry import aws_errors, client_for
+    from ops.release.pin_check import check_pins
+
+    if not registry:
+        return check_pins(stack, config_file)
+    with aws_errors():
+        return check_pins(stack, config_file, client_for(stack, region, endpoint_url))
 
 
 def cost(

@@ -74,6 +74,12 @@ def run_local_command(
         typer.echo("nothing registered: the group already holds this model (data unchanged)")
         return
     typer.echo(f"registered {run.package_arn} ({run.approval_status})")
+    if endpoint_url is None:
+        typer.echo(
+            "the emulator this run started has stopped with it, and its registry with it; "
+            'to deploy the model next, start one first: eval "$(mlops emulator start)"',
+            err=True,
+        )
 
 
 @pipeline_app.command("start")

@@ -1,10 +1,9 @@
-"""``mlops registry ...`` and ``mlops promote``: the model registry from the command line."""
+"""``mlops registry ...``: the model registry from the command line."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -30,12 +29,10 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why; recorded on th
 
 def register(app: typer.Typer) -> None:
     app.add_typer(registry_app, name="registry")
-    app.command("promote")(promote_command)
-    app.command("deploy")(deploy_command)
 
 
 @contextmanager
-def _aws_errors() -> Iterator[None]:
+def aws_errors() -> Iterator[None]:
     """AWS failures (unreachable endpoint, denied call) as one line instead of a traceback."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -50,21 +47,21 @@ def _aws_errors() -> Iterator[None]:
         raise RegistryError(str(error)) from None
 
 
-def _region(stack: str, region: str | None) -> str:
+def region_of(stack: str, region: str | None) -> str:
     """``--region``, or the region of the stack's file."""
     from infra.config import load_stack
 
     return region if region is not None else load_stack(stack).region
 
 
-def _client(stack: str, region: str | None, endpoint_url: str | None) -> Any:
+def client_for(stack: str, region: str | None, endpoint_url: str | None) -> Any:
     from ops.aws import sagemaker_client
 
-    return sagemaker_client(_region(stack, region), endpoint_url)
+    return sagemaker_client(region_of(stack, region), endpoint_url)
 
 
 def _group(stack: str, group: str | None) -> str:
-    from ops.release.promote import group_of
+    from ops.release.stacks import group_of
 
     return group or group_of(stack)
 
@@ -107,8 +104,8 @@ def list_command(
     from pipelines.registry import list_packages
 
     name = _group(stack, group)
-    with _aws_errors():
-        packages = list_packages(_client(stack, region, endpoint_url), name, status)
+    with aws_errors():
+        packages = list_packages(client_for(stack, region, endpoint_url), name, status)
     _print_packages(f"{name}: {len(packages)} packages", packages)
 
 
@@ -116,18 +113,23 @@ def list_command(
 def latest_command(
     stack: StackOption,
     group: GroupOption = None,
+    status: Annotated[
+        str,
+        typer.Option("--status", help="Approved (the champion) or PendingManualApproval."),
+    ] = "Approved",
     region: RegionOption = None,
     endpoint_url: EndpointUrlOption = None,
 ) -> None:
-    """Print the ARN of the newest approved package (the champion); exit 1 if there is none."""
-    from pipelines.registry import RegistryError, latest_approved
+    """Print the ARN of the newest package with the status (the champion); exit 1 if none."""
+    from pipelines.registry import RegistryError, list_packages
 
     name = _group(stack, group)
-    with _aws_errors():
-        champion = latest_approved(_client(stack, region, endpoint_url), name)
-    if champion is None:
-        raise RegistryError(f"no approved model in {name}")
-    typer.echo(champion.arn)
+    with aws_errors():
+        newest = list_packages(client_for(stack, region, endpoint_url), name, status)
+    if not newest:
+        label = "approved" if status == "Approved" else status
+        raise RegistryError(f"no {label} model in {name}")
+    typer.echo(newest[0].arn)
 
 
 def _decide(
@@ -135,8 +137,8 @@ def _decide(
 ) -> None:
     from pipelines import registry
 
-    with _aws_errors():
-        client = _client(stack, region, endpoint_url)
+    with aws_errors():
+        client = client_for(stack, region, endpoint_url)
         change = (registry.approve if approve else registry.reject)(client, arn, reason)
     state = change.package.status
     typer.echo(f"{arn}: {state}" + ("" if change.changed else " (unchanged)"))
@@ -164,69 +166,3 @@ def reject_command(
 ) -> None:
     """Reject a package with a reason; a rejected package is never promoted."""
     _decide(stack, arn, reason, region, endpoint_url, approve=False)
-
-
-StackFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--stack-file",
-        help="Where to write the pinned stack file (default: its environments file; "
-        "a new path starts as a copy of it).",
-    ),
-]
-
-
-def promote_command(
-    to: Annotated[str, typer.Option("--to", help="Target stack: staging or prod.")],
-    stack_file: StackFileOption = None,
-    source_stack_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--source-stack-file",
-            help="Stack file of the source stack, whose pinned model is promoted "
-            "(default: its environments file).",
-        ),
-    ] = None,
-    region: RegionOption = None,
-    endpoint_url: EndpointUrlOption = None,
-) -> None:
-    """Promote the model the previous stack serves: copy it into the target, pin its ARN there."""
-    from rich.console import Console
-
-    from ops.release.promote import promote, promotion_clients, source_stack
-
-    origin = source_stack(to)
-    with _aws_errors():
-        clients = promotion_clients(_region(origin, region), endpoint_url)
-        done = promote(clients, to, stack_file=stack_file, source_stack_file=source_stack_file)
-    action = "registered" if done.created else "found"
-    pinned = "pinned in" if done.file_changed else "already pinned in"
-    console = Console()
-    console.print(
-        f"{action} [bold]{done.target.arn}[/] ({done.target.status}) "
-        f"from {origin}'s {done.source.arn}"
-    )
-    console.print(f"{pinned} {done.stack_file}")
-    if done.target.status != "Approved":
-        console.print(
-            f"approve it before 'pulumi up --stack {to}': "
-            f"mlops registry approve {done.target.arn} --stack {to} --reason ..."
-        )
-
-
-def deploy_command(
-    stack: StackOption = "dev",
-    stack_file: StackFileOption = None,
-    region: RegionOption = None,
-    endpoint_url: EndpointUrlOption = None,
-) -> None:
-    """Serve dev's newest approved model: pin its ARN in dev's stack file."""
-    from rich.console import Console
-
-    from ops.release.deploy import deploy
-
-    with _aws_errors():
-        client = _client(stack, region, endpoint_url)
-        done = deploy(client, stack, stack_file=stack_file)
-    pinned = "pinned in" if done.file_changed else "already pinned in"
-    Console().print(f"{pinned} {done.stack_file}: [bold]{done.package.arn}[/]")

@@ -96,8 +96,11 @@ def release(
             done.target.arn,
             f"demo: {previous} served it; approved for {stack} by the operator",
         )
-        release.packages[stack] = approved.package
+        # What the approval event leads to: the workflow pins exactly that package there.
+        pinned = deploy(clients.sagemaker, stack, release.stack_files[stack], arn=done.target.arn)
+        release.packages[stack] = pinned.package
         console.print(f"registry approve: {approved.package.arn} is {approved.package.status}")
+        console.print(f"deploy --stack {stack} --arn: pinned {pinned.package.arn}")
     console.print(_release_table(release))
     return release
 

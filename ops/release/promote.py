@@ -1,22 +1,21 @@
-"""Promotion: what one stack serves becomes the pinned model of the next stack.
+"""Promotion: an approved model of one stack becomes a candidate in the next stack's registry.
 
-dev -> staging -> prod. The source is the package pinned in the source stack's
-file (what that stack served and was tested with), never merely the newest
-approved one. Its model artifact, metrics and any other object it names are
-copied into the target stack's artifacts bucket under the target's key
-(``artifact_copy.py``), because the target's execution role may read nothing
-else; the copy is registered in the target's group with the target's approval
-policy and lineage to the source (``PromotedFrom`` metadata, ``SourceUri``),
-found again by that lineage on a repeated promotion, and its ARN is written to
-``mlops:serving: modelPackageArn:`` in ``environments/Pulumi.<stack>.yaml``,
-so what a stack serves is pinned in git and reviewed like any other change.
-The stack file is edited through a YAML round trip (comments, key order and
-layout stay), re-parsed to check that nothing but that one value changed, and
-replaced atomically.
-
-The project image (in the source stack's ECR repository, referenced by
-digest) is copied into the target stack's repository under the same digest
-(``image_copy.py``), since each stack's role pulls only from its own.
+dev -> staging -> prod. The source is an Approved package of the source stack:
+the one an approval event names (``promote_package``), or the one the source
+stack's file pins (``promote``: what that stack served and was tested with),
+never merely the newest approved one. Its model artifact, metrics and any other
+object it names are copied into the target stack's artifacts bucket under the
+target's key (``artifact_copy.py``), because the target's execution role may
+read nothing else; the project image (in the source stack's ECR repository,
+referenced by digest) is copied into the target's repository under the same
+digest (``image_copy.py``). The copy is registered in the target's group with
+the target's approval policy (``PendingManualApproval`` in staging and prod)
+and lineage to the source (``PromotedFrom`` metadata, ``SourceUri``), and found
+again by that lineage on a repeated promotion. A copy is pinned in the target's
+stack file only once it is Approved: a person's approval of it is what serves
+it there (its approval event pins it, as any approval does: ``deploy.py``).
+The registry check and the registration run under the lock of the target's
+stack file folder, so two promotions of one package register one copy.
 """
 
 from __future__ import annotations
@@ -25,35 +24,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from infra.config import ConfigError, load_stack
-from infra.config.atomic import write_atomically
-from infra.config.stack_file import with_config_value
 from infra.naming import StackNames
 from ops.aws import aws_session
 from ops.release.artifact_copy import PROMOTED_PREFIX, Destination, copied_fields, copy_uris
+from ops.release.deploy import approved_package
 from ops.release.image_copy import LayerFetch, copy_image, parse_image_uri
+from ops.release.pinning import pin_model_package
+from ops.release.stack_lock import stack_file_lock
+from ops.release.stacks import (
+    ARN_KEY,
+    SERVING_KEY,
+    STACK_ORDER,
+    PromotionError,
+    group_of,
+    next_stack,
+    pinned_arn,
+    source_stack,
+    stack_config,
+    stack_of_package,
+    stack_path,
+)
 from pipelines.registry import (
     APPROVED,
     Package,
-    RegistryError,
     describe,
     list_packages,
-    state_change,
 )
 
-STACK_ORDER = ("dev", "staging", "prod")
-SERVING_KEY = "mlops:serving"
-ARN_KEY = "modelPackageArn"
 # Metadata of a copy: where it came from, and whether it was approved by policy, not a person.
 PROMOTED_FROM = "PromotedFrom"
 PROMOTED_FROM_STACK = "PromotedFromStack"
 APPROVED_ON_REGISTRATION = "ApprovedOnRegistration"
-
-
-class PromotionError(RegistryError):
-    """A promotion that must not happen (nothing pinned, unapproved package, bad target)."""
 
 
 @dataclass(frozen=True)
@@ -95,43 +96,14 @@ class Promotion:
     file_changed: bool
 
 
-def source_stack(target: str) -> str:
-    """The stack whose pinned model feeds ``target``."""
-    if target not in STACK_ORDER:
-        raise PromotionError(f"unknown stack {target!r}; promote to one of staging, prod")
-    index = STACK_ORDER.index(target)
-    if index == 0:
-        raise PromotionError(
-            "dev is the first stack; nothing promotes into it "
-            "(serve dev's own model with 'mlops deploy --stack dev')"
-        )
-    return STACK_ORDER[index - 1]
-
-
-def group_of(stack: str, stack_file: Path | None = None) -> str:
-    """The model package group of a stack, named as the registry component names it."""
-    return StackNames(load_stack(stack, stack_file)).model_group
-
-
-def pinned_arn(stack: str, stack_file: Path | None = None) -> str | None:
-    """The ``mlops:serving.modelPackageArn`` a stack file pins, or None."""
-    return load_stack(stack, stack_file).serving.model_package_arn
-
-
 def pinned_source(client: Any, stack: str, stack_file: Path | None = None) -> Package:
     """The package a stack serves, which must be approved to be promoted."""
-    from infra.config.stack_file import stack_file as path_of
-
     arn = pinned_arn(stack, stack_file)
     if arn is None:
-        fix = (
-            "'mlops deploy --stack dev'"
-            if stack == STACK_ORDER[0]
-            else f"'mlops promote --to {stack}'"
-        )
+        fix = f"'mlops deploy --stack {stack}'" + ("" if stack == STACK_ORDER[0] else " --arn ARN")
         raise PromotionError(
             f"stack {stack} pins no model ({SERVING_KEY}.{ARN_KEY} in "
-            f"{stack_file or path_of(stack)}); serve one there first with {fix}"
+            f"{stack_path(stack, stack_file)}); serve one there first with {fix}"
         )
     package = describe(client, arn)
     if package.status != APPROVED:
@@ -246,89 +218,68 @@ def promote(
     source_stack_file: Path | None = None,
     fetch: LayerFetch | None = None,
 ) -> Promotion:
-    """Promote the source stack's pinned model into ``target_stack`` and pin it; safe to repeat.
+    """Promote the package the source stack pins into ``target_stack``; safe to repeat.
 
     ``stack_file`` is where the target's pinned file is written (default: its
     environments file; a path that does not exist yet starts as a copy of it).
     ``fetch`` reads image blobs (default: ECR's download URLs).
     """
-    from infra.config.stack_file import stack_file as path_of
-
     origin = source_stack(target_stack)
-    path = stack_file or path_of(target_stack)
     source = pinned_source(clients.sagemaker, origin, source_stack_file)
-    target = StackNames(load_stack(target_stack, path if path.is_file() else None))
-    names = StackNames(load_stack(origin, source_stack_file))
-    copy, created = copy_into(clients, source, target, names, fetch)
-    changed = pin_model_package(path, copy.arn, template=path_of(target_stack))
-    return Promotion(source, copy, target_stack, path, created, changed)
+    return _promote(clients, source, origin, target_stack, stack_file, source_stack_file, fetch)
 
 
-def promote_on_event(
+@dataclass(frozen=True)
+class NotPromoted:
+    """Why an approved package goes no further (the last stack, or approved by policy)."""
+
+    package: Package
+    reason: str
+
+
+def promote_package(
     clients: PromotionClients,
-    event: dict[str, Any],
+    arn: str,
     stack_files: dict[str, Path] | None = None,
     fetch: LayerFetch | None = None,
-) -> Promotion | None:
-    """The CD hook: approving the model a stack serves promotes it to the next stack.
+) -> Promotion | NotPromoted:
+    """Register the approved package ``arn`` in the stack after its own; safe to repeat.
 
-    Ignored (None): other statuses, groups of no promoting stack, a package the
-    source stack does not pin, and a promotion copy approved by its stack's
-    registration policy rather than by a person, so no approval cascades
-    through stacks on its own. Duplicate deliveries find the same copy and the
-    same pinned ARN, so they change nothing.
+    Not promoted: a package of the last stack, and a promotion copy that its
+    stack's registration policy approved rather than a person, so that no
+    approval cascades through the stacks on its own.
     """
-    group, arn, status = state_change(event)
-    if status != APPROVED:
-        return None
     files = stack_files or {}
-    for stack in STACK_ORDER[:-1]:
-        if group_of(stack, files.get(stack)) != group:
-            continue
-        if pinned_arn(stack, files.get(stack)) != arn:
-            return None
-        package = describe(clients.sagemaker, arn)
-        if package.metadata.get(APPROVED_ON_REGISTRATION) == "true":
-            return None
-        target = STACK_ORDER[STACK_ORDER.index(stack) + 1]
-        return promote(clients, target, files.get(target), files.get(stack), fetch)
-    return None
+    origin = stack_of_package(arn, files)
+    package = approved_package(clients.sagemaker, arn, origin, group_of(origin, files.get(origin)))
+    target = next_stack(origin)
+    if target is None:
+        return NotPromoted(package, f"{origin} is the last stack: nothing to promote {arn} to")
+    if package.metadata.get(APPROVED_ON_REGISTRATION) == "true":
+        return NotPromoted(
+            package,
+            f"{arn} was approved by {origin}'s registration policy, not by a person: "
+            "not promoted further",
+        )
+    return _promote(clients, package, origin, target, files.get(target), files.get(origin), fetch)
 
 
-def pin_model_package(path: Path, arn: str, template: Path | None = None) -> bool:
-    """Write ``arn`` as ``mlops:serving: modelPackageArn:``; False when it was already there.
-
-    A ``path`` that does not exist starts as a copy of ``template`` (the stack's own file).
-    The file is replaced atomically, and only when nothing but that one value changed.
-    """
-    source = path if path.is_file() else template
-    if source is None or not source.is_file():
-        raise PromotionError(f"stack file {path} not found; create it before pinning")
-    text = source.read_text(encoding="utf-8")
-    try:
-        updated = set_model_package_arn(text, arn)
-    except ConfigError as error:
-        raise PromotionError(f"{source}: {error}") from None
-    if updated == text and source == path:
-        return False
-    before, after = yaml.safe_load(text) or {}, yaml.safe_load(updated)
-    if after != _with_arn(before, arn):
-        raise PromotionError(f"{path}: could not pin the model package without other changes")
-    write_atomically(path, updated)
-    return True
-
-
-def _with_arn(document: dict[str, Any], arn: str) -> dict[str, Any]:
-    config = dict(document.get("config") or {})
-    serving = dict(config.get(SERVING_KEY) or {})
-    serving[ARN_KEY] = arn
-    config[SERVING_KEY] = serving
-    return {**document, "config": config}
-
-
-def set_model_package_arn(text: str, arn: str) -> str:
-    """The stack file's text with the serving ARN set: replaced, inserted or a new section.
-
-    A round trip through ruamel.yaml: comments, key order and layout stay.
-    """
-    return with_config_value(text, SERVING_KEY, [ARN_KEY], arn)
+def _promote(
+    clients: PromotionClients,
+    source: Package,
+    origin: str,
+    target_stack: str,
+    stack_file: Path | None,
+    origin_file: Path | None,
+    fetch: LayerFetch | None,
+) -> Promotion:
+    """Find or register the copy, under the target folder's lock; pin it if it is Approved."""
+    path = stack_path(target_stack, stack_file)
+    with stack_file_lock(path):
+        target = StackNames(stack_config(target_stack, path))
+        names = StackNames(stack_config(origin, origin_file))
+        copy, created = copy_into(clients, source, target, names, fetch)
+        changed = copy.status == APPROVED and pin_model_package(
+            path, copy.arn, template=stack_path(target_stack)
+        )
+    return Promotion(source, copy, target_stack, path, created, changed)

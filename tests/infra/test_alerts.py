@@ -31,8 +31,8 @@ def test_every_event_target_names_the_dead_letter_queue_and_a_retry_policy(plan_
     plan = plan_for("prod", ARN)
     dlq_arn = plan.one(QUEUE, DLQ)["outputs"]["arn"]
     targets = plan.of_type(TARGET)
-    # registry state, CD approvals, retraining on drift and on quality, failed monitoring runs
-    assert len(targets) == 5
+    # registry state, retraining on drift and on quality, failed monitoring runs
+    assert len(targets) == 4
     for target in targets:
         assert target["inputs"].get("deadLetterConfig") == {"arn": dlq_arn}, target["name"]
         assert target["inputs"]["retryPolicy"]["maximumRetryAttempts"] >= 1, target["name"]
@@ -117,14 +117,13 @@ def test_one_dead_letter_raises_the_alarm(plan_for) -> None:
     assert alarm["comparisonOperator"] == "GreaterThanThreshold" and alarm["threshold"] == 0
 
 
-def test_an_approval_nobody_deployed_for_a_day_raises_the_cd_queue_alarm(plan_for) -> None:
+def test_no_queue_of_approvals_waits_for_a_consumer_nor_alarms_a_day_later(plan_for) -> None:
     plan = plan_for("prod")
-    alarm = plan.one(ALARM, "mlops-prod-model-approvals-oldest")["inputs"]
-    assert alarm["metricName"] == "ApproximateAgeOfOldestMessage"
-    assert alarm["threshold"] == 24 * 3600
-    queue = plan.one(QUEUE, "mlops-prod-model-approvals")["inputs"]
-    redrive = json.loads(queue["redrivePolicy"])
-    assert redrive["deadLetterTargetArn"] == plan.one(QUEUE, DLQ)["outputs"]["arn"]
+    assert [q["name"] for q in plan.of_type(QUEUE)] == [DLQ]
+    assert not [a for a in plan.of_type(ALARM) if "model-approvals" in a["name"]]
+    # An approval GitHub did not accept is a dead letter, and one dead letter is an alarm.
+    alarm = plan.one(ALARM, f"{DLQ}-waiting")["inputs"]
+    assert alarm["dimensions"] == {"QueueName": plan.one(QUEUE, DLQ)["outputs"]["name"]}
 
 
 def test_subscriptions_come_from_config_and_redrive_to_the_dead_letter_queue(plan_for) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from infra.plan.cost import CostEstimate, CostItem, estimate_cost, runs_per_month
+from infra.plan.cost import PRICERS, CostEstimate, CostItem, estimate_cost
+from infra.plan.cost_training import runs_per_month
 from infra.plan.engine import Plan
 
 
@@ -36,6 +37,7 @@ def items_of(estimate: CostEstimate, service: str) -> list[CostItem]:
 
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+QUEUE_TYPE = "aws:sqs/queue:Queue"
 
 
 def test_the_total_is_the_sum_of_the_items_and_the_stack_key_costs_a_dollar(plan_for) -> None:
@@ -219,7 +221,9 @@ def test_the_topic_and_queue_are_priced_on_stated_volumes(plan_for) -> None:
     [topic] = items_of(estimate, "SNS")
     assert topic.monthly_usd == 0.01 and "10,000" in topic.assumption
     queues = {item.resource.split(".")[-1]: item for item in items_of(estimate, "SQS")}
-    assert queues["mlops-prod-model-approvals"].monthly_usd == 0.04
+    assert set(queues) == {"mlops-prod-dead-letters"}  # no queue waits for a consumer
+    other = {"name": "work", "inputs": {"name": "mlops-prod-work"}}
+    assert PRICERS[QUEUE_TYPE]("aws_sqs_queue.work", other)[0].monthly_usd == 0.04
     assert queues["mlops-prod-dead-letters"].monthly_usd == 0.0
     assert "only failed deliveries" in queues["mlops-prod-dead-letters"].assumption
 
@@ -270,3 +274,58 @@ def test_every_stack_prices_the_project_image_repository(plan_for) -> None:
         assert item.resource == f"aws_ecr_repository.mlops-{stack}-image"
         assert item.monthly_usd == pytest.approx(2 * 0.10)
         assert "GB stored" in item.assumption
+
+
+def test_prod_without_a_pin_prices_its_configured_endpoint_as_most_of_its_cost(plan_for) -> None:
+    estimate = estimate_cost(plan_for("prod"))
+    [hosting] = items_of(estimate, "SageMaker hosting")
+    assert hosting.resource == "mlops-prod-endpoint (configured) (primary)"
+    assert hosting.basis == "2 x ml.m5.xlarge x 730 h"
+    assert hosting.assumption.startswith("no model pinned yet: priced as configured")
+    assert hosting.monthly_usd is not None and hosting.monthly_usd / estimate.total > 0.85
+
+
+def test_a_pinned_endpoint_is_priced_from_the_plan_not_the_config(plan_for) -> None:
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3"
+    [hosting] = items_of(
+        estimate_cost(plan_for("prod", f"serving.modelPackageArn={arn}")), "SageMaker hosting"
+    )
+    assert "configured" not in hosting.resource and hosting.basis == "2 x ml.m5.xlarge x 730 h"
+
+
+def test_a_stack_that_serves_nothing_prices_no_hosting(plan_for) -> None:
+    estimate = estimate_cost(plan_for("prod", "serving.enabled=false"))
+    assert items_of(estimate, "SageMaker hosting") == []
+
+
+def test_dev_prices_its_configured_serverless_endpoint(plan_for) -> None:
+    [serverless] = items_of(estimate_cost(plan_for("dev")), "SageMaker serverless")
+    assert serverless.resource == "mlops-dev-endpoint (configured) (primary)"
+
+
+def test_training_is_priced_at_the_scheduled_cadence_and_on_alarms(plan_for) -> None:
+    jobs = {i.resource: i for i in items_of(estimate_cost(plan_for("prod")), "SageMaker jobs")}
+    scheduled = jobs["aws_scheduler_schedule.mlops-prod-training-schedule"]
+    assert scheduled.basis == "730 runs x 20 min on ml.m5.large"
+    assert "cache hit of 6 min ($8.39 a month at this cadence)" in scheduled.assumption
+    alarms = jobs["mlops-prod-retrain-gate (training it starts)"]
+    assert alarms.basis == "4 alarm-started runs x 20 min on ml.m5.large"
+    assert alarms.monthly_usd == pytest.approx(4 * 20 / 60 * 0.115, abs=0.01)
+    assert "360-minute cool-down allows at most 121" in alarms.assumption
+    assert "created with the first pin" in alarms.assumption
+
+
+def test_a_slower_cadence_costs_less_and_a_short_cool_down_raises_the_ceiling(plan_for) -> None:
+    daily = estimate_cost(plan_for("prod", "pipeline.schedule=rate(1 day)"))
+    schedule = {i.resource: i for i in items_of(daily, "SageMaker jobs")}
+    assert schedule["aws_scheduler_schedule.mlops-prod-training-schedule"].monthly_usd == (
+        pytest.approx(730 / 24 * 20 / 60 * 0.115, abs=0.01)
+    )
+    short = estimate_cost(plan_for("prod", "monitoring.retrainCooldownMinutes=15"))
+    [alarms] = [i for i in items_of(short, "SageMaker jobs") if "retrain-gate" in i.resource]
+    assert "allows at most 2920" in alarms.assumption
+
+
+def test_without_retraining_on_alarms_no_alarm_started_run_is_priced(plan_for) -> None:
+    estimate = estimate_cost(plan_for("dev"))
+    assert not [i for i in estimate.items if "retrain-gate (training" in i.resource]

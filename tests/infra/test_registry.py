@@ -1,4 +1,4 @@
-"""Model registry: one named group per stack, state-change events to the topic and the CD queue."""
+"""Model registry: one named group per stack, state changes to the topic, approvals a CD hook."""
 
 from __future__ import annotations
 
@@ -32,19 +32,21 @@ def test_state_changes_of_this_group_go_to_the_stack_topic(plan_for) -> None:
     assert target["inputs"]["arn"] == plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
 
 
-def test_only_approvals_reach_the_cd_queue_which_only_that_rule_may_feed(plan_for) -> None:
+def test_approvals_of_this_group_match_the_cd_hook_which_has_no_target_by_default(
+    plan_for,
+) -> None:
     plan = plan_for("prod")
     rule = plan.one(RULE, "mlops-prod-model-package-approved")
     pattern = json.loads(rule["inputs"]["eventPattern"])
-    assert pattern["detail"]["ModelApprovalStatus"] == ["Approved"]
-    queue = plan.one("aws:sqs/queue:Queue", "mlops-prod-model-approvals")
-    assert queue["inputs"]["kmsMasterKeyId"] == plan.one("aws:kms/key:Key")["outputs"]["arn"]
-    target = plan.one(TARGET, "mlops-prod-model-package-approved-cd")
-    assert target["inputs"]["arn"] == queue["outputs"]["arn"]
-    queue_policy = plan.one("aws:sqs/queuePolicy:QueuePolicy", "mlops-prod-model-approvals-policy")
-    allow = policy(queue_policy)["Statement"][0]
-    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["outputs"]["arn"]
+    assert pattern["detail"] == {
+        "ModelPackageGroupName": ["mlops-prod-fraud-models"],
+        "ModelApprovalStatus": ["Approved"],
+    }
+    # Without delivery.github the hook has no target (the state rule still tells the topic),
+    # and no queue collects approvals that nothing reads.
+    assert [t for t in plan.of_type(TARGET) if t["inputs"]["rule"] == rule["name"]] == []
+    assert not [q for q in plan.of_type("aws:sqs/queue:Queue") if "approvals" in q["name"]]
+    assert "modelApprovalQueueUrl" not in plan.outputs
 
 
 def test_pipeline_role_may_register_into_this_group_only(plan_for) -> None:

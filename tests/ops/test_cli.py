@@ -47,6 +47,10 @@ def test_the_documented_interface_exists() -> None:
         "feature-store lock",
         "promote",
         "deploy",
+        "rollback",
+        "release changes",
+        "emulator start",
+        "emulator stop",
         "demo",
     ):
         assert command in names, command

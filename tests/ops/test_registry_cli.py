@@ -101,9 +101,25 @@ def test_approve_then_latest_then_deploy_then_promote(client, endpoint, tmp_path
         endpoint=endpoint,
     )
     assert promoted.returncode == 0, promoted.stderr
-    assert ":model-package/mlops-staging-fraud-models/" in pinned(target)
-    assert pinned(target) in promoted.stdout.replace("\n", "")
     assert "PendingManualApproval" in promoted.stdout
+    copy = promoted.stdout.split()[1]
+    assert ":model-package/mlops-staging-fraud-models/" in copy
+    assert not target.exists()  # a copy waiting for approval is not served
+    approve = ("registry", "approve", copy, "--stack", "staging", "--reason", "canary clean")
+    assert mlops(*approve, endpoint=endpoint).returncode == 0
+    served = mlops(
+        "deploy",
+        "--stack",
+        "staging",
+        "--arn",
+        copy,
+        "--stack-file",
+        str(target),
+        endpoint=endpoint,
+    )
+    assert served.returncode == 0, served.stderr
+    assert pinned(target) == copy
+    assert copy in served.stdout.replace("\n", "")
 
 
 def test_promoting_a_rejected_package_exits_1_with_one_line(client, endpoint, tmp_path) -> None:
@@ -132,12 +148,14 @@ def test_promoting_a_rejected_package_exits_1_with_one_line(client, endpoint, tm
     assert target.read_text() == "config:\n  mlops:environment: staging\n"
 
 
-def test_deploying_to_staging_is_refused_with_one_line(endpoint) -> None:
-    refused = mlops("deploy", "--stack", "staging", endpoint=endpoint)
+def test_deploying_a_package_of_another_stack_is_refused_with_one_line(client, endpoint) -> None:
+    arn = dev_package(client)
+    refused = mlops("deploy", "--stack", "staging", "--arn", arn, endpoint=endpoint)
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
-        "error: staging serves what the stack before it served; "
-        "use 'mlops promote --to staging' (deploy is for dev)"
+        f"error: {arn} is in mlops-dev-fraud-models, not in mlops-staging-fraud-models of stack "
+        "staging; a stack serves packages of its own group (promote it first: "
+        "'mlops promote --arn ARN')"
     ]
 
 

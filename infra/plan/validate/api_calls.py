@@ -88,7 +88,10 @@ SIMPLE: dict[str, Mapping] = {
     ),
     "aws:cloudwatch/eventRule:EventRule": Mapping("events", "PutRule"),
     "aws:cloudwatch/dashboard:Dashboard": Mapping("cloudwatch", "PutDashboard"),
-    "aws:scheduler/schedule:Schedule": Mapping("scheduler", "CreateSchedule"),
+    # The provider's ``pipeline_parameters`` block is the API's ``PipelineParameterList``.
+    "aws:scheduler/schedule:Schedule": Mapping(
+        "scheduler", "CreateSchedule", {"pipelineparameters": "PipelineParameterList"}
+    ),
     "aws:lambda/permission:Permission": Mapping(
         "lambda", "AddPermission", {"function": "FunctionName"}
     ),

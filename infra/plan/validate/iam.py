@@ -32,24 +32,30 @@ PASSED = "PARLIAMENT"
 
 
 @cache
-def _analyze() -> Any:
-    """parliament's ``analyze_policy_string``.
+def parliament_module() -> Any:
+    """The parliament module (the AWS IAM policy linter and its Service Authorization data).
 
     parliament 1.6 locates its data with ``pkg_resources``, which setuptools no
     longer installs by default; a stand-in answering ``resource_filename`` from
     ``importlib.resources`` is provided when the real one is absent.
     """
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
-        stand_in = types.ModuleType("pkg_resources")
-        stand_in.resource_filename = (  # type: ignore[attr-defined]
-            lambda package, name: str(importlib.resources.files(package) / name)
-        )
-        sys.modules["pkg_resources"] = stand_in
-    from parliament import analyze_policy_string
+    if "pkg_resources" not in sys.modules:
+        try:
+            import pkg_resources  # noqa: F401
+        except ImportError:
+            stand_in = types.ModuleType("pkg_resources")
+            stand_in.resource_filename = (  # type: ignore[attr-defined]
+                lambda package, name: str(importlib.resources.files(package) / name)
+            )
+            sys.modules["pkg_resources"] = stand_in
+    import parliament
 
-    return analyze_policy_string
+    return parliament
+
+
+def _analyze() -> Any:
+    """parliament's ``analyze_policy_string``."""
+    return parliament_module().analyze_policy_string
 
 
 def documents(resource: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

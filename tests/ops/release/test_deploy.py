@@ -1,4 +1,4 @@
-"""Deploy: dev serves the newest approved package of its own group, pinned in its stack file."""
+"""Deploy: a stack serves an approved package of its own group, pinned in its stack file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import yaml
 
 from infra.config.stack_file import stack_file
 from ops.release.deploy import deploy
-from ops.release.promote import PromotionError
+from ops.release.stacks import PromotionError
 from pipelines import registry
 from tests.factories import GROUP, register_package
 
@@ -59,7 +59,30 @@ def test_deploy_without_an_approved_model_is_a_clear_error(sagemaker, tmp_path) 
     assert not (tmp_path / "Pulumi.dev.yaml").exists()
 
 
-def test_staging_and_prod_are_not_deployed_but_promoted_into(sagemaker) -> None:
+def test_staging_and_prod_serve_the_approved_packages_of_their_own_groups(
+    sagemaker, tmp_path
+) -> None:
     for stack in ("staging", "prod"):
-        with pytest.raises(PromotionError, match=f"use 'mlops promote --to {stack}'"):
-            deploy(sagemaker, stack)
+        group = f"mlops-{stack}-fraud-models"  # the fixture made every stack's group
+        retrained = register_package(sagemaker, group=group, status="Approved")
+        path = tmp_path / f"Pulumi.{stack}.yaml"
+        done = deploy(sagemaker, stack, path, arn=retrained)
+        assert done.file_changed and pinned(path) == retrained
+
+
+def test_a_package_waiting_for_approval_is_never_pinned(sagemaker, tmp_path) -> None:
+    arn = register_package(sagemaker)  # PendingManualApproval
+    path = tmp_path / "Pulumi.dev.yaml"
+    with pytest.raises(PromotionError, match=r"is PendingManualApproval; only an Approved"):
+        deploy(sagemaker, "dev", path, arn=arn)
+    assert not path.exists()
+
+
+def test_an_arn_that_is_not_a_versioned_package_is_refused(sagemaker, tmp_path) -> None:
+    with pytest.raises(PromotionError, match="is not a versioned model package ARN"):
+        deploy(sagemaker, "dev", tmp_path / "Pulumi.dev.yaml", arn=f"{GROUP}/1")
+
+
+def test_deploying_to_an_unknown_stack_is_refused(sagemaker) -> None:
+    with pytest.raises(PromotionError, match="unknown stack 'qa'"):
+        deploy(sagemaker, "qa")

@@ -1,118 +1,28 @@
-"""Promotion against moto: the pinned model moves, its objects are copied, nothing cascades."""
+"""Promotion against moto: the package moves, its objects are copied, a copy waits for approval."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
 
-from infra.config import load_stack
-from infra.config.stack_file import stack_file
 from ml.model_artifact import TARBALL
-from ops.local.stack_emulation import EmulatedStack, provision_stack, push_image
-from ops.release.promote import (
-    PromotionClients,
-    PromotionError,
-    pin_model_package,
-    promote,
-    promote_on_event,
-    set_model_package_arn,
-)
+from ops.local.stack_emulation import push_image
+from ops.release.pinning import pin_model_package
+from ops.release.promote import promote
+from ops.release.stacks import PromotionError
 from pipelines import registry
-from tests.factories import GROUP, IMAGE, register_package
-
-STAGING = "mlops-staging-fraud-models"
-PROD = "mlops-prod-fraud-models"
-DEV_ARTIFACTS = "mlops-dev-artifacts-123456789012-us-east-1"
-STAGING_ARTIFACTS = "mlops-staging-artifacts-123456789012-us-east-1"
-MODEL_KEY = f"pipeline-runs/local-1/train/output/{TARBALL}"
-METRICS_KEY = "pipeline-runs/local-1/evaluate/metrics/evaluation.json"
-IMAGE_DIGEST = IMAGE.split("@", 1)[1]
-
-
-@pytest.fixture
-def aws() -> Iterator[tuple[PromotionClients, dict[str, EmulatedStack]]]:
-    """moto with the dev, staging and prod stacks' buckets, keys, groups and repositories."""
-    import boto3
-    from moto import mock_aws
-
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        clients = PromotionClients(
-            *(session.client(name) for name in ("sagemaker", "s3", "kms", "sts", "ecr"))
-        )
-        stacks = {s: provision_stack(clients, load_stack(s)) for s in ("dev", "staging", "prod")}
-        # The image dev's packages name (tests.factories.IMAGE). Its layers are in every
-        # stack's repository already (moto cannot hand out layer downloads; the blob transfer is
-        # tested in test_image_copy.py), so promotion copies the manifest only.
-        for stack in ("dev", "staging", "prod"):
-            push_image(clients.ecr, f"mlops-{stack}-image", [b"the project image"], IMAGE_DIGEST)
-        yield clients, stacks
-
-
-@pytest.fixture
-def clients(aws) -> PromotionClients:
-    return aws[0]
-
-
-@pytest.fixture
-def files(tmp_path) -> dict[str, Path]:
-    """Copies of the real stack files, comments and all."""
-    copies = {}
-    for stack in ("dev", "staging", "prod"):
-        path = tmp_path / f"Pulumi.{stack}.yaml"
-        path.write_text(stack_file(stack).read_text(encoding="utf-8"), encoding="utf-8")
-        copies[stack] = path
-    return copies
-
-
-def dev_package(
-    clients: PromotionClients,
-    status: str = "Approved",
-    run: str = "local-1",
-    image: str | None = None,
-) -> str:
-    """A dev package as the pipeline registers it, its model and metrics in dev's bucket."""
-    model_key, metrics_key = MODEL_KEY.replace("local-1", run), METRICS_KEY.replace("local-1", run)
-    clients.s3.put_object(Bucket=DEV_ARTIFACTS, Key=model_key, Body=b"model bytes " + run.encode())
-    clients.s3.put_object(
-        Bucket=DEV_ARTIFACTS,
-        Key=metrics_key,
-        Body=b'{"pr_auc": 0.6}',
-        ContentType="application/json",
-    )
-    return register_package(
-        clients.sagemaker,
-        status=status,
-        model_data_url=f"s3://{DEV_ARTIFACTS}/{model_key}",
-        metrics_uri=f"s3://{DEV_ARTIFACTS}/{metrics_key}",
-        image=image,
-    )
-
-
-def pinned(path: Path) -> str:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["config"]["mlops:serving"][
-        "modelPackageArn"
-    ]
-
-
-def event(arn: str, status: str = "Approved", group: str = GROUP) -> dict:
-    return {
-        "source": "aws.sagemaker",
-        "detail-type": "SageMaker Model Package State Change",
-        "detail": {
-            "ModelPackageGroupName": group,
-            "ModelPackageArn": arn,
-            "ModelApprovalStatus": status,
-        },
-    }
-
-
-def to_staging(clients: PromotionClients, files: dict[str, Path]):
-    return promote(clients, "staging", files["staging"], files["dev"])
+from tests.ops.release.promotion_helpers import (
+    DEV_ARTIFACTS,
+    METRICS_KEY,
+    MODEL_KEY,
+    STAGING,
+    STAGING_ARTIFACTS,
+    dev_package,
+    pinned,
+    to_staging,
+)
 
 
 def test_promotion_copies_the_model_and_metrics_into_the_target_bucket_under_its_key(
@@ -144,21 +54,32 @@ def test_the_copy_names_no_object_of_the_source_stack(clients, files) -> None:
     assert "mlops-dev-" not in named and STAGING_ARTIFACTS in named
 
 
-def test_the_copy_records_its_source_and_is_pinned_in_the_target_file(clients, files) -> None:
+def test_the_copy_records_its_source_and_waits_unpinned_for_its_approval(clients, files) -> None:
     source = dev_package(clients)
     pin_model_package(files["dev"], source)
-    with files["staging"].open("a", encoding="utf-8") as staging:
-        staging.write("  mlops:serving:\n    instanceCount: 2  # kept\n")
     original = files["staging"].read_text(encoding="utf-8")
     done = to_staging(clients, files)
-    assert done.source.arn == source and done.created and done.file_changed
+    assert done.source.arn == source and done.created and not done.file_changed
     assert done.target.group == STAGING
+    assert done.target.status == "PendingManualApproval"
     assert done.target.metadata["PromotedFrom"] == source
     assert done.target.metadata["PromotedFromStack"] == "dev"
     assert done.target.metadata["DataSha256"] == "d" * 64
     assert source in done.target.description
+    assert files["staging"].read_text(encoding="utf-8") == original  # nothing pending is served
+
+
+def test_the_approved_copy_is_pinned_in_the_target_file_keeping_the_rest(clients, files) -> None:
+    pin_model_package(files["dev"], dev_package(clients))
+    with files["staging"].open("a", encoding="utf-8") as staging:
+        staging.write("  mlops:serving:\n    instanceCount: 2  # kept\n")
+    original = files["staging"].read_text(encoding="utf-8")
+    copy = to_staging(clients, files).target
+    registry.approve(clients.sagemaker, copy.arn, "canary clean")
+    again = to_staging(clients, files)  # a promotion of an approved copy pins it
+    assert again.target.arn == copy.arn and not again.created and again.file_changed
     text = files["staging"].read_text(encoding="utf-8")
-    assert pinned(files["staging"]) == done.target.arn
+    assert pinned(files["staging"]) == copy.arn
     assert yaml.safe_load(text)["config"]["mlops:serving"]["instanceCount"] == 2
     assert text.splitlines()[0] == original.splitlines()[0]  # the comment header stays
     assert "    instanceCount: 2  # kept" in text.splitlines()
@@ -249,133 +170,6 @@ def test_nothing_promotes_into_dev_or_unknown_stacks(clients) -> None:
         promote(clients, "dev")
     with pytest.raises(PromotionError, match="unknown stack 'qa'"):
         promote(clients, "qa")
-
-
-# The CD hook: approval events.
-
-
-def test_duplicate_approval_events_of_the_served_model_promote_once(clients, files) -> None:
-    arn = dev_package(clients)
-    pin_model_package(files["dev"], arn)
-    results = [promote_on_event(clients, event(arn), files) for _ in range(3)]
-    assert all(r is not None for r in results)
-    assert len({r.target.arn for r in results if r}) == 1
-    assert [r.created for r in results if r] == [True, False, False]
-    assert len(registry.list_packages(clients.sagemaker, STAGING)) == 1
-
-
-def test_an_approval_of_a_model_the_source_does_not_serve_promotes_nothing(clients, files) -> None:
-    served = dev_package(clients, run="local-1")
-    other = dev_package(clients, run="local-2")
-    pin_model_package(files["dev"], served)
-    assert promote_on_event(clients, event(other), files) is None
-    assert registry.list_packages(clients.sagemaker, STAGING) == []
-
-
-def test_events_other_than_approval_are_ignored(clients, files) -> None:
-    arn = dev_package(clients, status="PendingManualApproval")
-    pin_model_package(files["dev"], arn)
-    assert promote_on_event(clients, event(arn, "PendingManualApproval"), files) is None
-    assert registry.list_packages(clients.sagemaker, STAGING) == []
-
-
-def test_a_copy_approved_by_its_stacks_policy_does_not_cascade(clients, files) -> None:
-    with files["staging"].open("a", encoding="utf-8") as staging:
-        staging.write("  mlops:pipeline:\n    approvalStatus: Approved\n")
-    pin_model_package(files["dev"], dev_package(clients))
-    copy = to_staging(clients, files).target
-    assert copy.status == "Approved"  # registered approved: no person looked at it
-    assert promote_on_event(clients, event(copy.arn, group=STAGING), files) is None
-    assert registry.list_packages(clients.sagemaker, PROD) == []
-
-
-def test_a_persons_approval_of_the_staging_copy_promotes_it_to_prod(clients, files) -> None:
-    pin_model_package(files["dev"], dev_package(clients))
-    copy = to_staging(clients, files).target
-    registry.approve(clients.sagemaker, copy.arn, "canary clean for a day")
-    done = promote_on_event(clients, event(copy.arn, group=STAGING), files)
-    assert done is not None and done.stack == "prod" and done.source.arn == copy.arn
-    assert done.target.status == "PendingManualApproval"
-    assert pinned(files["prod"]) == done.target.arn
-
-
-def test_the_prod_copys_own_approval_promotes_nowhere(clients, files) -> None:
-    pin_model_package(files["dev"], dev_package(clients))
-    copy = to_staging(clients, files).target
-    registry.approve(clients.sagemaker, copy.arn, "canary clean")
-    prod = promote(clients, "prod", files["prod"], files["staging"]).target
-    registry.approve(clients.sagemaker, prod.arn, "release")
-    assert promote_on_event(clients, event(prod.arn, group=PROD), files) is None
-
-
-# Pinning in the stack file.
-
-
-def test_pinning_a_new_path_starts_from_the_stacks_own_file(tmp_path) -> None:
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"
-    path = tmp_path / "out" / "Pulumi.staging.yaml"
-    assert pin_model_package(path, arn, template=stack_file("staging"))
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
-    assert config["mlops:serving"]["modelPackageArn"] == arn
-    template = stack_file("staging").read_text(encoding="utf-8")
-    assert config == {
-        **yaml.safe_load(template)["config"],
-        "mlops:serving": {"modelPackageArn": arn},
-    }
-    assert path.read_text(encoding="utf-8").startswith(template)  # comments and all
-
-
-def test_pinning_adds_a_serving_section_when_there_is_none() -> None:
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"
-    text = "# prod\nconfig:\n  aws:region: us-east-1  # kept\n"
-    updated = set_model_package_arn(text, arn)
-    assert updated.startswith("# prod\nconfig:\n  aws:region: us-east-1  # kept\n")
-    assert yaml.safe_load(updated)["config"]["mlops:serving"] == {"modelPackageArn": arn}
-
-
-def test_inline_serving_config_gets_the_arn_in_its_own_style() -> None:
-    updated = set_model_package_arn("config:\n  mlops:serving: {instanceCount: 2}\n", "arn")
-    assert updated == "config:\n  mlops:serving: {instanceCount: 2, modelPackageArn: arn}\n"
-
-
-def test_pinning_changes_the_one_line_and_keeps_comments_and_order(tmp_path) -> None:
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/2"
-    before = (
-        "# yaml-language-server: $schema=./stack.schema.json\n"
-        "# staging: two instances\n"
-        "config:\n"
-        "  aws:region: us-east-1  # the provider's\n"
-        "  mlops:serving:\n"
-        "    # pinned by mlops promote\n"
-        "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1\n"
-        "    instanceCount: 3\n"
-        "  mlops:monitoring:\n"
-        "    alarmEmails:\n"
-        "      - oncall@example.com\n"
-    )
-    path = tmp_path / "Pulumi.staging.yaml"
-    path.write_text(before, encoding="utf-8")
-    assert pin_model_package(path, arn)
-    after = path.read_text(encoding="utf-8").splitlines()
-    changed = [
-        (old, new) for old, new in zip(before.splitlines(), after, strict=True) if old != new
-    ]
-    assert changed == [
-        (
-            "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
-            f"    modelPackageArn: {arn}",
-        )
-    ]
-    assert not pin_model_package(path, arn)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["Pulumi.staging.yaml"]  # no temp left
-
-
-def test_a_stack_file_without_a_config_mapping_is_refused(tmp_path) -> None:
-    path = tmp_path / "Pulumi.staging.yaml"
-    path.write_text("# nothing here\n", encoding="utf-8")
-    with pytest.raises(PromotionError, match="no top-level 'config:' mapping"):
-        pin_model_package(path, "arn")
-    assert path.read_text(encoding="utf-8") == "# nothing here\n"
 
 
 def test_a_target_stack_without_its_artifacts_bucket_is_a_clear_error(clients, files) -> None:

@@ -68,8 +68,10 @@ def chain(tmp_path_factory) -> Iterator[dict[str, Any]]:
         deploy(clients.sagemaker, "dev", files["dev"])
         staging = promote(clients, "staging", files["staging"], files["dev"], image.fetch).target
         registry.approve(clients.sagemaker, staging.arn, "canary clean")
+        deploy(clients.sagemaker, "staging", files["staging"], arn=staging.arn)  # its approval
         prod = promote(clients, "prod", files["prod"], files["staging"], image.fetch).target
         registry.approve(clients.sagemaker, prod.arn, "release")
+        deploy(clients.sagemaker, "prod", files["prod"], arn=prod.arn)
         yield {
             "clients": clients,
             "source": clients.sagemaker.describe_model_package(ModelPackageName=source),
