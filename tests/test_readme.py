@@ -33,6 +33,8 @@ NOT_RUN = {
     ".venv/bin/mlops scan --stack dev": "the same command as `scan --stack prod`, run above; "
     "dev's scan is tests/infra/test_scan.py",
     ".venv/bin/python benchmarks/synth.py": "a benchmark, minutes of wall time, not a check",
+    ".venv/bin/python benchmarks/simulate.py": "a benchmark: a simulated week, minutes of wall "
+    "time; tests/ops/simulate/ runs the short scenario",
 }
 SCRIPT_SECONDS = 540
 

@@ -234,11 +234,10 @@ def _new_sim(
 
     region = load_stack(stack).region
     clients = sim_clients(region, url)
-    repo = Repository(
-        main=work_dir / "repo" / "environments" / f"Pulumi.{stack}.yaml",
-        branches=work_dir / "repo" / "branches",
-    )
+    root = work_dir / "repo"
+    repo = Repository(root, root / "environments" / f"Pulumi.{stack}.yaml")
     write_stack_file(stack, repo.main, scenario.stack_settings, template)
+    repo.init()
     return Sim(
         scenario=scenario,
         stack=stack,

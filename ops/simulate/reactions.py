@@ -20,7 +20,13 @@ from botocore.exceptions import ClientError
 
 from ml.errors import MlopsError
 from ops.simulate import lambdas
-from ops.simulate.delivery import PullRequest, approval_from, branch_name, pin_approved
+from ops.simulate.delivery import (
+    PullRequest,
+    approval_from,
+    promote_next,
+    rollback_command,
+    serve_command,
+)
 from ops.simulate.events import ALARM_CHANGE, PACKAGE_CHANGE, Delivery
 from ops.simulate.services import registry_events, start_runs
 from ops.simulate.state import Sim
@@ -101,21 +107,24 @@ def notified(
 
 
 def approval_workflow(sim: Sim, event: dict[str, Any], common: dict[str, Any]) -> None:
-    """The approval event's workflow: pin exactly its package on a branch, open a pull request."""
+    """``promote.yml``: pin exactly the event's package, a pull request, promote it onwards."""
     try:
         group, arn, status = approval_from(event)
         if group != sim.group:
             sim.record("workflow_skipped", package=arn, why=f"group {group}", **common)
             return
-        pin = pin_approved(sim.clients, sim.stack, sim.repo.main)
-        pull = sim.repo.propose(branch_name(sim.stack, arn), arn, "deploy", sim.now, pin)
+        command, branch_of = serve_command(sim.clients, sim.stack, arn)
+        pull, _ = sim.repo.propose(command, branch_of, "serve", sim.now)
+        onwards = promote_next(sim.clients, arn, {sim.stack: sim.repo.main})
     except MlopsError as error:
         sim.record("workflow_refused", why=str(error)[:300], **common)
         return
     if pull is None:
-        sim.record("workflow_no_change", package=arn, status=status, **common)
+        sim.record("workflow_no_change", package=arn, status=status, promoted=onwards, **common)
         return
-    sim.record("pr_opened", number=pull.number, package=arn, branch=pull.branch, **common)
+    sim.record(
+        "pr_opened", number=pull.number, package=arn, branch=pull.branch, promoted=onwards, **common
+    )
     sim.agenda.add(sim.now + sim.scenario.review_after, "review", pull)
 
 
@@ -130,9 +139,8 @@ def on_approve(sim: Sim, arn: str) -> None:
 
 def on_review(sim: Sim, pull: PullRequest) -> None:
     """The reviewer reviews the pull request and merges it: the deploy workflow starts."""
-    pin = pin_approved(sim.clients, sim.stack, sim.repo.main)
     try:
-        merged = sim.repo.merge(pull, sim.now, pin)
+        merged = sim.repo.merge(pull, sim.now)
     except MlopsError as error:
         sim.record("pr_refused", number=pull.number, why=str(error)[:300])
         return
@@ -144,7 +152,7 @@ def on_review(sim: Sim, pull: PullRequest) -> None:
 
 
 def on_operator(sim: Sim, what: tuple[str, Any]) -> None:
-    """An operator's action: a manual training run, or pinning the package that serves again."""
+    """An operator's action: a manual training run, or ``rollback.yml`` after a rollback."""
     action, argument = what
     if action == "manual run":
         from pipelines.lambdas.start_pipeline import start_training
@@ -152,10 +160,19 @@ def on_operator(sim: Sim, what: tuple[str, Any]) -> None:
         start_training(sim.clients.sagemaker, str(argument))
         started = start_runs(sim, "manual")
         sim.record("manual_run", executions=[e.arn for e in started])
-    elif action == "pin served":
-        pin = pin_approved(sim.clients, sim.stack, sim.repo.main)
-        branch = f"rollback/{sim.stack}/{str(argument).rsplit('/', 1)[-1]}"
-        pull = sim.repo.propose(branch, str(argument), "rollback", sim.now, pin)
+    elif action == "roll back":
+        command, branch_of = rollback_command(sim.clients, sim.stack)
+        try:
+            pull, done = sim.repo.propose(command, branch_of, "rollback", sim.now)
+        except MlopsError as error:
+            sim.record("workflow_refused", why=str(error)[:300])
+            return
         if pull is not None:
-            sim.record("pr_opened", number=pull.number, package=pull.arn, branch=branch)
+            sim.record(
+                "pr_opened",
+                number=pull.number,
+                package=pull.arn,
+                branch=pull.branch,
+                found_in=done.found_in,
+            )
             sim.agenda.add(sim.now + sim.scenario.review_after, "review", pull)

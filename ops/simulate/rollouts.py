@@ -3,11 +3,12 @@
 ``deploy``: the merged stack file is planned and applied to the emulator (the
 pipelines, alarms and rules change with the pinned package), and the endpoint
 starts its blue/green update to the new configuration, if it changed. The
-deploy refuses a pinned package that is not Approved, as the workflow does.
+deploy runs ``mlops deploy --check`` first, as the workflow does: a pin that is
+not Approved (or not of the stack's group) stops it.
 ``rollout``: the update moves to its next stage when the stage's time is up.
 ``minute``: while green bakes, each minute the fleets publish their metrics and
 the planned rollback alarms are judged on them; one in ALARM rolls the update
-back, and the operator then pins the package that serves again.
+back, and the operator then runs the rollback workflow (``mlops rollback``).
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ def pulumi_up(sim: Sim) -> None:
 def on_deploy(sim: Sim, pull: Any) -> None:
     """The deploy workflow after a merge: check the pin, ``pulumi up``, update the endpoint."""
     from infra.config import load_stack
-    from pipelines.registry import APPROVED, describe
+    from ops.simulate.delivery import pins_problems
 
     pinned = load_stack(sim.stack, sim.repo.main).serving.model_package_arn
-    if pinned is not None and describe(sim.clients.sagemaker, pinned).status != APPROVED:
-        sim.record("deploy_refused", package=pinned, why="the pinned package is not Approved")
+    problems = pins_problems(sim.clients, sim.stack, sim.repo.main)  # mlops deploy --check
+    if problems:
+        sim.record("deploy_refused", package=pinned, why="; ".join(problems)[:300])
         return
     pulumi_up(sim)
     sim.deploys += 1
@@ -184,8 +186,6 @@ def _bake_minute(sim: Sim, endpoint: Endpoint, deployment: Deployment) -> None:
         sim.record(
             "rollback_completed", serving=endpoint.serving.package_arn if endpoint.serving else None
         )
-        sim.agenda.add(
-            sim.now + OPERATOR_REACTS, "operator", ("pin served", deployment.blue.package_arn)
-        )
+        sim.agenda.add(sim.now + OPERATOR_REACTS, "operator", ("roll back", None))
         return
     sim.agenda.add(sim.now + MINUTE, "minute", deployment)

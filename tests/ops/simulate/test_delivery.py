@@ -1,0 +1,95 @@
+"""The approval and rollback workflows, played on a git repository with the release commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ml.errors import MlopsError
+from ops.simulate.clients import SimClients
+from ops.simulate.delivery import Repository, pins_problems, rollback_command, serve_command
+from ops.simulate.emulated_stack import write_stack_file
+
+GROUP = "mlops-prod-fraud-models"
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def clients() -> Iterator[SimClients]:
+    with mock_aws():
+        made = {
+            name: boto3.client(name, region_name="us-east-1")
+            for name in ("s3", "sagemaker", "cloudwatch", "events", "sqs", "kms", "sts", "ecr")
+        }
+        made["dynamodb"] = boto3.client("dynamodb", region_name="us-east-1")
+        made["sagemaker"].create_model_package_group(ModelPackageGroupName=GROUP)
+        yield SimClients(region="us-east-1", endpoint_url="", **made)
+
+
+def register(clients: SimClients, status: str = "Approved") -> str:
+    created = clients.sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/i@sha256:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )
+    return str(created["ModelPackageArn"])
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repository:
+    repository = Repository(
+        tmp_path / "repo", tmp_path / "repo" / "environments" / "Pulumi.prod.yaml"
+    )
+    write_stack_file("prod", repository.main, ())
+    repository.init()
+    return repository
+
+
+def serve(repo: Repository, clients: SimClients, arn: str):  # noqa: ANN201 - a test helper
+    command, branch_of = serve_command(clients, "prod", arn)
+    return repo.propose(command, branch_of, "serve", NOW)[0]
+
+
+def test_an_approval_opens_one_pull_request_that_pins_exactly_its_package(
+    repo: Repository, clients: SimClients
+) -> None:
+    arn = register(clients)
+    pull = serve(repo, clients, arn)
+    assert pull is not None and pull.arn == arn and pull.branch.startswith("serve/prod/")
+    assert arn not in repo.main.read_text()  # main changes only when the pull request merges
+    assert serve(repo, clients, arn) is None  # a duplicate delivery finds the pull request
+    assert repo.merge(pull, NOW) and arn in repo.main.read_text()
+    assert not repo.merge(pull, NOW) and pull.reviews == 2
+    assert pins_problems(clients, "prod", repo.main) == []
+
+
+def test_a_package_that_is_not_approved_is_refused(repo: Repository, clients: SimClients) -> None:
+    arn = register(clients, "PendingManualApproval")
+    with pytest.raises(MlopsError, match="only an Approved package is served"):
+        serve(repo, clients, arn)
+    assert repo.pulls == []
+
+
+def test_a_rollback_pins_what_the_stack_file_served_before(
+    repo: Repository, clients: SimClients
+) -> None:
+    first, second = register(clients), register(clients)
+    for arn in (first, second):
+        pull = serve(repo, clients, arn)
+        assert pull is not None
+        repo.merge(pull, NOW)
+    command, branch_of = rollback_command(clients, "prod")
+    pull, done = repo.propose(command, branch_of, "rollback", NOW)
+    assert pull is not None and pull.arn == first
+    assert done.found_in.startswith("git history")
+    repo.merge(pull, NOW)
+    assert first in repo.main.read_text() and second not in repo.main.read_text()
