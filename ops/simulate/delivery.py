@@ -64,14 +64,15 @@ class Repository:
 
     def init(self) -> None:
         """A repository whose first commit is the stack file as the simulation starts."""
-        self._git("init", "-q", "-b", "main")
+        self.git("init", "-q", "-b", "main")
         self.commit("The stack file as the simulation starts")
 
     def commit(self, message: str) -> None:
-        self._git("add", str(self.main.relative_to(self.root)))
-        self._git(*GIT_USER, "commit", "-q", "--allow-empty", "-m", message)
+        self.git("add", str(self.main.relative_to(self.root)))
+        self.git(*GIT_USER, "commit", "-q", "--allow-empty", "-m", message)
 
-    def _git(self, *args: str) -> str:
+    def git(self, *args: str) -> str:
+        """Run git in the repository; its output."""
         done = subprocess.run(
             ["git", "-C", str(self.root), *args],
             capture_output=True,
@@ -172,10 +173,3 @@ def pins_problems(clients: SimClients, stack: str, path: Path) -> list[str]:
         for result in check_pins(stack, path, clients.sagemaker)
         if result.status == "failed"
     ]
-
-
-def approval_from(event: dict[str, Any]) -> tuple[str, str, str]:
-    """(group, ARN, status) of the approval event the workflow receives."""
-    from pipelines.registry import state_change
-
-    return state_change(event)

@@ -36,6 +36,11 @@ SCHEDULE = "aws:scheduler/schedule:Schedule"
 FUNCTION = "aws:lambda/function:Function"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 STAND_IN_PREFIX = "sim-target-"
+# The approval rule's target is GitHub's repository dispatch (infra/components/delivery.py),
+# which the simulation plays; the token is a secret as ``pulumi config set --secret`` writes it
+# (its ciphertext; the offline plan never decrypts it).
+GITHUB_DELIVERY = ("delivery.github.repository=simulated/mlops",)
+GITHUB_TOKEN = {"mlops:githubToken": {"secure": "v1:c2ltdWxhdGVkIHRva2Vu"}}
 
 
 @dataclass(frozen=True)
@@ -71,9 +76,16 @@ class Applied:
 
 
 def write_stack_file(
-    stack: str, path: Path, settings: tuple[str, ...], template: Path | None = None
+    stack: str,
+    path: Path,
+    settings: tuple[str, ...],
+    template: Path | None = None,
+    secrets: dict[str, Any] | None = None,
 ) -> Path:
-    """A copy of the stack's file (or ``template``) with each ``key=value`` setting written in."""
+    """A copy of the stack's file (or ``template``) with each ``key=value`` setting written in.
+
+    ``secrets`` are full keys with their stack-file value (``{"secure": ...}``).
+    """
     from infra.config.base import NAMESPACE
     from infra.config.overrides import parse_override
     from infra.config.stack_file import stack_file, with_config_value
@@ -86,6 +98,8 @@ def write_stack_file(
             text = with_config_value(text, f"{NAMESPACE}:{section}", rest, value)
         else:
             text = _top_level(text, f"{NAMESPACE}:{section}", value)
+    for full_key, secret in (secrets or {}).items():
+        text = _top_level(text, full_key, secret)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, text)
     return path

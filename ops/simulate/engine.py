@@ -230,13 +230,14 @@ def _new_sim(
     from infra.config import load_stack
     from ops.local import container
     from ops.simulate.clients import sim_clients
-    from ops.simulate.emulated_stack import write_stack_file
+    from ops.simulate.emulated_stack import GITHUB_DELIVERY, GITHUB_TOKEN, write_stack_file
 
     region = load_stack(stack).region
     clients = sim_clients(region, url)
     root = work_dir / "repo"
     repo = Repository(root, root / "environments" / f"Pulumi.{stack}.yaml")
-    write_stack_file(stack, repo.main, scenario.stack_settings, template)
+    settings = (*scenario.stack_settings, *GITHUB_DELIVERY)
+    write_stack_file(stack, repo.main, settings, template, GITHUB_TOKEN)
     repo.init()
     return Sim(
         scenario=scenario,

@@ -86,7 +86,7 @@ def serving_path(sim: Sim, start: datetime, end: datetime) -> ServingPath:
         for e in sim.timeline.of_kind("approved")
         if e.detail["package"] == package and e.detail["changed"]
     )
-    pulls = [p for p in sim.repo.pulls if p.arn == package and p.purpose == "deploy"]
+    pulls = [p for p in sim.repo.pulls if p.arn == package and p.purpose == "serve"]
     path.reviews = sum(p.reviews for p in pulls)
     done = [e for e in sim.timeline.of_kind("deploy_completed") if e.detail["package"] == package]
     path.served_at = done[0].at if done else None

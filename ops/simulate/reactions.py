@@ -3,11 +3,12 @@
 A delivery goes to its planned target: a Lambda function (the retrain gate's
 handler, called in-process), the stack's SNS topic (people read it: the
 scripted reviewer approves a package that waits for approval, after a delay),
-or the target of the approval rule (the approval workflow: pin the event's
-package on a branch, open a pull request; a reviewer merges it after a delay,
-which starts the deploy). The operator starts a manual training run when the
-scenario says so, and after an automatic rollback pins the package that
-serves again.
+or the approval rule's GitHub repository dispatch (``promote.yml``: ``mlops
+deploy`` pins the dispatched package, a pull request, ``mlops promote``; a
+reviewer merges it after a delay, which starts the deploy). The operator
+starts a manual training run when the scenario says so, and after an
+automatic rollback runs ``rollback.yml`` (``mlops rollback`` and its pull
+request).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from ml.errors import MlopsError
 from ops.simulate import lambdas
 from ops.simulate.delivery import (
     PullRequest,
-    approval_from,
     promote_next,
     rollback_command,
     serve_command,
@@ -30,10 +30,11 @@ from ops.simulate.delivery import (
 from ops.simulate.events import ALARM_CHANGE, PACKAGE_CHANGE, Delivery
 from ops.simulate.services import registry_events, start_runs
 from ops.simulate.state import Sim
-from pipelines.registry import APPROVED, PENDING
+from pipelines.registry import PENDING
 
 REVIEWER = "the scripted reviewer"
 LAMBDA_RETRIES = 2
+DISPATCH_EVENT = "model-approved"  # promote.yml's repository_dispatch type
 
 
 def on_deliver(sim: Sim, delivery: Delivery) -> None:
@@ -64,8 +65,8 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
         )
     elif ":sns:" in target:
         notified(sim, event, common, body.get("message"))
-    elif _is_approval(event):  # the approval rule's own target: the delivery path
-        approval_workflow(sim, body if "detail" in body else event, common)
+    elif ":api-destination/" in target:  # the approval rule's GitHub repository dispatch
+        dispatched(sim, body, common)
     else:
         sim.record("delivered", target=target, detail_type=event.get("detail-type"), **common)
 
@@ -84,13 +85,6 @@ def lambda_retry(sim: Sim, delivery: Delivery, error: str, common: dict[str, Any
     sim.agenda.add(at, "deliver", replace(delivery, at=at, retries=retries))
 
 
-def _is_approval(event: dict[str, Any]) -> bool:
-    detail = event.get("detail") or {}
-    return (
-        event.get("detail-type") == PACKAGE_CHANGE and detail.get("ModelApprovalStatus") == APPROVED
-    )
-
-
 def notified(
     sim: Sim, event: dict[str, Any], common: dict[str, Any], message: str | None = None
 ) -> None:
@@ -106,21 +100,29 @@ def notified(
     sim.record("notified", detail_type=kind, subject=subject, message=message, **common)
 
 
-def approval_workflow(sim: Sim, event: dict[str, Any], common: dict[str, Any]) -> None:
-    """``promote.yml``: pin exactly the event's package, a pull request, promote it onwards."""
+def dispatched(sim: Sim, body: dict[str, Any], common: dict[str, Any]) -> None:
+    """GitHub receives a repository dispatch: ``promote.yml`` runs for ``model-approved``."""
+    payload = body.get("client_payload") or {}
+    if body.get("event_type") != DISPATCH_EVENT or not payload.get("model_package_arn"):
+        sim.record("dispatch_ignored", event_type=body.get("event_type"), **common)
+        return
+    approval_workflow(sim, str(payload.get("stack")), str(payload["model_package_arn"]), common)
+
+
+def approval_workflow(sim: Sim, stack: str, arn: str, common: dict[str, Any]) -> None:
+    """``promote.yml``: pin exactly the dispatched package, a pull request, promote it onwards."""
+    if stack != sim.stack:
+        sim.record("workflow_skipped", package=arn, why=f"stack {stack}", **common)
+        return
     try:
-        group, arn, status = approval_from(event)
-        if group != sim.group:
-            sim.record("workflow_skipped", package=arn, why=f"group {group}", **common)
-            return
-        command, branch_of = serve_command(sim.clients, sim.stack, arn)
+        command, branch_of = serve_command(sim.clients, stack, arn)
         pull, _ = sim.repo.propose(command, branch_of, "serve", sim.now)
-        onwards = promote_next(sim.clients, arn, {sim.stack: sim.repo.main})
+        onwards = promote_next(sim.clients, arn, {stack: sim.repo.main})
     except MlopsError as error:
-        sim.record("workflow_refused", why=str(error)[:300], **common)
+        sim.record("workflow_refused", package=arn, why=str(error)[:300], **common)
         return
     if pull is None:
-        sim.record("workflow_no_change", package=arn, status=status, promoted=onwards, **common)
+        sim.record("workflow_no_change", package=arn, promoted=onwards, **common)
         return
     sim.record(
         "pr_opened", number=pull.number, package=arn, branch=pull.branch, promoted=onwards, **common

@@ -35,7 +35,7 @@ def no_duplicate_effects(sim: Sim) -> Check:
         for a, b in itertools.pairwise(runs)
         if b.started - a.started < window
     ]
-    pulls = Counter(p.arn for p in sim.repo.pulls if p.purpose == "deploy")
+    pulls = Counter(p.arn for p in sim.repo.pulls if p.purpose == "serve")
     deploys = Counter(
         e.detail["approved"]
         for e in sim.timeline.of_kind("deploy_started")

@@ -12,7 +12,14 @@ from moto import mock_aws
 
 from ml.errors import MlopsError
 from ops.simulate.clients import SimClients
-from ops.simulate.delivery import Repository, pins_problems, rollback_command, serve_command
+from ops.simulate.delivery import (
+    PullRequest,
+    Repository,
+    pins_problems,
+    promote_next,
+    rollback_command,
+    serve_command,
+)
 from ops.simulate.emulated_stack import write_stack_file
 
 GROUP = "mlops-prod-fraud-models"
@@ -54,7 +61,7 @@ def repo(tmp_path: Path) -> Repository:
     return repository
 
 
-def serve(repo: Repository, clients: SimClients, arn: str):  # noqa: ANN201 - a test helper
+def serve(repo: Repository, clients: SimClients, arn: str) -> PullRequest | None:
     command, branch_of = serve_command(clients, "prod", arn)
     return repo.propose(command, branch_of, "serve", NOW)[0]
 
@@ -93,3 +100,35 @@ def test_a_rollback_pins_what_the_stack_file_served_before(
     assert done.found_in.startswith("git history")
     repo.merge(pull, NOW)
     assert first in repo.main.read_text() and second not in repo.main.read_text()
+
+
+def test_a_pull_request_behind_main_runs_its_command_again_on_merge(
+    repo: Repository, clients: SimClients
+) -> None:
+    first, second = register(clients), register(clients)
+    early, late = serve(repo, clients, first), serve(repo, clients, second)
+    assert early is not None and late is not None and early.base == late.base
+    repo.merge(early, NOW)
+    repo.merge(late, NOW)  # main moved under it: its deploy ran again on main
+    assert second in repo.main.read_text() and first not in repo.main.read_text()
+    log = repo.git("log", "--format=%s")
+    assert log.splitlines()[:2] == [late.title, early.title]
+
+
+def test_the_deploy_check_refuses_a_pin_rejected_since(
+    repo: Repository, clients: SimClients
+) -> None:
+    arn = register(clients)
+    pull = serve(repo, clients, arn)
+    assert pull is not None
+    repo.merge(pull, NOW)
+    clients.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    problems = pins_problems(clients, "prod", repo.main)
+    assert problems and arn in " ".join(problems)
+
+
+def test_prod_is_the_last_stack_so_an_approval_there_promotes_nothing(
+    clients: SimClients, repo: Repository
+) -> None:
+    arn = register(clients)
+    assert "prod is the last stack" in promote_next(clients, arn, {"prod": repo.main})
