@@ -136,7 +136,7 @@ def apply(plan: Plan, clients: SimClients, previous: Applied | None = None) -> A
         create_lock_table(clients.dynamodb, plan)
     applied = Applied()
     applied.alarms = _alarms(plan, clients, previous.alarms if previous else {})
-    applied.stand_ins = _rules(plan, clients, previous.stand_ins if previous else [])
+    applied.stand_ins = put_rules(plan, clients, previous.stand_ins if previous else [])
     applied.schedules = {s.name: s for s in planned_schedules(plan)}
     applied.functions = {
         f"arn:aws:lambda:{config.region}:{clients.account}:function:{r['inputs']['name']}": r[
@@ -196,7 +196,7 @@ def _alarms(
     return planned
 
 
-def _rules(plan: Plan, clients: SimClients, previous: list[StandIn]) -> list[StandIn]:
+def put_rules(plan: Plan, clients: SimClients, previous: list[StandIn]) -> list[StandIn]:
     """Each planned rule in the emulator's EventBridge, each target an SQS stand-in queue."""
     events, sqs = clients.events, clients.sqs
     for stand_in in previous:

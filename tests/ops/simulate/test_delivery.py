@@ -20,7 +20,14 @@ from ops.simulate.delivery import (
     rollback_command,
     serve_command,
 )
-from ops.simulate.emulated_stack import write_stack_file
+from ops.simulate.emulated_stack import (
+    GITHUB_DELIVERY,
+    GITHUB_TOKEN,
+    put_rules,
+    synthesize_stack,
+    write_stack_file,
+)
+from ops.simulate.events import Bus, DeliveryPolicy, package_event
 
 GROUP = "mlops-prod-fraud-models"
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -132,3 +139,23 @@ def test_prod_is_the_last_stack_so_an_approval_there_promotes_nothing(
 ) -> None:
     arn = register(clients)
     assert "prod is the last stack" in promote_next(clients, arn, {"prod": repo.main})
+
+
+def test_an_approval_reaches_the_simulated_github_as_promote_yml_reads_it(
+    tmp_path: Path, clients: SimClients
+) -> None:
+    """The plan's approval rule and dispatch target, put in the emulator, deliver the body."""
+    path = tmp_path / "Pulumi.prod.yaml"
+    write_stack_file("prod", path, GITHUB_DELIVERY, None, GITHUB_TOKEN)
+    plan = synthesize_stack("prod", path)
+    bus = Bus(clients, DeliveryPolicy(repeat_share=0.0), seed=1)
+    bus.stand_ins = put_rules(plan, clients, [])
+    arn = register(clients)
+    package = clients.sagemaker.describe_model_package(ModelPackageName=arn)
+    deliveries = bus.put(package_event(package, NOW), NOW)
+    dispatches = [d for d in deliveries if ":api-destination/" in d.target_arn]
+    assert len(dispatches) == 1
+    body = dispatches[0].body
+    assert body["event_type"] == "model-approved"
+    assert body["client_payload"]["model_package_arn"] == arn
+    assert body["client_payload"]["stack"] == "prod"
