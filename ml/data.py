@@ -19,6 +19,7 @@ from ml.errors import MlopsError
 
 START: Final = np.datetime64("2026-01-01T00:00:00")
 WINDOW_SECONDS: Final = 30 * 24 * 3600
+HOURS_PER_DAY: Final = 24
 FRAUD_RATE: Final = 0.008
 ACCOUNT_TAKEOVER_FRAUD_RATE: Final = 0.015
 # Risk scale and unobserved noise, tuned so a good model reaches PR AUC near 0.7.
@@ -68,16 +69,25 @@ class UnknownDriftError(MlopsError):
     """A drift scenario name that the generator does not know."""
 
 
-def generate(rows: int, seed: int, drift: str | None = None) -> pd.DataFrame:
-    """Return ``rows`` synthetic transactions; the same arguments give the same frame."""
+def generate(
+    rows: int, seed: int, drift: str | None = None, hour: int | None = None
+) -> pd.DataFrame:
+    """Return ``rows`` synthetic transactions; the same arguments give the same frame.
+
+    ``hour`` makes every transaction happen in that clock hour (UTC), as the
+    traffic of one hour-long capture window does; fraud follows the hour as it
+    does for any other row. ``hourly_rows`` says how many a day brings.
+    """
     if drift is not None and drift not in DRIFT_SCENARIOS:
         raise UnknownDriftError(
             f"unknown drift scenario {drift!r}; choose one of: {', '.join(DRIFT_SCENARIOS)}"
         )
     if rows < 1:
         raise MlopsError(f"rows must be at least 1, got {rows}; pass --rows N with N >= 1")
+    if hour is not None and not 0 <= hour < HOURS_PER_DAY:
+        raise MlopsError(f"hour must be 0-23, got {hour}")
     rng = np.random.default_rng(seed)
-    cols = _base_columns(rows, rng)
+    cols = _base_columns(rows, rng, hour)
     risk = _normal_risk(cols)
     if drift is not None:
         risk = DRIFT_SCENARIOS[drift](cols, rng, risk)
@@ -86,12 +96,21 @@ def generate(rows: int, seed: int, drift: str | None = None) -> pd.DataFrame:
     return _frame(cols, rng, seed)
 
 
-def _base_columns(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def hourly_rows(rows_per_day: int) -> np.ndarray:
+    """Transactions in each clock hour (0-23) of a day of ``rows_per_day``: busy by day."""
+    return np.rint(rows_per_day * HOUR_WEIGHTS / HOUR_WEIGHTS.sum()).astype(np.int64)
+
+
+def _base_columns(
+    n: int, rng: np.random.Generator, fixed_hour: int | None = None
+) -> dict[str, np.ndarray]:
     cat = rng.choice(len(schema.MERCHANT_CATEGORIES), n, p=_norm(MERCHANT_WEIGHTS))
     channel = rng.choice(len(schema.CHANNELS), n, p=CHANNEL_WEIGHTS)
     country = rng.choice(len(schema.COUNTRIES), n, p=COUNTRY_WEIGHTS)
     day = rng.integers(0, 30, n)
-    hour = rng.choice(24, n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    hour = rng.choice(HOURS_PER_DAY, n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    if fixed_hour is not None:  # drawn all the same, so the other columns do not change
+        hour = np.full(n, fixed_hour)
     seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, n)
     avg = np.exp(rng.normal(3.5, 0.6, n))
     ratio = np.exp(rng.normal(0.0, 0.55, n))

@@ -138,12 +138,21 @@ def drift_command(
         console.print(_capture_line(report["input"]))
     summary = report["summary"]
     drifted = ", ".join(summary["drifted_features"]) or "none"
-    console.print(
-        f"status {summary['status']}: max PSI {summary['max_psi']:.4f} "
-        f"({summary['max_psi_feature']}), drifted: {drifted}"
-    )
-    if fail_on != FailOn.never and (
-        STATUS_ORDER.index(summary["status"]) >= STATUS_ORDER.index(fail_on.value)
+    if "max_psi" not in summary:  # too few rows to compare
+        console.print(
+            f"status {summary['status']}: {report['rows']} rows, fewer than {report['min_rows']}"
+        )
+    else:
+        console.print(
+            f"status {summary['status']}: max PSI {summary['max_psi']:.4f} "
+            f"({summary['max_psi_feature']}), drifted: {drifted}"
+        )
+    for name, reason in report.get("not_compared", {}).items():
+        console.print(f"{name} not compared: {reason}")
+    if (
+        fail_on != FailOn.never
+        and summary["status"] in STATUS_ORDER  # insufficient data is no verdict
+        and STATUS_ORDER.index(summary["status"]) >= STATUS_ORDER.index(fail_on.value)
     ):
         _fail()
 
@@ -179,7 +188,13 @@ def quality_command(
     from ml.quality import run_step
 
     report = _with_status("joining labels with captured predictions", run_step, options)
-    rows = [(name, f"{value:.4f}") for name, value in report["summary"].items()]
+    rows = [
+        (
+            name,
+            "not reported: " + item["reason"] if item["value"] is None else f"{item['value']:.4f}",
+        )
+        for name, item in report["metrics"].items()
+    ]
     gap = report["bias"]["recall_gap"]
     if gap["value"] is not None:
         rows.append((f"recall gap ({gap['highest']} vs {gap['lowest']})", f"{gap['value']:.4f}"))
@@ -193,7 +208,8 @@ def quality_command(
     )
     console.print(_capture_line(report["capture"]))
     console.print(f"report written to {options.out}")
-    failed = (min_recall is not None and report["summary"]["recall"] < min_recall) or (
+    recall = report["summary"]["recall"]  # None: too few frauds to act on
+    failed = (min_recall is not None and recall is not None and recall < min_recall) or (
         max_recall_gap is not None and gap["value"] is not None and gap["value"] > max_recall_gap
     )
     if failed:

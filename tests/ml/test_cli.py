@@ -188,7 +188,7 @@ def test_quality_command_reports_and_gates_on_recall(tmp_path, model_dir):
     labels = _capture_dir(tmp_path / "capture", model_dir, generate(2000, 52), rows_per_request=4)
     labels.to_csv(tmp_path / "labels.csv", index=False)
     args = ["quality", "--capture", "capture", "--labels", "labels.csv",
-            "--model-dir", str(model_dir), "--out", "q.json"]  # fmt: skip
+            "--model-dir", str(model_dir), "--out", "q.json", "--min-positives", "1"]  # fmt: skip
     done = _mlops(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())

@@ -19,6 +19,7 @@ from ml.metrics import binary_metrics
 from ml.model_artifact import METADATA_FILE, TARBALL, pack
 from ml.quality import (
     QualityInputError,
+    QualityLimits,
     compute_quality,
     join_labels,
     load_threshold,
@@ -27,6 +28,7 @@ from ml.quality import (
 )
 
 START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+EVERY_COUNT = QualityLimits(min_positives=1, min_segment_positives=1, min_label_coverage=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def test_joined_metrics_equal_the_evaluation_metrics_on_the_same_rows(traffic, m
     predictions, labels, _ = traffic
     threshold = load_threshold(model_dir)
     shuffled = labels.sample(frac=1.0, random_state=0)  # labels arrive in any order
-    report = compute_quality(predictions, shuffled, threshold)
+    report = compute_quality(predictions, shuffled, threshold, limits=EVERY_COUNT)
     expected = binary_metrics(
         labels[schema.LABEL_COLUMN].to_numpy(), predictions[SCORE].to_numpy(), threshold
     )
@@ -94,7 +96,7 @@ def _segments(spec):
 
 def test_recall_per_segment_and_the_largest_gap():
     frame = _segments({"jewelry": (10, 8, 5), "grocery": (10, 3, 50), "fuel": (2, 0, 20)})
-    bias = segment_recall(frame, threshold=0.5)
+    bias = segment_recall(frame, threshold=0.5, min_positives=5)
     assert bias["segments"]["jewelry"] == {"rows": 15, "positives": 10, "recall": 0.8}
     assert bias["segments"]["grocery"]["recall"] == pytest.approx(0.3)
     assert bias["recall_gap"]["value"] == pytest.approx(0.5)
@@ -103,7 +105,7 @@ def test_recall_per_segment_and_the_largest_gap():
 
 def test_segments_with_too_few_frauds_stay_out_of_the_gap():
     frame = _segments({"jewelry": (10, 8, 5), "fuel": (2, 0, 20), "health": (0, 0, 9)})
-    bias = segment_recall(frame, threshold=0.5)
+    bias = segment_recall(frame, threshold=0.5, min_positives=5)
     assert bias["segments"]["fuel"]["recall"] == 0.0
     assert bias["segments"]["health"]["recall"] is None
     assert bias["recall_gap"]["value"] is None  # one comparable segment: no gap
