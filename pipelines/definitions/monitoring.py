@@ -3,9 +3,9 @@
 Like the training pipeline, a pure function of resolved values (no SDK, no AWS
 call), built at synth. Two independent processing steps run in the project
 image: ``Drift`` (``pipelines.jobs.drift``) and, when enabled, ``Quality``
-(``pipelines.jobs.quality``). Each reads its own window of capture, so
-quality can look back over the days labels take to arrive while drift looks
-at the last hour. Caching is off: the arguments are the same every run (the
+(``pipelines.jobs.quality``). Each reads its own window of capture: drift the
+last hour (and the same hour of earlier days, for the model's scores),
+quality the cohort that ended the label delay ago, whose labels have arrived. Caching is off: the arguments are the same every run (the
 window is taken from the job's clock), so a cache hit would replay an old
 window. Reports land under ``drift/<endpoint>/<execution id>/`` and
 ``quality/<endpoint>/<execution id>/`` of the monitoring bucket.
@@ -34,16 +34,31 @@ CAPTURE_PREFIX = "data-capture/"
 LABELS_PREFIX = "labels/"
 DRIFT_PREFIX = "drift/"
 QUALITY_PREFIX = "quality/"
+# Where ops.release copies a promoted package's model and evaluation in the target stack.
+PROMOTED_PREFIX = "promoted/"
+ARTIFACT_PREFIXES = ("pipeline-runs/", PROMOTED_PREFIX)
 REPORT_DIR = f"{PROCESSING}/output/report"
 
 
 @dataclass(frozen=True)
 class QualitySpec:
-    """The quality step's window and the fewest labelled rows worth publishing."""
+    """The quality step's cohort (length, label delay) and what a window needs to be reported."""
 
     window_hours: int
     min_labelled_rows: int
     min_segment_positives: int
+    label_delay_hours: int = 0
+    min_positives: int = 30
+    min_label_coverage: float = 0.9
+
+
+@dataclass(frozen=True)
+class DriftSpec:
+    """The drift step's fewest rows, and the same-hour comparison of the model's scores."""
+
+    min_rows: int = 300
+    score_reference_days: int = 0
+    flag_rate_tolerance: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class MonitoringPipelineSpec:
     psi_warn: float
     psi_alarm: float
     quality: QualitySpec | None = None
+    drift: DriftSpec = DriftSpec()
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
 
@@ -105,6 +121,12 @@ def drift_arguments(spec: MonitoringPipelineSpec) -> list[str]:
         str(spec.psi_warn),
         "--psi-alarm",
         str(spec.psi_alarm),
+        "--min-rows",
+        str(spec.drift.min_rows),
+        "--score-reference-days",
+        str(spec.drift.score_reference_days),
+        "--flag-rate-tolerance",
+        str(spec.drift.flag_rate_tolerance),
         "--out",
         f"{REPORT_DIR}/{DRIFT_REPORT}",
     ]
@@ -127,9 +149,15 @@ def quality_arguments(spec: MonitoringPipelineSpec, quality: QualitySpec) -> lis
         spec.model_package_arn,
         "--window-hours",
         str(quality.window_hours),
+        "--label-delay-hours",
+        str(quality.label_delay_hours),
         "--min-labelled-rows",
         str(quality.min_labelled_rows),
+        "--min-label-coverage",
+        str(quality.min_label_coverage),
         "--min-positives",
+        str(quality.min_positives),
+        "--min-segment-positives",
         str(quality.min_segment_positives),
         "--out",
         f"{REPORT_DIR}/quality.json",
@@ -167,8 +195,8 @@ def build_steps(spec: MonitoringPipelineSpec) -> list[Json]:
                 "Quality",
                 settings,
                 module=QUALITY_MODULE,
-                description="Precision, recall and PR AUC of labelled predictions; recall per "
-                "merchant category.",
+                description="Recall, precision and PR AUC of the predictions old enough to be "
+                "labelled, against the serving model's evaluation; recall per merchant category.",
                 arguments=quality_arguments(spec, spec.quality),
                 inputs=[],
                 outputs=[_report_output(spec, QUALITY_PREFIX)],

@@ -36,10 +36,12 @@ def test_the_quality_steps_dimensions_are_the_quality_alarms(plan_for) -> None:
     plan = plan_for("prod", ARN)
     args = step_arguments(definition(plan), "Quality")
     published = metrics.quality_dimensions(args["endpoint"], args["variant"])
-    for part in ("recall", "precision", "pr-auc", "recall-gap"):
+    for part in ("recall", "precision", "recall-gap"):
         alarm = plan.one(ALARM, f"mlops-prod-quality-{part}")["inputs"]
         assert alarm["namespace"] == metrics.QUALITY_NAMESPACE
         assert alarm["dimensions"] == published
+    # PR AUC is published for the dashboard; without an interval for it there is no alarm.
+    assert "mlops-prod-quality-pr-auc" not in {a["name"] for a in plan.of_type(ALARM)}
 
 
 def test_the_drift_step_uses_the_pinned_package_and_the_configured_thresholds(plan_for) -> None:
@@ -100,31 +102,33 @@ def test_the_pipeline_role_may_pass_the_monitor_role_to_sagemaker_only(plan_for)
     assert {s["Arguments"]["RoleArn"] for s in steps} == {role}
 
 
-def test_quality_alarms_compare_with_the_configured_floors(plan_for) -> None:
-    plan = plan_for("prod", ARN, "monitoring.quality.minRecall=0.4")
+def test_quality_alarms_watch_the_drop_from_the_evaluation_m_of_n(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.alarmZ=4", "monitoring.alarmDatapoints=3")
     recall = plan.one(ALARM, "mlops-prod-quality-recall")["inputs"]
-    assert (recall["threshold"], recall["comparisonOperator"]) == (0.4, "LessThanThreshold")
-    gap = plan.one(ALARM, "mlops-prod-quality-recall-gap")["inputs"]
-    quality = plan.config.monitoring.quality
-    assert (gap["threshold"], gap["comparisonOperator"]) == (
-        quality.max_recall_gap,
-        "GreaterThanThreshold",
+    assert (recall["threshold"], recall["comparisonOperator"]) == (
+        4,
+        "GreaterThanOrEqualToThreshold",
     )
+    assert (recall["metricName"], recall["statistic"]) == (metrics.RECALL_DROP_Z, "Maximum")
+    assert (recall["evaluationPeriods"], recall["datapointsToAlarm"]) == (3, 3)
+    gap = plan.one(ALARM, "mlops-prod-quality-recall-gap")["inputs"]
+    assert (gap["metricName"], gap["threshold"]) == (metrics.SEGMENT_RECALL_DROP_Z, 4)
+    assert gap["treatMissingData"] == "notBreaching"
     topic = plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
     assert recall["alarmActions"] == [topic] and gap["alarmActions"] == [topic]
 
 
-def test_quality_floor_alarms_retrain_through_the_cool_down_gate_and_the_gap_alarm_does_not(
+def test_quality_drop_alarms_retrain_through_the_cool_down_gate_and_the_gap_alarm_does_not(
     plan_for,
 ) -> None:
     plan = plan_for("prod", ARN)
     rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-quality")
     arns = {
         part: plan.one(ALARM, f"mlops-prod-quality-{part}")["outputs"]["arn"]
-        for part in ("recall", "precision", "pr-auc", "recall-gap")
+        for part in ("recall", "precision", "recall-gap")
     }
     pattern = json.loads(rule["inputs"]["eventPattern"])
-    assert pattern["resources"] == [arns["recall"], arns["precision"], arns["pr-auc"]]
+    assert pattern["resources"] == [arns["recall"], arns["precision"]]
     target = plan.one(
         "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-quality-target"
     )
