@@ -46,7 +46,6 @@ from pipelines.definitions.monitoring import (
     definition_json,
 )
 
-
 HIGHER_IS_WORSE = frozenset(
     {
         metrics.RECALL_GAP,

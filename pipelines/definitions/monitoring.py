@@ -5,9 +5,10 @@ call), built at synth. Two independent processing steps run in the project
 image: ``Drift`` (``pipelines.jobs.drift``) and, when enabled, ``Quality``
 (``pipelines.jobs.quality``). Each reads its own window of capture: drift the
 last hour (and the same hour of earlier days, for the model's scores),
-quality the cohort that ended the label delay ago, whose labels have arrived. Caching is off: the arguments are the same every run (the
-window is taken from the job's clock), so a cache hit would replay an old
-window. Reports land under ``drift/<endpoint>/<execution id>/`` and
+quality the cohort that ended the label delay ago, whose labels have
+arrived. Caching is off: the arguments are the same every run (the window is
+taken from the job's clock), so a cache hit would replay an old window.
+Reports land under ``drift/<endpoint>/<execution id>/`` and
 ``quality/<endpoint>/<execution id>/`` of the monitoring bucket.
 """
 

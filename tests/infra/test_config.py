@@ -42,8 +42,7 @@ def test_dev_waits_less_for_labels_and_needs_fewer_of_them_than_prod() -> None:
     assert dev.monitoring.quality.label_delay_hours < prod.monitoring.quality.label_delay_hours
     quality = dev.monitoring.quality
     assert (
-        quality.label_delay_hours + quality.window_hours
-        <= dev.storage.capture_expiration_days * 24
+        quality.label_delay_hours + quality.window_hours <= dev.storage.capture_expiration_days * 24
     )
     assert quality.min_labelled_rows < prod.monitoring.quality.min_labelled_rows
 
