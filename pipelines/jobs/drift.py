@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ml.capture import SCORE, Window, read_capture
@@ -113,7 +114,7 @@ def same_hour_score_drift(
             frames.append(read_capture(folder, earlier).frame)
     reference_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     model = model_fn(model_dir)
-    reference = predict_fn(reference_rows, model)[:, 0] if len(reference_rows) else []
+    reference = predict_fn(reference_rows, model)[:, 0] if len(reference_rows) else np.empty(0)
     result = score_drift(
         frame[SCORE].to_numpy(),
         reference,
