@@ -104,18 +104,23 @@ def simulate_traffic(
     (the rows as ``input_fn`` reads them, scored once by ``predict_fn``, each
     response written by ``output_fn``). A request is sent at ``start`` plus
     ``seconds_between`` per request before it, or, with ``day``, at its first
-    row's time of day (``event_time``) on that UTC day. Returns the lines in
-    time order with their inference times, and the ground truth: ``event_id``,
+    row's time of day (``event_time``) on that UTC day, the rows taken in
+    time-of-day order. Returns the lines in time order with their inference
+    times, and the ground truth (in the order the rows were sent): ``event_id``,
     ``event_row``, ``merchant_category`` and ``is_fraud`` when the frame has it.
     """
     if rows_per_request < 1:
         raise MlopsError(f"rows_per_request must be at least 1, got {rows_per_request}")
     rng = np.random.default_rng(seed)
     reply = accept or content_type
+    offsets = None
+    if day is not None:  # in time-of-day order, so a request's rows are close in time
+        offsets = _times_of_day(frame)
+        order = np.argsort(offsets, kind="stable")
+        frame, offsets = frame.iloc[order], offsets[order]
     features = frame.loc[:, list(schema.FEATURE_COLUMNS)].astype(object)
     records = [[_plain(v) for v in row] for row in features.itertuples(index=False, name=None)]
     prediction = predict_fn(input_fn(request_body(records, CSV), CSV), model)
-    offsets = _times_of_day(frame) if day is not None else None
     lines: list[tuple[datetime, str]] = []
     ids: list[str] = []
     for number, first in enumerate(range(0, len(records), rows_per_request)):

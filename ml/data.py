@@ -8,6 +8,7 @@ fraud team meets in production.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Final
 
@@ -20,6 +21,8 @@ from ml.errors import MlopsError
 START: Final = np.datetime64("2026-01-01T00:00:00")
 WINDOW_SECONDS: Final = 30 * 24 * 3600
 HOURS_PER_DAY: Final = 24
+POPULATION_ROWS: Final = 200_000  # rows that fix the intercept of a one-hour frame
+POPULATION_SEED: Final = 20_260_101
 FRAUD_RATE: Final = 0.008
 ACCOUNT_TAKEOVER_FRAUD_RATE: Final = 0.015
 # Risk scale and unobserved noise, tuned so a good model reaches PR AUC near 0.7.
@@ -92,8 +95,22 @@ def generate(
     if drift is not None:
         risk = DRIFT_SCENARIOS[drift](cols, rng, risk)
     rate = float(cols.pop("_fraud_rate", FRAUD_RATE))
-    cols[schema.LABEL_COLUMN] = _labels(risk, rng, rate)
+    # One clock hour is a slice of the day: its fraud rate is the day's risk model's, not 0.8%.
+    offset = _population_intercept(drift) if hour is not None else None
+    cols[schema.LABEL_COLUMN] = _labels(risk, rng, rate, offset)
     return _frame(cols, rng, seed)
+
+
+@functools.cache
+def _population_intercept(drift: str | None) -> float:
+    """The intercept that gives the target fraud rate over a whole population (every hour)."""
+    rng = np.random.default_rng(POPULATION_SEED)
+    cols = _base_columns(POPULATION_ROWS, rng)
+    risk = _normal_risk(cols)
+    if drift is not None:
+        risk = DRIFT_SCENARIOS[drift](cols, rng, risk)
+    rate = float(cols.pop("_fraud_rate", FRAUD_RATE))
+    return _intercept(RISK_SCALE * risk + rng.normal(0.0, LABEL_NOISE, risk.shape[0]), rate)
 
 
 def hourly_rows(rows_per_day: int) -> np.ndarray:
@@ -150,10 +167,16 @@ def _normal_risk(c: dict[str, np.ndarray]) -> np.ndarray:
     )
 
 
-def _labels(risk: np.ndarray, rng: np.random.Generator, rate: float) -> np.ndarray:
-    """Bernoulli labels from the risk plus unobserved noise, at the target fraud rate."""
+def _labels(
+    risk: np.ndarray, rng: np.random.Generator, rate: float, offset: float | None = None
+) -> np.ndarray:
+    """Bernoulli labels from the risk plus unobserved noise, at the target fraud rate.
+
+    ``offset`` is the intercept to use instead of the one that gives these rows ``rate``.
+    """
     noisy = RISK_SCALE * risk + rng.normal(0.0, LABEL_NOISE, risk.shape[0])
-    offset = _intercept(noisy, rate)
+    if offset is None:
+        offset = _intercept(noisy, rate)
     prob = 1.0 / (1.0 + np.exp(-(noisy + offset)))
     return (rng.random(risk.shape[0]) < prob).astype(np.int64)
 

@@ -155,3 +155,35 @@ def test_quality_can_be_turned_off_keeping_the_drift_job(plan_for) -> None:
     plan = plan_for("prod", ARN, "monitoring.quality.enabled=false")
     assert [s["Name"] for s in definition(plan)["Steps"]] == ["Drift"]
     assert not [r for r in plan.of_type(ALARM) if r["name"].startswith("mlops-prod-quality-")]
+
+
+def test_the_steps_carry_the_minimums_the_label_delay_and_the_score_reference(plan_for) -> None:
+    plan = plan_for(
+        "prod",
+        ARN,
+        "monitoring.minWindowRows=500",
+        "monitoring.scoreReferenceDays=5",
+        "monitoring.quality.labelDelayHours=336",
+        "monitoring.quality.minPositives=40",
+    )
+    drift = step_arguments(definition(plan), "Drift")
+    assert (drift["min-rows"], drift["score-reference-days"]) == ("500", "5")
+    assert drift["flag-rate-tolerance"] == "1.5"
+    quality = step_arguments(definition(plan), "Quality")
+    assert (quality["label-delay-hours"], quality["min-positives"]) == ("336", "40")
+    assert (quality["min-segment-positives"], quality["min-label-coverage"]) == ("20", "0.9")
+
+
+def test_the_job_role_reads_a_promoted_packages_model_and_evaluation(plan_for) -> None:
+    from ops.release.artifact_copy import PROMOTED_PREFIX
+    from pipelines.definitions.monitoring import PROMOTED_PREFIX as READ_PREFIX
+
+    assert f"{PROMOTED_PREFIX}/" == READ_PREFIX
+    plan = plan_for("prod", ARN)
+    reads = policy(plan.one(POLICY, "mlops-prod-monitor-artifacts-promoted-ro"))["Statement"]
+    objects = [s for s in reads if "s3:GetObject" in s["Action"]]
+    assert objects and all(r.endswith("/promoted/*") for s in objects for r in _list(s["Resource"]))
+
+
+def _list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
