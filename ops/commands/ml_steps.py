@@ -207,6 +207,8 @@ def quality_command(
         f"{join['unmatched_predictions']} predictions"
     )
     console.print(_capture_line(report["capture"]))
+    for line in _change_lines(report.get("changes")):
+        console.print(line)
     console.print(f"report written to {options.out}")
     recall = report["summary"]["recall"]  # None: too few frauds to act on
     failed = (min_recall is not None and recall is not None and recall < min_recall) or (
@@ -214,6 +216,26 @@ def quality_command(
     )
     if failed:
         _fail()
+
+
+def _change_lines(changes: dict[str, Any] | None) -> list[str]:
+    """The drop tests against the evaluation, in words (z 3.09 is a one-sided p of 0.001)."""
+    if not changes:
+        return []
+    lines = [
+        f"{name} vs the evaluation: drop z {change['z']:.2f}"
+        if "z" in change
+        else f"{name} vs the evaluation: not tested, {change['reason']}"
+        for name, change in changes.items()
+        if name != "segments"
+    ]
+    segments = changes.get("segments")
+    if segments:
+        lines.append(
+            f"worst category {segments['segment']} fell behind the others by z "
+            f"{segments['z']:.2f} ({segments['compared']} categories compared)"
+        )
+    return lines
 
 
 def register(app: typer.Typer) -> None:
