@@ -144,6 +144,17 @@ def aws(moto_url: str, plan: Plan, model_dir: Path) -> Emulated:
     return Emulated(moto_url, s3, cloudwatch, bucket, steps, model_fn(model_dir))
 
 
+def _clock() -> datetime:
+    """Yesterday at 15:10 UTC: the same clock hours of traffic whenever the test runs.
+
+    Fraud follows the clock (several times likelier at night), so a test on the
+    last real hours would see a different number of frauds at every run. The jobs
+    take this clock as ``--now`` and the alarms are judged at it.
+    """
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    return yesterday.replace(hour=15, minute=10, second=0, microsecond=0)
+
+
 def _hours(now: datetime) -> list[datetime]:
     """The starts of the last HOURS full clock hours before ``now``, oldest first."""
     top = now.replace(minute=0, second=0, microsecond=0)
@@ -209,7 +220,7 @@ def _state(aws: Emulated, name: str) -> str:
 
 
 def test_drifted_traffic_puts_the_drift_alarm_in_alarm(aws: Emulated, tmp_path: Path) -> None:
-    now = datetime.now(UTC)
+    now = _clock()
     _send_traffic(aws, tmp_path, now, 2_000, "amount_shift")
     first, report = _run_hourly(aws, "Drift", tmp_path, now)
     # One drifted window is not yet evidence enough: the alarm needs 2 of its 3 periods.
@@ -224,14 +235,12 @@ def test_drifted_traffic_puts_the_drift_alarm_in_alarm(aws: Emulated, tmp_path: 
         MetricName="MaxPSI",
         Dimensions=stack_endpoint,
         StartTime=now - timedelta(hours=3),
-        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        EndTime=now + timedelta(minutes=1),
         Period=3600,
         Statistics=["Maximum"],
     )["Datapoints"]
     assert points and min(p["Maximum"] for p in points) >= 0.25
-    evaluation = evaluate_alarm(
-        aws.cloudwatch, DRIFT_ALARM, datetime.now(UTC) + timedelta(seconds=1)
-    )
+    evaluation = evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, now + timedelta(seconds=1))
     assert evaluation.state == "ALARM"
     assert _state(aws, DRIFT_ALARM) == "ALARM"
 
@@ -239,16 +248,16 @@ def test_drifted_traffic_puts_the_drift_alarm_in_alarm(aws: Emulated, tmp_path: 
 def test_one_drifted_window_is_not_enough_for_the_drift_alarm(
     aws: Emulated, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
+    now = _clock()
     _send_traffic(aws, tmp_path, now, 2_000, "amount_shift")
     report = _run_step(aws, "Drift", tmp_path, now.replace(minute=0, second=0, microsecond=0))
     assert report["summary"]["status"] == "alarm"
-    later = datetime.now(UTC) + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, later).state == "OK"
 
 
 def test_undrifted_traffic_leaves_every_alarm_ok(aws: Emulated, tmp_path: Path) -> None:
-    now = datetime.now(UTC)
+    now = _clock()
     labels = _send_traffic(aws, tmp_path, now, 6_000, None)
     write_table(labels, tmp_path / "labels.csv")
     aws.s3.upload_file(
@@ -260,7 +269,7 @@ def test_undrifted_traffic_leaves_every_alarm_ok(aws: Emulated, tmp_path: Path) 
     quality = _run_hourly(aws, "Quality", tmp_path / "quality", now)
     assert [r["status"] for r in quality] == ["measured", "measured"]
     assert quality[-1]["label_coverage"] == 1.0
-    later = datetime.now(UTC) + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     states = {name: evaluate_alarm(aws.cloudwatch, name, later).state for name in PLANNED_ALARMS}
     assert states == dict.fromkeys(PLANNED_ALARMS, "OK")
 
@@ -268,7 +277,7 @@ def test_undrifted_traffic_leaves_every_alarm_ok(aws: Emulated, tmp_path: Path) 
 def test_labels_that_drop_recall_put_the_recall_alarm_in_alarm(
     aws: Emulated, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
+    now = _clock()
     # The small model catches 8% of fraud: a drop to 0 is sure from about 150 frauds an hour.
     labels = _send_traffic(aws, tmp_path, now, 10_000, "fraud_pattern_change")
     write_table(labels, tmp_path / "labels.parquet")
@@ -278,9 +287,7 @@ def test_labels_that_drop_recall_put_the_recall_alarm_in_alarm(
     report = _run_hourly(aws, "Quality", tmp_path, now)[-1]
     assert report["summary"]["recall"] < 0.05
     assert report["changes"]["recall"]["z"] >= 3.09
-    evaluation = evaluate_alarm(
-        aws.cloudwatch, RECALL_ALARM, datetime.now(UTC) + timedelta(seconds=1)
-    )
+    evaluation = evaluate_alarm(aws.cloudwatch, RECALL_ALARM, now + timedelta(seconds=1))
     assert evaluation.state == "ALARM"
     assert _state(aws, RECALL_ALARM) == "ALARM"
 
@@ -364,10 +371,10 @@ def _retrain_runs(
 def test_a_drift_alarm_delivered_twice_starts_exactly_one_training_run(
     aws: Emulated, plan: Plan, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
+    now = _clock()
     _send_traffic(aws, tmp_path, now, 2_000, "amount_shift")
     _run_hourly(aws, "Drift", tmp_path, now)
-    later = datetime.now(UTC) + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, later).state == "ALARM"
     decisions, executions = _retrain_runs(aws, plan, deliveries=2)
     assert decisions == [True, False]
@@ -377,24 +384,24 @@ def test_a_drift_alarm_delivered_twice_starts_exactly_one_training_run(
 def test_undrifted_traffic_starts_no_training_run(
     aws: Emulated, plan: Plan, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
+    now = _clock()
     _send_traffic(aws, tmp_path, now, 2_000, None)
     _run_hourly(aws, "Drift", tmp_path, now)
-    assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, datetime.now(UTC)).state == "OK"
+    assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, now).state == "OK"
     assert _retrain_runs(aws, plan, deliveries=2) == ([], 0)
 
 
 def test_a_recall_alarm_delivered_twice_starts_exactly_one_training_run(
     aws: Emulated, plan: Plan, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
+    now = _clock()
     labels = _send_traffic(aws, tmp_path, now, 10_000, "fraud_pattern_change")
     write_table(labels, tmp_path / "labels.parquet")
     aws.s3.upload_file(
         str(tmp_path / "labels.parquet"), aws.bucket, "labels/mlops-prod-endpoint/day-1.parquet"
     )
     _run_hourly(aws, "Quality", tmp_path, now)
-    later = datetime.now(UTC) + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     assert evaluate_alarm(aws.cloudwatch, RECALL_ALARM, later).state == "ALARM"
     decisions, executions = _retrain_runs(aws, plan, 2, alarm=RECALL_ALARM, rule_name="quality")
     assert (decisions, executions) == ([True, False], 1)
