@@ -4,6 +4,10 @@ Each part reads what it needs from the prod plan (the monitoring pipeline's own
 step arguments, the planned alarms) and runs as the deployed stack would: the
 capture in SageMaker's format under the planned prefix, the Drift step through
 the local runner's container subprocess, the alarm judged by CloudWatch's rule.
+Traffic is honest about the clock: each hour of capture holds transactions of
+that clock hour only, as a real endpoint's does, and the demo sends as many
+drifted hours as the planned alarm needs breaching windows (its M of N), then
+runs the Drift step once per hour, as the schedule would.
 """
 
 from __future__ import annotations
@@ -45,6 +49,21 @@ def _argument(step: dict[str, Any], name: str) -> str:
     return str(args[args.index(name) + 1])
 
 
+def alarm_windows(plan: Plan) -> int:
+    """How many breaching hourly windows the planned drift alarm needs (its DatapointsToAlarm)."""
+    name = plan.outputs.get("driftAlarmName")
+    if name is None:
+        raise DemoStageError(f"stack {plan.stack}: the plan has no drift alarm")
+    inputs = plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", name)["inputs"]
+    return int(inputs.get("datapointsToAlarm") or inputs["evaluationPeriods"])
+
+
+def traffic_hours(now: datetime, count: int) -> list[datetime]:
+    """The starts of the last ``count`` full clock hours before ``now``, oldest first."""
+    top = now.replace(minute=0, second=0, microsecond=0)
+    return [top - timedelta(hours=back) for back in range(count, 0, -1)]
+
+
 def send_traffic(
     clients: Any,
     plan: Plan,
@@ -54,7 +73,8 @@ def send_traffic(
     console: Console,
     scenario: str = DRIFT_SCENARIO,
 ) -> int:
-    """Last full hour of requests answered by the pinned model, captured as the endpoint does."""
+    """``rows`` requests in each of the last full hours the drift alarm needs, captured as the
+    endpoint does: every hour's transactions happen in that clock hour."""
     from ml.capture_writer import simulate_traffic, write_capture
     from ml.data import generate
     from ml.inference import model_fn
@@ -65,34 +85,34 @@ def send_traffic(
     bucket, prefix = _argument(drift, "--bucket"), _argument(drift, "--capture-prefix")
     package = _argument(drift, "--model-package-arn")
     ensure_bucket(clients.s3, bucket, clients.region)
-    model_dir = fetch_model_files(
-        clients.s3, model_data_url(clients.sagemaker, package), work_dir / "serving-model"
-    )
-    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    lines, _labels = simulate_traffic(
-        generate(rows, seed=5, drift=scenario),
-        model_fn(model_dir),
-        start=hour + timedelta(minutes=1),
-        seconds_between=min(1.0, 3000 / max(rows, 1)),
+    model = model_fn(
+        fetch_model_files(
+            clients.s3, model_data_url(clients.sagemaker, package), work_dir / "serving-model"
+        )
     )
     endpoint, variant = prefix.strip("/").split("/")[-2:]
     root = work_dir / "capture"
-    for path in write_capture(lines, root, endpoint=endpoint, variant=variant):
-        relative = path.relative_to(root / endpoint / variant).as_posix()
-        clients.s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{relative}")
+    hours = traffic_hours(now, alarm_windows(plan))
+    for number, hour in enumerate(hours):
+        frame = generate(rows, seed=5 + number, drift=scenario, hour=hour.hour)
+        lines, _labels = simulate_traffic(frame, model, day=hour, seed=number)
+        for path in write_capture(lines, root, endpoint=endpoint, variant=variant):
+            relative = path.relative_to(root / endpoint / variant).as_posix()
+            clients.s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{relative}")
     console.print(
-        f"captured {len(lines)} {scenario} requests answered by {package} under "
-        f"s3://{bucket}/{prefix}",
+        f"captured {rows} {scenario} requests in each of {len(hours)} clock hours, answered by "
+        f"{package}, under s3://{bucket}/{prefix}",
         soft_wrap=True,
     )
-    return len(lines)
+    return rows * len(hours)
 
 
 def run_drift_step(clients: Any, plan: Plan, work_dir: Path, now: datetime) -> dict[str, Any]:
-    """The monitoring pipeline's Drift step through the local runner's container subprocess.
+    """The monitoring pipeline's Drift step through the local runner's container subprocess,
+    once per hour of traffic; returns the last hour's report.
 
-    Its arguments are the plan's, plus ``--now`` so the window is the hour the
-    traffic was written in even if the clock turns an hour meanwhile.
+    Its arguments are the plan's, plus ``--now`` at the end of each hour, so each
+    run measures its hour (as the hourly schedule would) and publishes for it.
     """
     from infra.image_context import LOCAL_ACCOUNT
     from ops.local.job_runner import JobRunner
@@ -100,24 +120,33 @@ def run_drift_step(clients: Any, plan: Plan, work_dir: Path, now: datetime) -> d
     from ops.local.step_cache import StepCache
 
     steps = _monitoring_steps(plan)
-    step = json.loads(json.dumps(steps["Drift"]))
-    step["Arguments"]["AppSpecification"]["ContainerArguments"] += ["--now", now.isoformat()]
-    runner = JobRunner(
-        clients,
-        work_dir / "monitoring" / "runs",
-        StepCache(work_dir / "monitoring" / "cache"),
-        pipeline=f"{plan.stack}-monitoring",
-        account=LOCAL_ACCOUNT,
-    )
-    state = RunState(
-        parameters={},
-        execution={"PipelineExecutionId": "demo-drift", "PipelineName": "monitoring"},
-    )
-    runner.processing(step, state)
-    out = runner.map_path("Drift", _argument(step, "--out"))
-    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    if report.get("status") != "measured":
-        raise DemoStageError(f"the drift job found no traffic to measure: {report.get('source')}")
+    report: dict[str, Any] = {}
+    for hour in traffic_hours(now, alarm_windows(plan)):
+        step = json.loads(json.dumps(steps["Drift"]))
+        ended = hour + timedelta(hours=1)
+        step["Arguments"]["AppSpecification"]["ContainerArguments"] += ["--now", ended.isoformat()]
+        runner = JobRunner(
+            clients,
+            work_dir / "monitoring" / f"runs-{ended:%H}",
+            StepCache(work_dir / "monitoring" / "cache"),
+            pipeline=f"{plan.stack}-monitoring",
+            account=LOCAL_ACCOUNT,
+        )
+        state = RunState(
+            parameters={},
+            execution={
+                "PipelineExecutionId": f"demo-drift-{ended:%H}",
+                "PipelineName": "monitoring",
+            },
+        )
+        runner.processing(step, state)
+        out = runner.map_path("Drift", _argument(step, "--out"))
+        report = json.loads(out.read_text(encoding="utf-8"))
+        if report.get("status") != "measured" or "max_psi" not in report.get("summary", {}):
+            raise DemoStageError(
+                f"the drift job did not measure the hour ending {ended.isoformat()}: "
+                f"{report.get('status')} ({report.get('source')})"
+            )
     return report
 
 
