@@ -3,6 +3,10 @@
 The format is the one ``ml.capture`` reads (see its docstring for the contract);
 ``simulate_traffic`` answers generated requests with a real model's responses,
 and ``write_capture`` lays the lines out under ``<endpoint>/<variant>/yyyy/mm/dd/hh/``.
+Requests are sent either one after another from ``start`` (a burst, for tests
+of the format), or each at its transaction's time of day on ``day``: then a
+capture hour holds the transactions of that clock hour and no other, as real
+traffic does (``ml.data.generate(..., hour=h)`` draws one clock hour of it).
 """
 
 from __future__ import annotations
@@ -92,19 +96,28 @@ def simulate_traffic(
     start: datetime = datetime(2026, 1, 1, tzinfo=UTC),
     seconds_between: float = 1.0,
     seed: int = 0,
+    day: datetime | None = None,
 ) -> tuple[list[tuple[datetime, str]], pd.DataFrame]:
     """Capture lines for a frame's rows sent to the model, and the labels that arrive later.
 
     Requests of ``rows_per_request`` rows are answered by the serving handlers
     (the rows as ``input_fn`` reads them, scored once by ``predict_fn``, each
-    response written by ``output_fn``). Returns the lines with their inference
-    times, and the ground truth: ``event_id``, ``event_row``,
-    ``merchant_category`` and ``is_fraud`` when the frame has it.
+    response written by ``output_fn``). A request is sent at ``start`` plus
+    ``seconds_between`` per request before it, or, with ``day``, at its first
+    row's time of day (``event_time``) on that UTC day, the rows taken in
+    time-of-day order. Returns the lines in time order with their inference
+    times, and the ground truth (in the order the rows were sent): ``event_id``,
+    ``event_row``, ``merchant_category`` and ``is_fraud`` when the frame has it.
     """
     if rows_per_request < 1:
         raise MlopsError(f"rows_per_request must be at least 1, got {rows_per_request}")
     rng = np.random.default_rng(seed)
     reply = accept or content_type
+    offsets = None
+    if day is not None:  # in time-of-day order, so a request's rows are close in time
+        offsets = _times_of_day(frame)
+        order = np.argsort(offsets, kind="stable")
+        frame, offsets = frame.iloc[order], offsets[order]
     features = frame.loc[:, list(schema.FEATURE_COLUMNS)].astype(object)
     records = [[_plain(v) for v in row] for row in features.itertuples(index=False, name=None)]
     prediction = predict_fn(input_fn(request_body(records, CSV), CSV), model)
@@ -115,12 +128,16 @@ def simulate_traffic(
         body = request_body(chunk, content_type, json_shape)
         response = output_fn(prediction[first : first + len(chunk)], reply)
         event_id = str(uuid.UUID(bytes=rng.bytes(16), version=4))
-        when = start + timedelta(seconds=number * seconds_between)
+        if day is not None and offsets is not None:
+            when = _midnight(day) + timedelta(seconds=float(offsets[first]))
+        else:
+            when = start + timedelta(seconds=number * seconds_between)
         line = capture_line(
             body, content_type, response, reply, event_id, when, encode_base64=encode_base64
         )
         lines.append((when, line))
         ids.extend([event_id] * len(chunk))
+    lines.sort(key=lambda item: item[0])
     labels = pd.DataFrame(
         {
             EVENT_ID: ids,
@@ -131,6 +148,20 @@ def simulate_traffic(
     if schema.LABEL_COLUMN in frame.columns:
         labels[schema.LABEL_COLUMN] = frame[schema.LABEL_COLUMN].to_numpy()
     return lines, labels
+
+
+def _times_of_day(frame: pd.DataFrame) -> np.ndarray:
+    """Seconds since midnight (UTC) of each row's event time."""
+    if schema.TIME_COLUMN not in frame.columns:
+        raise MlopsError(
+            f"placing requests at their time of day needs the {schema.TIME_COLUMN} column"
+        )
+    times = pd.to_datetime(frame[schema.TIME_COLUMN], utc=True)
+    return (times - times.dt.floor("D")).dt.total_seconds().to_numpy()
+
+
+def _midnight(day: datetime) -> datetime:
+    return day.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _plain(value: Any) -> Any:

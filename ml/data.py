@@ -8,6 +8,7 @@ fraud team meets in production.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Final
 
@@ -19,6 +20,9 @@ from ml.errors import MlopsError
 
 START: Final = np.datetime64("2026-01-01T00:00:00")
 WINDOW_SECONDS: Final = 30 * 24 * 3600
+HOURS_PER_DAY: Final = 24
+POPULATION_ROWS: Final = 200_000  # rows that fix the intercept of a one-hour frame
+POPULATION_SEED: Final = 20_260_101
 FRAUD_RATE: Final = 0.008
 ACCOUNT_TAKEOVER_FRAUD_RATE: Final = 0.015
 # Risk scale and unobserved noise, tuned so a good model reaches PR AUC near 0.7.
@@ -68,30 +72,62 @@ class UnknownDriftError(MlopsError):
     """A drift scenario name that the generator does not know."""
 
 
-def generate(rows: int, seed: int, drift: str | None = None) -> pd.DataFrame:
-    """Return ``rows`` synthetic transactions; the same arguments give the same frame."""
+def generate(
+    rows: int, seed: int, drift: str | None = None, hour: int | None = None
+) -> pd.DataFrame:
+    """Return ``rows`` synthetic transactions; the same arguments give the same frame.
+
+    ``hour`` makes every transaction happen in that clock hour (UTC), as the
+    traffic of one hour-long capture window does; fraud follows the hour as it
+    does for any other row. ``hourly_rows`` says how many a day brings.
+    """
     if drift is not None and drift not in DRIFT_SCENARIOS:
         raise UnknownDriftError(
             f"unknown drift scenario {drift!r}; choose one of: {', '.join(DRIFT_SCENARIOS)}"
         )
     if rows < 1:
         raise MlopsError(f"rows must be at least 1, got {rows}; pass --rows N with N >= 1")
+    if hour is not None and not 0 <= hour < HOURS_PER_DAY:
+        raise MlopsError(f"hour must be 0-23, got {hour}")
     rng = np.random.default_rng(seed)
-    cols = _base_columns(rows, rng)
+    cols = _base_columns(rows, rng, hour)
     risk = _normal_risk(cols)
     if drift is not None:
         risk = DRIFT_SCENARIOS[drift](cols, rng, risk)
     rate = float(cols.pop("_fraud_rate", FRAUD_RATE))
-    cols[schema.LABEL_COLUMN] = _labels(risk, rng, rate)
+    # One clock hour is a slice of the day: its fraud rate is the day's risk model's, not 0.8%.
+    offset = _population_intercept(drift) if hour is not None else None
+    cols[schema.LABEL_COLUMN] = _labels(risk, rng, rate, offset)
     return _frame(cols, rng, seed)
 
 
-def _base_columns(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+@functools.cache
+def _population_intercept(drift: str | None) -> float:
+    """The intercept that gives the target fraud rate over a whole population (every hour)."""
+    rng = np.random.default_rng(POPULATION_SEED)
+    cols = _base_columns(POPULATION_ROWS, rng)
+    risk = _normal_risk(cols)
+    if drift is not None:
+        risk = DRIFT_SCENARIOS[drift](cols, rng, risk)
+    rate = float(cols.pop("_fraud_rate", FRAUD_RATE))
+    return _intercept(RISK_SCALE * risk + rng.normal(0.0, LABEL_NOISE, risk.shape[0]), rate)
+
+
+def hourly_rows(rows_per_day: int) -> np.ndarray:
+    """Transactions in each clock hour (0-23) of a day of ``rows_per_day``: busy by day."""
+    return np.rint(rows_per_day * HOUR_WEIGHTS / HOUR_WEIGHTS.sum()).astype(np.int64)
+
+
+def _base_columns(
+    n: int, rng: np.random.Generator, fixed_hour: int | None = None
+) -> dict[str, np.ndarray]:
     cat = rng.choice(len(schema.MERCHANT_CATEGORIES), n, p=_norm(MERCHANT_WEIGHTS))
     channel = rng.choice(len(schema.CHANNELS), n, p=CHANNEL_WEIGHTS)
     country = rng.choice(len(schema.COUNTRIES), n, p=COUNTRY_WEIGHTS)
     day = rng.integers(0, 30, n)
-    hour = rng.choice(24, n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    hour = rng.choice(HOURS_PER_DAY, n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    if fixed_hour is not None:  # drawn all the same, so the other columns do not change
+        hour = np.full(n, fixed_hour)
     seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, n)
     avg = np.exp(rng.normal(3.5, 0.6, n))
     ratio = np.exp(rng.normal(0.0, 0.55, n))
@@ -131,10 +167,16 @@ def _normal_risk(c: dict[str, np.ndarray]) -> np.ndarray:
     )
 
 
-def _labels(risk: np.ndarray, rng: np.random.Generator, rate: float) -> np.ndarray:
-    """Bernoulli labels from the risk plus unobserved noise, at the target fraud rate."""
+def _labels(
+    risk: np.ndarray, rng: np.random.Generator, rate: float, offset: float | None = None
+) -> np.ndarray:
+    """Bernoulli labels from the risk plus unobserved noise, at the target fraud rate.
+
+    ``offset`` is the intercept to use instead of the one that gives these rows ``rate``.
+    """
     noisy = RISK_SCALE * risk + rng.normal(0.0, LABEL_NOISE, risk.shape[0])
-    offset = _intercept(noisy, rate)
+    if offset is None:
+        offset = _intercept(noisy, rate)
     prob = 1.0 / (1.0 + np.exp(-(noisy + offset)))
     return (rng.random(risk.shape[0]) < prob).astype(np.int64)
 

@@ -1,10 +1,20 @@
-"""Data drift between a training baseline and a batch: PSI and CDF distance per feature.
+"""Data drift between a training baseline and a batch: PSI, KS statistic and Wasserstein distance.
 
-The baseline is a small JSON document saved next to the model: per numeric
-feature, decile bin edges with their proportions and a 101-point quantile grid;
-per categorical feature, category frequencies. A batch is compared against it
-without the training data, with vectorised binning (``np.searchsorted`` and
-``np.bincount``), so a million rows take well under a second per feature.
+The baseline (``ml.drift_baseline``) is a JSON document saved next to the
+model: per numeric feature, the training distribution and its PSI bins; per
+categorical feature, category frequencies. A batch is compared against it
+without the training data: each column is counted and ordered once
+(``ml.distributions``), and PSI, the exact KS statistic (``cdf_distance``)
+and the Wasserstein distance all come from that one pass. Three rules keep an
+hourly window of healthy traffic quiet:
+
+- a batch of fewer than ``min_rows`` rows is "insufficient data": it is
+  reported as such and no PSI is computed (PSI on a few dozen rows is noise);
+- a feature that is a function of the clock (``hour``) is compared only when
+  the batch covers all 24 hours of the day; an hour-long window holds one clock
+  hour, which is no drift;
+- binary and low-cardinality features are binned on their values.
+
 The batch is a table or an endpoint's data capture (``ml.capture``), and the
 result is what the drift publisher turns into CloudWatch metrics.
 """
@@ -20,8 +30,17 @@ import numpy as np
 import pandas as pd
 
 from ml import schema
+from ml.capture_format import INFERENCE_TIME
+from ml.distributions import Distribution, ks_and_wasserstein
+from ml.drift_baseline import (
+    HOURS_PER_DAY,
+    DriftInputError,
+    finite_values,
+    reference_distribution,
+)
+from ml.drift_baseline import build_baseline as build_baseline  # the step's public API
+from ml.drift_baseline import load_baseline as load_baseline
 from ml.errors import MlopsError
-from ml.model_artifact import BASELINE_FILE, read_file
 from ml.options import parse
 from ml.step_options import DriftOptions
 from ml.step_options import Thresholds as Thresholds  # declared with the step's options
@@ -30,43 +49,21 @@ if TYPE_CHECKING:
     from ml.capture import CaptureBatch
     from ml.window import Window
 
-PSI_BINS = 10
-CDF_POINTS = 101
+__all__ = [
+    "DriftInputError",
+    "Thresholds",
+    "build_baseline",
+    "capture_drift",
+    "compute_drift",
+    "load_baseline",
+    "psi",
+    "run_drift",
+]
+
 EPSILON = 1e-4
 OTHER = "__other__"
-BASELINE_VERSION = 1
 MAX_LISTED_LINES = 100  # malformed capture lines named in a report; all are counted
-
-
-class DriftInputError(MlopsError):
-    """A baseline or batch that drift cannot compare (wrong file, missing columns)."""
-
-
-def build_baseline(frame: pd.DataFrame) -> dict[str, Any]:
-    """Summarise the training data's feature distributions for later comparison."""
-    numeric: dict[str, Any] = {}
-    for name in schema.NUMERIC_FEATURES:
-        values = _finite(frame[name])
-        inner = np.unique(np.quantile(values, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
-        counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=inner.size + 1)
-        grid = np.unique(np.quantile(values, np.linspace(0, 1, CDF_POINTS)))
-        numeric[name] = {
-            "edges": inner.tolist(),
-            "proportions": (counts / max(values.size, 1)).tolist(),
-            "cdf_points": grid.tolist(),
-            "cdf": _cdf_at(grid, values).tolist(),
-            "null_fraction": float(1 - values.size / max(len(frame), 1)),
-        }
-    categorical: dict[str, Any] = {}
-    for name in schema.CATEGORICAL_FEATURES:
-        freq = frame[name].astype(str).value_counts(normalize=True, sort=False)
-        categorical[name] = {"frequencies": {str(k): float(v) for k, v in freq.items()}}
-    return {
-        "version": BASELINE_VERSION,
-        "rows": len(frame),
-        "numeric": numeric,
-        "categorical": categorical,
-    }
+INSUFFICIENT_DATA = "insufficient_data"
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -76,10 +73,32 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def clock_hours(frame: pd.DataFrame) -> int | None:
+    """How many of the day's 24 clock hours the batch's rows were made in (None: unknown).
+
+    Captured traffic knows each request's ``inference_time``; a table its event time.
+    """
+    for column in (INFERENCE_TIME, schema.TIME_COLUMN):
+        if column in frame.columns and len(frame):
+            times = pd.to_datetime(frame[column], utc=True, errors="coerce").dropna()
+            return int(times.dt.hour.nunique()) if len(times) else None
+    return None
+
+
 def compute_drift(
-    baseline: dict[str, Any], frame: pd.DataFrame, thresholds: Thresholds | None = None
+    baseline: dict[str, Any],
+    frame: pd.DataFrame,
+    thresholds: Thresholds | None = None,
+    *,
+    min_rows: int = 0,
+    hours_covered: int | None = None,
 ) -> dict[str, Any]:
-    """Per-feature PSI and CDF distance of a batch against the baseline, with a summary."""
+    """Per-feature drift of a batch against the baseline, with a summary.
+
+    ``hours_covered`` is how many clock hours the batch spans (default: read from
+    its times); clock features are left out below 24. Below ``min_rows`` rows
+    the summary's status is ``insufficient_data`` and no feature is compared.
+    """
     limits = thresholds or Thresholds()
     missing = [
         c for c in (*baseline["numeric"], *baseline["categorical"]) if c not in frame.columns
@@ -88,51 +107,60 @@ def compute_drift(
         raise DriftInputError(
             f"batch lacks columns {', '.join(missing)}; it must follow the schema"
         )
+    report: dict[str, Any] = {
+        "rows": len(frame),
+        "min_rows": min_rows,
+        "thresholds": {"psi_warn": limits.psi_warn, "psi_alarm": limits.psi_alarm},
+    }
+    if len(frame) < max(min_rows, 1):
+        summary = {"status": INSUFFICIENT_DATA, "drifted_features": []}
+        return {**report, "summary": summary, "features": {}, "not_compared": {}}
+    hours = clock_hours(frame) if hours_covered is None else hours_covered
+    skipped = {
+        name: f"a function of the clock, and the batch covers {hours} of 24 clock hours"
+        for name in baseline.get("clock_features", [])
+        if hours is not None and hours < HOURS_PER_DAY
+    }
     features: dict[str, Any] = {}
     for name, base in baseline["numeric"].items():
-        features[name] = _numeric_drift(base, frame[name])
+        if name not in skipped:
+            features[name] = _numeric_drift(base, frame[name])
     for name, base in baseline["categorical"].items():
         features[name] = _categorical_drift(base, frame[name])
     for result in features.values():
         result["status"] = _status(result["psi"], limits)
-    drifted = sorted(n for n, r in features.items() if r["status"] != "ok")
+    return {
+        **report,
+        "summary": _summary(features, limits),
+        "features": features,
+        "not_compared": skipped,
+    }
+
+
+def _summary(features: dict[str, Any], limits: Thresholds) -> dict[str, Any]:
     max_psi = max(r["psi"] for r in features.values())
     return {
-        "rows": len(frame),
-        "thresholds": {"psi_warn": limits.psi_warn, "psi_alarm": limits.psi_alarm},
-        "summary": {
-            "status": _status(max_psi, limits),
-            "max_psi": max_psi,
-            "max_psi_feature": max(features, key=lambda n: features[n]["psi"]),
-            "max_cdf_distance": max(r["cdf_distance"] for r in features.values()),
-            "drifted_features": drifted,
-        },
-        "features": features,
+        "status": _status(max_psi, limits),
+        "max_psi": max_psi,
+        "max_psi_feature": max(features, key=lambda n: features[n]["psi"]),
+        "max_cdf_distance": max(r["cdf_distance"] for r in features.values()),
+        "drifted_features": sorted(n for n, r in features.items() if r["status"] != "ok"),
     }
 
 
 def _numeric_drift(base: dict[str, Any], column: pd.Series) -> dict[str, Any]:
-    values = _finite(column)
+    current = Distribution.of(finite_values(column))
     edges = np.asarray(base["edges"], dtype=float)
-    counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
-    actual = counts / max(values.size, 1)
-    # CDF distance on the baseline's quantile grid: the KS statistic to 1/100 resolution.
-    grid = np.asarray(base["cdf_points"], dtype=float)
-    distance = (
-        np.max(np.abs(_cdf_at(grid, values) - np.asarray(base["cdf"]))) if values.size else 1.0
-    )
+    actual = current.bin_counts(edges) / max(current.total, 1)
+    ks, wasserstein = ks_and_wasserstein(reference_distribution(base), current)
     return {
         "type": "numeric",
         "psi": psi(np.asarray(base["proportions"]), actual),
-        "cdf_distance": float(distance),
-        "null_fraction": float(1 - values.size / max(len(column), 1)),
+        "cdf_distance": ks if current.total else 1.0,
+        "wasserstein": wasserstein if current.total else None,
+        "exact_reference": bool(base.get("exact", False)),
+        "null_fraction": float(1 - current.total / max(len(column), 1)),
     }
-
-
-def _cdf_at(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Fraction of values <= each grid point, by one binning pass."""
-    counts = np.bincount(np.searchsorted(grid, values, side="left"), minlength=grid.size + 1)
-    return np.cumsum(counts)[:-1] / max(values.size, 1)
 
 
 def _categorical_drift(base: dict[str, Any], column: pd.Series) -> dict[str, Any]:
@@ -152,33 +180,12 @@ def _categorical_drift(base: dict[str, Any], column: pd.Series) -> dict[str, Any
     }
 
 
-def _finite(column: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return values[np.isfinite(values)]
-
-
 def _status(value: float, limits: Thresholds) -> str:
     if value >= limits.psi_alarm:
         return "alarm"
     if value >= limits.psi_warn:
         return "warn"
     return "ok"
-
-
-def load_baseline(path: Path) -> dict[str, Any]:
-    """Read a baseline JSON, from a file or a model directory (or its tarball) holding one."""
-    data = read_file(path, BASELINE_FILE)
-    if data is None:
-        raise DriftInputError(f"{path}: no drift baseline here; train a model to create one")
-    try:
-        baseline = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DriftInputError(
-            f"{path}: not a drift baseline JSON; pass the model's {BASELINE_FILE}"
-        ) from None
-    if not isinstance(baseline, dict) or {"numeric", "categorical"} - baseline.keys():
-        raise DriftInputError(f"{path}: not a drift baseline; pass the model's {BASELINE_FILE}")
-    return baseline
 
 
 def read_current(
@@ -209,6 +216,7 @@ def run_drift(
     capture: bool | None = None,
     window: Window | None = None,
     quarantine: Path | None = None,
+    min_rows: int = 0,
 ) -> dict[str, Any]:
     """Drift of a table or of captured traffic, with what was read under ``input``.
 
@@ -225,10 +233,18 @@ def run_drift(
             else f"{current}: the capture files hold no events in the window; widen it"
         )
     if batch is None:
-        report = compute_drift(baseline, frame, thresholds)
+        report = compute_drift(baseline, frame, thresholds, min_rows=min_rows)
         report["input"] = {"kind": "table", "path": str(current), "rows": len(frame)}
         return report
-    return capture_drift(baseline, batch, current, thresholds, window=window, quarantine=quarantine)
+    return capture_drift(
+        baseline,
+        batch,
+        current,
+        thresholds,
+        window=window,
+        quarantine=quarantine,
+        min_rows=min_rows,
+    )
 
 
 def capture_drift(
@@ -239,11 +255,12 @@ def capture_drift(
     *,
     window: Window | None = None,
     quarantine: Path | None = None,
+    min_rows: int = 0,
 ) -> dict[str, Any]:
     """Drift of captured traffic already read, with what was read under ``input``."""
     from ml.capture import quarantine_lines
 
-    report = compute_drift(baseline, batch.frame, thresholds)
+    report = compute_drift(baseline, batch.frame, thresholds, min_rows=min_rows)
     kept = quarantine_lines(batch.bad_lines, quarantine) if quarantine is not None else []
     report["input"] = {
         "kind": "capture",
@@ -265,6 +282,7 @@ def run_step(options: DriftOptions) -> dict[str, Any]:
         capture=options.capture,
         window=options.reading.window(),
         quarantine=options.reading.quarantine,
+        min_rows=options.min_rows,
     )
     if options.out is not None:
         from ml.io import write_atomic

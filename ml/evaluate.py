@@ -157,10 +157,13 @@ def run_evaluation(
     """Score the test data, write evaluation.json, comparison.json and the plots."""
     from ml import plots
     from ml.io import read_table
+    from ml.quality_reference import segment_counts
 
     champion = load_evaluation(champion_path) if champion_path is not None else None
-    y, score, threshold = score_frame(model_dir, read_table(test_path))
+    frame = read_table(test_path)
+    y, score, threshold = score_frame(model_dir, frame)
     evaluation = evaluate_scores(y, score, threshold)
+    evaluation.update(segment_counts(frame, y, score, threshold))  # production quality's yardstick
     comparison = compare(evaluation, champion, gates or Gates())
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2))

@@ -25,6 +25,8 @@ PROCESSING = Path("/opt/ml/processing")
 DRIFT_FILE = "drift.json"
 QUALITY_FILE = "quality.json"
 MODEL_DIR_HELP = f"Trained model directory (or one holding its {TARBALL})."
+# Below this many rows a batch's PSI is mostly sampling noise (docs/monitoring.md).
+MIN_DRIFT_ROWS = 300
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,10 @@ class DriftOptions:
         ),
     ] = None
     reading: CaptureOptions = field(default_factory=CaptureOptions)
+    min_rows: Annotated[
+        int,
+        Option("Fewest rows worth comparing; a smaller batch is reported as insufficient data."),
+    ] = MIN_DRIFT_ROWS
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,19 @@ class QualityOptions:
         Option("Write the JSON report here.", container=PROCESSING / "output" / QUALITY_FILE),
     ] = Path(QUALITY_FILE)
     reading: CaptureOptions = field(default_factory=CaptureOptions)
+    evaluation: Annotated[
+        Path | None,
+        Option(
+            "The serving model's evaluation.json: recall and precision are tested for a drop "
+            "from it, and per-category recall for a gap that opened."
+        ),
+    ] = None
     min_positives: Annotated[
+        int, Option("Frauds (flagged rows for precision) a metric needs to be reported.")
+    ] = 30
+    min_segment_positives: Annotated[
         int, Option("Frauds a merchant category needs for its recall to be compared.")
-    ] = 5
+    ] = 20
+    min_label_coverage: Annotated[
+        float, Option("Share of predictions that must have a label before metrics are reported.")
+    ] = 0.9

@@ -22,20 +22,33 @@ MONITORING_NAMESPACE = "mlops/monitoring"
 PUBLISHED_NAMESPACES = (DRIFT_NAMESPACE, QUALITY_NAMESPACE, MONITORING_NAMESPACE)
 
 # mlops/drift, per stack and endpoint; FeaturePSI also per feature.
+WINDOW_ROWS = "WindowRows"  # rows in the window, published whenever there was traffic
+INSUFFICIENT_DATA = "InsufficientData"  # 1: too few rows to compare, and nothing else published
 MAX_PSI = "MaxPSI"
 MAX_CDF_DISTANCE = "MaxCdfDistance"
 DRIFTED_FEATURES = "DriftedFeatures"
 FEATURE_PSI = "FeaturePSI"
 FEATURE_DIMENSION = "Feature"
+# The model's output against the same clock hour of earlier days.
+SCORE_PSI = "ScorePSI"
+FLAG_RATE = "FlagRate"
+FLAG_RATE_REFERENCE = "FlagRateReference"
+FLAG_RATE_CHANGE_Z = "FlagRateChangeZ"  # z of "moved beyond the tolerance"; alarms watch it
 
 # mlops/quality, per endpoint and variant; SegmentRecall also per merchant category.
 PRECISION = "Precision"
 RECALL = "Recall"
 PR_AUC = "PrAuc"
 LABELLED_ROWS = "LabelledRows"
-RECALL_GAP = "RecallGap"
+LABELLED_POSITIVES = "LabelledPositives"
+LABEL_COVERAGE = "LabelCoverage"
+RECALL_GAP = "RecallGap"  # descriptive: categories differ in how catchable their fraud is
 SEGMENT_RECALL = "SegmentRecall"
 SEGMENT_DIMENSION = "MerchantCategory"
+# z values of drops from the serving model's evaluation; the quality alarms watch these.
+RECALL_DROP_Z = "RecallDropZ"
+PRECISION_DROP_Z = "PrecisionDropZ"
+SEGMENT_RECALL_DROP_Z = "SegmentRecallDropZ"
 
 # mlops/monitoring, per endpoint and job: every successful run of a monitoring job sends one
 # value (the capture rows it read, 0 for an hour without traffic), so its absence means the

@@ -1,11 +1,20 @@
-"""Drift alarms: the drift job's largest feature PSI at warn and alarm, and retraining on alarm.
+"""Drift alarms: the drift job's largest feature PSI at warn and alarm, the flag rate, retraining.
 
 The monitoring pipeline's drift job publishes ``mlops/drift``
 (``pipelines.metrics``); the alarms watch it through
 ``MonitoringPipeline.metric_drift()``, as the quality alarms watch
-``metric_quality()``, so they exist exactly where something publishes. An
-EventBridge rule asks the retrain gate to start the training pipeline when the
-alarm level enters ALARM (at most once per ``monitoring.retrainCooldownMinutes``).
+``metric_quality()``, so they exist exactly where something publishes. Each
+alarm needs ``monitoring.alarmDatapoints`` breaching windows out of the last
+``monitoring.alarmPeriods`` (M of N), so one odd hour does not page anyone.
+A window without traffic or with too few rows publishes no PSI, and missing
+data does not breach: an idle endpoint is not drift, and a job that stops
+running is watched by its own alarm. An EventBridge rule asks the retrain gate
+to start the training pipeline when the alarm level enters ALARM (at most
+once per ``monitoring.retrainCooldownMinutes``). The flag-rate alarm (the
+share of traffic the model flags moved beyond ``monitoring.flagRateTolerance``
+against the same clock hour of earlier days, with z at least
+``monitoring.alarmZ``) tells people: a wave of fraud moves it as much as a
+broken model does.
 """
 
 from __future__ import annotations
@@ -16,10 +25,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.context import FORMER_DRIFT_MONITORING, StackContext
-from infra.components.metric import HOUR
+from infra.components.metric import HOUR, Metric
 from infra.components.monitoring_pipeline import MonitoringPipeline
 from infra.components.retrain_gate import RetrainGate
 from infra.config import Monitoring as MonitoringSettings
+from pipelines import metrics
 
 
 @dataclass(frozen=True)
@@ -33,10 +43,11 @@ class DriftAlarmsArgs:
 
 
 class DriftAlarms(pulumi.ComponentResource):
-    """``<prefix>-<env>-drift-warn`` and ``-drift-alarm`` to the topic; the latter retrains."""
+    """``<prefix>-<env>-drift-warn``, ``-drift-alarm`` (retrains) and ``-drift-flag-rate``."""
 
     warning: aws.cloudwatch.MetricAlarm
     alarm: aws.cloudwatch.MetricAlarm
+    flag_rate: aws.cloudwatch.MetricAlarm | None
     retrain_rule: aws.cloudwatch.EventRule | None
 
     def __init__(
@@ -53,8 +64,27 @@ class DriftAlarms(pulumi.ComponentResource):
             parent=self,
             aliases=[context.moved_from(FORMER_DRIFT_MONITORING)],
         )
-        self.warning = self._alarm("warn", args.settings.psi_warn, moved)
-        self.alarm = self._alarm("alarm", args.settings.psi_alarm, moved)
+        monitoring = args.monitoring
+        psi = f"Largest feature PSI of {monitoring.endpoint_name}'s traffic against the training"
+        self.warning = self._alarm(
+            "warn", monitoring.metric_drift(), args.settings.psi_warn, f"{psi} baseline", moved
+        )
+        self.alarm = self._alarm(
+            "alarm", monitoring.metric_drift(), args.settings.psi_alarm, f"{psi} baseline", moved
+        )
+        self.flag_rate = (
+            self._alarm(
+                "flag-rate",
+                monitoring.metric_drift(metrics.FLAG_RATE_CHANGE_Z),
+                monitoring.alarm_evidence.z,
+                f"The share of {monitoring.endpoint_name}'s traffic the model flags moved more "
+                f"than {args.settings.flag_rate_tolerance:g}x from the same hour of earlier "
+                "days; z",
+                pulumi.ResourceOptions(parent=self),
+            )
+            if args.settings.score_reference_days
+            else None
+        )
         self.retrain_rule = (
             args.retrain.retrain_on(
                 "drift",
@@ -69,20 +99,26 @@ class DriftAlarms(pulumi.ComponentResource):
         self.register_outputs({"driftAlarmName": self.alarm.name})
 
     def _alarm(
-        self, level: str, threshold: float, opts: pulumi.ResourceOptions
+        self,
+        level: str,
+        metric: Metric,
+        threshold: float,
+        what: str,
+        opts: pulumi.ResourceOptions,
     ) -> aws.cloudwatch.MetricAlarm:
-        context, monitoring, topic = self._context, self._args.monitoring, self._args.topic.arn
-        name = context.name("drift", level)
-        return monitoring.metric_drift().create_alarm(
-            context,
-            name,
+        evidence = self._args.monitoring.alarm_evidence
+        return metric.create_alarm(
+            self._context,
+            self._context.name("drift", level),
             description=(
-                f"Largest feature PSI of {monitoring.endpoint_name}'s traffic against the "
-                f"training baseline reached {threshold} ({level})"
+                f"{what} reached {threshold:g} in {evidence.datapoints} of the last "
+                f"{evidence.periods} hourly windows ({level})"
             ),
             comparison="GreaterThanOrEqualToThreshold",
             threshold=threshold,
             period=HOUR,
-            topic=topic,
+            evaluation_periods=evidence.periods,
+            datapoints_to_alarm=evidence.datapoints,
+            topic=self._args.topic.arn,
             opts=opts,
         )

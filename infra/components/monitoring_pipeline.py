@@ -35,17 +35,37 @@ from infra.config import Pipeline as PipelineSettings
 from infra.network import NetworkIds
 from pipelines import metrics
 from pipelines.definitions.monitoring import (
+    ARTIFACT_PREFIXES,
     CAPTURE_PREFIX,
     DRIFT_PREFIX,
     FEEDBACK_PREFIX,
     LABELS_PREFIX,
     QUALITY_PREFIX,
+    DriftSpec,
     FeedbackSpec,
     MonitoringPipelineSpec,
     QualitySpec,
     definition_json,
 )
 from pipelines.jobs.feedback_ledger import RAW_FEEDBACK
+
+HIGHER_IS_WORSE = frozenset(
+    {
+        metrics.RECALL_GAP,
+        metrics.RECALL_DROP_Z,
+        metrics.PRECISION_DROP_Z,
+        metrics.SEGMENT_RECALL_DROP_Z,
+    }
+)
+
+
+@dataclass(frozen=True)
+class AlarmEvidence:
+    """How much evidence a monitoring alarm needs: M breaching of N hourly datapoints, z level."""
+
+    datapoints: int
+    periods: int
+    z: float
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,9 @@ class MonitoringPipeline(pulumi.ComponentResource):
         self.quality_enabled = args.settings.quality.enabled
         self.feedback_enabled = args.settings.feedback.enabled
         self.model_package_arn = args.endpoint.model_package_arn
+        self.alarm_evidence = AlarmEvidence(
+            args.settings.alarm_datapoints, args.settings.alarm_periods, args.settings.alarm_z
+        )
         self.job_role = args.roles.job_role(
             "monitor", "Runs this stack's drift and model quality jobs"
         )
@@ -133,8 +156,9 @@ class MonitoringPipeline(pulumi.ComponentResource):
         )
 
     def metric_quality(self, name: str) -> Metric:
-        """A quality metric of the quality job, per run; the recall gap at its worst."""
-        statistic = "Maximum" if name == metrics.RECALL_GAP else "Minimum"
+        """A quality metric of the quality job, per run, at its worst: lowest, or highest for
+        the recall gap and the drop z values."""
+        statistic = "Maximum" if name in HIGHER_IS_WORSE else "Minimum"
         return Metric(
             metrics.QUALITY_NAMESPACE,
             name,
@@ -192,6 +216,9 @@ class MonitoringPipeline(pulumi.ComponentResource):
                 window_hours=quality.window_hours,
                 min_labelled_rows=quality.min_labelled_rows,
                 min_segment_positives=quality.min_segment_positives,
+                label_delay_hours=quality.label_delay_hours,
+                min_positives=quality.min_positives,
+                min_label_coverage=quality.min_label_coverage,
             )
             if quality.enabled
             else None,
@@ -202,6 +229,11 @@ class MonitoringPipeline(pulumi.ComponentResource):
             )
             if self.feedback_enabled
             else None,
+            drift=DriftSpec(
+                min_rows=settings.min_window_rows,
+                score_reference_days=settings.score_reference_days,
+                flag_rate_tolerance=settings.flag_rate_tolerance,
+            ),
             subnet_ids=tuple(subnet_ids),
             security_group_ids=tuple(group_ids),
         )
@@ -229,8 +261,9 @@ class MonitoringPipeline(pulumi.ComponentResource):
             storage.grant_key_use(role, "jobs"),
             storage.grant_read(role, storage.monitoring, f"{CAPTURE_PREFIX}{endpoint}/"),
             storage.grant_read_write(role, storage.monitoring, f"{DRIFT_PREFIX}{endpoint}/"),
-            # Registered models point at the training runs' artifacts.
-            storage.grant_read(role, storage.artifacts, "pipeline-runs/"),
+            # Registered models point at the training runs' artifacts and evaluation; a
+            # promoted package at their copies (ops/release/artifact_copy.py).
+            *(storage.grant_read(role, storage.artifacts, p) for p in ARTIFACT_PREFIXES),
         ]
         if self.quality_enabled or self.feedback_enabled:
             grants.append(

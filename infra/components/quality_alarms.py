@@ -1,12 +1,21 @@
-"""Model quality alarms: precision, recall and PR AUC below their floors, recall gap above its cap.
+"""Model quality alarms: recall or precision dropped from the evaluation, a category fell behind.
 
-They watch the quality job's metrics through ``MonitoringPipeline.metric_quality``
-(the publisher's own names and dimensions), notify the stack topic, and the
-floor alarms start retraining like the drift alarm does, through the same
-cool-down gate (one run per cool-down, whichever alarm fired): a model that
-misses fraud it used to catch is retrained on the newer data. The recall
-gap between merchant categories (the bias signal) notifies people only,
-because retraining on the same data does not close it by itself.
+They watch the quality job's z values through ``MonitoringPipeline.metric_quality``
+(the publisher's own names and dimensions): how surely recall and precision
+of the mature, labelled cohort fell below the serving model's own evaluated
+values, and how surely a merchant category's recall fell behind the others
+more than it did in the evaluation (the bias signal). A fixed floor near the
+model's true value fires on noise, and a raw recall gap between categories is
+already large for a healthy model; a test of change from the evaluation does
+neither. Each alarm needs ``monitoring.alarmDatapoints`` of the last
+``monitoring.alarmPeriods`` hourly runs at z >= ``monitoring.alarmZ``. The
+job publishes nothing it cannot support (too few frauds or labels), and
+missing data does not breach; a job that stops running is watched by its own
+alarm. The drop alarms notify the stack topic and start retraining like the
+drift alarm does, through the same cool-down gate (one run per cool-down,
+whichever alarm fired): a model that misses fraud it used to catch is
+retrained on the newer data. The bias alarm notifies people only, because
+retraining on the same data does not close a gap by itself.
 """
 
 from __future__ import annotations
@@ -26,58 +35,40 @@ from pipelines import metrics
 
 @dataclass(frozen=True)
 class QualityAlarm:
-    """One alarm: its name part, metric, comparison and the config value it compares with."""
+    """One alarm: its name part, the z metric it watches, whether it retrains, what it means."""
 
     part: str
     metric: str
-    comparison: str
-    threshold: float
     retrains: bool
     description: str
 
 
-def quality_alarm_specs(settings: Quality) -> list[QualityAlarm]:
-    """The quality alarms a stack gets, from ``monitoring.quality``."""
-    return [
-        QualityAlarm(
-            "recall",
-            metrics.RECALL,
-            "LessThanThreshold",
-            settings.min_recall,
-            True,
-            "Recall of labelled traffic fell below monitoring.quality.minRecall",
-        ),
-        QualityAlarm(
-            "precision",
-            metrics.PRECISION,
-            "LessThanThreshold",
-            settings.min_precision,
-            True,
-            "Precision of labelled traffic fell below monitoring.quality.minPrecision",
-        ),
-        QualityAlarm(
-            "pr-auc",
-            metrics.PR_AUC,
-            "LessThanThreshold",
-            settings.min_pr_auc,
-            True,
-            "PR AUC of labelled traffic fell below monitoring.quality.minPrAuc",
-        ),
-        QualityAlarm(
-            "recall-gap",
-            metrics.RECALL_GAP,
-            "GreaterThanThreshold",
-            settings.max_recall_gap,
-            False,
-            "Recall differs between merchant categories by more than "
-            "monitoring.quality.maxRecallGap",
-        ),
-    ]
+QUALITY_ALARMS = (
+    QualityAlarm(
+        "recall",
+        metrics.RECALL_DROP_Z,
+        True,
+        "Recall of the labelled cohort fell below the serving model's evaluated recall",
+    ),
+    QualityAlarm(
+        "precision",
+        metrics.PRECISION_DROP_Z,
+        True,
+        "Precision of the labelled cohort fell below the serving model's evaluated precision",
+    ),
+    QualityAlarm(
+        "recall-gap",
+        metrics.SEGMENT_RECALL_DROP_Z,
+        False,
+        "A merchant category's recall fell behind the other categories' by more than it did "
+        "in the serving model's evaluation",
+    ),
+)
 
 
 @dataclass(frozen=True)
 class QualityAlarmsArgs:
-    """The floors and cap, the pipeline whose quality job publishes, who hears, who retrains."""
+    """The quality settings, the pipeline whose quality job publishes, who hears, who retrains."""
 
     settings: Quality
     monitoring: MonitoringPipeline
@@ -86,7 +77,7 @@ class QualityAlarmsArgs:
 
 
 class QualityAlarms(pulumi.ComponentResource):
-    """Quality and bias alarms to the stack topic; the floor alarms also start retraining."""
+    """Quality and bias alarms to the stack topic; the drop alarms also start retraining."""
 
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     retrain_rule: aws.cloudwatch.EventRule | None
@@ -101,13 +92,12 @@ class QualityAlarms(pulumi.ComponentResource):
         super().__init__("mlops:monitoring:QualityAlarms", name, None, opts)
         self._context = context
         self._args = args
-        specs = quality_alarm_specs(args.settings)
-        self.alarms = {spec.part: self._alarm(spec) for spec in specs}
-        retraining = [self.alarms[spec.part] for spec in specs if spec.retrains]
+        self.alarms = {spec.part: self._alarm(spec) for spec in QUALITY_ALARMS}
+        retraining = [self.alarms[spec.part] for spec in QUALITY_ALARMS if spec.retrains]
         self.retrain_rule = (
             args.retrain.retrain_on(
                 "quality",
-                "Retrain when a quality floor alarm enters ALARM, once per cool-down",
+                "Retrain when a quality drop alarm enters ALARM, once per cool-down",
                 retraining,
                 parent=self,
             )
@@ -118,15 +108,19 @@ class QualityAlarms(pulumi.ComponentResource):
 
     def _alarm(self, spec: QualityAlarm) -> aws.cloudwatch.MetricAlarm:
         context, monitoring, topic = self._context, self._args.monitoring, self._args.topic.arn
-        name = context.name("quality", spec.part)
-        # The job publishes nothing when there is no traffic or too few labels.
+        evidence = monitoring.alarm_evidence
         return monitoring.metric_quality(spec.metric).create_alarm(
             context,
-            name,
-            description=f"{spec.description} ({spec.threshold}) on {monitoring.endpoint_name}",
-            comparison=spec.comparison,
-            threshold=spec.threshold,
+            context.name("quality", spec.part),
+            description=(
+                f"{spec.description} on {monitoring.endpoint_name}: z >= {evidence.z:g} in "
+                f"{evidence.datapoints} of the last {evidence.periods} runs"
+            ),
+            comparison="GreaterThanOrEqualToThreshold",
+            threshold=evidence.z,
             period=HOUR,
+            evaluation_periods=evidence.periods,
+            datapoints_to_alarm=evidence.datapoints,
             topic=topic,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -43,13 +43,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "monitoring": {
             "logRetentionDays": 14,
             "retrainOnAlarm": False,
-            "quality": {
-                "windowHours": 24,
-                "minLabelledRows": 50,
-                "minRecall": 0.1,
-                "minPrecision": 0.3,
-                "minPrAuc": 0.3,
-            },
+            # Dev keeps capture 14 days: the quality cohort must end before it expires.
+            "quality": {"labelDelayHours": 168, "minLabelledRows": 50},
         },
         # Serverless, no schedule: a month costs a few dollars; a tenth of staging's limit.
         "budget": {"monthlyLimitUsd": 50, "actualThresholdsPercent": [80, 100]},

@@ -186,20 +186,47 @@ class Pipeline(Section):
     gates: Gates = Gates()
 
 
+REMOVED_QUALITY_FLOORS = {
+    "minRecall": "recall",
+    "minPrecision": "precision",
+    "minPrAuc": "PR AUC",
+    "maxRecallGap": "the recall gap",
+}
+
+
 class Quality(Section):
-    """Production model quality: captured predictions against labels, floors and the bias gap."""
+    """Production model quality: the cohort of mature predictions against the model's evaluation."""
 
     enabled: bool = True
-    window_hours: int = Field(default=168, ge=1, le=2160)
+    window_hours: int = Field(default=24, ge=1, le=2160)
+    label_delay_hours: int = Field(default=720, ge=0, le=8760)
     min_labelled_rows: int = Field(default=200, ge=1, le=10_000_000)
-    min_segment_positives: int = Field(default=5, ge=1, le=10_000)
-    min_recall: float = Field(default=0.2, ge=0, le=1)
-    min_precision: float = Field(default=0.5, ge=0, le=1)
-    min_pr_auc: float = Field(default=0.5, ge=0, le=1)
-    max_recall_gap: float = Field(default=0.3, gt=0, le=1)
+    min_label_coverage: float = Field(default=0.9, ge=0, le=1)
+    min_positives: int = Field(default=30, ge=1, le=10_000_000)
+    min_segment_positives: int = Field(default=20, ge=1, le=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _floors_became_tests(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for key, metric in REMOVED_QUALITY_FLOORS.items():
+                if key in values:
+                    raise ConfigValueError(key, values[key], removed_floor(metric))
+        return values
+
+
+def removed_floor(metric: str) -> str:
+    """Why a fixed quality floor is gone, and what replaced it."""
+    return (
+        f"removed: {metric} is alarmed on its drop from the serving model's own evaluation "
+        "(monitoring.alarmZ); delete the key"
+    )
 
 
 ALARM_EMAIL_RENAMED = "renamed to alarmEmails, a list: alarmEmails: [oncall@example.com]"
+# PutMetricAlarm: Period x EvaluationPeriods at most 604,800 s (7 days); the periods are hours.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+MAX_ALARM_PERIODS = 168
 
 
 class Monitoring(Section):
@@ -210,6 +237,12 @@ class Monitoring(Section):
     quality: Quality = Quality()
     psi_warn: float = Field(default=0.1, gt=0, le=10)
     psi_alarm: float = Field(default=0.25, gt=0, le=10)
+    min_window_rows: int = Field(default=300, ge=1, le=10_000_000)
+    alarm_datapoints: int = Field(default=2, ge=1, le=MAX_ALARM_PERIODS)
+    alarm_periods: int = Field(default=3, ge=1, le=MAX_ALARM_PERIODS)
+    alarm_z: float = Field(default=3.09, ge=1, le=10)
+    score_reference_days: int = Field(default=7, ge=0, le=60)
+    flag_rate_tolerance: float = Field(default=1.5, ge=1, le=10)
     alarm_emails: list[EmailAddress] = Field(
         default_factory=list, description="list of email addresses"
     )
@@ -239,6 +272,13 @@ class Monitoring(Section):
         if self.psi_warn >= self.psi_alarm:
             raise ConfigValueError(
                 "psiWarn", self.psi_warn, f"must be below psiAlarm ({self.psi_alarm})"
+            )
+        if self.alarm_datapoints > self.alarm_periods:
+            raise ConfigValueError(
+                "alarmDatapoints",
+                self.alarm_datapoints,
+                f"an alarm needs at most as many datapoints as it watches periods "
+                f"(alarmPeriods {self.alarm_periods})",
             )
         return self
 
@@ -308,6 +348,16 @@ class StackConfig(Section):
                         image,
                         "staging and prod need an image pinned by digest (@sha256:...)",
                     )
+        quality = self.monitoring.quality
+        needed = quality.label_delay_hours + quality.window_hours
+        if quality.enabled and needed > self.storage.capture_expiration_days * 24:
+            raise ConfigValueError(
+                "monitoring.quality.labelDelayHours",
+                quality.label_delay_hours,
+                f"the quality cohort ends {needed} h back, after capture expires "
+                f"(storage.captureExpirationDays {self.storage.capture_expiration_days}); "
+                "keep capture longer or shorten the delay",
+            )
         reserved = {"project", "environment", "component"} & set(self.tags)
         if reserved:
             raise ConfigValueError(
@@ -338,7 +388,10 @@ def format_validation_error(error: ValidationError) -> str:
 
 
 # Keys that were replaced, and what replaces them.
-RENAMED_KEYS = {"monitoring.alarmEmail": ALARM_EMAIL_RENAMED}
+RENAMED_KEYS = {
+    "monitoring.alarmEmail": ALARM_EMAIL_RENAMED,
+    **{f"monitoring.quality.{k}": removed_floor(m) for k, m in REMOVED_QUALITY_FLOORS.items()},
+}
 
 
 def check_key_path(dotted: str) -> None:

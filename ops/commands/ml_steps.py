@@ -138,12 +138,21 @@ def drift_command(
         console.print(_capture_line(report["input"]))
     summary = report["summary"]
     drifted = ", ".join(summary["drifted_features"]) or "none"
-    console.print(
-        f"status {summary['status']}: max PSI {summary['max_psi']:.4f} "
-        f"({summary['max_psi_feature']}), drifted: {drifted}"
-    )
-    if fail_on != FailOn.never and (
-        STATUS_ORDER.index(summary["status"]) >= STATUS_ORDER.index(fail_on.value)
+    if "max_psi" not in summary:  # too few rows to compare
+        console.print(
+            f"status {summary['status']}: {report['rows']} rows, fewer than {report['min_rows']}"
+        )
+    else:
+        console.print(
+            f"status {summary['status']}: max PSI {summary['max_psi']:.4f} "
+            f"({summary['max_psi_feature']}), drifted: {drifted}"
+        )
+    for name, reason in report.get("not_compared", {}).items():
+        console.print(f"{name} not compared: {reason}")
+    if (
+        fail_on != FailOn.never
+        and summary["status"] in STATUS_ORDER  # insufficient data is no verdict
+        and STATUS_ORDER.index(summary["status"]) >= STATUS_ORDER.index(fail_on.value)
     ):
         _fail()
 
@@ -179,7 +188,13 @@ def quality_command(
     from ml.quality import run_step
 
     report = _with_status("joining labels with captured predictions", run_step, options)
-    rows = [(name, f"{value:.4f}") for name, value in report["summary"].items()]
+    rows = [
+        (
+            name,
+            "not reported: " + item["reason"] if item["value"] is None else f"{item['value']:.4f}",
+        )
+        for name, item in report["metrics"].items()
+    ]
     gap = report["bias"]["recall_gap"]
     if gap["value"] is not None:
         rows.append((f"recall gap ({gap['highest']} vs {gap['lowest']})", f"{gap['value']:.4f}"))
@@ -192,12 +207,35 @@ def quality_command(
         f"{join['unmatched_predictions']} predictions"
     )
     console.print(_capture_line(report["capture"]))
+    for line in _change_lines(report.get("changes")):
+        console.print(line)
     console.print(f"report written to {options.out}")
-    failed = (min_recall is not None and report["summary"]["recall"] < min_recall) or (
+    recall = report["summary"]["recall"]  # None: too few frauds to act on
+    failed = (min_recall is not None and recall is not None and recall < min_recall) or (
         max_recall_gap is not None and gap["value"] is not None and gap["value"] > max_recall_gap
     )
     if failed:
         _fail()
+
+
+def _change_lines(changes: dict[str, Any] | None) -> list[str]:
+    """The drop tests against the evaluation, in words (z 3.09 is a one-sided p of 0.001)."""
+    if not changes:
+        return []
+    lines = [
+        f"{name} vs the evaluation: drop z {change['z']:.2f}"
+        if "z" in change
+        else f"{name} vs the evaluation: not tested, {change['reason']}"
+        for name, change in changes.items()
+        if name != "segments"
+    ]
+    segments = changes.get("segments")
+    if segments:
+        lines.append(
+            f"worst category {segments['segment']} fell behind the others by z "
+            f"{segments['z']:.2f} ({segments['compared']} categories compared)"
+        )
+    return lines
 
 
 def register(app: typer.Typer) -> None:

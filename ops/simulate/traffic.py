@@ -68,6 +68,16 @@ def stamped(frame: pd.DataFrame, start: datetime, span: timedelta, seed: int) ->
     return out
 
 
+def month_before(frame: pd.DataFrame, end: datetime) -> pd.DataFrame:
+    """The generator's 30 days moved to end at ``end``'s midnight: clock hours (and fraud) kept."""
+    from ml.data import START
+
+    day = pd.Timestamp(end).floor("D") - pd.Timedelta(days=30)
+    out = frame.copy()
+    out[schema.TIME_COLUMN] = out[schema.TIME_COLUMN] + (day - pd.Timestamp(START, tz="UTC"))
+    return out
+
+
 @dataclass
 class Ledger:
     """Objects put, and every captured request with its truth, flag and label arrival."""
@@ -119,7 +129,7 @@ class World:
         from ml.data import generate
 
         rows = generate(self.scenario.bootstrap_rows, seed=self._seed(self.start, 1))
-        frame = stamped(rows, self.start - timedelta(days=30), timedelta(days=30), self.seed)
+        frame = month_before(rows, self.start)
         key = f"{UPSTREAM_PREFIX}history/transactions.csv"
         return self.ledger.put(self.s3, self.buckets["data"], key, csv_bytes(frame), self.start)
 
@@ -131,7 +141,7 @@ class World:
         drift = self.scenario.phase_at(hour).drift
         seed = self._seed(hour_start, 2)
         frame = stamped(
-            generate(self.scenario.rows_per_drop, seed=seed, drift=drift),
+            generate(self.scenario.rows_per_drop, seed=seed, drift=drift, hour=hour_start.hour),
             hour_start,
             timedelta(hours=1),
             seed,
@@ -162,7 +172,8 @@ class World:
         hour = self.hour_of(start)
         phase = self.scenario.phase_at(hour)
         count = max(1, round(self.scenario.captured_per_hour * minutes / 60))
-        frame = generate(count, seed=self._seed(start, 3), drift=phase.drift)
+        # One slice is one clock hour's traffic, and fraud follows the clock (ml.data).
+        frame = generate(count, seed=self._seed(start, 3), drift=phase.drift, hour=start.hour)
         served = errors = 0
         offset = 0
         for fleet, share in self.endpoint.route(count, self.rng):

@@ -5,12 +5,14 @@ call), built at synth. Independent processing steps run in the project
 image: ``Drift`` (``pipelines.jobs.drift``) and, when enabled, ``Quality``
 (``pipelines.jobs.quality``) and ``Feedback`` (``pipelines.jobs.feedback``,
 which lands labelled traffic in the data bucket's ``raw/feedback/``). Each
-reads its own window of capture, so quality can look back over the days
-labels take to arrive while drift looks at the last hour. Caching is off: the
-arguments are the same every run (the window is taken from the job's clock),
-so a cache hit would replay an old window. Reports land under
-``drift/<endpoint>/<execution id>/``, ``quality/<endpoint>/<execution id>/``
-and ``feedback/<endpoint>/<execution id>/`` of the monitoring bucket.
+reads its own window of capture: drift the last hour (and the same hour of
+earlier days, for the model's scores), quality the cohort that ended the label
+delay ago, whose labels have arrived, feedback the labels that arrived since
+its last run. Caching is off: the arguments are the same every run (the window
+is taken from the job's clock), so a cache hit would replay an old window.
+Reports land under ``drift/<endpoint>/<execution id>/``,
+``quality/<endpoint>/<execution id>/`` and ``feedback/<endpoint>/<execution id>/``
+of the monitoring bucket.
 """
 
 from __future__ import annotations
@@ -38,16 +40,31 @@ LABELS_PREFIX = "labels/"
 DRIFT_PREFIX = "drift/"
 QUALITY_PREFIX = "quality/"
 FEEDBACK_PREFIX = "feedback/"
+# Where ops.release copies a promoted package's model and evaluation in the target stack.
+PROMOTED_PREFIX = "promoted/"
+ARTIFACT_PREFIXES = ("pipeline-runs/", PROMOTED_PREFIX)
 REPORT_DIR = f"{PROCESSING}/output/report"
 
 
 @dataclass(frozen=True)
 class QualitySpec:
-    """The quality step's window and the fewest labelled rows worth publishing."""
+    """The quality step's cohort (length, label delay) and what a window needs to be reported."""
 
     window_hours: int
     min_labelled_rows: int
     min_segment_positives: int
+    label_delay_hours: int = 0
+    min_positives: int = 30
+    min_label_coverage: float = 0.9
+
+
+@dataclass(frozen=True)
+class DriftSpec:
+    """The drift step's fewest rows, and the same-hour comparison of the model's scores."""
+
+    min_rows: int = 300
+    score_reference_days: int = 0
+    flag_rate_tolerance: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,7 @@ class MonitoringPipelineSpec:
     psi_warn: float
     psi_alarm: float
     quality: QualitySpec | None = None
+    drift: DriftSpec = DriftSpec()
     feedback: FeedbackSpec | None = None
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
@@ -124,6 +142,12 @@ def drift_arguments(spec: MonitoringPipelineSpec) -> list[str]:
         str(spec.psi_warn),
         "--psi-alarm",
         str(spec.psi_alarm),
+        "--min-rows",
+        str(spec.drift.min_rows),
+        "--score-reference-days",
+        str(spec.drift.score_reference_days),
+        "--flag-rate-tolerance",
+        str(spec.drift.flag_rate_tolerance),
         "--out",
         f"{REPORT_DIR}/{DRIFT_REPORT}",
     ]
@@ -146,9 +170,15 @@ def quality_arguments(spec: MonitoringPipelineSpec, quality: QualitySpec) -> lis
         spec.model_package_arn,
         "--window-hours",
         str(quality.window_hours),
+        "--label-delay-hours",
+        str(quality.label_delay_hours),
         "--min-labelled-rows",
         str(quality.min_labelled_rows),
+        "--min-label-coverage",
+        str(quality.min_label_coverage),
         "--min-positives",
+        str(quality.min_positives),
+        "--min-segment-positives",
         str(quality.min_segment_positives),
         "--out",
         f"{REPORT_DIR}/quality.json",
@@ -210,8 +240,8 @@ def build_steps(spec: MonitoringPipelineSpec) -> list[Json]:
                 "Quality",
                 settings,
                 module=QUALITY_MODULE,
-                description="Precision, recall and PR AUC of labelled predictions; recall per "
-                "merchant category.",
+                description="Recall, precision and PR AUC of the predictions old enough to be "
+                "labelled, against the serving model's evaluation; recall per merchant category.",
                 arguments=quality_arguments(spec, spec.quality),
                 inputs=[],
                 outputs=[_report_output(spec, QUALITY_PREFIX)],

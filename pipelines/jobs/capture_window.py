@@ -43,6 +43,16 @@ def hour_prefixes(prefix: str, window: Window) -> list[str]:
     return prefixes
 
 
+def same_hour_windows(window: Window, days: int) -> list[Window]:
+    """The window moved back by 1..days whole days: the same clock hours on earlier days."""
+    if window.start is None or window.end is None:
+        raise MlopsError("a capture window needs both a start and an end")
+    return [
+        Window(window.start - timedelta(days=back), window.end - timedelta(days=back))
+        for back in range(1, days + 1)
+    ]
+
+
 def _folder(prefix: str) -> str:
     return prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
 
@@ -107,11 +117,33 @@ def model_data_url(sagemaker: Any, package_arn: str) -> str:
         ) from None
 
 
+def model_evaluation_url(sagemaker: Any, package_arn: str) -> str | None:
+    """The S3 URI of the evaluation registered with a model package, or None.
+
+    The training pipeline registers ``evaluation.json`` as the package's
+    ``ModelMetrics.ModelQuality.Statistics`` (a promotion copies it along).
+    """
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    statistics = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
+    uri = statistics.get("S3Uri")
+    return str(uri) if uri else None
+
+
+def download_url(s3: Any, url: str, destination: Path) -> Path:
+    """Download one ``s3://bucket/key`` object to ``destination``."""
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise ServingModelError(f"{url}: not an s3://bucket/key URI")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    s3.download_file(parsed.netloc, parsed.path.lstrip("/"), str(destination))
+    return destination
+
+
 def fetch_model_files(s3: Any, url: str, destination: Path) -> Path:
     """Download a model tarball and extract its drift baseline and metadata into destination.
 
     Only those two members are read, by name, so an archive cannot write outside
-    the destination.
+    the destination; the tarball stays beside them for ``ml.inference.model_fn``.
     """
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):

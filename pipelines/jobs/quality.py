@@ -1,17 +1,24 @@
-"""The model quality job: captured predictions of a window joined with the labels that arrived.
+"""The model quality job: the predictions old enough to be labelled, joined with their labels.
 
 Run by the monitoring pipeline beside the drift job (``python3 -m
-pipelines.jobs.quality``). Ground truth lands as CSV or Parquet files under
-the monitoring bucket's ``labels/<endpoint>/`` (``event_id`` = the capture's
-``eventId``, ``is_fraud``, and ``event_row`` for multi-row requests; a
-``merchant_category`` column is optional, the captured request has it). The
-job reads the window's capture and the label files written since the window
-began (older ones cannot hold its labels), scores the matched rows at
-the serving model's own decision threshold, writes the report where the
-step's output uploads it (``quality/``) and publishes ``mlops/quality``:
-precision, recall, PR AUC and recall per merchant category with the largest
-gap. A window without traffic, without matched labels, or with fewer than
-``--min-labelled-rows`` of them publishes nothing and says why.
+pipelines.jobs.quality``). Labels trail predictions: a fraud the model caught
+is confirmed within hours, one it missed only when the cardholder disputes it
+weeks later. Judging recent predictions would count the caught frauds and
+miss the missed ones, so the job judges a cohort whose labels have had time to
+arrive: the predictions made in the ``--window-hours`` that ended
+``--label-delay-hours`` before the job's hour.
+
+Ground truth lands as CSV or Parquet files under the monitoring bucket's
+``labels/<endpoint>/`` (``ml.labels``: ``event_id`` = the capture's
+``eventId``, ``is_fraud``, and ``event_row`` for multi-row requests). Every
+label file written since the cohort began is read (an older one cannot hold
+its labels), in key order. The matched rows are scored at the serving model's
+own decision threshold against the evaluation registered with the serving
+model package (``ml.quality_reference``), the report goes where the step's
+output uploads it (``quality/``), and ``mlops/quality`` is published, stamped
+with the job's clock. A cohort without traffic publishes nothing; one without
+labels, or with fewer than ``--min-labelled-rows``, publishes its label
+coverage and no quality.
 """
 
 from __future__ import annotations
@@ -19,67 +26,82 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ml.capture import Window, read_capture
+from ml.errors import MlopsError
 from ml.io import read_table
-from ml.quality import (
-    MIN_SEGMENT_POSITIVES,
-    QUALITY_FILE,
-    compute_quality,
-    join_labels,
-    load_threshold,
-)
+from ml.labels import join_labels
+from ml.quality import QUALITY_FILE, QualityLimits, compute_quality, load_threshold
+from ml.quality_reference import load_reference
+from ml.schema import LABEL_COLUMN
+from ml.step_options import QualityOptions
+from pipelines import metrics
 from pipelines.jobs.capture_window import (
     download_tables,
+    download_url,
     download_window,
     fetch_model_files,
     model_data_url,
+    model_evaluation_url,
     parse_instant,
 )
 from pipelines.jobs.drift import MEASURED, NO_TRAFFIC, PROCESSING
 from pipelines.jobs.monitoring_job import run_job
-from pipelines.jobs.quality_publish import publish_quality
+from pipelines.jobs.quality_publish import coverage_values, points, publish_quality
 
 NO_LABELS = "no_labels"
 TOO_FEW_LABELS = "too_few_labels"
 
 
+def mature_cohort(now: datetime, window_hours: float, label_delay_hours: float) -> Window:
+    """The predictions whose labels have had ``label_delay_hours`` to arrive, by ``now``'s hour."""
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    end -= timedelta(hours=label_delay_hours)
+    return Window(end - timedelta(hours=window_hours), end)
+
+
 def run_quality_job(
     args: argparse.Namespace, *, s3: Any, sagemaker: Any, cloudwatch: Any, work: Path
 ) -> dict[str, Any]:
-    """Fetch window, labels and the model's threshold, compute quality, publish it."""
-    window = Window.parse(hours=args.window_hours, now=args.now)
+    """Fetch the mature cohort, its labels and the model's reference; compute quality, publish."""
+    now = args.now or datetime.now(UTC)
+    cohort = mature_cohort(now, args.window_hours, args.label_delay_hours)
     source = {
         "bucket": args.bucket,
         "capture_prefix": args.capture_prefix,
         "labels_prefix": args.labels_prefix,
-        **window.describe(),
+        "label_delay_hours": args.label_delay_hours,
+        **cohort.describe(),
     }
     capture = work / "capture"
-    files = download_window(s3, args.bucket, args.capture_prefix, window, capture)
-    batch = read_capture(capture, window) if files else None
+    files = download_window(s3, args.bucket, args.capture_prefix, cohort, capture)
+    batch = read_capture(capture, cohort) if files else None
     if batch is None or not len(batch.frame):
         return {"status": NO_TRAFFIC, "source": source, "published": 0}
     label_files = download_tables(
-        s3, args.bucket, args.labels_prefix, work / "labels", since=window.start
+        s3, args.bucket, args.labels_prefix, work / "labels", since=cohort.start
     )
     if not label_files:
         return {"status": NO_LABELS, "source": source, "published": 0}
     labels = read_table(work / "labels")
-    _, join = join_labels(batch.frame, labels)
+    matched, join = join_labels(batch.frame, labels)
     if join["matched"] < max(args.min_labelled_rows, 1):
         status = NO_LABELS if not join["matched"] else TOO_FEW_LABELS
-        return {"status": status, "source": source, "join": join, "published": 0}
+        published = _publish_coverage(args, join, matched, cloudwatch, now)
+        return {"status": status, "source": source, "join": join, "published": published}
     model = fetch_model_files(s3, model_data_url(sagemaker, args.model_package_arn), work / "model")
-    report = compute_quality(batch.frame, labels, load_threshold(model), args.min_positives)
-    published = publish_quality(  # stamped with the job's clock: ``--now`` when given
-        report,
-        endpoint=args.endpoint,
-        variant=args.variant,
-        cloudwatch=cloudwatch,
-        timestamp=args.now,
+    reference = _reference(s3, sagemaker, args.model_package_arn, work)
+    limits = QualityLimits(args.min_positives, args.min_segment_positives, args.min_label_coverage)
+    report = compute_quality(
+        batch.frame, labels, load_threshold(model), limits=limits, reference=reference
+    )
+    published = publish_quality(
+        report, endpoint=args.endpoint, variant=args.variant, cloudwatch=cloudwatch, timestamp=now
     )
     return {
         "status": MEASURED,
@@ -89,6 +111,32 @@ def run_quality_job(
         "capture": batch.summary(),
         **report,
     }
+
+
+def _publish_coverage(
+    args: argparse.Namespace,
+    join: dict[str, Any],
+    matched: pd.DataFrame,
+    cloudwatch: Any,
+    now: datetime,
+) -> int:
+    """Too few labels to measure: how many there are is still worth a graph."""
+    if not join["matched"]:
+        return 0
+    dimensions = metrics.quality_dimensions(args.endpoint, args.variant)
+    values = coverage_values(join, int(matched[LABEL_COLUMN].sum()), dimensions)
+    return metrics.put_metric_data(cloudwatch, metrics.QUALITY_NAMESPACE, points(values, now))
+
+
+def _reference(s3: Any, sagemaker: Any, package_arn: str, work: Path) -> dict[str, Any] | None:
+    """The serving model's evaluation, or None when its package registered none."""
+    url = model_evaluation_url(sagemaker, package_arn)
+    if url is None:
+        return None
+    try:
+        return load_reference(download_url(s3, url, work / "evaluation" / "evaluation.json"))
+    except MlopsError as error:
+        raise MlopsError(f"{package_arn}: {error}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,9 +149,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--labels-prefix", required=True, help="labels/<endpoint>/")
     parser.add_argument("--model-package-arn", required=True, help="the serving model package")
-    parser.add_argument("--window-hours", type=float, default=24.0)
+    parser.add_argument("--window-hours", type=float, default=24.0, help="the cohort's length")
+    parser.add_argument(
+        "--label-delay-hours", type=float, default=0.0, help="how old the cohort's end is"
+    )
     parser.add_argument("--min-labelled-rows", type=int, default=100)
-    parser.add_argument("--min-positives", type=int, default=MIN_SEGMENT_POSITIVES)
+    parser.add_argument("--min-positives", type=int, default=QualityOptions.min_positives)
+    parser.add_argument(
+        "--min-segment-positives", type=int, default=QualityOptions.min_segment_positives
+    )
+    parser.add_argument(
+        "--min-label-coverage", type=float, default=QualityOptions.min_label_coverage
+    )
     parser.add_argument("--out", type=Path, default=PROCESSING / "output" / "report" / QUALITY_FILE)
     parser.add_argument("--now", type=parse_instant, default=None, help="ISO 8601")
     return parser

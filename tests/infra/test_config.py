@@ -37,11 +37,14 @@ def test_dev_is_cheap_staging_is_canary_prod_is_safe() -> None:
     assert dev.pipeline.approval_status == "Approved"
 
 
-def test_dev_quality_floors_are_lower_and_its_window_shorter_than_prod() -> None:
-    dev, prod = config_with("dev").monitoring.quality, config_with("prod").monitoring.quality
-    assert dev.window_hours < prod.window_hours
-    assert dev.min_recall < prod.min_recall and dev.min_pr_auc < prod.min_pr_auc
-    assert dev.min_labelled_rows < prod.min_labelled_rows
+def test_dev_waits_less_for_labels_and_needs_fewer_of_them_than_prod() -> None:
+    dev, prod = config_with("dev"), config_with("prod")
+    assert dev.monitoring.quality.label_delay_hours < prod.monitoring.quality.label_delay_hours
+    quality = dev.monitoring.quality
+    assert (
+        quality.label_delay_hours + quality.window_hours <= dev.storage.capture_expiration_days * 24
+    )
+    assert quality.min_labelled_rows < prod.monitoring.quality.min_labelled_rows
 
 
 def test_a_valid_override_takes_effect() -> None:
@@ -108,6 +111,13 @@ INVALID = [
     ("prod", ["monitoring.quality.minRecall=1.2"], "monitoring.quality.minRecall"),
     ("prod", ["monitoring.quality.maxRecallGap=0"], "monitoring.quality.maxRecallGap"),
     ("prod", ["monitoring.driftWindowHours=0"], "monitoring.driftWindowHours"),
+    ("prod", ["monitoring.alarmDatapoints=4"], "monitoring.alarmDatapoints"),
+    ("prod", ["monitoring.quality.minLabelCoverage=1.5"], "monitoring.quality.minLabelCoverage"),
+    (
+        "prod",
+        ["storage.captureExpirationDays=20"],
+        "monitoring.quality.labelDelayHours",
+    ),
     ("prod", ["monitoring.alarmEmails=[nobody]"], "monitoring.alarmEmails.0"),
     (
         "prod",

@@ -186,3 +186,27 @@ def test_without_an_endpoint_there_is_no_drift_alarm_but_pipeline_failures_alarm
             "inputs"
         ]["pipelineName"]
     }
+
+
+def test_drift_alarms_need_m_of_n_hourly_windows(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.alarmDatapoints=3", "monitoring.alarmPeriods=4")
+    for level in ("warn", "alarm", "flag-rate"):
+        alarm = plan.one(ALARM, f"mlops-prod-drift-{level}")["inputs"]
+        assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (4, 3)
+        assert (alarm["period"], alarm["treatMissingData"]) == (3600, "notBreaching")
+
+
+def test_the_flag_rate_alarm_watches_its_z_and_tells_people_only(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.alarmZ=3.5")
+    alarm = plan.one(ALARM, "mlops-prod-drift-flag-rate")
+    inputs = alarm["inputs"]
+    assert (inputs["metricName"], inputs["threshold"]) == ("FlagRateChangeZ", 3.5)
+    assert inputs["dimensions"] == drift_dimensions("prod", "mlops-prod-endpoint")
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-drift")
+    assert alarm["outputs"]["arn"] not in json.loads(rule["inputs"]["eventPattern"])["resources"]
+
+
+def test_no_flag_rate_alarm_without_a_score_reference(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.scoreReferenceDays=0")
+    names = {a["name"] for a in plan.of_type(ALARM)}
+    assert "mlops-prod-drift-flag-rate" not in names and "mlops-prod-drift-alarm" in names

@@ -36,10 +36,12 @@ def test_the_quality_steps_dimensions_are_the_quality_alarms(plan_for) -> None:
     plan = plan_for("prod", ARN)
     args = step_arguments(definition(plan), "Quality")
     published = metrics.quality_dimensions(args["endpoint"], args["variant"])
-    for part in ("recall", "precision", "pr-auc", "recall-gap"):
+    for part in ("recall", "precision", "recall-gap"):
         alarm = plan.one(ALARM, f"mlops-prod-quality-{part}")["inputs"]
         assert alarm["namespace"] == metrics.QUALITY_NAMESPACE
         assert alarm["dimensions"] == published
+    # PR AUC is published for the dashboard; without an interval for it there is no alarm.
+    assert "mlops-prod-quality-pr-auc" not in {a["name"] for a in plan.of_type(ALARM)}
 
 
 def test_the_drift_step_uses_the_pinned_package_and_the_configured_thresholds(plan_for) -> None:
@@ -107,31 +109,33 @@ def test_the_pipeline_role_may_pass_the_monitor_role_to_sagemaker_only(plan_for)
     assert {s["Arguments"]["RoleArn"] for s in steps} == {role}
 
 
-def test_quality_alarms_compare_with_the_configured_floors(plan_for) -> None:
-    plan = plan_for("prod", ARN, "monitoring.quality.minRecall=0.4")
+def test_quality_alarms_watch_the_drop_from_the_evaluation_m_of_n(plan_for) -> None:
+    plan = plan_for("prod", ARN, "monitoring.alarmZ=4", "monitoring.alarmDatapoints=3")
     recall = plan.one(ALARM, "mlops-prod-quality-recall")["inputs"]
-    assert (recall["threshold"], recall["comparisonOperator"]) == (0.4, "LessThanThreshold")
-    gap = plan.one(ALARM, "mlops-prod-quality-recall-gap")["inputs"]
-    quality = plan.config.monitoring.quality
-    assert (gap["threshold"], gap["comparisonOperator"]) == (
-        quality.max_recall_gap,
-        "GreaterThanThreshold",
+    assert (recall["threshold"], recall["comparisonOperator"]) == (
+        4,
+        "GreaterThanOrEqualToThreshold",
     )
+    assert (recall["metricName"], recall["statistic"]) == (metrics.RECALL_DROP_Z, "Maximum")
+    assert (recall["evaluationPeriods"], recall["datapointsToAlarm"]) == (3, 3)
+    gap = plan.one(ALARM, "mlops-prod-quality-recall-gap")["inputs"]
+    assert (gap["metricName"], gap["threshold"]) == (metrics.SEGMENT_RECALL_DROP_Z, 4)
+    assert gap["treatMissingData"] == "notBreaching"
     topic = plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
     assert recall["alarmActions"] == [topic] and gap["alarmActions"] == [topic]
 
 
-def test_quality_floor_alarms_retrain_through_the_cool_down_gate_and_the_gap_alarm_does_not(
+def test_quality_drop_alarms_retrain_through_the_cool_down_gate_and_the_gap_alarm_does_not(
     plan_for,
 ) -> None:
     plan = plan_for("prod", ARN)
     rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-quality")
     arns = {
         part: plan.one(ALARM, f"mlops-prod-quality-{part}")["outputs"]["arn"]
-        for part in ("recall", "precision", "pr-auc", "recall-gap")
+        for part in ("recall", "precision", "recall-gap")
     }
     pattern = json.loads(rule["inputs"]["eventPattern"])
-    assert pattern["resources"] == [arns["recall"], arns["precision"], arns["pr-auc"]]
+    assert pattern["resources"] == [arns["recall"], arns["precision"]]
     target = plan.one(
         "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-quality-target"
     )
@@ -176,3 +180,35 @@ def test_the_feedback_step_lands_in_the_stacks_data_bucket_as_configured(plan_fo
     assert not [
         r for r in off.of_type(ALARM) if r["name"] == "mlops-prod-monitoring-feedback-stale"
     ]
+
+
+def test_the_steps_carry_the_minimums_the_label_delay_and_the_score_reference(plan_for) -> None:
+    plan = plan_for(
+        "prod",
+        ARN,
+        "monitoring.minWindowRows=500",
+        "monitoring.scoreReferenceDays=5",
+        "monitoring.quality.labelDelayHours=336",
+        "monitoring.quality.minPositives=40",
+    )
+    drift = step_arguments(definition(plan), "Drift")
+    assert (drift["min-rows"], drift["score-reference-days"]) == ("500", "5")
+    assert drift["flag-rate-tolerance"] == "1.5"
+    quality = step_arguments(definition(plan), "Quality")
+    assert (quality["label-delay-hours"], quality["min-positives"]) == ("336", "40")
+    assert (quality["min-segment-positives"], quality["min-label-coverage"]) == ("20", "0.9")
+
+
+def test_the_job_role_reads_a_promoted_packages_model_and_evaluation(plan_for) -> None:
+    from ops.release.artifact_copy import PROMOTED_PREFIX
+    from pipelines.definitions.monitoring import PROMOTED_PREFIX as READ_PREFIX
+
+    assert f"{PROMOTED_PREFIX}/" == READ_PREFIX
+    plan = plan_for("prod", ARN)
+    reads = policy(plan.one(POLICY, "mlops-prod-monitor-artifacts-promoted-ro"))["Statement"]
+    objects = [s for s in reads if "s3:GetObject" in s["Action"]]
+    assert objects and all(r.endswith("/promoted/*") for s in objects for r in _list(s["Resource"]))
+
+
+def _list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]

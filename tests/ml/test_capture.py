@@ -27,6 +27,7 @@ from ml.capture import (
 )
 from ml.capture_writer import simulate_traffic, write_capture, write_capture_file
 from ml.data import generate
+from ml.errors import MlopsError
 from ml.inference import CSV, JSON, input_fn, model_fn, predict_fn
 from ml.quarantine import reason_path
 
@@ -273,3 +274,29 @@ def test_a_window_cannot_place_a_file_off_the_hourly_layout(tmp_path, sample, mo
 def test_a_directory_without_capture_files_is_a_clear_error(tmp_path):
     with pytest.raises(CaptureInputError, match=r"no \.jsonl capture files"):
         read_capture(tmp_path)
+
+
+def test_traffic_placed_at_its_time_of_day_lands_in_its_own_clock_hours(tmp_path, model):
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    frame = generate(2_000, 71)  # a day of transactions, busy by day and quiet at night
+    lines, _ = simulate_traffic(frame, model, day=day)
+    files = write_capture(lines, tmp_path, endpoint="fraud", variant="primary")
+    assert len(files) == 24
+    for path in files:
+        batch = read_capture(path)
+        hour = file_hour(path)
+        assert hour is not None and (batch.frame["hour"] == hour.hour).all()
+    assert [when for when, _ in lines] == sorted(when for when, _ in lines)
+
+
+def test_one_clock_hour_of_traffic_fills_one_capture_hour(tmp_path, model):
+    hour = datetime(2026, 3, 1, 14, tzinfo=UTC)
+    lines, _ = simulate_traffic(generate(500, 72, hour=14), model, day=hour)
+    files = write_capture(lines, tmp_path)
+    assert [file_hour(f) for f in files] == [hour]
+    assert read_capture(files[0]).events == 500
+
+
+def test_time_of_day_placement_needs_event_times(model):
+    with pytest.raises(MlopsError, match="needs the event_time column"):
+        simulate_traffic(generate(5, 73).drop(columns="event_time"), model, day=START)

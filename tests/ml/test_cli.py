@@ -188,7 +188,7 @@ def test_quality_command_reports_and_gates_on_recall(tmp_path, model_dir):
     labels = _capture_dir(tmp_path / "capture", model_dir, generate(2000, 52), rows_per_request=4)
     labels.to_csv(tmp_path / "labels.csv", index=False)
     args = ["quality", "--capture", "capture", "--labels", "labels.csv",
-            "--model-dir", str(model_dir), "--out", "q.json"]  # fmt: skip
+            "--model-dir", str(model_dir), "--out", "q.json", "--min-positives", "1"]  # fmt: skip
     done = _mlops(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
@@ -202,3 +202,22 @@ def test_quality_without_model_or_threshold_is_one_line(tmp_path):
     done = _mlops("quality", "--capture", "c", "--labels", "l.csv", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip() == "error: pass --model-dir (the serving model) or --threshold"
+
+
+def test_quality_command_tests_for_a_drop_from_the_models_evaluation(tmp_path, model_dir, data_dir):
+    from ml.data import generate
+    from ml.evaluate import run_evaluation
+
+    run_evaluation(model_dir, data_dir / "test.parquet", tmp_path / "ev")
+    labels = _capture_dir(tmp_path / "capture", model_dir, generate(6000, 53))
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    done = _mlops(
+        "quality", "--capture", "capture", "--labels", "labels.csv", "--model-dir",
+        str(model_dir), "--out", "q.json", "--evaluation", str(tmp_path / "ev" / "evaluation.json"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = " ".join(done.stdout.split())
+    assert "recall vs the evaluation: drop z" in text
+    report = json.loads((tmp_path / "q.json").read_text())
+    assert report["changes"]["recall"]["z"] < 3.09  # the same model on the same population

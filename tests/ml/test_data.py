@@ -73,3 +73,24 @@ def test_fraud_depends_on_features(train_frame):
     assert np.median(fraud["amount"] / fraud["avg_amount_30d"]) > np.median(
         legit["amount"] / legit["avg_amount_30d"]
     )
+
+
+def test_one_clock_hour_of_transactions_keeps_the_other_columns_of_the_seed():
+    night, anytime = generate(3_000, 81, hour=3), generate(3_000, 81)
+    assert (night["hour"] == 3).all()
+    assert sorted(night["amount"]) == sorted(anytime["amount"])
+    # Fraud follows the clock: at 3 am it is several times likelier than over the day.
+    assert night["is_fraud"].mean() > 2 * anytime["is_fraud"].mean()
+
+
+def test_a_day_of_traffic_is_busy_by_day_and_quiet_at_night():
+    from ml.data import hourly_rows
+
+    per_hour = hourly_rows(100_000)
+    assert per_hour.shape == (24,) and abs(int(per_hour.sum()) - 100_000) <= 24
+    assert per_hour[18] > 10 * per_hour[3]
+
+
+def test_an_hour_outside_the_day_is_a_clear_error():
+    with pytest.raises(MlopsError, match="hour must be 0-23"):
+        generate(10, 1, hour=24)

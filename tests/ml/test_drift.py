@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml.capture import Window
@@ -13,6 +14,7 @@ from ml.drift import (
     DriftInputError,
     Thresholds,
     build_baseline,
+    clock_hours,
     compute_drift,
     load_baseline,
     main,
@@ -171,3 +173,97 @@ def test_capture_where_no_line_reads_is_a_clear_error(tmp_path, model_dir):
     (tmp_path / "a.jsonl").write_text("not json\n")
     with pytest.raises(DriftInputError, match="no capture line could be read"):
         run_drift(model_dir, tmp_path)
+
+
+# Quiet on healthy hourly traffic, loud on drift ---------------------------------------
+
+
+def test_an_hour_long_window_is_not_drift_on_its_clock_hour(baseline):
+    window = generate(2_000, 61, hour=3)  # a real hour of traffic holds one clock hour
+    report = compute_drift(baseline, window, hours_covered=1)
+    assert "hour" in report["not_compared"] and "hour" not in report["features"]
+    assert report["summary"]["status"] == "ok"
+    # Compared against the whole day, the one clock hour is a huge PSI: the old alarm.
+    assert compute_drift(baseline, window, hours_covered=24)["features"]["hour"]["psi"] > 5
+
+
+def test_the_clock_hours_a_capture_covers_come_from_its_inference_times(baseline):
+    from ml.capture_format import INFERENCE_TIME
+
+    window = generate(1_000, 62, hour=15).assign(
+        **{INFERENCE_TIME: pd.Timestamp("2026-03-01T15:20:00Z")}
+    )
+    assert clock_hours(window) == 1
+    assert "hour" in compute_drift(baseline, window)["not_compared"]
+    assert clock_hours(generate(5_000, 63)) == 24  # a month of event times
+
+
+def test_a_window_below_the_minimum_rows_is_insufficient_data_not_psi(baseline):
+    report = compute_drift(baseline, generate(50, 64), min_rows=300)
+    assert report["summary"] == {"status": "insufficient_data", "drifted_features": []}
+    assert report["features"] == {} and (report["rows"], report["min_rows"]) == (50, 300)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_undrifted_windows_of_the_minimum_size_stay_below_the_alarm(baseline, seed):
+    report = compute_drift(baseline, generate(300, 700 + seed, hour=seed * 4), min_rows=300)
+    assert report["summary"]["max_psi"] < Thresholds().psi_alarm
+
+
+def test_a_binary_feature_is_binned_on_its_values(baseline):
+    assert baseline["numeric"]["is_new_device"]["edges"] == [0.5]  # two bins, not one decile
+    current = generate(2_000, 65)
+    current["is_new_device"] = (np.arange(len(current)) % 10 < 6).astype(np.int64)  # 0.06 -> 0.6
+    assert compute_drift(baseline, current)["features"]["is_new_device"]["psi"] > 1.0
+
+
+def test_a_value_holding_more_than_a_bin_is_a_bin_of_its_own():
+    from ml.distributions import Distribution
+    from ml.drift_baseline import psi_edges
+
+    counts = np.repeat([0.0, 1.0, 2.0, 3.0, 9.0], [600, 150, 150, 60, 40])
+    assert psi_edges(Distribution.of(counts)).tolist() == [0.5, 1.5, 2.5]  # 3 and 9 share
+
+
+def test_the_fraud_pattern_change_reaches_the_alarm_level_in_an_hour(baseline):
+    window = generate(3_000, 66, "fraud_pattern_change", hour=14)
+    report = compute_drift(baseline, window, min_rows=300)
+    assert report["features"]["txn_count_24h"]["status"] == "alarm"
+
+
+def test_ks_and_wasserstein_against_the_baseline_equal_scipy(train_frame, baseline):
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    current = generate(5_000, 67, "amount_shift")
+    report = compute_drift(baseline, current)
+    for name in ("amount", "distance_from_home_km", "account_age_days"):
+        reference, values = train_frame[name].to_numpy(), current[name].to_numpy()
+        assert baseline["numeric"][name]["exact"] is True
+        found = report["features"][name]
+        assert found["cdf_distance"] == pytest.approx(ks_2samp(reference, values).statistic)
+        assert found["wasserstein"] == pytest.approx(
+            wasserstein_distance(reference, values), rel=1e-9
+        )
+
+
+def test_a_version_1_baseline_is_still_compared(baseline):
+    from ml.drift_baseline import upgrade
+
+    old = {
+        "version": 1,
+        "rows": 1_000,
+        "numeric": {
+            name: {
+                "edges": base["edges"],
+                "proportions": base["proportions"],
+                "cdf_points": [min(base["values"]), max(base["values"])],
+                "cdf": [0.5, 1.0],
+                "null_fraction": 0.0,
+            }
+            for name, base in baseline["numeric"].items()
+        },
+        "categorical": baseline["categorical"],
+    }
+    report = compute_drift(upgrade(old), generate(2_000, 68), hours_covered=1)
+    assert report["summary"]["status"] == "ok"
+    assert report["features"]["amount"]["exact_reference"] is False

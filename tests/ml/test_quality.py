@@ -19,6 +19,7 @@ from ml.metrics import binary_metrics
 from ml.model_artifact import METADATA_FILE, TARBALL, pack
 from ml.quality import (
     QualityInputError,
+    QualityLimits,
     compute_quality,
     join_labels,
     load_threshold,
@@ -27,6 +28,7 @@ from ml.quality import (
 )
 
 START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+EVERY_COUNT = QualityLimits(min_positives=1, min_segment_positives=1, min_label_coverage=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def test_joined_metrics_equal_the_evaluation_metrics_on_the_same_rows(traffic, m
     predictions, labels, _ = traffic
     threshold = load_threshold(model_dir)
     shuffled = labels.sample(frac=1.0, random_state=0)  # labels arrive in any order
-    report = compute_quality(predictions, shuffled, threshold)
+    report = compute_quality(predictions, shuffled, threshold, limits=EVERY_COUNT)
     expected = binary_metrics(
         labels[schema.LABEL_COLUMN].to_numpy(), predictions[SCORE].to_numpy(), threshold
     )
@@ -94,7 +96,7 @@ def _segments(spec):
 
 def test_recall_per_segment_and_the_largest_gap():
     frame = _segments({"jewelry": (10, 8, 5), "grocery": (10, 3, 50), "fuel": (2, 0, 20)})
-    bias = segment_recall(frame, threshold=0.5)
+    bias = segment_recall(frame, threshold=0.5, min_positives=5)
     assert bias["segments"]["jewelry"] == {"rows": 15, "positives": 10, "recall": 0.8}
     assert bias["segments"]["grocery"]["recall"] == pytest.approx(0.3)
     assert bias["recall_gap"]["value"] == pytest.approx(0.5)
@@ -103,7 +105,7 @@ def test_recall_per_segment_and_the_largest_gap():
 
 def test_segments_with_too_few_frauds_stay_out_of_the_gap():
     frame = _segments({"jewelry": (10, 8, 5), "fuel": (2, 0, 20), "health": (0, 0, 9)})
-    bias = segment_recall(frame, threshold=0.5)
+    bias = segment_recall(frame, threshold=0.5, min_positives=5)
     assert bias["segments"]["fuel"]["recall"] == 0.0
     assert bias["segments"]["health"]["recall"] is None
     assert bias["recall_gap"]["value"] is None  # one comparable segment: no gap
@@ -166,3 +168,99 @@ def test_entry_point_without_labels_is_one_line_and_exit_1(tmp_path, traffic, mo
     )  # fmt: skip
     assert code == 1
     assert capsys.readouterr().err.startswith("error: ")
+
+
+# What the counts support: undefined is None, few frauds is no verdict -------------------
+
+
+def test_precision_with_nothing_flagged_is_none_and_never_published(traffic):
+    from pipelines.jobs.quality_publish import quality_metric_data
+
+    predictions, labels, _ = traffic
+    report = compute_quality(predictions, labels, threshold=1.01, limits=EVERY_COUNT)
+    assert report["summary"]["precision"] is None  # binary_metrics would say 0.0
+    assert report["binary_classification_metrics"]["precision"]["value"] is None
+    assert report["summary"]["recall"] == 0.0  # defined: frauds were there, none caught
+    names = {d["MetricName"] for d in quality_metric_data(report, endpoint="e", variant="v")}
+    assert "Precision" not in names and "Recall" in names
+
+
+def test_a_metric_on_fewer_frauds_than_the_minimum_is_not_reported(traffic, model_dir):
+    predictions, labels, _ = traffic
+    limits = QualityLimits(min_positives=50, min_segment_positives=20, min_label_coverage=0.9)
+    report = compute_quality(predictions, labels, load_threshold(model_dir), limits=limits)
+    recall = report["metrics"]["recall"]
+    assert report["positives"] < 50
+    assert recall["value"] is None and recall["reason"].endswith("fewer than the 50 needed")
+    assert report["summary"]["pr_auc"] is None
+
+
+def test_a_reported_metric_carries_its_interval(traffic, model_dir):
+    predictions, labels, _ = traffic
+    report = compute_quality(predictions, labels, load_threshold(model_dir), limits=EVERY_COUNT)
+    recall = report["metrics"]["recall"]
+    low, high = recall["interval"]
+    assert low <= recall["value"] <= high and high - low > 0.1  # about 30 frauds: wide
+
+
+def test_too_little_label_coverage_reports_no_metric(traffic, model_dir):
+    predictions, labels, _ = traffic
+    limits = QualityLimits(min_positives=1, min_segment_positives=1, min_label_coverage=0.9)
+    report = compute_quality(
+        predictions, labels.iloc[:2_000], load_threshold(model_dir), limits=limits
+    )
+    assert report["label_coverage"] == 0.5
+    assert report["summary"] == {"precision": None, "recall": None, "pr_auc": None}
+    assert report["metrics"]["recall"]["reason"] == "label coverage 0.500 is below 0.9"
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory, model_dir, data_dir):
+    from ml.evaluate import run_evaluation
+
+    out = tmp_path_factory.mktemp("evaluation")
+    run_evaluation(model_dir, data_dir / "test.parquet", out)
+    return out / "evaluation.json"
+
+
+def test_the_evaluation_keeps_frauds_and_catches_per_category(evaluation, model_dir, test_frame):
+    from ml.inference import model_fn, predict_fn
+
+    document = json.loads(evaluation.read_text())
+    segments = document["segment_recall"]["segments"]
+    model = model_fn(model_dir)
+    caught = predict_fn(test_frame, model)[:, 0] >= model.threshold
+    fraud = test_frame["is_fraud"] == 1
+    for name in ("grocery", "travel"):
+        inside = fraud & (test_frame["merchant_category"] == name)
+        assert segments[name] == {
+            "positives": int(inside.sum()),
+            "true_positives": int((inside & caught).sum()),
+        }
+
+
+def test_healthy_traffic_shows_no_drop_from_the_evaluation(evaluation, model_dir, tmp_path):
+    from ml.quality_reference import load_reference
+
+    frame = generate(20_000, seed=43)
+    lines, labels = simulate_traffic(frame, model_fn(model_dir), start=START)
+    write_capture(lines, tmp_path)
+    report = compute_quality(
+        read_capture(tmp_path).frame,
+        labels,
+        load_threshold(model_dir),
+        reference=load_reference(evaluation),
+    )
+    assert report["reference"]["positives"] >= 100
+    assert report["changes"]["recall"]["z"] < 3.09
+    evaluated = report["changes"]["recall"]["evaluated"]
+    assert evaluated["interval"][0] <= evaluated["value"] <= evaluated["interval"][1]
+
+
+def test_an_evaluation_without_a_confusion_matrix_is_one_clear_line(tmp_path):
+    from ml.quality_reference import load_reference
+
+    (tmp_path / "evaluation.json").write_text('{"binary_classification_metrics": {}}')
+    with pytest.raises(QualityInputError, match="no confusion_matrix") as raised:
+        load_reference(tmp_path / "evaluation.json")
+    assert "\n" not in str(raised.value)

@@ -46,7 +46,7 @@ def test_summary_and_per_feature_psi_reach_cloudwatch(shifted_report: dict) -> N
         cloudwatch=cloudwatch,
         timestamp=NOW,
     )
-    assert sent == 3 + len(shifted_report["features"])
+    assert sent == 5 + len(shifted_report["features"])  # rows, insufficient data, summary
     dimensions = cloudwatch_dimensions(drift_dimensions("prod", "mlops-prod-endpoint"))
     assert statistic(cloudwatch, "MaxPSI", dimensions) == pytest.approx(
         shifted_report["summary"]["max_psi"]

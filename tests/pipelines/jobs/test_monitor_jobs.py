@@ -71,8 +71,11 @@ def _quality_args(**changes: Any) -> argparse.Namespace:
         "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
         "window_hours": 2.0,
         "now": datetime(2026, 1, 1, 11, 5, tzinfo=UTC),
+        "label_delay_hours": 0.0,
         "min_labelled_rows": 1,
         "min_positives": 5,
+        "min_segment_positives": 5,
+        "min_label_coverage": 0.0,
         "endpoint": "mlops-prod-endpoint",
         "variant": "primary",
     }
@@ -98,15 +101,34 @@ def test_quality_without_label_files_reports_no_labels(s3, tmp_path: Path) -> No
     assert (result["status"], result["published"]) == (NO_LABELS, 0)
 
 
-def test_quality_with_fewer_labels_than_the_minimum_publishes_nothing(s3, tmp_path: Path) -> None:
+class RecordingCloudWatch:
+    """Keeps each ``put_metric_data`` request."""
+
+    def __init__(self) -> None:
+        self.data: list[dict[str, Any]] = []
+
+    def put_metric_data(self, **request: Any) -> None:
+        self.data += request["MetricData"]
+
+
+def test_quality_with_fewer_labels_than_the_minimum_publishes_only_its_coverage(
+    s3, tmp_path: Path
+) -> None:
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}2026/01/01/10/a.jsonl", Body=_capture_line("e1"))
     s3.put_object(
         Bucket=BUCKET, Key="labels/mlops-prod-endpoint/l.csv", Body=b"event_id,is_fraud\ne1,1\n"
     )
+    cloudwatch = RecordingCloudWatch()
     result = run_quality_job(
-        _quality_args(min_labelled_rows=10), s3=s3, sagemaker=None, cloudwatch=None, work=tmp_path
+        _quality_args(min_labelled_rows=10),
+        s3=s3,
+        sagemaker=None,
+        cloudwatch=cloudwatch,
+        work=tmp_path,
     )
     assert (result["status"], result["join"]["matched"]) == (TOO_FEW_LABELS, 1)
+    published = {d["MetricName"]: d["Value"] for d in cloudwatch.data}
+    assert published == {"LabelledRows": 1.0, "LabelledPositives": 1.0, "LabelCoverage": 1.0}
 
 
 def test_undefined_quality_values_are_not_published() -> None:
