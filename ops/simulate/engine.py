@@ -236,7 +236,7 @@ def _new_sim(
     clients = sim_clients(region, url)
     root = work_dir / "repo"
     repo = Repository(root, root / "environments" / f"Pulumi.{stack}.yaml")
-    settings = (*scenario.stack_settings, *GITHUB_DELIVERY)
+    settings = (*scenario.settings, *GITHUB_DELIVERY)
     write_stack_file(stack, repo.main, settings, template, GITHUB_TOKEN)
     repo.init()
     return Sim(

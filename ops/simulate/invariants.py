@@ -154,10 +154,18 @@ def change_caught(sim: Sim, phase: str, label: str) -> Check:
 
 
 def detection_limit(sim: Sim, phase: str) -> timedelta:
-    """Two monitoring windows, plus the label delay for a change only labels can show."""
-    windows = 2 * monitoring_interval(sim)
+    """Two monitoring windows and the run that judges the second, plus the label delay
+    (the latest a label arrives) for a change only labels can show.
+
+    The run's own time counts because a window is judged after it closes: an alarm
+    on the second window's datapoint comes ``MONITORING_TIME`` after that window.
+    """
+    from ops.simulate.runs import MONITORING_TIME
+    from ops.simulate.scenario import LATEST_LABEL
+
+    windows = 2 * monitoring_interval(sim) + MONITORING_TIME
     if phase == PATTERN_PHASE:
-        return windows + timedelta(hours=sim.scenario.label_delay_hours * 1.5)
+        return windows + timedelta(hours=sim.scenario.label_delay_hours * LATEST_LABEL)
     return windows
 
 

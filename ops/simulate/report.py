@@ -79,7 +79,7 @@ def _phases(result: SimulationResult) -> list[str]:
         f"Labels arrive for {scenario.label_share:.0%} of captured requests after about "
         f"{scenario.label_delay_hours:g} h; the reviewer approves after "
         f"{scenario.approve_after} and reviews pull requests after {scenario.review_after}. "
-        f"Stack settings: {', '.join(scenario.stack_settings) or 'none'}.",
+        f"Stack settings: {', '.join(scenario.settings) or 'none'}.",
         "",
     ]
     return lines

@@ -32,7 +32,7 @@ import pandas as pd
 from ml import schema
 from ml.capture_format import EVENT_ID, EVENT_ROW
 from ops.simulate.endpoint import Endpoint
-from ops.simulate.scenario import Scenario
+from ops.simulate.scenario import EARLIEST_LABEL, LATEST_LABEL, Scenario
 
 RAW_PREFIX = "raw/"
 UPSTREAM_PREFIX = "raw/upstream/"
@@ -218,7 +218,8 @@ class World:
         from ml.inference import predict_fn
 
         decision = predict_fn(frame, fleet.model)
-        delay = self.scenario.label_delay_hours * self.rng.uniform(0.5, 1.5, len(frame))
+        spread = self.rng.uniform(EARLIEST_LABEL, LATEST_LABEL, len(frame))
+        delay = self.scenario.label_delay_hours * spread
         labelled = self.rng.random(len(frame)) < self.scenario.label_share
         requests = labels.copy()
         requests["at"] = at
