@@ -70,6 +70,7 @@ def drift_report_at(sim: Sim, at: datetime) -> dict[str, Any]:
         e
         for e in sim.runs.executions.values()
         if e.reports.get("Drift", {}).get("status") == "measured"
+        and "max_psi" in e.reports["Drift"].get("summary", {})  # none on too few rows
         and e.finished is not None
         and e.finished <= at
     ]

@@ -132,8 +132,9 @@ def on_finish(sim: Sim, arn: str) -> None:
     status_event(sim, execution, execution.status)
     if role == "monitoring":
         drift = execution.reports.get("Drift", {})
-        if drift.get("status") == "measured":
-            sim.last_psi = (execution.started, float(drift["summary"]["max_psi"]))
+        max_psi = (drift.get("summary") or {}).get("max_psi")  # none on too few rows
+        if drift.get("status") == "measured" and max_psi is not None:
+            sim.last_psi = (execution.started, float(max_psi))
         for namespace in PUBLISHED_NAMESPACES:
             sim.alarms.published(namespace, execution.started)
         if execution.status != "Succeeded":
