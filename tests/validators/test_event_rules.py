@@ -43,8 +43,7 @@ def test_retraining_starts_on_the_drift_alarm_entering_alarm_only(stack: str) ->
 
 def test_retraining_starts_on_a_quality_floor_entering_alarm_only() -> None:
     assert matched(stack_plan("prod"), "mlops-prod-retrain-on-quality") == {
-        f"alarm_state_change mlops-prod-quality-{floor} ALARM"
-        for floor in ("recall", "precision")
+        f"alarm_state_change mlops-prod-quality-{floor} ALARM" for floor in ("recall", "precision")
     }
 
 
