@@ -24,8 +24,8 @@ from pipelines.definitions.blocks import (
     processing_output,
     processing_step,
 )
+from ml.step_options import DRIFT_FILE as DRIFT_REPORT
 from pipelines.definitions.training_spec import PROCESSING
-from pipelines.jobs.drift import REPORT_FILE as DRIFT_REPORT
 
 DEFINITION_VERSION = "2020-12-01"
 DRIFT_MODULE = "pipelines.jobs.drift"

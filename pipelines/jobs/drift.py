@@ -21,6 +21,7 @@ from typing import Any
 from ml.capture import Window, read_capture
 from ml.drift import Thresholds, capture_drift, load_baseline
 from ml.errors import MlopsError
+from ml.step_options import DRIFT_FILE
 from pipelines.jobs.capture_window import (
     download_window,
     fetch_model_files,
@@ -31,7 +32,7 @@ from pipelines.jobs.drift_publish import publish_drift
 from pipelines.jobs.monitoring_job import run_job
 
 PROCESSING = Path("/opt/ml/processing")
-REPORT_FILE = "drift.json"
+REPORT_FILE = DRIFT_FILE  # the name the monitoring definition uploads, defined once
 NO_TRAFFIC = "no_traffic"
 MEASURED = "measured"
 
