@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ CSV_HEADER = ",".join(FEATURES[:2]).encode()
 # Below this size (about a hundred rows) Python's csv module beats Arrow's fixed cost.
 SMALL_CSV_CHARS = 16_384
 SHOWN_CHARS = 40  # of a bad value, in a message
+PLAIN_NUMBERS = frozenset({float, int, str})  # what numpy converts as Python's float() does
 
 
 class RequestError(MlopsError):
@@ -65,7 +67,10 @@ def parse_columns(request_body: bytes | str, request_content_type: str | None) -
     """The feature columns of a request body, every value checked."""
     kind, text = request_text(request_body, request_content_type)
     if kind == JSON:
-        return columns_from_rows(json_rows(text))
+        instances = json_instances(text)
+        if set(map(type, instances)) == {dict}:
+            return columns_from_objects(instances)
+        return columns_from_rows(json_rows(text, instances))
     if len(text) <= SMALL_CSV_CHARS:
         return columns_from_rows(csv_rows(text))
     return _arrow_columns(text.encode())
@@ -106,8 +111,8 @@ def csv_rows(text: str) -> list[list[Any]]:
     return rows
 
 
-def json_rows(text: str) -> list[list[Any]]:
-    """Rows of a JSON body in schema order, each instance checked for its fields."""
+def json_instances(text: str) -> list[Any]:
+    """The instances of a JSON body: ``{"instances": [...]}``, a list, or one object."""
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
@@ -122,14 +127,15 @@ def json_rows(text: str) -> list[list[Any]]:
         payload = payload.get("instances", [payload])
     if not isinstance(payload, list) or not payload:
         raise RequestError('JSON body must be {"instances": [...]} with at least one instance')
+    return payload
+
+
+def json_rows(text: str, instances: list[Any] | None = None) -> list[list[Any]]:
+    """Rows of a JSON body in schema order, each instance checked for its fields."""
     rows = []
-    for number, item in enumerate(payload, 1):
+    for number, item in enumerate(json_instances(text) if instances is None else instances, 1):
         if isinstance(item, dict):
-            try:
-                rows.append([item[name] for name in FEATURES])
-            except KeyError:
-                missing = [name for name in FEATURES if name not in item]
-                raise RequestError(f"instance {number} lacks {', '.join(missing)}") from None
+            rows.append(_object_row(item, number))
         elif isinstance(item, list) and len(item) == len(FEATURES):
             rows.append(item)
         else:
@@ -140,12 +146,37 @@ def json_rows(text: str) -> list[list[Any]]:
     return rows
 
 
+def _object_row(item: dict[str, Any], number: int) -> list[Any]:
+    try:
+        return [item[name] for name in FEATURES]
+    except KeyError:
+        missing = [name for name in FEATURES if name not in item]
+        raise RequestError(f"instance {number} lacks {', '.join(missing)}") from None
+
+
+def columns_from_objects(instances: list[dict[str, Any]]) -> FeatureColumns:
+    """Columns of JSON objects, gathered field by field (no row lists in between)."""
+    try:
+        gathered = {name: [item[name] for item in instances] for name in FEATURES}
+    except KeyError:
+        for number, item in enumerate(instances, 1):
+            _object_row(item, number)
+        raise
+    return _columns(gathered)
+
+
 def columns_from_rows(rows: list[list[Any]]) -> FeatureColumns:
     """Columns of rows in schema order: numbers as floats, categories as stripped strings."""
-    arrays: dict[str, np.ndarray] = {}
-    for name, values in zip(FEATURES, zip(*rows, strict=True), strict=True):
-        arrays[name] = _numbers(name, values) if name in NUMERIC else _categories(name, values)
-    return FeatureColumns(arrays)
+    return _columns(dict(zip(FEATURES, zip(*rows, strict=True), strict=True)))
+
+
+def _columns(values: dict[str, Sequence[Any]]) -> FeatureColumns:
+    return FeatureColumns(
+        {
+            name: _numbers(name, column) if name in NUMERIC else _categories(name, column)
+            for name, column in values.items()
+        }
+    )
 
 
 def check_values(rows: list[list[Any]]) -> None:
@@ -156,10 +187,10 @@ def check_values(rows: list[list[Any]]) -> None:
             check(name, row[position], number)
 
 
-def _numbers(name: str, values: tuple[Any, ...]) -> np.ndarray:
+def _numbers(name: str, values: Sequence[Any]) -> np.ndarray:
     try:
-        if any(isinstance(v, bool | dict | list) or v is None for v in values):
-            raise TypeError
+        if not set(map(type, values)) <= PLAIN_NUMBERS:
+            raise TypeError  # booleans, nulls, lists, objects: find and name the bad one
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
         array = np.array([_number(name, v, i) for i, v in enumerate(values, 1)], dtype=np.float64)
@@ -189,7 +220,7 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
-def _categories(name: str, values: tuple[Any, ...]) -> np.ndarray:
+def _categories(name: str, values: Sequence[Any]) -> np.ndarray:
     try:
         return np.array([value.strip() for value in values], dtype=object)  # all text: usual
     except AttributeError:

@@ -15,6 +15,10 @@ from ml.errors import MlopsError
 
 # The variables that OpenMP and the BLAS libraries numpy may load read at start-up.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Waiting OpenMP threads sleep instead of spinning. Beside other busy processes a
+# training run with spinning waits took 3-4x the CPU and wall time (benchmarks/
+# contention.py); the image sets it for every process (ml/Dockerfile).
+WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def container_cpus() -> int:
@@ -38,6 +42,11 @@ def threads_per_worker(workers: int, cpus: int | None = None) -> int:
 def thread_environment(threads: int) -> dict[str, str]:
     """Environment variables that start a process with ``threads`` threads per pool."""
     return dict.fromkeys(THREAD_VARIABLES, str(threads))
+
+
+def job_environment(cpus: int | None = None) -> dict[str, str]:
+    """What a job step (the one process of its container) starts with: a thread per CPU."""
+    return {**thread_environment(threads_per_worker(1, cpus)), **WAIT_POLICY}
 
 
 def limit_threads(threads: int) -> None:

@@ -1,0 +1,118 @@
+"""Serving side by side: ``python -m ml.serve`` against Flask + gunicorn, same model and workers.
+
+Run: ``.venv/bin/python benchmarks/serving.py [--repeats N] [--seconds S]``. Both
+servers run on 127.0.0.1 with one worker per CPU and one OpenMP thread per
+worker (the baseline gets the same thread setting, so the comparison is of the
+servers). For 1 and 100 rows per request and 1, 8 and 32 keep-alive
+connections, the load client (``load_client.py``, its own process) drives A
+(baseline) and B (ours) alternately; each figure is the min-max over repeats.
+Targets: requests per second >= 1.2x at 1 row and >= 1.0x at 100 rows (every
+repeat), p99 no worse (median over repeats), no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from statistics import median
+
+from harness import (
+    ROOT,
+    bench_model,
+    free_port,
+    machine_note,
+    paired,
+    running,
+    section,
+    span,
+    verdict,
+)
+
+CONNECTIONS = (1, 8, 32)
+ROWS = {1: 1.2, 100: 1.0}  # rows per request: the throughput ratio to reach
+THREAD_ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def drive(port: int, body: Path, connections: int, seconds: float) -> dict:
+    """One closed-loop run of the load client against ``port``."""
+    completed = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "benchmarks" / "load_client.py"), str(port)),
+            *(str(body), "text/csv", str(connections), str(seconds)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 120,
+    )
+    return json.loads(completed.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    from ml.data import generate
+    from ml.schema import FEATURE_COLUMNS
+    from ml.threads import container_cpus
+
+    print(machine_note())
+    model = bench_model()
+    workers = container_cpus()
+    ours, theirs = free_port(), free_port()
+    serve = [sys.executable, "-m", "ml.serve", "--model-dir", str(model), "--port", str(ours)]
+    flask = [
+        *(sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads"),
+        *("1", "--chdir", str(ROOT / "benchmarks"), "-b", f"127.0.0.1:{theirs}"),
+        *("--log-level", "warning", "--no-control-socket", "flask_baseline:app"),
+    ]
+    section(
+        f"serving: Flask + gunicorn (A) vs mlops serve (B), {workers} workers each, "
+        f"one thread per worker, {args.repeats} repeats of {args.seconds:g} s"
+    )
+    failures = 0
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running(flask, theirs, {**THREAD_ENV, "MLOPS_BENCH_MODEL": str(model)}),
+        running(serve, ours),
+    ):
+        frame = generate(100, 3)[list(FEATURE_COLUMNS)]
+        for rows, target in ROWS.items():
+            body = Path(tmp) / f"{rows}.csv"
+            body.write_text(frame.head(rows).to_csv(index=False, header=False))
+            for port in (ours, theirs):
+                drive(port, body, 4, 1.0)  # warm-up: lazy imports, caches, OpenMP pools
+            for connections in CONNECTIONS:
+                pairs = paired(
+                    lambda body=body, c=connections: drive(theirs, body, c, args.seconds),
+                    lambda body=body, c=connections: drive(ours, body, c, args.seconds),
+                    args.repeats,
+                )
+                failures += not report(rows, connections, target, pairs)
+    print(f"\nserving targets: {verdict(failures == 0)} ({failures} cell(s) short)")
+
+
+def report(rows: int, connections: int, target: float, pairs: list[tuple[dict, dict]]) -> bool:
+    """One line per cell: both servers' figures and B/A per repeat; whether the targets hold."""
+    ratios = [b["rate"] / a["rate"] for a, b in pairs]
+    p99_a, p99_b = [a["p99_ms"] for a, _ in pairs], [b["p99_ms"] for _, b in pairs]
+    errors = sum(a["errors"] + b["errors"] for a, b in pairs)
+    ok = min(ratios) >= target and median(p99_b) <= median(p99_a) and errors == 0
+    rates_a = span([a["rate"] for a, _ in pairs], "{:.0f}")
+    print(
+        f"{rows:>3} row(s), {connections:>2} conn: req/s A {rates_a}"
+        f" B {span([b['rate'] for _, b in pairs], '{:.0f}')}, B/A {span(ratios)}x "
+        f"(target >= {target}x); p99 ms A {span(p99_a, '{:.1f}')} B {span(p99_b, '{:.1f}')}; "
+        f"errors {errors}: {verdict(ok)}",
+        flush=True,
+    )
+    return ok
+
+
+if __name__ == "__main__":
+    main()
