@@ -43,7 +43,7 @@ demo: install
 	$(VENV)/bin/mlops demo
 
 test: install
-	$(VENV)/bin/python -m pytest -n 2 -q
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
 
 lint: install
 	$(VENV)/bin/ruff check .
