@@ -17,12 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from statistics import median
 from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The repository first: its ``ml`` package, not ``benchmarks/ml.py`` beside this file.
+sys.path.insert(0, str(ROOT))
 BUILD = ROOT / "build" / "bench"
 SHARED_LOAD = 0.5  # load average per core above which the machine counts as shared
 
@@ -69,14 +68,26 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def median_seconds(fn: Callable[[], object], runs: int) -> float:
-    """Median wall time of ``fn`` over ``runs`` calls."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return median(times)
+def interleaved(
+    a: Callable[[], object], b: Callable[[], object], calls: int
+) -> tuple[float, float]:
+    """The fastest of ``calls`` calls of A and of B, alternated call by call (in seconds).
+
+    For calls of milliseconds the minimum is the figure to compare (as ``timeit``
+    advises): what other processes add is only ever added, so the fastest call
+    is the one least disturbed, and alternating keeps A and B under the same load.
+    """
+    best_a = best_b = float("inf")
+    for call in range(calls):
+        for fn, is_a in ((a, True), (b, False)) if call % 2 == 0 else ((b, False), (a, True)):
+            started = time.perf_counter()
+            fn()
+            seconds = time.perf_counter() - started
+            if is_a:
+                best_a = min(best_a, seconds)
+            else:
+                best_b = min(best_b, seconds)
+    return best_a, best_b
 
 
 def free_port() -> int:

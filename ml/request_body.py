@@ -14,7 +14,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -170,7 +170,7 @@ def columns_from_rows(rows: list[list[Any]]) -> FeatureColumns:
     return _columns(dict(zip(FEATURES, zip(*rows, strict=True), strict=True)))
 
 
-def _columns(values: dict[str, Sequence[Any]]) -> FeatureColumns:
+def _columns(values: Mapping[str, Sequence[Any]]) -> FeatureColumns:
     return FeatureColumns(
         {
             name: _numbers(name, column) if name in NUMERIC else _categories(name, column)

@@ -82,7 +82,7 @@ class ModelWorker(UvicornWorker):
         self.config.http = protocol_with_deadline(settings.read_timeout)
 
 
-class ModelServer(BaseApplication):  # type: ignore[misc]
+class ModelServer(BaseApplication):
     """gunicorn's application: its settings, and the app built once in the master."""
 
     def __init__(self, app: Any, settings: ServerSettings) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ml.step_options import DRIFT_FILE as DRIFT_REPORT
 from pipelines.definitions.blocks import (
     JobSettings,
     Json,
@@ -24,7 +25,6 @@ from pipelines.definitions.blocks import (
     processing_output,
     processing_step,
 )
-from ml.step_options import DRIFT_FILE as DRIFT_REPORT
 from pipelines.definitions.training_spec import PROCESSING
 
 DEFINITION_VERSION = "2020-12-01"

@@ -286,3 +286,14 @@ def test_request_rows_build_the_frame_input_fn_builds():
     pd.testing.assert_frame_equal(
         rows_frame(request_rows(body, "text/csv")), input_fn(body, "text/csv")
     )
+
+
+@pytest.mark.parametrize("count", [1, 3, 500])
+def test_json_answers_are_the_text_json_dumps_writes(count):
+    rng = np.random.default_rng(count)
+    scores = np.concatenate([[0.0, 1.0, 1e-9, 0.5], rng.random(count)])
+    prediction = np.column_stack([scores, scores >= 0.5])
+    expected = json.dumps(
+        {"predictions": [{"score": round(float(s), 6), "is_fraud": bool(s >= 0.5)} for s in scores]}
+    )
+    assert output_fn(prediction, "application/json") == expected
