@@ -77,10 +77,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
 def serve(options: ServeOptions) -> None:
     """Load the model once, then serve it from worker processes until stopped."""
     import gc
+    import os
 
     from ml.serve_workers import ModelServer, server_settings
+    from ml.threads import thread_environment
 
     settings = server_settings(options)
+    # Before the model loads scikit-learn's OpenMP runtime, which reads it once;
+    # each worker also sets its pools after the fork (ml.serve_workers).
+    os.environ.update(thread_environment(settings.threads))
     app = create_app(model_fn(options.model_dir))
     # Loaded once and shared with the forked workers: keep it out of the garbage
     # collector's passes, which would touch (and so copy) every page of it.
