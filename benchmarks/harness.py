@@ -98,8 +98,10 @@ def free_port() -> int:
 
 def bench_model(rows: int = 200_000) -> Path:
     """A model trained on ``rows`` generated rows, kept in build/bench between runs."""
+    from ml.model_artifact import METADATA_FILE
+
     model_dir = BUILD / f"model-{rows}"
-    if not (model_dir / "metadata.json").is_file():
+    if not (model_dir / METADATA_FILE).is_file():
         from ml.data import generate
         from ml.io import write_table
         from ml.train import TrainParams, run_training
