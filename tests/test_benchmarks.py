@@ -74,7 +74,7 @@ def test_the_load_client_reads_status_length_and_close() -> None:
     assert load_client.parse_head(b"HTTP/1.1 408 Request Timeout\r\n\r\n") == (408, 0, False)
 
 
-def test_the_import_floor_is_the_provider_modules_of_the_plans_types() -> None:
+def test_the_import_floor_touches_the_provider_class_of_each_resource_type() -> None:
     types = [
         "aws:s3/bucket:Bucket",
         "aws:lambda/function:Function",
@@ -82,12 +82,16 @@ def test_the_import_floor_is_the_provider_modules_of_the_plans_types() -> None:
         "docker-build:index:Image",
         "pulumi:providers:aws",
     ]
-    assert synth.floor_imports(types) == [
+    names = synth.floor_imports(types)
+    assert names == [
         "pulumi",
-        "pulumi_aws.iam",
-        "pulumi_aws.lambda_",
-        "pulumi_aws.s3",
-        "pulumi_docker_build",
+        "pulumi_aws.iam.Role",
+        "pulumi_aws.lambda_.Function",
+        "pulumi_aws.s3.Bucket",
+        "pulumi_docker_build.Image",
         "pydantic",
         "yaml",
     ]
+    code = synth.floor_code(names)
+    assert code.splitlines()[0] == "import pulumi, pulumi_aws, pulumi_docker_build, pydantic, yaml"
+    assert "pulumi_aws.s3.Bucket" in code.splitlines()
