@@ -29,6 +29,7 @@ from harness import (
     ROOT,
     bench_model,
     busy_processes,
+    describe_model,
     free_port,
     machine_note,
     running,
@@ -129,6 +130,7 @@ def main() -> None:
 
     print(machine_note())
     model = bench_model()
+    print(describe_model(model))
     section(f"serving under contention: {BUSY} busy processes on {container_cpus()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         body = Path(tmp) / "100.csv"

@@ -17,7 +17,7 @@ import gc
 import json
 from statistics import median
 
-from harness import bench_model, interleaved, machine_note, section, span, verdict
+from harness import bench_model, describe_model, interleaved, machine_note, section, span, verdict
 
 TARGETS = {1: 1.5, 1_000: 1.2}  # rows: the largest B/A allowed
 CALLS = {1: 400, 1_000: 60}
@@ -34,7 +34,9 @@ def main() -> None:
     from ml.schema import FEATURE_COLUMNS
 
     print(machine_note())
-    loaded = model_fn(bench_model())
+    model = bench_model()
+    print(describe_model(model))
+    loaded = model_fn(model)
     gc.collect()
     gc.freeze()  # as ml.serve does before it forks its workers
     frame = generate(1_000, 2)[list(FEATURE_COLUMNS)]

@@ -96,7 +96,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_model(rows: int = 200_000) -> Path:
+def bench_model(rows: int = 1_000_000) -> Path:
     """A model trained on ``rows`` generated rows, kept in build/bench between runs."""
     from ml.model_artifact import METADATA_FILE
 
@@ -111,6 +111,17 @@ def bench_model(rows: int = 200_000) -> Path:
         write_table(generate(rows, 0), data)
         run_training(data, None, model_dir, TrainParams())
     return model_dir
+
+
+def describe_model(model_dir: Path) -> str:
+    """What the benchmarks' model is: its training rows and trees."""
+    import json
+
+    from ml.model_artifact import METADATA_FILE
+
+    training = json.loads((model_dir / METADATA_FILE).read_text())["training"]
+    rows = training["train_rows"] + training["validation_rows"]
+    return f"model: trained on {rows:,} generated rows, {training['iterations']} trees"
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from statistics import median
 from harness import (
     ROOT,
     bench_model,
+    describe_model,
     free_port,
     machine_note,
     paired,
@@ -64,6 +65,7 @@ def main() -> None:
 
     print(machine_note())
     model = bench_model()
+    print(describe_model(model))
     workers = container_cpus()
     ours, theirs = free_port(), free_port()
     serve = [sys.executable, "-m", "ml.serve", "--model-dir", str(model), "--port", str(ours)]

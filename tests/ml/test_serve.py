@@ -23,7 +23,7 @@ from ml.step_options import ServeOptions
 REPO = Path(__file__).resolve().parents[2]
 ROW = b"120.5,80.25,400,2,12.3,0,14,grocery,pos,US"
 READ_TIMEOUT = 1.0
-SLACK = 4.0  # a loaded test machine answers late, never 25 s late
+SLACK = 8.0  # a loaded test machine answers late, never 25 s late
 
 
 def free_port() -> int:
@@ -63,7 +63,7 @@ def server(model_dir: Path) -> Iterator[Server]:
         stderr=subprocess.PIPE,
     )
     running = Server(process, port)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
