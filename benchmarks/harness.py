@@ -124,8 +124,21 @@ def describe_model(model_dir: Path) -> str:
     return f"model: trained on {rows:,} generated rows, {training['iterations']} trees"
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children now running have used."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for process in [pid, *map(int, children.read_text().split())]:
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 @contextmanager
-def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+def running(
+    command: list[str], port: int, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A server process on 127.0.0.1:``port``, ready (``/ping`` 200) inside, stopped by pid."""
     import http.client
 
@@ -146,7 +159,7 @@ def running(command: list[str], port: int, env: dict[str, str] | None = None) ->
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield
+        yield process
     finally:
         process.terminate()
         try:

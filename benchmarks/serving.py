@@ -3,9 +3,11 @@
 Run: ``.venv/bin/python benchmarks/serving.py [--repeats N] [--seconds S]``. Both
 servers run on 127.0.0.1 with one worker per CPU and one OpenMP thread per
 worker (the baseline gets the same thread setting, so the comparison is of the
-servers). For 1 and 100 rows per request and 1, 8 and 32 keep-alive
-connections, the load client (``load_client.py``, its own process) drives A
-(baseline) and B (ours) alternately; each figure is the min-max over repeats.
+servers). Beside throughput and p99, each server's CPU time per request (its
+master and workers, from /proc), which other load on the machine moves least.
+For 1 and 100 rows per request and 1, 8 and 32 keep-alive connections, the
+load client (``load_client.py``, its own process) drives A (baseline) and B
+(ours) alternately; each figure is the min-max over repeats.
 Targets: requests per second >= 1.2x at 1 row and >= 1.0x at 100 rows, p99 no
 worse, no errors; judged on the median over repeats of each paired figure (the
 min-max shows how much the machine's load moved them).
@@ -24,6 +26,7 @@ from statistics import median
 from harness import (
     ROOT,
     bench_model,
+    cpu_seconds,
     describe_model,
     free_port,
     machine_note,
@@ -39,8 +42,12 @@ ROWS = {1: 1.2, 100: 1.0}  # rows per request: the throughput ratio to reach
 THREAD_ENV = {"OMP_NUM_THREADS": "1"}
 
 
-def drive(port: int, body: Path, connections: int, seconds: float) -> dict:
-    """One closed-loop run of the load client against ``port``."""
+def drive(
+    port: int, body: Path, connections: int, seconds: float, server: int | None = None
+) -> dict:
+    """One closed-loop run of the load client against ``port``; with the server's pid,
+    also the server's CPU milliseconds per request (its master and workers)."""
+    before = cpu_seconds(server) if server else 0.0
     completed = subprocess.run(
         [
             *(sys.executable, str(ROOT / "benchmarks" / "load_client.py"), str(port)),
@@ -51,7 +58,10 @@ def drive(port: int, body: Path, connections: int, seconds: float) -> dict:
         check=True,
         timeout=seconds + 120,
     )
-    return json.loads(completed.stdout)
+    result = json.loads(completed.stdout)
+    if server:
+        result["cpu_ms"] = (cpu_seconds(server) - before) * 1e3 / max(result["requests"], 1)
+    return result
 
 
 def main() -> None:
@@ -81,8 +91,8 @@ def main() -> None:
     failures = 0
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running(flask, theirs, {**THREAD_ENV, "MLOPS_BENCH_MODEL": str(model)}),
-        running(serve, ours),
+        running(flask, theirs, {**THREAD_ENV, "MLOPS_BENCH_MODEL": str(model)}) as baseline,
+        running(serve, ours) as served,
     ):
         frame = generate(100, 3)[list(FEATURE_COLUMNS)]
         for rows, target in ROWS.items():
@@ -92,8 +102,10 @@ def main() -> None:
                 drive(port, body, 4, 1.0)  # warm-up: lazy imports, caches, OpenMP pools
             for connections in CONNECTIONS:
                 pairs = paired(
-                    lambda body=body, c=connections: drive(theirs, body, c, args.seconds),
-                    lambda body=body, c=connections: drive(ours, body, c, args.seconds),
+                    lambda body=body, c=connections: drive(
+                        theirs, body, c, args.seconds, baseline.pid
+                    ),
+                    lambda body=body, c=connections: drive(ours, body, c, args.seconds, served.pid),
                     args.repeats,
                 )
                 failures += not report(rows, connections, target, pairs)
@@ -112,7 +124,8 @@ def report(rows: int, connections: int, target: float, pairs: list[tuple[dict, d
         f" B {span([b['rate'] for _, b in pairs], '{:.0f}')}, B/A {span(ratios)}x "
         f"(target >= {target}x, median); "
         f"p99 ms A {span(p99_a, '{:.1f}')} B {span(p99_b, '{:.1f}')}; "
-        f"errors {errors}: {verdict(ok)}",
+        f"CPU ms per request A {span([a['cpu_ms'] for a, _ in pairs])} "
+        f"B {span([b['cpu_ms'] for _, b in pairs])}; errors {errors}: {verdict(ok)}",
         flush=True,
     )
     return ok

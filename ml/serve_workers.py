@@ -97,6 +97,10 @@ class ModelServer(BaseApplication):
             "workers": self.settings.workers,
             "worker_class": WORKER_CLASS,
             "preload_app": True,
+            # A listening socket per worker (SO_REUSEPORT): the kernel spreads new
+            # connections evenly. On one shared socket the first worker to wake
+            # accepts a whole burst of connections and the other workers idle.
+            "reuse_port": True,
             "timeout": self.settings.timeout,
             "keepalive": KEEP_ALIVE_SECONDS,
             "accesslog": None,
