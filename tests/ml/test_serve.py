@@ -186,3 +186,19 @@ def test_threads_are_the_cpus_divided_among_the_workers() -> None:
 
 def test_the_container_cpus_respect_the_process_affinity() -> None:
     assert 1 <= ml_threads.container_cpus() <= len(os.sched_getaffinity(0))
+
+
+def test_each_worker_sets_its_pools_to_its_share_after_the_fork() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from ml.serve_workers import ModelServer, ServerSettings
+
+    settings = ServerSettings(
+        "127.0.0.1", free_port(), workers=2, threads=1, timeout=60, read_timeout=1
+    )
+    server = ModelServer(object(), settings)
+    with threadpool_limits(limits=2):  # restores this process's pools afterwards
+        server.cfg.post_fork(None, None)
+        pools = {info["internal_api"]: info["num_threads"] for info in threadpool_info()}
+    assert pools["openmp"] == 1 and set(pools.values()) == {1}
+    assert server.cfg.reuse_port and server.cfg.worker_class_str == "ml.serve_workers.ModelWorker"
