@@ -6,8 +6,8 @@ Serving: ``python -m ml.serve`` with its defaults (one worker per CPU, the CPUs
 shared out as OpenMP threads) answers 100-row requests on one connection, with
 the machine as it is (idle) and with six processes spinning on the CPUs (busy),
 alternated. Target: busy median <= 10x idle median, no request timing out
-(10 s). For contrast, the same server with ``--threads`` set to the CPU count
-(OpenMP's own default: every worker one thread per CPU).
+(10 s). For contrast, the same server with OpenMP's own defaults: every worker
+a thread per CPU (``--threads``), waiting threads spinning.
 
 Job steps: a training run as a job step starts (the threads and wait policy
 ``ml.threads.job_environment`` gives it) against OpenMP's defaults, both beside
@@ -55,14 +55,19 @@ print(json.dumps({{"wall": time.perf_counter() - wall, "cpu": time.process_time(
 
 
 def serving(model: Path, threads: int | None, repeats: int, seconds: float, body: Path) -> bool:
-    """Idle and busy medians of one server configuration, alternated; whether the target holds."""
+    """Idle and busy medians of one server configuration, alternated; whether the target holds.
+
+    ``threads`` given: OpenMP's own defaults instead, a thread per CPU in every
+    worker, waiting by spinning (``OMP_WAIT_POLICY=ACTIVE``).
+    """
     port = free_port()
     command = [sys.executable, "-m", "ml.serve", "--model-dir", str(model), "--port", str(port)]
-    label = "defaults" if threads is None else f"--threads {threads}"
+    label, env = "defaults", {}
     if threads is not None:
         command += ["--threads", str(threads)]
+        label, env = f"--threads {threads}, spinning waits", {"OMP_WAIT_POLICY": "ACTIVE"}
     idle, busy, errors = [], [], 0
-    with running(command, port):
+    with running(command, port, env):
         drive(port, body, 2, 1.0)
         for _ in range(repeats):
             quiet = drive(port, body, 1, seconds)

@@ -10,7 +10,10 @@ load client (``load_client.py``, its own process) drives A (baseline) and B
 (ours) alternately; each figure is the min-max over repeats.
 Targets: requests per second >= 1.2x at 1 row and >= 1.0x at 100 rows, p99 no
 worse, no errors; judged on the median over repeats of each paired figure (the
-min-max shows how much the machine's load moved them).
+min-max shows how much the machine's load moved them). On a shared machine the
+scheduler's share decides requests per second as much as the code does, so the
+same targets are also judged on CPU per request: with its CPUs to itself a
+server's throughput is its workers over its CPU time per request.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def main() -> None:
         f"serving: Flask + gunicorn (A) vs mlops serve (B), {workers} workers each, "
         f"one thread per worker, {args.repeats} repeats of {args.seconds:g} s"
     )
-    failures = 0
+    short = [0, 0]  # cells short of the targets: measured, by CPU
     with (
         tempfile.TemporaryDirectory() as tmp,
         running(flask, theirs, {**THREAD_ENV, "MLOPS_BENCH_MODEL": str(model)}) as baseline,
@@ -108,27 +111,37 @@ def main() -> None:
                     lambda body=body, c=connections: drive(ours, body, c, args.seconds, served.pid),
                     args.repeats,
                 )
-                failures += not report(rows, connections, target, pairs)
-    print(f"\nserving targets: {verdict(failures == 0)} ({failures} cell(s) short)")
+                measured, by_cpu = report(rows, connections, target, pairs)
+                short[0] += not measured
+                short[1] += not by_cpu
+    print(
+        f"\nserving targets, measured: {verdict(short[0] == 0)} ({short[0]} cell(s) short); "
+        f"by CPU per request: {verdict(short[1] == 0)} ({short[1]} cell(s) short)"
+    )
 
 
-def report(rows: int, connections: int, target: float, pairs: list[tuple[dict, dict]]) -> bool:
-    """One line per cell: both servers' figures and B/A per repeat; whether the targets hold."""
+def report(
+    rows: int, connections: int, target: float, pairs: list[tuple[dict, dict]]
+) -> tuple[bool, bool]:
+    """One cell: both servers' figures, B/A per repeat; whether the targets hold, measured
+    (requests per second, p99, errors) and by CPU (A's CPU per request over B's)."""
     ratios = [b["rate"] / a["rate"] for a, b in pairs]
+    cpu = [a["cpu_ms"] / b["cpu_ms"] for a, b in pairs]
     p99_a, p99_b = [a["p99_ms"] for a, _ in pairs], [b["p99_ms"] for _, b in pairs]
     errors = sum(a["errors"] + b["errors"] for a, b in pairs)
-    ok = median(ratios) >= target and median(p99_b) <= median(p99_a) and errors == 0
+    measured = median(ratios) >= target and median(p99_b) <= median(p99_a) and errors == 0
+    by_cpu = median(cpu) >= target and errors == 0
     rates_a = span([a["rate"] for a, _ in pairs], "{:.0f}")
     print(
         f"{rows:>3} row(s), {connections:>2} conn: req/s A {rates_a}"
-        f" B {span([b['rate'] for _, b in pairs], '{:.0f}')}, B/A {span(ratios)}x "
-        f"(target >= {target}x, median); "
-        f"p99 ms A {span(p99_a, '{:.1f}')} B {span(p99_b, '{:.1f}')}; "
+        f" B {span([b['rate'] for _, b in pairs], '{:.0f}')}, B/A {span(ratios)}x; "
+        f"p99 ms A {span(p99_a, '{:.1f}')} B {span(p99_b, '{:.1f}')}; errors {errors}; "
         f"CPU ms per request A {span([a['cpu_ms'] for a, _ in pairs])} "
-        f"B {span([b['cpu_ms'] for _, b in pairs])}; errors {errors}: {verdict(ok)}",
+        f"B {span([b['cpu_ms'] for _, b in pairs])}, A/B {span(cpu)}x "
+        f"(target >= {target}x, median): measured {verdict(measured)}, by CPU {verdict(by_cpu)}",
         flush=True,
     )
-    return ok
+    return measured, by_cpu
 
 
 if __name__ == "__main__":
