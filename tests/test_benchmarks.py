@@ -95,3 +95,9 @@ def test_the_import_floor_touches_the_provider_class_of_each_resource_type() -> 
     code = synth.floor_code(names)
     assert code.splitlines()[0] == "import pulumi, pulumi_aws, pulumi_docker_build, pydantic, yaml"
     assert "pulumi_aws.s3.Bucket" in code.splitlines()
+
+
+def test_the_readme_states_a_time_for_make_demo_that_the_benchmark_reads() -> None:
+    import demo
+
+    assert 30 <= demo.stated_seconds() <= 600
