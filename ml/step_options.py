@@ -98,7 +98,12 @@ class EvaluateOptions:
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """``ml.serve``: the model and the address to serve it on."""
+    """``ml.serve``: the model, the address, the worker processes and their threads.
+
+    Workers, their timeout and the port follow SageMaker's serving variables
+    (``SAGEMAKER_MODEL_SERVER_WORKERS``, ``SAGEMAKER_MODEL_SERVER_TIMEOUT``,
+    ``SAGEMAKER_BIND_TO_PORT``); threads follow OpenMP's ``OMP_NUM_THREADS``.
+    """
 
     model_dir: Annotated[
         Path, Option(MODEL_DIR_HELP, container=Path("/opt/ml/model"), env="SM_MODEL_DIR")
@@ -107,6 +112,31 @@ class ServeOptions:
         str, Option("Address to bind; 0.0.0.0 inside a container.", env="MLOPS_SERVE_HOST")
     ] = "127.0.0.1"
     port: Annotated[int, Option("Port to listen on.", env="SAGEMAKER_BIND_TO_PORT")] = 8080
+    workers: Annotated[
+        int | None,
+        Option(
+            "Server processes; default one per CPU the container has.",
+            env="SAGEMAKER_MODEL_SERVER_WORKERS",
+        ),
+    ] = None
+    threads: Annotated[
+        int | None,
+        Option(
+            "OpenMP threads per worker; default the CPUs divided among the workers.",
+            env="OMP_NUM_THREADS",
+        ),
+    ] = None
+    timeout: Annotated[
+        int,
+        Option(
+            "Seconds a worker may stay busy on one request before it is restarted.",
+            env="SAGEMAKER_MODEL_SERVER_TIMEOUT",
+        ),
+    ] = 60
+    read_timeout: Annotated[
+        float,
+        Option("Seconds a client has to send a whole request; a slower one is answered 408."),
+    ] = 10.0
 
 
 @dataclass(frozen=True)

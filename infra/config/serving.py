@@ -152,6 +152,12 @@ class Serving(Section):
         default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
     )
     instance_count: int = Field(default=1, ge=1, le=100)
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="server processes per instance; default one per vCPU",
+    )
     serverless: Serverless | None = None
     data_capture: DataCapture = DataCapture()
     rollout: Rollout = Rollout()

@@ -47,7 +47,7 @@ def demo(
 ) -> None:
     """Run the loop offline: data, release, drift, alarm, retraining; write one report."""
     from ml.errors import MlopsError
-    from ops.demo.loop import review_stack, run_loop, timing_table
+    from ops.demo.loop import review_stacks, run_loop, timing_table
     from ops.demo.report import write_report
     from ops.plan_report import console
 
@@ -57,9 +57,7 @@ def demo(
         raise MlopsError(f"unknown stack {unknown[0]!r}; the demo tours {', '.join(STACKS)}")
     work_dir.mkdir(parents=True, exist_ok=True)
     if skip_pipeline:
-        for stack in sorted(chosen, key=STACKS.index):
-            console.rule(f"stack {stack}")
-            review_stack(stack, None, work_dir, console)
+        review_stacks(sorted(chosen, key=STACKS.index), {}, work_dir, console)
         return
     result = run_loop(work_dir, chosen, console, rows=rows, traffic=traffic)
     console.print(timing_table(result))

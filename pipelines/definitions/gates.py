@@ -27,9 +27,9 @@ from pipelines.definitions.training_spec import (
     output_uri,
 )
 
-# One OpenMP thread per server process: requests are small, and threads would
-# fight over the cores. Jobs keep scikit-learn's default (all cores).
-SERVING_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
+# Nothing to set: the server starts a worker per CPU and shares the CPUs out as
+# OpenMP threads itself (ml/serve_workers.py); the endpoint may set the workers.
+SERVING_ENVIRONMENT: dict[str, str] = {}
 
 
 def champion_value(path: str) -> Json:

@@ -35,7 +35,7 @@ from ml.capture import SCORE, Window, read_capture
 from ml.drift import Thresholds, capture_drift, load_baseline
 from ml.errors import MlopsError
 from ml.score_drift import DEFAULT_TOLERANCE, score_drift
-from ml.step_options import MIN_DRIFT_ROWS
+from ml.step_options import DRIFT_FILE, MIN_DRIFT_ROWS
 from pipelines.jobs.capture_window import (
     download_window,
     fetch_model_files,
@@ -47,7 +47,7 @@ from pipelines.jobs.drift_publish import publish_drift
 from pipelines.jobs.monitoring_job import run_job
 
 PROCESSING = Path("/opt/ml/processing")
-REPORT_FILE = "drift.json"
+REPORT_FILE = DRIFT_FILE  # the name the monitoring definition uploads, defined once
 NO_TRAFFIC = "no_traffic"
 MEASURED = "measured"
 

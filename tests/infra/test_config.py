@@ -61,6 +61,7 @@ INVALID = [
     ("prod", ["serving.rollout.canaryPercent=0"], "serving.rollout.canaryPercent"),
     ("prod", ["serving.instanceCount=abc"], "serving.instanceCount"),
     ("prod", ["serving.instanceCount=0"], "serving.instanceCount"),
+    ("prod", ["serving.workers=0"], "serving.workers"),
     ("prod", ["serving.rollout.strategy=blue"], "serving.rollout.strategy"),
     ("prod", ["serving.rollout.linearStepPercent=5"], "serving.rollout.linearStepPercent"),
     ("prod", ["serving.rollout.timeoutSeconds=700"], "serving.rollout.timeoutSeconds"),

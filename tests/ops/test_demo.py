@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,10 @@ PNG = b"\x89PNG\r\n\x1a\n"
 # Less traffic than ``make demo``; the drops keep their default size, since the
 # dev gates need it (12 000 rows fall short of recall at 90% precision).
 TRAFFIC = "1500"
+# Every test of this module runs on one xdist worker (``make test`` passes
+# ``--dist loadgroup``), so the session's demo runs once, not once per worker.
+DEMO_GROUP = "demo"
+pytestmark = pytest.mark.xdist_group(DEMO_GROUP)
 
 
 def stack_files_text() -> dict[str, str]:
@@ -173,3 +178,9 @@ def test_an_unknown_stack_fails_the_demo_with_one_line() -> None:
 def test_resources_are_counted_by_their_provider_module() -> None:
     assert type_family("aws:sagemaker/endpoint:Endpoint") == "aws:sagemaker"
     assert type_family("docker-build:index:Image") == "docker-build"
+
+
+def test_make_test_keeps_the_demo_on_one_worker() -> None:
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", (REPO / "Makefile").read_text(), re.M)
+    assert recipe is not None and "--dist loadgroup" in recipe.group(1)
+    assert (pytestmark.mark.name, pytestmark.mark.args) == ("xdist_group", (DEMO_GROUP,))
