@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.config.aws_values import region_problem
 from infra.config.base import ENVIRONMENTS, NAMESPACE, ConfigError, ConfigValueError
 from infra.config.defaults import deep_merge, defaults_for
 from infra.config.delivery import GITHUB_TOKEN_KEY
@@ -106,6 +107,9 @@ def _with_provider_region(flat: dict[str, Any]) -> dict[str, Any]:
     """
     values = namespace_values(flat)
     region = flat.get(PROVIDER_REGION)
+    problem = region_problem(decode(region)) if isinstance(decode(region), str) else None
+    if region and problem is not None:
+        raise ConfigError(f"invalid config {PROVIDER_REGION} = {decode(region)!r}: {problem}")
     if region and "region" not in values:
         values["region"] = decode(region)
     elif region and values["region"] != decode(region):

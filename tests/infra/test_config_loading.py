@@ -31,7 +31,9 @@ def test_an_mlops_region_that_conflicts_with_the_providers_is_refused(tmp_path: 
         load_stack("dev", path)
     message = str(raised.value)
     assert "\n" not in message
-    assert message.startswith("invalid config mlops:region = 'us-west-2': conflicts with aws:region")
+    assert message.startswith(
+        "invalid config mlops:region = 'us-west-2': conflicts with aws:region"
+    )
 
 
 def test_the_runtime_values_carry_the_overrides_and_the_secrets_ciphertext(
