@@ -55,7 +55,7 @@ def conform(frame: pd.DataFrame) -> Conformed:
         if name == schema.TIME_COLUMN:
             converted, wrong, result.naive = event_times(column)
         elif name in NUMBER_COLUMNS:
-            converted, wrong = numbers(column)
+            converted, wrong = numbers(column, whole=name in WHOLE_NUMBER_COLUMNS)
         elif name in schema.CATEGORICAL_FEATURES:
             converted, wrong = categories(column)
         else:
@@ -68,22 +68,44 @@ def conform(frame: pd.DataFrame) -> Conformed:
     return result
 
 
-def numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
+def numbers(column: pd.Series, whole: bool = False) -> tuple[pd.Series, pd.Series]:
     """Numbers (int64 where every value is an integer, so large ids stay exact; else float64),
-    and the mask of values that are not numbers."""
+    and the mask of values that are not numbers. ``whole``: the column should hold integers."""
     nothing = pd.Series(False, index=column.index)
     if pd.api.types.is_integer_dtype(column) and not column.isna().any():
         return column.astype("int64"), nothing
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return column.astype("float64"), nothing
-    converted = pd.to_numeric(column.astype(object), errors="coerce")
+    if isinstance(column.dtype, pd.StringDtype):
+        parsed = _cast_text(column, whole)
+        if parsed is not None:
+            return parsed, nothing
+    converted = pd.to_numeric(column, errors="coerce")
     if not pd.api.types.is_integer_dtype(converted):
         converted = converted.astype("float64")
     return converted, converted.isna() & column.notna()
 
 
+def _cast_text(column: pd.Series, whole: bool) -> pd.Series | None:
+    """Text that is all numbers, cast by Arrow in one go; None when some value is not one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(column, from_pandas=True)
+    for kind in (pa.int64(), pa.float64()) if whole else (pa.float64(),):
+        try:
+            values = pc.cast(array, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        numbers = pd.Series(values.to_numpy(zero_copy_only=False), index=column.index)
+        return numbers if values.null_count == 0 else numbers.astype("float64")
+    return None
+
+
 def categories(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Text values, and the mask of values that are not text (numbers, dates)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column, pd.Series(False, index=column.index)
     values = column.astype(object)
     is_text = values.map(lambda value: isinstance(value, str))
     wrong = ~is_text & values.notna()
@@ -100,7 +122,9 @@ def event_times(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         return pd.Series(pd.NaT, index=column.index, dtype=_utc_dtype()), naive, naive
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return pd.Series(pd.NaT, index=column.index, dtype=_utc_dtype()), column.notna(), nothing
-    text = column.astype(object).map(_as_text)
+    text = (
+        column if isinstance(column.dtype, pd.StringDtype) else column.astype(object).map(_as_text)
+    )
     present = text.notna()
     zoned = text.str.contains(ZONE_SUFFIX, regex=True, na=False)
     parsed = _parse(text.where(zoned), utc=True)

@@ -18,9 +18,9 @@ import pandas as pd
 from ml import schema
 from ml.errors import MlopsError
 
-# A batch: a 16 MiB block of CSV (about 150,000 transactions) or 131,072 Parquet rows.
-CSV_BLOCK_BYTES = 16 << 20
-PARQUET_BATCH_ROWS = 1 << 17
+# A batch: an 8 MiB block of CSV (about 75,000 transactions) or 65,536 Parquet rows.
+CSV_BLOCK_BYTES = 8 << 20
+PARQUET_BATCH_ROWS = 1 << 16
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TABLE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
