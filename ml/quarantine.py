@@ -211,6 +211,29 @@ def _lost_reason(path: Path) -> dict[str, Any]:
     }
 
 
+def copy_quarantine(source: Path, target: Path) -> list[Path]:
+    """Copy each quarantined file of ``source``, with its reason, into ``target``; the copies.
+
+    A file of the same name already in ``target`` (an earlier run's) stays: the copy
+    takes a free name (``bad-1.csv``) and its reason records it as ``quarantined_as``.
+    """
+    copied: list[Path] = []
+    for data in sorted(source.glob("*")):
+        if not data.is_file() or data.name.startswith(".") or data.name.endswith(REASON_SUFFIX):
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        dest = free_name(target, data.name)
+        reason = reason_path(data)
+        record = _read_record(reason) if reason.is_file() else _lost_reason(data)
+        record["quarantined_as"] = dest.name
+        tmp = _tmp_reason(dest)
+        _write_synced(tmp, json.dumps(record, indent=2, default=str).encode())
+        shutil.copy2(data, dest)
+        tmp.replace(reason_path(dest))
+        copied.append(dest)
+    return copied
+
+
 def _write_synced(path: Path, data: bytes) -> None:
     with path.open("wb") as handle:
         handle.write(data)
