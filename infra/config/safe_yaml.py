@@ -33,7 +33,7 @@ class _Loader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if key_node.tag == MERGE_TAG:
                 continue  # '<<' merges: its keys may be overridden, as YAML intends
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if isinstance(key, str) and key in first_line:
                 raise _DuplicateKeyError(key, line, first_line[key])
@@ -97,7 +97,7 @@ def load_yaml_text(text: str, name: str) -> Any:
             f"stack file {name} nests too deeply to read; at most {MAX_DEPTH} levels"
         ) from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def _check_size(root: Node, name: str) -> None:

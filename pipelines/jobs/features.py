@@ -65,13 +65,18 @@ def to_records(frame: pd.DataFrame) -> list[Record]:
 
     times = pd.to_datetime(frame[schema.TIME_COLUMN], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     columns = [c for c in schema.COLUMNS if c in frame.columns and c != schema.TIME_COLUMN]
+    # Column by column as Python values (``tolist``), each turned to text once.
+    texts = [
+        [None if _missing(value) else _text(value) for value in frame[name].tolist()]
+        for name in columns
+    ]
     records: list[Record] = []
-    for time_value, row in zip(times, frame[columns].itertuples(index=False), strict=True):
+    for time_value, *values in zip(times.tolist(), *texts, strict=True):
         record = [{"FeatureName": schema.TIME_COLUMN, "ValueAsString": time_value}]
         record += [
-            {"FeatureName": name, "ValueAsString": _text(value)}
-            for name, value in zip(columns, row, strict=True)
-            if not _missing(value)
+            {"FeatureName": name, "ValueAsString": text}
+            for name, text in zip(columns, values, strict=True)
+            if text is not None
         ]
         records.append(record)
     return records

@@ -14,14 +14,6 @@ import botocore.session
 import pytest
 
 from infra.config import ConfigError, load_stack
-from infra.config.aws_values import (
-    FEATURE_GROUP_NAME,
-    FEATURE_GROUP_NAME_LENGTH,
-    TAG_KEY_LENGTH,
-    TAG_VALUE_LENGTH,
-    region_partitions,
-)
-from infra.config.schedules import schedule_problem
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-prod-fraud-models/3"
 OTHER_ACCOUNT = ARN.replace("123456789012", "999956789012")
@@ -111,6 +103,8 @@ def test_what_aws_would_refuse_is_one_line_naming_key_value_and_rule(
 )
 def test_documented_schedule_expressions_are_accepted(expression: str) -> None:
     # The examples of AWS's cron and rate pages, and a one-time schedule.
+    from infra.config.schedules import schedule_problem
+
     assert schedule_problem(expression) is None
     assert load_stack("prod", overrides=[f"pipeline.schedule={expression}"])
 
@@ -140,6 +134,8 @@ def test_a_region_botocore_does_not_know_is_refused(tmp_path: Path) -> None:
 
 
 def test_every_region_of_botocores_partitions_is_a_region_and_no_other() -> None:
+    from infra.config.aws_values import region_partitions
+
     loader = botocore.session.get_session().get_component("data_loader")
     partitions = loader.load_data("endpoints")["partitions"]
     known = {region for partition in partitions for region in partition["regions"]}
@@ -177,6 +173,13 @@ def test_the_stack_name_decides_the_environment_in_the_file_too(tmp_path: Path) 
 
 
 def test_the_tag_and_feature_group_rules_are_the_service_models() -> None:
+    from infra.config.aws_values import (
+        FEATURE_GROUP_NAME,
+        FEATURE_GROUP_NAME_LENGTH,
+        TAG_KEY_LENGTH,
+        TAG_VALUE_LENGTH,
+    )
+
     model = botocore.session.get_session().get_service_model("sagemaker")
     tag_key, tag_value = model.shape_for("TagKey"), model.shape_for("TagValue")
     assert (tag_key.metadata["max"], tag_value.metadata["max"]) == (

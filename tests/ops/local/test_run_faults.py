@@ -21,7 +21,7 @@ from rich.console import Console
 
 from ml.data import generate
 from ml.io import write_table
-from ml.quarantine import copy_quarantine, reason_path
+from ml.quarantine import reason_path
 from ops.local.job_runner import JobRunner, StepFailedError
 from ops.local.pipeline_runner import run_local
 
@@ -110,6 +110,8 @@ def test_an_emulator_gone_before_the_run_is_one_line(tmp_path: Path, moto) -> No
 def test_the_work_dir_quarantine_keeps_an_earlier_runs_file_of_the_same_name(
     tmp_path: Path,
 ) -> None:
+    from ml.quarantine import copy_quarantine
+
     target = tmp_path / "work" / "quarantine"
     for run, content in enumerate((b"first run's bytes", b"second run's bytes")):
         output = tmp_path / f"run-{run}"
