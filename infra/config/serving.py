@@ -115,17 +115,6 @@ class Serving(Section):
     alarms: RollbackAlarms = RollbackAlarms()
 
     @model_validator(mode="after")
-    def _shadow_beside_a_primary(self) -> Serving:
-        if self.shadow_model_package_arn and self.model_package_arn is None:
-            raise ConfigValueError(
-                "shadowModelPackageArn",
-                self.shadow_model_package_arn,
-                "a shadow variant runs beside the served model: set modelPackageArn too, "
-                "or remove it",
-            )
-        return self
-
-    @model_validator(mode="after")
     def _rollout_fits_the_fleet(self) -> Serving:
         rollout = self.rollout
         if self.serverless is not None and rollout.strategy == "rolling":
@@ -176,6 +165,17 @@ class Serving(Section):
                 "autoscaling.minCapacity",
                 self.autoscaling.min_capacity,
                 f"must not exceed instanceCount ({self.instance_count})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _shadow_beside_a_primary(self) -> Serving:
+        if self.shadow_model_package_arn and self.model_package_arn is None:
+            raise ConfigValueError(
+                "shadowModelPackageArn",
+                self.shadow_model_package_arn,
+                "a shadow variant runs beside the served model: set modelPackageArn too, "
+                "or remove it",
             )
         return self
 
