@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from ml.validate import FileReport
 
 data_app = typer.Typer(help="Synthetic transactions and data validation.", no_args_is_help=True)
 
@@ -79,10 +83,9 @@ def validate_command(
         raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
 
 
-def _verdicts(reports: list) -> Any:
+def _verdicts(reports: list[FileReport]) -> Table:
     """The table of verdicts: file, result, rows, why (and where the file went)."""
     from rich.markup import escape
-    from rich.table import Table
 
     table = Table(title="Data validation")
     for column in ("file", "result", "rows", "why"):
