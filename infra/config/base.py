@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -92,43 +93,27 @@ def _positive_iso_duration(value: str) -> str:
     return value
 
 
-def _schedule(value: str) -> str:
-    problem = schedule_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
+def _refused_by(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A validator that refuses a value for which ``problem_of`` names a problem."""
 
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
-def _timezone(value: str) -> str:
-    problem = timezone_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-def _region(value: str) -> str:
-    problem = region_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-def _host(value: str) -> str:
-    problem = host_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
+    return AfterValidator(check)
 
 
 IsoDuration = Annotated[str, AfterValidator(_positive_iso_duration)]
 ScheduleExpression = Annotated[
-    str, Field(pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT), AfterValidator(_schedule)
+    str, Field(pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT), _refused_by(schedule_problem)
 ]
-TimeZone = Annotated[str, Field(description=TIMEZONE_HINT), AfterValidator(_timezone)]
+TimeZone = Annotated[str, Field(description=TIMEZONE_HINT), _refused_by(timezone_problem)]
 AwsRegion = Annotated[
-    str, Field(pattern=AWS_REGION_PATTERN, description=REGION_HINT), AfterValidator(_region)
+    str, Field(pattern=AWS_REGION_PATTERN, description=REGION_HINT), _refused_by(region_problem)
 ]
-IngressHost = Annotated[str, Field(description=HOST_HINT), AfterValidator(_host)]
+IngressHost = Annotated[str, Field(description=HOST_HINT), _refused_by(host_problem)]
 
 
 class Environment(StrEnum):

@@ -65,9 +65,9 @@ REFUSED = [
     (["kubernetes.ingressHost=Not A Host!"], "kubernetes.ingressHost", "DNS name"),
     (["kubernetes.ingressHost=10.0.0.1"], "kubernetes.ingressHost", "IP address"),
     (["kubernetes.ingressHost=*"], "kubernetes.ingressHost", "DNS name"),
-    (["serving.rollout.waitSeconds=true"], "serving.rollout.waitSeconds", "valid integer"),
+    (["serving.rollout.waitSeconds=true"], "serving.rollout.waitSeconds", "not numbers"),
     (["serving.instanceCount=2.5"], "serving.instanceCount", "valid integer"),
-    (["budget.monthlyLimitUsd=true"], "budget.monthlyLimitUsd", "valid number"),
+    (["budget.monthlyLimitUsd=true"], "budget.monthlyLimitUsd", "expected a number"),
     (["environment=dev"], "environment", "name decides its guards"),
 ]  # fmt: skip
 
