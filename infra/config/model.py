@@ -16,24 +16,25 @@ from pydantic.alias_generators import to_camel
 from infra.config import errors as config_errors
 from infra.config.alerts import Budget, EmailAddress, HttpsEndpoint
 from infra.config.base import (
-    AWS_REGION_PATTERN,
     DURATION_HINT,
     INSTANCE_HINT,
     NAMESPACE,
     REGION_HINT,
-    SCHEDULE_HINT,
-    SCHEDULE_PATTERN,
+    AwsRegion,
     ConfigError,
     ConfigValueError,
     Environment,
     IsoDuration,
     ResourceId,
+    ScheduleExpression,
     Section,
+    TimeZone,
 )
 from infra.config.delivery import Delivery
 from infra.config.feedback import Feedback, evaluation_limit, schedule_period_seconds
 from infra.config.network_ids import network_problem
 from infra.config.serving import Kubernetes, Serving
+from infra.config.stack_rules import check_accepted_by_aws
 
 
 class TerraformState(Section):
@@ -42,7 +43,7 @@ class TerraformState(Section):
     backend: Literal["s3", "remote", "local"]
     bucket: str | None = None
     key: str | None = None
-    region: str | None = Field(default=None, pattern=AWS_REGION_PATTERN, description=REGION_HINT)
+    region: AwsRegion | None = Field(default=None, description=REGION_HINT)
     organization: str | None = None
     workspace: str | None = None
     path: str | None = None
@@ -168,11 +169,9 @@ class Gates(Section):
 
 
 class Pipeline(Section):
-    schedule: str = Field(
-        default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
-    )
+    schedule: ScheduleExpression = "rate(1 hour)"
     schedule_enabled: bool = True
-    schedule_timezone: str = "UTC"
+    schedule_timezone: TimeZone = "UTC"
     processing_instance_type: str = Field(
         default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
     )
@@ -230,9 +229,7 @@ MAX_ALARM_PERIODS = 168
 
 
 class Monitoring(Section):
-    drift_schedule: str = Field(
-        default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
-    )
+    drift_schedule: ScheduleExpression = "rate(1 hour)"
     drift_window_hours: int = Field(default=1, ge=1, le=168)
     quality: Quality = Quality()
     psi_warn: float = Field(default=0.1, gt=0, le=10)
@@ -304,13 +301,13 @@ class Monitoring(Section):
 class StackConfig(Section):
     """The whole ``mlops`` namespace of one stack."""
 
-    environment: Environment
+    environment: Environment = Field(strict=False)  # the stack file's text names the member
     name_prefix: str = Field(
         default="mlops",
         pattern=r"^[a-z][a-z0-9-]{1,14}$",
         description="2-15 lowercase letters, digits or '-', starting with a letter",
     )
-    region: str = Field(default="us-east-1", pattern=AWS_REGION_PATTERN, description=REGION_HINT)
+    region: AwsRegion = "us-east-1"
     protect: bool = False
     tags: dict[str, str] = Field(default_factory=dict)
     network: Network = Network()
@@ -363,6 +360,11 @@ class StackConfig(Section):
             raise ConfigValueError(
                 "tags", sorted(reserved), "these tag keys are set by the platform"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _accepted_by_aws(self) -> StackConfig:
+        check_accepted_by_aws(self)
         return self
 
     @property

@@ -10,6 +10,7 @@ from infra.config.base import (
     ARN_HINT,
     INSTANCE_HINT,
     ConfigValueError,
+    IngressHost,
     Percent,
     Section,
 )
@@ -218,6 +219,17 @@ class Serving(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _shadow_beside_a_primary(self) -> Serving:
+        if self.shadow_model_package_arn and self.model_package_arn is None:
+            raise ConfigValueError(
+                "shadowModelPackageArn",
+                self.shadow_model_package_arn,
+                "a shadow variant runs beside the served model: set modelPackageArn too, "
+                "or remove it",
+            )
+        return self
+
 
 class KubernetesResources(Section):
     """Requests and limits of the model-server container: quantities, strings or numbers.
@@ -280,7 +292,7 @@ class Kubernetes(Section):
     replicas: int = Field(default=2, ge=1, le=100)
     max_replicas: int = Field(default=6, ge=1, le=200)
     canary_weight: Percent = 0
-    ingress_host: str = "fraud.example.internal"
+    ingress_host: IngressHost = "fraud.example.internal"
     ingress_class: str = "nginx"
     tls_secret_name: str = Field(
         default="model-server-tls", pattern=r"^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$"
