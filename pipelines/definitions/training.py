@@ -30,6 +30,7 @@ from pipelines.definitions.training_spec import (
     VALIDATION_REPORT,
     Gates,
     TrainingPipelineSpec,
+    gates_of,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "definition_json",
     "flatten_steps",
     "gate_conditions",
+    "gates_of",
     "parameters",
     "register_step",
 ]
