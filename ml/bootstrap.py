@@ -84,67 +84,82 @@ def _weights(y: np.ndarray, resamples: int, seed: int) -> Iterator[np.ndarray]:
     chunk = max(1, CHUNK_CELLS // max(1, y.size))
     for start in range(0, resamples, chunk):
         count = min(chunk, resamples - start)
-        weights = np.zeros((count, y.size), dtype=np.float64)
+        weights = np.zeros((count, y.size), dtype=np.float32)
         for rows in classes:
             if rows.size:
-                draws = rng.multinomial(rows.size, np.full(rows.size, 1.0 / rows.size), count)
-                weights[:, rows] = draws
+                drawn = rng.integers(0, rows.size, (count, rows.size), dtype=np.int32)
+                for resampled, picks in zip(weights, drawn, strict=True):
+                    resampled[rows] = np.bincount(picks, minlength=rows.size)
         yield weights
 
 
 class _View:
-    """One model's rows in descending score order, with its tie groups and flags."""
+    """One model's rows in descending score order, with what its metrics read of them.
+
+    Only the tie groups that hold a fraud move the PR and ROC curves, so the
+    per-resample work beyond one running count of drawn rows is on frauds only.
+    """
 
     def __init__(self, y: np.ndarray, score: np.ndarray, threshold: float) -> None:
         score = np.asarray(score, dtype=np.float64)
         self.order = np.argsort(-score, kind="stable")
         ordered = score[self.order]
-        self.y = y[self.order].astype(np.float64)
-        self.ends = np.append(np.flatnonzero(ordered[1:] != ordered[:-1]), ordered.size - 1)
-        self.flagged = (ordered >= threshold).astype(np.float64)
-        ascending = np.arange(ordered.size)[::-1]
-        bins = np.array_split(ascending, min(CALIBRATION_BINS, max(1, ordered.size)))
-        self.bin_starts = np.array([b[-1] for b in bins[::-1] if b.size])
-        self.score = ordered
+        self.positive_columns = np.flatnonzero(y[self.order] == 1)
+        # Tie groups holding a fraud: where each starts and ends, frauds up to its end.
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        group = np.searchsorted(starts, self.positive_columns, side="right") - 1
+        held = np.unique(group)
+        self.group_starts = starts[held]
+        self.group_ends = np.r_[starts[1:], ordered.size][held] - 1
+        self.frauds_to_end = np.searchsorted(self.positive_columns, self.group_ends, side="right")
+        # Rows at or above the threshold are a prefix of the order.
+        self.cut = int(np.searchsorted(-ordered, -threshold, side="right"))
+        self.frauds_to_cut = int(np.searchsorted(self.positive_columns, self.cut, side="left"))
+        # Equal-count calibration bins in ascending score order; a row's score in its bin's column.
+        sizes = [b.size for b in np.array_split(np.arange(ordered.size), CALIBRATION_BINS)]
+        bounds = np.cumsum([0, *sizes[::-1]])
+        self.bin_ends = bounds[1:][bounds[1:] > bounds[:-1]] - 1
+        bins = np.searchsorted(self.bin_ends, np.arange(ordered.size), side="left")
+        self.bin_scores = np.zeros((ordered.size, self.bin_ends.size), dtype=np.float32)
+        self.bin_scores[np.arange(ordered.size), bins] = ordered
 
     def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Every metric for each row of ``weights`` (resamples x rows, in input row order)."""
-        w = weights[:, self.order]
-        tp_rows, fp_rows = w * self.y, w * (1.0 - self.y)
-        tp = np.cumsum(tp_rows, axis=1)[:, self.ends]
-        fp = np.cumsum(fp_rows, axis=1)[:, self.ends]
-        positives, negatives = tp[:, -1:], fp[:, -1:]
+        w = np.take(weights, self.order, axis=1)
+        drawn = np.cumsum(w, axis=1)  # exact in float32 up to 16 million rows
+        frauds = np.cumsum(w[:, self.positive_columns], axis=1, dtype=np.float64)
+        frauds = np.hstack([np.zeros((w.shape[0], 1)), frauds])
+        tp = frauds[:, self.frauds_to_end]
+        fp = drawn[:, self.group_ends] - tp
+        before = np.where(self.group_starts > 0, drawn[:, self.group_starts - 1], 0.0)
+        positives, total = frauds[:, -1], drawn[:, -1].astype(np.float64)
+        negatives = total - positives
+        gained = np.diff(tp, axis=1, prepend=0.0)
+        tied_negatives = fp - (before - (tp - gained))
+        flagged = drawn[:, self.cut - 1] if self.cut else np.zeros(w.shape[0])
+        caught = frauds[:, self.frauds_to_cut]
         with np.errstate(divide="ignore", invalid="ignore"):
-            precision_curve = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-            gained = np.diff(tp, axis=1, prepend=0.0)
-            pr_auc = (gained * precision_curve).sum(axis=1) / positives[:, 0]
-            fp_step = np.diff(fp, axis=1, prepend=0.0)
-            tp_before = tp - gained
-            roc_auc = (fp_step * (tp_before + tp) / 2).sum(axis=1) / (positives * negatives)[:, 0]
-            reach = np.where(precision_curve >= 0.9, tp / positives, 0.0)
-            caught = (tp_rows * self.flagged).sum(axis=1)
-            flagged = (w * self.flagged).sum(axis=1)
-            precision = caught / flagged
-            recall = caught / positives[:, 0]
-            f1 = 2 * caught / (flagged + positives[:, 0])
-            total = positives[:, 0] + negatives[:, 0]
-            accuracy = (caught + negatives[:, 0] - (flagged - caught)) / total
-        return {
-            "pr_auc": pr_auc,
-            "roc_auc": roc_auc,
-            "recall_at_precision_90": reach.max(axis=1),
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "accuracy": accuracy,
-            "calibration_error": self._calibration_error(w, total),
-        }
+            precision_curve = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-12), 0.0)
+            below = negatives[:, None] - fp + tied_negatives / 2
+            return {
+                "pr_auc": (gained * precision_curve).sum(axis=1) / positives,
+                "roc_auc": (gained * below).sum(axis=1) / (positives * negatives),
+                "recall_at_precision_90": np.where(precision_curve >= 0.9, tp, 0.0).max(
+                    axis=1, initial=0.0
+                )
+                / positives,
+                "precision": caught / flagged,
+                "recall": caught / positives,
+                "f1": 2 * caught / (flagged + positives),
+                "accuracy": (caught + negatives - (flagged - caught)) / total,
+                "calibration_error": self._calibration_error(w, frauds, total),
+            }
 
-    def _calibration_error(self, w: np.ndarray, total: np.ndarray) -> np.ndarray:
+    def _calibration_error(
+        self, w: np.ndarray, frauds: np.ndarray, total: np.ndarray
+    ) -> np.ndarray:
         """Weighted expected calibration error over the fixed equal-count score bins."""
-        mass = np.add.reduceat(w, self.bin_starts, axis=1)
-        scored = np.add.reduceat(w * self.score, self.bin_starts, axis=1)
-        frauds = np.add.reduceat(w * self.y, self.bin_starts, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gap = np.where(mass > 0, np.abs(scored - frauds) / mass, 0.0)
-        return (gap * mass).sum(axis=1) / total
+        scored = w @ self.bin_scores
+        caught = frauds[:, np.searchsorted(self.positive_columns, self.bin_ends, side="right")]
+        gap = scored - np.diff(caught, axis=1, prepend=0.0)
+        return np.abs(gap).sum(axis=1) / total

@@ -84,8 +84,9 @@ def evidence_checks(evaluation: dict[str, Any], gates: Gates) -> list[dict[str, 
             "test_positives >= min_test_positives",
             facts["positives"],
             gates.min_test_positives,
-            f"the test split holds {facts['positives']} frauds; the gates need "
-            f"{gates.min_test_positives:g} (metrics on fewer are noise): train on more data",
+            f"the test split holds {facts['positives']} frauds, fewer than the "
+            f"{gates.min_test_positives:g} the gates need (metrics on fewer are noise): "
+            "train on more data",
         ),
         check(
             "threshold_fallback <= allow_fallback",

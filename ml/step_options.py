@@ -61,10 +61,17 @@ class TrainParams:
     min_threshold_positives: Annotated[
         int,
         Option(
-            "Frauds the threshold is chosen on at least: fewer in validation means "
-            "out-of-fold scores over the whole training window."
+            "Frauds the threshold must be chosen on; fewer means a fallback threshold, "
+            "recorded as such, that the gates refuse."
         ),
     ] = 100
+    holdout_positives: Annotated[
+        int,
+        Option(
+            "Frauds the validation split must hold to choose the threshold alone; fewer "
+            "means out-of-fold scores over the whole training window."
+        ),
+    ] = 500
     folds: Annotated[int, Option("Folds of the out-of-fold scores.")] = 5
 
 

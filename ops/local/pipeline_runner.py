@@ -40,7 +40,7 @@ from pipelines.s3 import upload_dir, upload_file
 if TYPE_CHECKING:
     from infra.config import StackConfig
 
-DEFAULT_ROWS = 20_000
+DEFAULT_ROWS = 100_000  # the demo's drop size: a test split with enough frauds to gate
 DEFAULT_SEED = 42
 INPUT_NAME = "transactions.csv"
 
