@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,17 @@ def replay(seed: int, setting: Setting) -> dict[str, Any]:
     return result
 
 
+def outcome(model: dict[str, Any]) -> tuple[Any, ...]:
+    """One model's line of the verbose output: registered, kind, true metrics, failed checks."""
+    truth = model["truth"]
+    return (
+        model["registered"],
+        model["kind"],
+        *(round(truth[m], 3) for m in ("pr_auc", "precision", "recall")),
+        model["failed"],
+    )
+
+
 def true_differences(result: dict[str, Any], name: str) -> dict[str, float]:
     new, old = result[name]["truth"], result["first"]["truth"]
     return {metric: new[metric] - old[metric] for metric in ("pr_auc", "recall", "precision")}
@@ -156,7 +167,10 @@ def summarise(results: list[dict[str, Any]], margins: dict[str, float], seconds:
     import numpy as np
 
     registered = [
-        r[name] for r in results for name in ("first", "challenger", "broken") if r[name]["registered"]
+        r[name]
+        for r in results
+        for name in ("first", "challenger", "broken")
+        if r[name]["registered"]
     ]
     flag_nothing = sum(m["truth"]["flagged"] == 0 for m in registered)
     firsts = [r["first"] for r in results]
@@ -210,16 +224,16 @@ def main() -> int:
     setting = Setting(args.rows, args.population)
     print(f"replaying {args.seeds} seeds at {args.rows:,} rows per drop, {args.jobs} job(s)")
     started = time.perf_counter()
+    results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(replay, range(args.seeds), [setting] * args.seeds))
+        futures = [pool.submit(replay, seed, setting) for seed in range(args.seeds)]
+        for future in as_completed(futures):
+            results.append(future.result())
+            print(f"  {len(results)}/{args.seeds} seeds, {time.perf_counter() - started:.0f} s")
+    results.sort(key=lambda r: r["seed"])
     if args.verbose:
         for r in results:
-            print(
-                r["seed"],
-                {n: (r[n]["registered"], r[n]["kind"], round(r[n]["truth"]["pr_auc"], 3),
-                     round(r[n]["truth"]["precision"], 3), round(r[n]["truth"]["recall"], 3),
-                     r[n]["reason"][:90]) for n in ("first", "challenger", "broken")},
-            )  # fmt: skip
+            print(r["seed"], {n: outcome(r[n]) for n in ("first", "challenger", "broken")})
     summarise(results, prod_gates().margins(), time.perf_counter() - started)
     return 0
 

@@ -31,7 +31,7 @@ def operating_point(evaluation: dict[str, Any]) -> Point:
     return float(metrics["recall"]["value"]), float(metrics["precision"]["value"])
 
 
-def _draw_pr(ax: Any, models: list[tuple[str, dict[str, list[float]], Point | None]]) -> None:
+def draw_pr_curves(ax: Any, models: list[tuple[str, dict[str, list[float]], Point | None]]) -> None:
     """PR curves as steps (the area under them is PR AUC), then each operating point.
 
     Curves come first in the legend, in the order given; each point has its curve's colour.
@@ -70,7 +70,7 @@ def pr_curve(
     """Precision against recall as steps, the operating point and the 90% target marked."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    _draw_pr(ax, [(f"challenger (PR AUC {pr_auc:.3f})", curve, point)])
+    draw_pr_curves(ax, [(f"challenger (PR AUC {pr_auc:.3f})", curve, point)])
     _pr_axes(ax)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -102,7 +102,7 @@ def champion_vs_challenger(
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     models = (("champion", champion), ("challenger", challenger))
     empty: dict[str, list[float]] = {"recalls": [], "precisions": []}
-    _draw_pr(
+    draw_pr_curves(
         left,
         [
             (
@@ -136,7 +136,7 @@ def pr_curves(
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 5))
-    _draw_pr(
+    draw_pr_curves(
         ax, [(f"{label} (PR AUC {auc:.3f})", curve, point) for label, curve, auc, point in curves]
     )
     _pr_axes(ax)

@@ -82,9 +82,9 @@ def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
             "ErrorMessage": join(
                 "challenger not registered:",
                 champion_value(DECISION_REASON_PATH),
-                "(champion",
+                "- champion",
                 champion_value("champion.package_arn"),
-                "; report champion_vs_challenger.md in the Champion step's output)",
+                "- report: champion_vs_challenger.md in the Champion step's output",
                 on=" ",
             )
         },

@@ -37,7 +37,9 @@ def test_each_resample_equals_scikit_learn_with_its_weights(rows):
     weights = next(_weights(y, 5, seed=3))
     found = view.metrics(weights)
     for i, w in enumerate(weights):
-        assert found["pr_auc"][i] == pytest.approx(average_precision_score(y, score, sample_weight=w))
+        assert found["pr_auc"][i] == pytest.approx(
+            average_precision_score(y, score, sample_weight=w)
+        )
         assert found["roc_auc"][i] == pytest.approx(roc_auc_score(y, score, sample_weight=w))
         flagged = score >= 0.6
         assert found["recall"][i] == pytest.approx(w[flagged & (y == 1)].sum() / w[y == 1].sum())

@@ -97,5 +97,7 @@ def test_without_shared_rows_the_comparison_is_wider(split):
         evaluate_scores(y, champion, t), evaluate_scores(y, challenger, t), MARGINS
     )
     for name in ("pr_auc", "recall"):
-        assert unpaired["metrics"][name]["standard_error"] > paired["metrics"][name]["standard_error"]
+        assert (
+            unpaired["metrics"][name]["standard_error"] > paired["metrics"][name]["standard_error"]
+        )
     assert unpaired["rows"] == 10_000 and unpaired["positives"] == 80

@@ -112,3 +112,17 @@ def test_entry_point_exit_code_follows_the_verdict(model_dir, data_dir, tmp_path
     ]
     assert main([*args, "--gates", "min_pr_auc=0,min_precision=0,min_recall=0"]) == 0
     assert main([*args, "--gates", "min_pr_auc=0.999"]) == 1
+
+
+def test_evaluating_without_plots_never_imports_matplotlib(model_dir, data_dir, tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from ml.evaluate import run_evaluation; "
+        f"run_evaluation(Path({str(model_dir)!r}), Path({str(data_dir / 'test.parquet')!r}), "
+        f"Path({str(tmp_path)!r}), draw_plots=False); print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+    assert not list(tmp_path.glob("*.png"))

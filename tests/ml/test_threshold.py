@@ -30,9 +30,7 @@ def test_too_few_frauds_fall_back_visibly_and_not_to_one_half():
     y, score = separable(23, 3_177)  # the demo's old validation split: 3,200 rows, 23 frauds
     choice = choose_threshold(y, score, 0.9, 100, "validation")
     assert choice.fallback
-    assert choice.reason == (
-        "23 frauds in the validation scores; choosing a threshold needs 100"
-    )
+    assert choice.reason == ("23 frauds in the validation scores; choosing a threshold needs 100")
     assert choice.threshold != 0.5
     assert choice.flagged == 23  # as many rows flagged as there are frauds
 

@@ -7,9 +7,9 @@ import re
 
 from pipelines.definitions.training import (
     JOB_STEPS,
-    Gates,
     STEP_ORDER,
     UNCACHED_STEPS,
+    Gates,
     build_definition,
     definition_json,
     flatten_steps,
