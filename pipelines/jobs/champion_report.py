@@ -127,9 +127,13 @@ def _margin_sentence(comparison: dict[str, Any]) -> str:
     if short:
         return text + (
             f"The margin on {', '.join(short)} is smaller than that, so an equal challenger "
-            "fails more often than 1 time in 5: a larger test split or a wider margin fixes it."
+            "fails that comparison more often than 1 time in 5: a larger test split or a wider "
+            "margin fixes it."
         )
-    return text + "Every margin is at least that, so an equal challenger passes 4 times in 5."
+    return text + (
+        "Every margin is at least that, so an equal challenger passes each comparison at "
+        "least 4 times in 5."
+    )
 
 
 def checks_table(document: dict[str, Any]) -> list[str]:
