@@ -35,91 +35,98 @@ def ours(train: Any, validation: Any) -> float:
     return train_model(train, validation, TrainParams()).threshold
 
 
-def bare(train: Any, validation: Any) -> float:
-    """The same candidates, selection, calibration and threshold in plain scikit-learn."""
+def _ratio(x: Any) -> Any:
+    import numpy as np
+
+    values = np.asarray(x, dtype=np.float64)
+    return np.log1p(values[:, [0]]) - np.log1p(values[:, [1]])
+
+
+def bare_trees(params: Any) -> Any:
+    """Boosted trees behind an ``OrdinalEncoder`` with the schema's categories."""
     import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score, precision_recall_curve
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import (
-        FunctionTransformer,
-        OneHotEncoder,
-        OrdinalEncoder,
-        StandardScaler,
-    )
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 
     from ml import schema
-    from ml.step_options import TrainParams
 
-    params = TrainParams()
-    numeric, categories = list(schema.NUMERIC_FEATURES), dict(schema.CATEGORICAL_FEATURES)
-    y, y_val = train["is_fraud"].to_numpy(), validation["is_fraud"].to_numpy()
-
-    def ratio(x: Any) -> Any:
-        values = np.asarray(x, dtype=np.float64)
-        return np.log1p(values[:, [0]]) - np.log1p(values[:, [1]])
-
-    trees = Pipeline(
+    categories = schema.CATEGORICAL_FEATURES
+    encoder = ColumnTransformer(
         [
+            ("numeric", "passthrough", list(schema.NUMERIC_FEATURES)),
+            ("ratio", FunctionTransformer(_ratio), ["amount", "avg_amount_30d"]),
             (
-                "features",
-                ColumnTransformer(
-                    [
-                        ("numeric", "passthrough", numeric),
-                        ("ratio", FunctionTransformer(ratio), ["amount", "avg_amount_30d"]),
-                        (
-                            "categories",
-                            OrdinalEncoder(
-                                categories=[list(v) for v in categories.values()],
-                                handle_unknown="use_encoded_value",
-                                unknown_value=np.nan,
-                            ),
-                            list(categories),
-                        ),
-                    ]
+                "categories",
+                OrdinalEncoder(
+                    categories=[list(v) for v in categories.values()],
+                    handle_unknown="use_encoded_value",
+                    unknown_value=np.nan,
                 ),
-            ),
-            (
-                "classifier",
-                HistGradientBoostingClassifier(
-                    learning_rate=params.learning_rate,
-                    max_iter=params.max_iter,
-                    max_leaf_nodes=params.max_leaf_nodes,
-                    min_samples_leaf=params.min_samples_leaf,
-                    l2_regularization=params.l2_regularization,
-                    early_stopping=True,
-                    validation_fraction=0.1,
-                    n_iter_no_change=20,
-                    random_state=params.seed,
-                ),
+                list(categories),
             ),
         ]
     )
+    classifier = HistGradientBoostingClassifier(
+        learning_rate=params.learning_rate,
+        max_iter=params.max_iter,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        random_state=params.seed,
+    )
+    return Pipeline([("features", encoder), ("classifier", classifier)])
+
+
+def bare_linear(params: Any) -> Any:
+    """The log-linear model: log1p columns and one-hot indicators, scaled, then logistic."""
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    from ml import schema
+
+    categories = schema.CATEGORICAL_FEATURES
+    logs = ["amount", "avg_amount_30d", "account_age_days", "txn_count_24h"]
+    encoder = ColumnTransformer(
+        [
+            ("logs", FunctionTransformer(np.log1p), [*logs, "distance_from_home_km"]),
+            ("device", "passthrough", ["is_new_device"]),
+            ("ratio", FunctionTransformer(_ratio), ["amount", "avg_amount_30d"]),
+            (
+                "indicators",
+                OneHotEncoder(
+                    categories=[*(list(v) for v in categories.values()), list(range(24))],
+                    handle_unknown="ignore",
+                    sparse_output=False,
+                ),
+                [*categories, "hour"],
+            ),
+        ]
+    )
+    classifier = LogisticRegression(C=params.inverse_regularization, max_iter=1000)
+    return make_pipeline(encoder, StandardScaler(), classifier)
+
+
+def bare(train: Any, validation: Any) -> float:
+    """The same candidates, selection, calibration and threshold in plain scikit-learn."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    from ml.step_options import TrainParams
+
+    params = TrainParams()
+    y, y_val = train["is_fraud"].to_numpy(), validation["is_fraud"].to_numpy()
+    trees, linear = bare_trees(params), bare_linear(params)
     weight = float(np.sqrt((y.size - y.sum()) / y.sum()))
     trees.fit(train, y, classifier__sample_weight=np.where(y == 1, weight, 1.0))
-    logs = ["amount", "avg_amount_30d", "account_age_days", "txn_count_24h"]
-    linear = make_pipeline(
-        ColumnTransformer(
-            [
-                ("logs", FunctionTransformer(np.log1p), [*logs, "distance_from_home_km"]),
-                ("device", "passthrough", ["is_new_device"]),
-                ("ratio", FunctionTransformer(ratio), ["amount", "avg_amount_30d"]),
-                (
-                    "indicators",
-                    OneHotEncoder(
-                        categories=[*(list(v) for v in categories.values()), list(range(24))],
-                        handle_unknown="ignore",
-                        sparse_output=False,
-                    ),
-                    [*categories, "hour"],
-                ),
-            ]
-        ),
-        StandardScaler(),
-        LogisticRegression(C=params.inverse_regularization, max_iter=1000),
-    )
     linear.fit(train, y)
     scores = {m: m.predict_proba(validation)[:, 1] for m in (trees, linear)}
     best = max(scores, key=lambda m: average_precision_score(y_val, scores[m]))

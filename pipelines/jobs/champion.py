@@ -99,6 +99,27 @@ def gate_values(evaluation: dict[str, Any], comparison: dict[str, Any] | None) -
     return {name: value if math.isfinite(value) else UNDEFINED for name, value in values.items()}
 
 
+def score_champion(
+    s3: Any, package: Any, frame: Any, challenger: Any, gates: Gates
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The champion's evaluation on the challenger's rows, and the paired comparison."""
+    from ml.bootstrap import Scored
+    from ml.comparison import compare_paired
+    from ml.evaluate import evaluate_split, score_model
+
+    if not package.model_data_url:
+        raise ChampionError(f"champion {package.arn} names no ModelDataUrl; reject it")
+    with tempfile.TemporaryDirectory(prefix="mlops-champion-") as scratch:
+        rival = score_model(download_model(s3, package.model_data_url, Path(scratch)), frame)
+    paired = compare_paired(
+        challenger.y,
+        Scored(rival.score, rival.threshold),
+        Scored(challenger.score, challenger.threshold),
+        gates.margins(),
+    )
+    return evaluate_split(rival), paired
+
+
 def compare_with_champion(
     sagemaker: Any,
     s3: Any,
@@ -109,8 +130,6 @@ def compare_with_champion(
     out_dir: Path,
 ) -> dict[str, Any]:
     """Score champion and challenger, decide, write ``champion.json`` and the report."""
-    from ml.bootstrap import Scored
-    from ml.comparison import compare_paired
     from ml.evaluate import compare, evaluate_split, headline, score_model
     from ml.io import read_table, write_atomic
     from pipelines.jobs.champion_report import write_report
@@ -123,20 +142,9 @@ def compare_with_champion(
     packages = list_packages(sagemaker, group)
     registered = next((p.arn for p in packages if p.metadata.get("ModelSha256") == sha256), "")
     package = latest_approved(sagemaker, group)
-    champion: dict[str, Any] | None = None
-    paired: dict[str, Any] | None = None
-    if package is not None:
-        if not package.model_data_url:
-            raise ChampionError(f"champion {package.arn} names no ModelDataUrl; reject it")
-        with tempfile.TemporaryDirectory(prefix="mlops-champion-") as scratch:
-            rival = score_model(download_model(s3, package.model_data_url, Path(scratch)), frame)
-        champion = evaluate_split(rival)
-        paired = compare_paired(
-            scored.y,
-            Scored(rival.score, rival.threshold),
-            Scored(scored.score, scored.threshold),
-            gates.margins(),
-        )
+    champion, paired = (
+        score_champion(s3, package, frame, scored, gates) if package else (None, None)
+    )
     verdict = compare(challenger, champion, gates, paired)
     champion_metrics = headline(champion) if champion is not None else None
     document = {
