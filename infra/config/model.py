@@ -160,12 +160,45 @@ class FeatureStore(Section):
     online_ttl_days: int | None = Field(default=None, ge=1, le=3650)
 
 
+class Margins(Section):
+    """How much worse than the champion a challenger may be, per metric, and still register.
+
+    The challenger registers when the low end of the 95% interval of its
+    difference from the champion (paired bootstrap on the same test rows) stays
+    above minus the margin. A margin below what the test split resolves (the
+    Champion step's report states it) makes an equal challenger fail often.
+    """
+
+    pr_auc: float = Field(default=0.05, gt=0, le=1)
+    recall: float = Field(default=0.1, gt=0, le=1)
+    precision: float = Field(default=0.15, gt=0, le=1)
+
+
+GATES_RENAMED = {
+    "maxRegression": "replaced by margins (prAuc, recall, precision): non-inferiority "
+    "margins against the champion's interval, e.g. margins: {prAuc: 0.05}",
+    "minRecallAtPrecision": "replaced by minRecall and minPrecision, gated at the model's "
+    "own decision threshold",
+}
+
+
 class Gates(Section):
-    """What a challenger must reach to be registered."""
+    """What a challenger must show to be registered: evidence, floors, non-inferiority."""
 
     min_pr_auc: float = Field(default=0.5, ge=0, le=1)
-    min_recall_at_precision: float = Field(default=0.3, ge=0, le=1)
-    max_regression: float = Field(default=0.01, ge=0, le=1)
+    min_precision: float = Field(default=0.5, ge=0, le=1)
+    min_recall: float = Field(default=0.1, ge=0, le=1)
+    min_test_positives: int = Field(default=30, ge=1, le=1_000_000)
+    margins: Margins = Margins()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_gates(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for key, hint in GATES_RENAMED.items():
+                if key in values:
+                    raise ConfigValueError(key, values[key], hint)
+        return values
 
 
 class Pipeline(Section):
@@ -393,6 +426,7 @@ def format_validation_error(error: ValidationError) -> str:
 RENAMED_KEYS = {
     "monitoring.alarmEmail": ALARM_EMAIL_RENAMED,
     **{f"monitoring.quality.{k}": removed_floor(m) for k, m in REMOVED_QUALITY_FLOORS.items()},
+    **{f"pipeline.gates.{key}": hint for key, hint in GATES_RENAMED.items()},
 }
 
 

@@ -39,8 +39,13 @@ def demo(
         typer.Option("--skip-pipeline", help="Only plan and scan the stacks as their files stand."),
     ] = False,
     rows: Annotated[
-        int, typer.Option("--rows", min=1000, help="Rows of each generated data drop.")
-    ] = 20_000,
+        int,
+        typer.Option(
+            "--rows",
+            min=1000,
+            help="Rows of each generated data drop (fewer leave the gates too few frauds).",
+        ),
+    ] = 100_000,
     traffic: Annotated[
         int, typer.Option("--traffic", min=100, help="Requests of drifted traffic captured.")
     ] = 3_000,

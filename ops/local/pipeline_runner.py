@@ -35,13 +35,13 @@ from ops.local.failures import run_failure, step_failure
 from ops.local.job_runner import JobRunner, StepFailedError, StepOutcome
 from ops.local.run_state import RunState, condition_holds
 from ops.local.step_cache import StepCache
-from pipelines.definitions.training import Gates, TrainingPipelineSpec, build_definition
+from pipelines.definitions.training import TrainingPipelineSpec, build_definition, gates_of
 from pipelines.s3 import upload_dir, upload_file
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
 
-DEFAULT_ROWS = 20_000
+DEFAULT_ROWS = 100_000  # the demo's drop size: a test split with enough frauds to gate
 DEFAULT_SEED = 42
 INPUT_NAME = "transactions.csv"
 
@@ -86,11 +86,7 @@ def local_spec(config: StackConfig) -> TrainingPipelineSpec:
         approval_status=settings.approval_status,
         cache_expiry=settings.cache_expiry,
         max_retry_attempts=settings.max_retry_attempts,
-        gates=Gates(
-            settings.gates.min_pr_auc,
-            settings.gates.min_recall_at_precision,
-            settings.gates.max_regression,
-        ),
+        gates=gates_of(settings.gates),
         retain_unregistered_days=config.storage.raw_expiration_days,
     )
 

@@ -85,7 +85,7 @@ def test_train_evaluate_drift_round_trip(tmp_path, data_dir, model_dir):
         app,
         [
             "evaluate", "--model-dir", str(model_dir), "--test", str(data_dir / "test.parquet"),
-            "--out", str(tmp_path / "ev"), "--gates", "min_pr_auc=0,min_recall_at_precision=0",
+            "--out", str(tmp_path / "ev"), "--gates", "min_pr_auc=0,min_precision=0,min_recall=0",
         ],
     )  # fmt: skip
     assert evaluated.exit_code == 0, evaluated.output
