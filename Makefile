@@ -53,7 +53,7 @@ lint: install
 # One command for every figure: each script pairs its figures with their baselines
 # in the same run (A and B alternated, min-max over repeats) and says when the
 # machine was shared. A new benchmark script joins by its name here.
-BENCHMARKS := synth handlers serving contention demo ml data_memory monitoring_drift monitoring_quality rollback
+BENCHMARKS := synth handlers serving contention demo ml data_memory monitoring_drift monitoring_quality rollback gates train_speed
 bench: install
 	@for name in $(BENCHMARKS); do \
 		echo; echo "######## benchmarks/$$name.py"; \
