@@ -28,8 +28,8 @@ from ml.bootstrap import (
     resample,
     standard_error,
 )
+from ml.gates import COMPARED
 
-COMPARED = ("pr_auc", "recall", "precision")
 # z of the two-sided 95% interval's lower end plus z of 80% power.
 RESOLUTION_Z = 1.96 + 0.84
 PAIRED = "paired stratified bootstrap"

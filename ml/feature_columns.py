@@ -31,6 +31,20 @@ class Column:
     def to_numpy(self, dtype: Any = None) -> np.ndarray:
         return np.asarray(self.values, dtype=dtype)
 
+    @property
+    def array(self) -> np.ndarray:
+        """The values, as ``pandas.Series.array`` gives a column's own array."""
+        return self.values
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.asarray(self.values, dtype=dtype)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self) -> Any:
+        return iter(self.values.tolist())
+
 
 class FeatureColumns:
     """The feature columns of some rows, each a numpy array of the same length."""

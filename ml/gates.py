@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from ml.comparison import COMPARED
 from ml.errors import MlopsError
 
 OFF = "none"
+COMPARED = ("pr_auc", "recall", "precision")  # gated against the champion, each with a margin
 
 
 class GateError(MlopsError):

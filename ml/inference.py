@@ -42,6 +42,7 @@ from ml.request_body import (
 from ml.request_body import media_type as media_type
 
 JSON_BOOL = ("false", "true")
+SCORE_DECIMALS = 6  # an answer's scores carry this many decimals (what capture records)
 
 
 @dataclass
@@ -114,8 +115,9 @@ def output_fn(prediction: np.ndarray, accept: str | None) -> str:
     scores = prediction[:, 0].tolist()  # Python floats format far faster than numpy scalars
     flags = prediction[:, 1].astype(int).tolist()
     if kind == CSV:
+        # .6f is SCORE_DECIMALS spelled out: a nested format spec costs a parse per row
         return "".join(f"{score:.6f},{flag}\n" for score, flag in zip(scores, flags, strict=True))
-    rounded = [round(score, 6) for score in scores]
+    rounded = [round(score, SCORE_DECIMALS) for score in scores]
     if not all(map(math.isfinite, rounded)):  # JSON's NaN spelling is json.dumps's to choose
         return json.dumps(
             {

@@ -40,6 +40,7 @@ LABELS_PREFIX = "labels/"
 DRIFT_PREFIX = "drift/"
 QUALITY_PREFIX = "quality/"
 FEEDBACK_PREFIX = "feedback/"
+RAW_FEEDBACK = "raw/feedback/"  # where the feedback step lands labelled rows for training
 # Where ops.release copies a promoted package's model and evaluation in the target stack.
 PROMOTED_PREFIX = "promoted/"
 ARTIFACT_PREFIXES = ("pipeline-runs/", PROMOTED_PREFIX)

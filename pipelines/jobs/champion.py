@@ -29,9 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ml.comparison import COMPARED
 from ml.errors import MlopsError
-from ml.gates import Gates
+from ml.gates import COMPARED, Gates
 from ml.model_artifact import TARBALL
 from pipelines.jobs.champion_report import PLOT_FILE, REPORT_FILE
 

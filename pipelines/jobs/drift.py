@@ -105,7 +105,7 @@ def same_hour_score_drift(
     The reference traffic is scored again with the serving model, so a model
     that changed in between is compared with itself.
     """
-    from ml.inference import model_fn, predict_fn
+    from ml.inference import SCORE_DECIMALS, model_fn, predict_fn
 
     frames = []
     for earlier in same_hour_windows(window, args.score_reference_days):
@@ -115,6 +115,8 @@ def same_hour_score_drift(
     reference_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     model = model_fn(model_dir)
     reference = predict_fn(reference_rows, model)[:, 0] if len(reference_rows) else np.empty(0)
+    # Rounded as the endpoint's answers are, so both samples share their ties (bins cut at them).
+    reference = np.round(reference, SCORE_DECIMALS)
     result = score_drift(
         frame[SCORE].to_numpy(),
         reference,

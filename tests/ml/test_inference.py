@@ -297,3 +297,13 @@ def test_json_answers_are_the_text_json_dumps_writes(count):
         {"predictions": [{"score": round(float(s), 6), "is_fraud": bool(s >= 0.5)} for s in scores]}
     )
     assert output_fn(prediction, "application/json") == expected
+
+
+def test_csv_and_json_answers_carry_the_score_decimals_capture_records() -> None:
+    from ml.inference import SCORE_DECIMALS, output_fn
+
+    prediction = np.array([[0.123456789, 0.0]])
+    assert output_fn(prediction, "text/csv") == f"{0.123456789:.{SCORE_DECIMALS}f},0\n"
+    assert json.loads(output_fn(prediction, "application/json"))["predictions"][0]["score"] == (
+        round(0.123456789, SCORE_DECIMALS)
+    )

@@ -93,6 +93,9 @@ def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
 
 
 def test_the_server_runs_the_workers_it_was_asked_for(server: Server) -> None:
+    deadline = time.monotonic() + 60  # the first worker may answer before the second is forked
+    while len(server.workers()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert len(server.workers()) == 2
     status, body = server.post()
     assert status == 200 and body.count(b"\n") == 1
