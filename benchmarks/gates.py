@@ -112,8 +112,11 @@ def replay(seed: int, setting: Setting) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
     from ml.data import generate
-    from ml.train import TrainParams, train_model
-    from pipelines.jobs.features import split
+    from ml.train import TrainParams, time_split, train_model
+    from pipelines.jobs.features import TEST_SHARE
+
+    def split(frame: Any) -> tuple[Any, Any]:
+        return time_split(frame, TEST_SHARE)  # the Features step's cut: the latest share is test
 
     gates = prod_gates()
     fresh = population(setting.population)
