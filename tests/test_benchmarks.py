@@ -101,3 +101,11 @@ def test_the_readme_states_a_time_for_make_demo_that_the_benchmark_reads() -> No
     import demo
 
     assert 30 <= demo.stated_seconds() <= 600
+
+
+def test_the_gate_benchmark_replays_a_seed_with_the_pipelines_functions() -> None:
+    import gates
+
+    result = gates.replay(0, gates.Setting(rows=4_000, population=4_000))
+    assert {"first", "challenger", "broken"} <= set(result)
+    assert all("registered" in result[name] for name in ("first", "challenger", "broken"))
