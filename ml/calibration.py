@@ -1,8 +1,9 @@
-"""Platt scaling of a fitted classifier on held-out data, with no refit of the model.
+"""Platt scaling of a fitted classifier on held-out scores, with no refit of the model.
 
 Class weighting makes raw tree scores overstate fraud; a logistic map of the
-score's log-odds, fitted on the validation channel, restores probabilities a
-fraud team can read as rates. It is monotone, so rankings (PR AUC) are unchanged.
+score's log-odds, fitted on held-out scores (the validation rows, or
+out-of-fold scores over the training window), restores probabilities a fraud
+team can read as rates. It is monotone, so rankings (PR AUC) are unchanged.
 """
 
 from __future__ import annotations
@@ -28,18 +29,25 @@ class PlattCalibrated(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
 
     def fit(self, x: Any, y: np.ndarray) -> PlattCalibrated:
-        """Fit only the calibration map; the wrapped estimator stays as it is."""
-        raw = self.estimator.predict_proba(x)[:, 1]
+        """Fit only the calibration map, on the wrapped estimator's scores of ``x``."""
+        return self.fit_scores(self.estimator.predict_proba(x)[:, 1], y)
+
+    def fit_scores(self, raw: np.ndarray, y: np.ndarray) -> PlattCalibrated:
+        """Fit the calibration map on scores already computed (no second scoring pass)."""
         self.calibrator_ = LogisticRegression(C=1e6).fit(_log_odds(raw), y)
         self.classes_ = np.array([0, 1])
         return self
 
-    def predict_proba(self, x: Any) -> np.ndarray:
-        """Calibrated probabilities of [not fraud, fraud] per row."""
-        odds = _log_odds(self.estimator.predict_proba(x)[:, 1])
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated fraud probabilities of raw fraud scores."""
+        odds = _log_odds(raw)
         coef = float(self.calibrator_.coef_[0, 0])
         intercept = float(self.calibrator_.intercept_[0])
-        fraud = 1.0 / (1.0 + np.exp(-(coef * odds[:, 0] + intercept)))
+        return 1.0 / (1.0 + np.exp(-(coef * odds[:, 0] + intercept)))
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Calibrated probabilities of [not fraud, fraud] per row."""
+        fraud = self.calibrate(self.estimator.predict_proba(x)[:, 1])
         return np.column_stack([1.0 - fraud, fraud])
 
     def predict(self, x: Any) -> np.ndarray:

@@ -1,7 +1,12 @@
-"""Evaluation plots as PNG files, drawn with matplotlib's Agg backend (no display)."""
+"""Evaluation plots as PNG files, drawn with matplotlib's Agg backend (no display).
+
+matplotlib is imported by the first plot drawn, never by importing this module:
+it costs about 0.4 s, which a step that draws nothing should not pay.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +22,56 @@ def _pyplot() -> Any:
     return plt
 
 
-def pr_curve(curve: dict[str, list[float]], pr_auc: float, path: Path) -> None:
-    """Precision against recall, with the 90% precision target marked."""
+Point = tuple[float, float]  # (recall, precision) at a model's decision threshold
+
+
+def operating_point(evaluation: dict[str, Any]) -> Point:
+    """Recall and precision at the model's own threshold, from its evaluation document."""
+    metrics = evaluation["binary_classification_metrics"]
+    return float(metrics["recall"]["value"]), float(metrics["precision"]["value"])
+
+
+def draw_pr_curves(ax: Any, models: list[tuple[str, dict[str, list[float]], Point | None]]) -> None:
+    """PR curves as steps (the area under them is PR AUC), then each operating point.
+
+    Curves come first in the legend, in the order given; each point has its curve's colour.
+    """
+    colours = []
+    for label, curve, _ in models:
+        (line,) = ax.plot(
+            curve["recalls"], curve["precisions"], drawstyle="steps-post", label=label
+        )
+        colours.append(line.get_color())
+    for (label, _, point), colour in zip(models, colours, strict=True):
+        if point is None:
+            continue
+        ax.plot(
+            [point[0]],
+            [point[1]],
+            marker="o",
+            markersize=8,
+            color=colour,
+            markeredgecolor="black",
+            linestyle="none",
+            label=f"{label.split(' (')[0]} at its threshold "
+            f"(recall {point[0]:.2f}, precision {point[1]:.2f})",
+        )
+
+
+def _pr_axes(ax: Any, title: str = "Precision-recall") -> None:
+    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="90% precision")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title=title)
+    ax.legend(loc="lower left", fontsize="small")
+
+
+def pr_curve(
+    curve: dict[str, list[float]], pr_auc: float, path: Path, point: Point | None = None
+) -> None:
+    """Precision against recall as steps, the operating point and the 90% target marked."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    ax.plot(curve["recalls"], curve["precisions"], label=f"challenger (PR AUC {pr_auc:.3f})")
-    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="90% precision")
-    ax.set(
-        xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision-recall"
-    )
-    ax.legend(loc="lower left")
+    draw_pr_curves(ax, [(f"challenger (PR AUC {pr_auc:.3f})", curve, point)])
+    _pr_axes(ax)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -52,18 +97,26 @@ def score_distribution(y: np.ndarray, score: np.ndarray, threshold: float, path:
 def champion_vs_challenger(
     challenger: dict[str, Any], champion: dict[str, Any], names: list[str], path: Path
 ) -> None:
-    """PR curves of both models side by side with their headline metrics."""
+    """PR curves (steps, operating points) of both evaluations, and their headline metrics."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-    for label, metrics in (("champion", champion), ("challenger", challenger)):
-        curve = metrics.get("precision_recall_curve") or {"recalls": [], "precisions": []}
-        left.plot(curve["recalls"], curve["precisions"], label=label)
-    left.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="PR curves")
-    left.legend(loc="lower left")
+    models = (("champion", champion), ("challenger", challenger))
+    empty: dict[str, list[float]] = {"recalls": [], "precisions": []}
+    draw_pr_curves(
+        left,
+        [
+            (
+                label,
+                evaluation["binary_classification_metrics"].get("precision_recall_curve", empty),
+                operating_point(evaluation),
+            )
+            for label, evaluation in models
+        ],
+    )
+    _pr_axes(left, "PR curves")
     x = np.arange(len(names))
-    for offset, (label, metrics) in zip(
-        (-0.2, 0.2), (("champion", champion), ("challenger", challenger)), strict=True
-    ):
+    for offset, (label, evaluation) in zip((-0.2, 0.2), models, strict=True):
+        metrics = evaluation["binary_classification_metrics"]
         values = [metrics.get(n, {}).get("value", np.nan) for n in names]
         right.bar(x + offset, values, width=0.4, label=label)
     right.set_xticks(x, names, rotation=15)
@@ -74,17 +127,19 @@ def champion_vs_challenger(
     plt.close(fig)
 
 
-def pr_curves(curves: list[tuple[str, dict[str, list[float]], float]], path: Path) -> list[str]:
-    """Several models' precision-recall curves on one plot; returns the legend's labels."""
+def pr_curves(
+    curves: Sequence[tuple[str, dict[str, list[float]], float, Point | None]], path: Path
+) -> list[str]:
+    """Several models' PR curves as steps on one plot, each with its operating point.
+
+    Returns the legend's labels.
+    """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for label, curve, pr_auc in curves:
-        ax.plot(curve["recalls"], curve["precisions"], label=f"{label} (PR AUC {pr_auc:.3f})")
-    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="90% precision")
-    ax.set(
-        xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision-recall"
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    draw_pr_curves(
+        ax, [(f"{label} (PR AUC {auc:.3f})", curve, point) for label, curve, auc, point in curves]
     )
-    ax.legend(loc="lower left")
+    _pr_axes(ax)
     labels = [str(label) for label in ax.get_legend_handles_labels()[1]]
     fig.tight_layout()
     fig.savefig(path, dpi=100)

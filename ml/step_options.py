@@ -43,8 +43,38 @@ class TrainParams:
     pos_weight: Annotated[
         float | None, Option("Weight of fraud rows; default sqrt(negatives/positives).")
     ] = None
-    calibrate: Annotated[bool, Option("Platt-calibrate the scores on the validation data.")] = True
+    calibrate: Annotated[
+        bool, Option("Platt-calibrate the scores (on validation or out-of-fold scores).")
+    ] = True
     seed: Annotated[int, Option("Random seed; training is deterministic for a seed.")] = 42
+    candidates: Annotated[
+        str,
+        Option(
+            "Models to fit, comma-separated; the best on validation PR AUC is kept "
+            "(gradient_boosting, logistic_regression)."
+        ),
+    ] = "gradient_boosting,logistic_regression"
+    inverse_regularization: Annotated[
+        float, Option("C of the logistic regression: larger means weaker L2 regularisation.")
+    ] = 1.0
+    target_precision: Annotated[
+        float, Option("Precision the decision threshold aims at on held-out scores.")
+    ] = 0.9
+    min_threshold_positives: Annotated[
+        int,
+        Option(
+            "Frauds the threshold must be chosen on; fewer means a fallback threshold, "
+            "recorded as such, that the gates refuse."
+        ),
+    ] = 100
+    holdout_positives: Annotated[
+        int,
+        Option(
+            "Frauds the validation split must hold to choose the threshold alone; fewer "
+            "means out-of-fold scores over the whole training window."
+        ),
+    ] = 500
+    folds: Annotated[int, Option("Folds of the out-of-fold scores.")] = 5
 
 
 @dataclass(frozen=True)
@@ -86,19 +116,33 @@ class EvaluateOptions:
             container=PROCESSING / "evaluation",
         ),
     ]
-    champion_metrics: Annotated[Path | None, Option("The champion's evaluation.json.")] = None
+    champion_metrics: Annotated[
+        Path | None,
+        Option("The champion's evaluation.json (an unpaired, wider comparison)."),
+    ] = None
+    champion_model: Annotated[
+        Path | None,
+        Option("The champion's model, scored on the same rows (a paired comparison)."),
+    ] = None
     gates: Annotated[
         str | None,
         Option(
-            "Gates to change, e.g. min_pr_auc=0.6,max_regression=0.01 "
-            "(min_pr_auc, min_recall_at_precision, max_regression)."
+            "Gates to change, e.g. min_precision=0.6,margin_recall=0.08, or none to only "
+            "measure (min_pr_auc, min_precision, min_recall, min_test_positives, "
+            "min_flagged, allow_fallback, margin_pr_auc, margin_recall, margin_precision)."
         ),
     ] = None
+    plots: Annotated[bool, Option("Draw the PR curve and score plots beside the JSON.")] = True
 
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """``ml.serve``: the model and the address to serve it on."""
+    """``ml.serve``: the model, the address, the worker processes and their threads.
+
+    Workers, their timeout and the port follow SageMaker's serving variables
+    (``SAGEMAKER_MODEL_SERVER_WORKERS``, ``SAGEMAKER_MODEL_SERVER_TIMEOUT``,
+    ``SAGEMAKER_BIND_TO_PORT``); threads follow OpenMP's ``OMP_NUM_THREADS``.
+    """
 
     model_dir: Annotated[
         Path, Option(MODEL_DIR_HELP, container=Path("/opt/ml/model"), env="SM_MODEL_DIR")
@@ -107,6 +151,31 @@ class ServeOptions:
         str, Option("Address to bind; 0.0.0.0 inside a container.", env="MLOPS_SERVE_HOST")
     ] = "127.0.0.1"
     port: Annotated[int, Option("Port to listen on.", env="SAGEMAKER_BIND_TO_PORT")] = 8080
+    workers: Annotated[
+        int | None,
+        Option(
+            "Server processes; default one per CPU the container has.",
+            env="SAGEMAKER_MODEL_SERVER_WORKERS",
+        ),
+    ] = None
+    threads: Annotated[
+        int | None,
+        Option(
+            "OpenMP threads per worker; default the CPUs divided among the workers.",
+            env="OMP_NUM_THREADS",
+        ),
+    ] = None
+    timeout: Annotated[
+        int,
+        Option(
+            "Seconds a worker may stay busy on one request before it is restarted.",
+            env="SAGEMAKER_MODEL_SERVER_TIMEOUT",
+        ),
+    ] = 60
+    read_timeout: Annotated[
+        float,
+        Option("Seconds a client has to send a whole request; a slower one is answered 408."),
+    ] = 10.0
 
 
 @dataclass(frozen=True)

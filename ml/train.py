@@ -1,9 +1,19 @@
-"""Training: gradient-boosted trees for rare fraud, as a SageMaker training entry point.
+"""Training: the better of a small candidate set, calibrated, with a gated threshold.
 
 ``python -m ml.train`` follows the SageMaker training contract (``SM_MODEL_DIR``,
 ``SM_CHANNEL_TRAIN``, ``SM_CHANNEL_VALIDATION``, hyperparameters as
 ``--name value`` arguments); every path can be overridden, so the local runner
 and ``mlops train`` run exactly this code.
+
+Each candidate (``ml.candidates``) is fitted on the training rows and ranked
+by PR AUC on the validation rows. The decision threshold and the calibration
+need held-out frauds: when validation holds at least ``holdout_positives`` the
+winner's validation scores serve; otherwise the winner is scored out of fold
+over the whole training window (train and validation) and refitted on all of
+it. A threshold chosen on a hundred frauds moves recall by about 0.07 from
+one model to the next; on six hundred, by about 0.03. How the threshold was
+chosen, on how many frauds, and whether it fell back (fewer than
+``min_threshold_positives``) is in the model's metadata (``threshold``).
 """
 
 from __future__ import annotations
@@ -44,66 +54,119 @@ class TrainedModel:
     threshold: float
     validation_metrics: dict[str, float]
     info: dict[str, Any] = field(default_factory=dict)
+    threshold_choice: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Held-out raw scores of the chosen candidate, and the model that serves."""
+
+    model: Any
+    raw: np.ndarray
+    y: np.ndarray
+    source: str
+    info: dict[str, Any]
 
 
 def train_model(
     train: pd.DataFrame, validation: pd.DataFrame | None, params: TrainParams
 ) -> TrainedModel:
-    """Fit features + HistGradientBoosting, calibrate and pick the 90%-precision threshold."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    """Fit the candidates, keep the best on validation, calibrate, choose the threshold."""
     from sklearn.metrics import average_precision_score
-    from sklearn.pipeline import Pipeline
 
     from ml.calibration import PlattCalibrated
-    from ml.features import build_preprocessor, feature_frame
-    from ml.metrics import recall_at_precision, threshold_at_precision
-    from ml.trees import SmallBatchPipeline
+    from ml.candidates import candidate_names, fit_candidate
+    from ml.features import feature_frame
+    from ml.metrics import recall_at_precision
+    from ml.threshold import choose_threshold
 
+    names = candidate_names(params.candidates)
     _check_training_frame(train, "training")
     if validation is None:
         train, validation = time_split(train, VALIDATION_SHARE)
     _check_training_frame(validation, "validation")
-    y = train[schema.LABEL_COLUMN].to_numpy(dtype=np.int64)
-    positives = int(y.sum())
-    weight = params.pos_weight or float(np.sqrt((y.size - positives) / positives))
-    classifier = HistGradientBoostingClassifier(
-        learning_rate=params.learning_rate,
-        max_iter=params.max_iter,
-        max_leaf_nodes=params.max_leaf_nodes,
-        min_samples_leaf=params.min_samples_leaf,
-        l2_regularization=params.l2_regularization,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        random_state=params.seed,
-    )
-    pipeline = Pipeline([("features", build_preprocessor()), ("classifier", classifier)])
-    pipeline.fit(feature_frame(train), y, classifier__sample_weight=np.where(y == 1, weight, 1.0))
+    y, y_val = labels(train), labels(validation)
     x_val = feature_frame(validation)
-    y_val = validation[schema.LABEL_COLUMN].to_numpy(dtype=np.int64)
-    # Category codes are split on as ordered numbers, not as native categories: on
-    # the generated data that costs about 0.01 PR AUC and lets small online
-    # batches walk flat trees (ml.trees) at a fraction of the per-row cost.
-    model: Any = SmallBatchPipeline(pipeline).fit()
+    ranked: dict[str, float] = {}
+    fitted: dict[str, tuple[Any, dict[str, Any], np.ndarray]] = {}
+    for name in names:
+        model, info = fit_candidate(name, feature_frame(train), y, params)
+        raw = model.predict_proba(x_val)[:, 1]
+        fitted[name] = (model, info, raw)
+        ranked[name] = float(average_precision_score(y_val, raw))
+    best = max(names, key=lambda name: ranked[name])
+    held = _held_out(best, fitted[best], train, validation, params)
+    model, score = held.model, held.raw
     if params.calibrate:
-        model = PlattCalibrated(model).fit(x_val, y_val)
-    score = model.predict_proba(x_val)[:, 1]
-    threshold = threshold_at_precision(y_val, score)
+        model = PlattCalibrated(model).fit_scores(held.raw, held.y)
+        score = model.calibrate(held.raw)
+    choice = choose_threshold(
+        held.y, score, params.target_precision, params.min_threshold_positives, held.source
+    )
+    best_raw = fitted[best][2]
     return TrainedModel(
         model=model,
-        threshold=threshold,
+        threshold=choice.threshold,
         validation_metrics={
-            "pr_auc": float(average_precision_score(y_val, score)),
-            "recall_at_precision_90": recall_at_precision(y_val, score),
+            "pr_auc": ranked[best],
+            "recall_at_precision_90": recall_at_precision(y_val, best_raw),
         },
         info={
             "train_rows": int(y.size),
-            "train_fraud_rate": positives / y.size,
+            "train_fraud_rate": float(y.mean()),
             "validation_rows": int(y_val.size),
-            "positive_weight": weight,
-            "iterations": int(classifier.n_iter_),
+            "validation_positives": int(y_val.sum()),
+            "model": best,
+            "candidates": {name: {"validation_pr_auc": ranked[name]} for name in names},
+            **held.info,
         },
+        threshold_choice=choice.as_dict(),
     )
+
+
+def labels(frame: pd.DataFrame) -> np.ndarray:
+    """The fraud labels of a frame as 0/1 integers."""
+    return frame[schema.LABEL_COLUMN].to_numpy(dtype=np.int64)
+
+
+def _held_out(
+    name: str,
+    fitted: tuple[Any, dict[str, Any], np.ndarray],
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    params: TrainParams,
+) -> HeldOut:
+    """Validation scores when they hold enough frauds, else out-of-fold over the window."""
+    model, info, raw = fitted
+    y_val = labels(validation)
+    if y_val.sum() >= params.holdout_positives:
+        return HeldOut(model, raw, y_val, "validation", {**info, "fitted_rows": len(train)})
+    from ml.candidates import fit_candidate
+    from ml.features import feature_frame
+
+    window = pd.concat([train, validation], ignore_index=True)
+    y = labels(window)
+    oof = out_of_fold(name, window, params)
+    final, final_info = fit_candidate(name, feature_frame(window), y, params)
+    return HeldOut(final, oof, y, "out_of_fold", {**final_info, "fitted_rows": len(window)})
+
+
+def out_of_fold(name: str, frame: pd.DataFrame, params: TrainParams) -> np.ndarray:
+    """Each row's score from the candidate fitted on the other folds (stratified, seeded)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from ml.candidates import fit_candidate
+    from ml.features import feature_frame
+
+    y = labels(frame)
+    folds = max(2, min(params.folds, int(y.sum()), int((y == 0).sum())))
+    x = feature_frame(frame)
+    scores = np.empty(y.size, dtype=np.float64)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
+    for fit_rows, score_rows in splitter.split(x, y):
+        model, _ = fit_candidate(name, x.iloc[fit_rows], y[fit_rows], params)
+        scores[score_rows] = model.predict_proba(x.iloc[score_rows])[:, 1]
+    return scores
 
 
 def time_split(frame: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -183,6 +246,7 @@ def run_training(
         },
         "label": schema.LABEL_COLUMN,
         "decision_threshold": trained.threshold,
+        "threshold": trained.threshold_choice,
         "training_data_sha256": sha256_files(train_files),
         "training_files": [p.name for p in train_files],
         "hyperparameters": asdict(params),

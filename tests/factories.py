@@ -27,7 +27,7 @@ def make_spec(**changes: Any) -> TrainingPipelineSpec:
         "approval_status": "Approved",
         "cache_expiry": "P30D",
         "max_retry_attempts": 5,
-        "gates": Gates(min_pr_auc=0.3, min_recall_at_precision=0.1, max_regression=0.05),
+        "gates": Gates(min_pr_auc=0.3, min_precision=0.3, min_recall=0.05),
     }
     values.update(changes)
     return TrainingPipelineSpec(**values)

@@ -32,7 +32,9 @@ NOT_RUN = {
     "pulumi up": "AWS",
     ".venv/bin/mlops scan --stack dev": "the same command as `scan --stack prod`, run above; "
     "dev's scan is tests/infra/test_scan.py",
-    ".venv/bin/python benchmarks/synth.py": "a benchmark, minutes of wall time, not a check",
+    "make bench": "every benchmark, minutes of wall time, not a check; "
+    "tests/test_benchmarks.py runs the harness and the scripts list",
+    ".venv/bin/python benchmarks/serving.py": "a benchmark, minutes of wall time, not a check",
     ".venv/bin/python benchmarks/simulate.py": "a benchmark: a simulated week, minutes of wall "
     "time; tests/ops/simulate/ runs the short scenario",
 }

@@ -106,8 +106,8 @@ def server_container(settings: Kubernetes, image: pulumi.Input[str]) -> dict[str
             "--model-dir",
             MODEL_DIR,
         ],
-        # One OpenMP thread per server: small requests, and the HPA scales out instead.
-        "env": [{"name": "OMP_NUM_THREADS", "value": "1"}],
+        # No thread settings: the server runs a worker per CPU of the pod's CPU limit
+        # (a cgroup quota) and gives each its share as OpenMP threads.
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 24},
         "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},

@@ -41,13 +41,13 @@ from pipelines.definitions.monitoring import (
     FEEDBACK_PREFIX,
     LABELS_PREFIX,
     QUALITY_PREFIX,
+    RAW_FEEDBACK,
     DriftSpec,
     FeedbackSpec,
     MonitoringPipelineSpec,
     QualitySpec,
     definition_json,
 )
-from pipelines.jobs.feedback_ledger import RAW_FEEDBACK
 
 HIGHER_IS_WORSE = frozenset(
     {

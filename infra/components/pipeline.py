@@ -25,7 +25,7 @@ from infra.components.registry import ModelRegistry
 from infra.components.storage import StackStorage
 from infra.config import Pipeline as PipelineSettings
 from infra.network import NetworkIds
-from pipelines.definitions.training import Gates, TrainingPipelineSpec, definition_json
+from pipelines.definitions.training import TrainingPipelineSpec, definition_json, gates_of
 from pipelines.lambdas.start_pipeline import RUN_KIND_PARAMETER, SCHEDULED
 
 PIPELINE_JOB_PREFIX = "pipelines-"  # SageMaker names the jobs a pipeline starts pipelines-<id>-...
@@ -124,11 +124,7 @@ class TrainingPipeline(pulumi.ComponentResource):
     def _definition(self) -> pulumi.Output[str]:
         args, context = self._args, self._context
         settings, feature_store, network = args.settings, args.feature_store, args.network
-        gates = Gates(
-            min_pr_auc=settings.gates.min_pr_auc,
-            min_recall_at_precision=settings.gates.min_recall_at_precision,
-            max_regression=settings.gates.max_regression,
-        )
+        gates = gates_of(settings.gates)
         subnets: pulumi.Input[Any] = network.subnet_ids if network is not None else []
         groups: pulumi.Input[Any] = network.security_group_ids if network is not None else []
 

@@ -163,15 +163,16 @@ class ModelEndpoint(pulumi.ComponentResource):
         context, network = self._context, self._args.network
         # Serverless endpoints support neither network isolation nor a VPC (config refuses a VPC).
         isolated = not self._serverless
-        physical = content_name(
-            context.name(purpose),
-            {
-                "modelPackageArn": package_arn,
-                "networkIsolation": isolated,
-                "network": context.config.network.model_dump(mode="json"),
-                "role": context.name("execution"),
-            },
-        )
+        environment = self._container_environment()
+        identity: dict[str, object] = {
+            "modelPackageArn": package_arn,
+            "networkIsolation": isolated,
+            "network": context.config.network.model_dump(mode="json"),
+            "role": context.name("execution"),
+        }
+        if environment:  # only then: names of models without one stay as they were
+            identity["environment"] = environment
+        physical = content_name(context.name(purpose), identity)
         self._model_names[purpose] = physical
         vpc_config: Any = (
             {"subnets": network.subnet_ids, "security_group_ids": network.security_group_ids}
@@ -182,12 +183,26 @@ class ModelEndpoint(pulumi.ComponentResource):
             context.name(purpose),
             name=physical,
             execution_role_arn=self._args.roles.execution_role.arn,
-            primary_container={"model_package_name": package_arn},
+            primary_container={
+                "model_package_name": package_arn,
+                **({"environment": environment} if environment else {}),
+            },
             enable_network_isolation=isolated,
             vpc_config=vpc_config,
             tags=context.tags("serving"),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
         )
+
+    def _container_environment(self) -> dict[str, str]:
+        """The server's settings for the container, beside the package's own environment.
+
+        SageMaker's serving convention (SAGEMAKER_MODEL_SERVER_WORKERS); unset, the
+        server starts one worker per vCPU and shares the vCPUs out as OpenMP threads.
+        The SageMaker Python SDK sets a model's Environment beside ModelPackageName
+        the same way (``ModelPackage._create_sagemaker_model``).
+        """
+        workers = self._args.settings.workers
+        return {} if workers is None else {"SAGEMAKER_MODEL_SERVER_WORKERS": str(workers)}
 
     def _endpoint_config(self) -> aws.sagemaker.EndpointConfiguration:
         context, settings, storage = self._context, self._args.settings, self._args.storage

@@ -3,11 +3,14 @@
 ``model`` holds StackConfig and its sections (``serving``, ``alerts`` and
 ``delivery`` hold the larger ones, ``base`` the shared building blocks),
 ``defaults`` each environment's typed, safe defaults, ``stack_file`` reading
-and editing a stack file, ``overrides`` the ``--set`` assignments, ``loading``
-the one way from a stack to a StackConfig, ``errors`` validation errors as one
-line, ``schema`` the stack-file JSON schema and ``reference`` the README table
-(``python -m infra.config.reference --write`` regenerates both). Code imports
-the names from here.
+and editing a stack file (``safe_yaml`` its YAML, with limits), ``overrides``
+the ``--set`` assignments, ``loading`` the one way from a stack to a
+StackConfig, ``errors`` validation errors as one line, ``schema`` the
+stack-file JSON schema and ``reference`` the README table (``python -m
+infra.config.reference --write`` regenerates both). What AWS would refuse only
+at deploy time is refused here, each rule citing AWS's page: ``schedules``
+(EventBridge Scheduler), ``aws_values`` (regions, tags, ARNs, names, hosts) and
+``stack_rules`` (rules across sections). Code imports the names from here.
 """
 
 from infra.config.alerts import Budget

@@ -27,7 +27,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "pipeline": {
             "approvalStatus": "Approved",
             "scheduleEnabled": False,
-            "gates": {"minPrAuc": 0.3, "minRecallAtPrecision": 0.1, "maxRegression": 0.05},
+            "gates": {"minPrAuc": 0.3, "minPrecision": 0.3, "minRecall": 0.05},
         },
         "serving": {
             "serverless": {"memorySizeMb": 2048, "maxConcurrency": 5},

@@ -31,6 +31,9 @@ def format_validation_error(error: ValidationError, root: type[BaseModel]) -> st
 
 
 def _allowed(root: type[BaseModel], error: Any) -> str:
+    if error["type"] in ("int_type", "float_type") and isinstance(error.get("input"), bool):
+        kind = "a whole number" if error["type"] == "int_type" else "a number"
+        return f"expected {kind}; true and false are not numbers (strict types)"
     if error["type"] == "string_pattern_mismatch":
         info = _field_info(root, error["loc"])
         if info is not None and info.description:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.config.base import ENVIRONMENTS, NAMESPACE, ConfigError
+from infra.config.aws_values import region_problem
+from infra.config.base import ENVIRONMENTS, NAMESPACE, ConfigError, ConfigValueError
 from infra.config.defaults import deep_merge, defaults_for
 from infra.config.delivery import GITHUB_TOKEN_KEY
 from infra.config.model import StackConfig, parse_stack_config
@@ -26,8 +27,11 @@ from infra.config.stack_file import (
     secret_keys,
     stack_file,
 )
+from infra.config.stack_rules import check_allowed_accounts
 
 PROVIDER_REGION = "aws:region"
+# The AWS provider's list of accounts it may deploy to; when set, the stack's accounts.
+ALLOWED_ACCOUNTS = "aws:allowedAccountIds"
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,33 @@ def load_stack(stack: str, path: Path | None = None, overrides: Sequence[str] = 
 
 def config_of(stack: str, flat: dict[str, Any]) -> StackConfig:
     """The StackConfig of a flat config map: its namespace over the environment's defaults."""
-    return resolve(stack, _with_provider_region(flat))
+    config = resolve(stack, _with_provider_region(flat))
+    accounts = flat.get(ALLOWED_ACCOUNTS)
+    if accounts:
+        accounts = decode(accounts)
+        allowed = [str(a) for a in accounts] if isinstance(accounts, list) else [str(accounts)]
+        try:
+            check_allowed_accounts(config, allowed)
+        except ConfigValueError as error:
+            raise ConfigError(
+                f"invalid config {NAMESPACE}:{error.key} = {error.value!r}: {error.allowed}"
+            ) from None
+    return config
 
 
 def resolve(stack: str, values: dict[str, Any]) -> StackConfig:
-    """Merge the environment's defaults under ``values`` (the namespace's keys) and validate."""
+    """Merge the environment's defaults under ``values`` (the namespace's keys) and validate.
+
+    A stack named for an environment (dev, staging, prod) is that environment: its
+    name decides its guards, so ``environment: dev`` in the prod stack file would turn
+    prod's protection off and is refused. Other stacks state their environment.
+    """
     environment = values.get("environment", stack if stack in ENVIRONMENTS else None)
+    if stack in ENVIRONMENTS and environment != stack:
+        raise ConfigError(
+            f"invalid config {NAMESPACE}:environment = {environment!r}: stack {stack!r} is the "
+            f"{stack} environment, its name decides its guards; remove the key"
+        )
     if environment not in ENVIRONMENTS:
         raise ConfigError(
             f"invalid config {NAMESPACE}:environment = {environment!r}: "
@@ -75,10 +100,24 @@ def resolve(stack: str, values: dict[str, Any]) -> StackConfig:
 
 
 def _with_provider_region(flat: dict[str, Any]) -> dict[str, Any]:
+    """The namespace's values, ``region`` taken from ``aws:region`` unless set alike.
+
+    The provider deploys to ``aws:region`` while names, ARNs and the pipeline use
+    ``mlops:region``: two different regions would split the stack, so they must agree.
+    """
     values = namespace_values(flat)
     region = flat.get(PROVIDER_REGION)
+    problem = region_problem(decode(region)) if isinstance(decode(region), str) else None
+    if region and problem is not None:
+        raise ConfigError(f"invalid config {PROVIDER_REGION} = {decode(region)!r}: {problem}")
     if region and "region" not in values:
         values["region"] = decode(region)
+    elif region and values["region"] != decode(region):
+        raise ConfigError(
+            f"invalid config {NAMESPACE}:region = {values['region']!r}: conflicts with "
+            f"{PROVIDER_REGION} = {decode(region)!r}, where the provider deploys; remove "
+            f"{NAMESPACE}:region (it follows {PROVIDER_REGION}) or set both alike"
+        )
     return values
 
 

@@ -16,24 +16,25 @@ from pydantic.alias_generators import to_camel
 from infra.config import errors as config_errors
 from infra.config.alerts import Budget, EmailAddress, HttpsEndpoint
 from infra.config.base import (
-    AWS_REGION_PATTERN,
     DURATION_HINT,
     INSTANCE_HINT,
     NAMESPACE,
     REGION_HINT,
-    SCHEDULE_HINT,
-    SCHEDULE_PATTERN,
+    AwsRegion,
     ConfigError,
     ConfigValueError,
     Environment,
     IsoDuration,
     ResourceId,
+    ScheduleExpression,
     Section,
+    TimeZone,
 )
 from infra.config.delivery import Delivery
 from infra.config.feedback import Feedback, evaluation_limit, schedule_period_seconds
 from infra.config.network_ids import network_problem
 from infra.config.serving import Kubernetes, Serving
+from infra.config.stack_rules import check_accepted_by_aws
 
 
 class TerraformState(Section):
@@ -42,7 +43,7 @@ class TerraformState(Section):
     backend: Literal["s3", "remote", "local"]
     bucket: str | None = None
     key: str | None = None
-    region: str | None = Field(default=None, pattern=AWS_REGION_PATTERN, description=REGION_HINT)
+    region: AwsRegion | None = Field(default=None, description=REGION_HINT)
     organization: str | None = None
     workspace: str | None = None
     path: str | None = None
@@ -159,20 +160,51 @@ class FeatureStore(Section):
     online_ttl_days: int | None = Field(default=None, ge=1, le=3650)
 
 
+class Margins(Section):
+    """How much worse than the champion a challenger may be, per metric, and still register.
+
+    The challenger registers when the low end of the 95% interval of its
+    difference from the champion (paired bootstrap on the same test rows) stays
+    above minus the margin. A margin below what the test split resolves (the
+    Champion step's report states it) makes an equal challenger fail often.
+    """
+
+    pr_auc: float = Field(default=0.05, gt=0, le=1)
+    recall: float = Field(default=0.1, gt=0, le=1)
+    precision: float = Field(default=0.15, gt=0, le=1)
+
+
+GATES_RENAMED = {
+    "maxRegression": "replaced by margins (prAuc, recall, precision): non-inferiority "
+    "margins against the champion's interval, e.g. margins: {prAuc: 0.05}",
+    "minRecallAtPrecision": "replaced by minRecall and minPrecision, gated at the model's "
+    "own decision threshold",
+}
+
+
 class Gates(Section):
-    """What a challenger must reach to be registered."""
+    """What a challenger must show to be registered: evidence, floors, non-inferiority."""
 
     min_pr_auc: float = Field(default=0.5, ge=0, le=1)
-    min_recall_at_precision: float = Field(default=0.3, ge=0, le=1)
-    max_regression: float = Field(default=0.01, ge=0, le=1)
+    min_precision: float = Field(default=0.5, ge=0, le=1)
+    min_recall: float = Field(default=0.1, ge=0, le=1)
+    min_test_positives: int = Field(default=30, ge=1, le=1_000_000)
+    margins: Margins = Margins()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_gates(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for key, hint in GATES_RENAMED.items():
+                if key in values:
+                    raise ConfigValueError(key, values[key], hint)
+        return values
 
 
 class Pipeline(Section):
-    schedule: str = Field(
-        default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
-    )
+    schedule: ScheduleExpression = "rate(1 hour)"
     schedule_enabled: bool = True
-    schedule_timezone: str = "UTC"
+    schedule_timezone: TimeZone = "UTC"
     processing_instance_type: str = Field(
         default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
     )
@@ -230,9 +262,7 @@ MAX_ALARM_PERIODS = 168
 
 
 class Monitoring(Section):
-    drift_schedule: str = Field(
-        default="rate(1 hour)", pattern=SCHEDULE_PATTERN, description=SCHEDULE_HINT
-    )
+    drift_schedule: ScheduleExpression = "rate(1 hour)"
     drift_window_hours: int = Field(default=1, ge=1, le=168)
     quality: Quality = Quality()
     psi_warn: float = Field(default=0.1, gt=0, le=10)
@@ -304,13 +334,13 @@ class Monitoring(Section):
 class StackConfig(Section):
     """The whole ``mlops`` namespace of one stack."""
 
-    environment: Environment
+    environment: Environment = Field(strict=False)  # the stack file's text names the member
     name_prefix: str = Field(
         default="mlops",
         pattern=r"^[a-z][a-z0-9-]{1,14}$",
         description="2-15 lowercase letters, digits or '-', starting with a letter",
     )
-    region: str = Field(default="us-east-1", pattern=AWS_REGION_PATTERN, description=REGION_HINT)
+    region: AwsRegion = "us-east-1"
     protect: bool = False
     tags: dict[str, str] = Field(default_factory=dict)
     network: Network = Network()
@@ -365,6 +395,11 @@ class StackConfig(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _accepted_by_aws(self) -> StackConfig:
+        check_accepted_by_aws(self)
+        return self
+
     @property
     def is_prod(self) -> bool:
         return self.environment == Environment.PROD
@@ -391,6 +426,7 @@ def format_validation_error(error: ValidationError) -> str:
 RENAMED_KEYS = {
     "monitoring.alarmEmail": ALARM_EMAIL_RENAMED,
     **{f"monitoring.quality.{k}": removed_floor(m) for k, m in REMOVED_QUALITY_FLOORS.items()},
+    **{f"pipeline.gates.{key}": hint for key, hint in GATES_RENAMED.items()},
 }
 
 

@@ -16,7 +16,12 @@ from typing import Any
 
 from infra.config.base import AWS_REGION_PATTERN, NAMESPACE, REGION_HINT
 from infra.config.model import StackConfig
-from infra.config.stack_file import ENVIRONMENTS_DIR, SECRET_KEYS
+from infra.config.stack_file import (
+    CONFIG_NAMESPACES,
+    ENVIRONMENTS_DIR,
+    PULUMI_FILE_KEYS,
+    SECRET_KEYS,
+)
 
 SCHEMA_FILE = ENVIRONMENTS_DIR / "stack.schema.json"
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -28,8 +33,6 @@ SECRET_VALUE = {
     "required": ["secure"],
     "additionalProperties": False,
 }
-# Top-level keys Pulumi itself writes into a stack file.
-PULUMI_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
 
 
 def stack_file_schema() -> dict[str, Any]:
@@ -50,10 +53,9 @@ def stack_file_schema() -> dict[str, Any]:
             },
             **namespace,
         },
-        # A misspelt mlops key is refused; keys of other namespaces (aws:profile) are not ours.
-        "propertyNames": {
-            "anyOf": [{"enum": sorted(namespace)}, {"not": {"pattern": f"^{NAMESPACE}:"}}]
-        },
+        # A misspelt mlops key is refused; keys of the providers' namespaces (aws:profile)
+        # are not ours; a key without a namespace, or in one nothing reads, is refused.
+        "propertyNames": {"anyOf": [{"enum": sorted(namespace)}, {"pattern": _other_namespaces()}]},
     }
     definitions = {
         name: _without_defaults(definition) for name, definition in model.get("$defs", {}).items()
@@ -63,9 +65,16 @@ def stack_file_schema() -> dict[str, Any]:
         "title": "mlops Pulumi stack file",
         "description": "Generated from StackConfig by python -m infra.config.reference --write",
         "type": "object",
-        "properties": {"config": config, **{key: {"type": "string"} for key in PULUMI_KEYS}},
+        "properties": {"config": config, **{key: {"type": "string"} for key in PULUMI_FILE_KEYS}},
+        "additionalProperties": False,
         "definitions": definitions,
     }
+
+
+def _other_namespaces() -> str:
+    """``^(aws|kubernetes|...):[^:]+$``: a key of a namespace the program reads, not its own."""
+    others = sorted(n for n in CONFIG_NAMESPACES if n != NAMESPACE)
+    return f"^({'|'.join(others)}):[^:]+$"
 
 
 def _without_defaults(schema: Any) -> Any:

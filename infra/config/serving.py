@@ -10,6 +10,7 @@ from infra.config.base import (
     ARN_HINT,
     INSTANCE_HINT,
     ConfigValueError,
+    IngressHost,
     Percent,
     Section,
 )
@@ -152,6 +153,12 @@ class Serving(Section):
         default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
     )
     instance_count: int = Field(default=1, ge=1, le=100)
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="server processes per instance; default one per vCPU",
+    )
     serverless: Serverless | None = None
     data_capture: DataCapture = DataCapture()
     rollout: Rollout = Rollout()
@@ -209,6 +216,17 @@ class Serving(Section):
                 "autoscaling.minCapacity",
                 self.autoscaling.min_capacity,
                 f"must not exceed instanceCount ({self.instance_count})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _shadow_beside_a_primary(self) -> Serving:
+        if self.shadow_model_package_arn and self.model_package_arn is None:
+            raise ConfigValueError(
+                "shadowModelPackageArn",
+                self.shadow_model_package_arn,
+                "a shadow variant runs beside the served model: set modelPackageArn too, "
+                "or remove it",
             )
         return self
 
@@ -274,7 +292,7 @@ class Kubernetes(Section):
     replicas: int = Field(default=2, ge=1, le=100)
     max_replicas: int = Field(default=6, ge=1, le=200)
     canary_weight: Percent = 0
-    ingress_host: str = "fraud.example.internal"
+    ingress_host: IngressHost = "fraud.example.internal"
     ingress_class: str = "nginx"
     tls_secret_name: str = Field(
         default="model-server-tls", pattern=r"^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$"

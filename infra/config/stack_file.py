@@ -7,25 +7,31 @@ comments, key order and layout stay, and the file is replaced atomically.
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RoundTripYAMLError
 
 from infra.config.base import NAMESPACE, ConfigError
 from infra.config.delivery import GITHUB_TOKEN_KEY
+from infra.config.safe_yaml import load_yaml_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS_DIR = REPO_ROOT / "environments"
 # Pulumi secrets of the namespace (``pulumi config set --secret``): read by the program as
 # secret Outputs, never part of the typed config (a stack file holds only their ciphertext).
 SECRET_KEYS = (GITHUB_TOKEN_KEY,)
+# Top-level keys Pulumi itself writes into a stack file, besides ``config``.
+PULUMI_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
+# The config namespaces the program reads: its own, its providers' (aws, kubernetes,
+# docker-build, terraform) and Pulumi's (``pulumi:tags``, ``pulumi:disable-default-providers``).
+CONFIG_NAMESPACES = (NAMESPACE, "aws", "kubernetes", "docker-build", "terraform", "pulumi")
 
 
 def stack_file(stack: str) -> Path:
@@ -34,19 +40,63 @@ def stack_file(stack: str) -> Path:
 
 
 def read_stack_file(path: Path) -> dict[str, Any]:
-    """All config keys of a stack file (``namespace:key`` -> value)."""
+    """All config keys of a stack file (``namespace:key`` -> value), checked as Pulumi reads them.
+
+    The YAML is read with limits (``safe_yaml``); top-level keys other than Pulumi's
+    own, config keys without a namespace and namespaces nothing here reads are refused
+    by name, since Pulumi would refuse or ignore them.
+    """
     if not path.is_file():
         raise ConfigError(f"stack file {path} not found; create it or pass --config-file")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"stack file {path}{where} is not valid YAML; fix its syntax") from None
-    config = document.get("config", {}) if isinstance(document, dict) else None
+    document = load_yaml_file(path)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"stack file {path} must be a mapping with a top-level 'config:' key")
+    _check_top_level(path, document)
+    config = document.get("config", {})
+    if config is None:
+        config = {}
     if not isinstance(config, dict):
         raise ConfigError(f"stack file {path}: 'config' must be a mapping of keys to values")
+    for key in config:
+        check_config_key(path, str(key))
     return config
+
+
+def _check_top_level(path: Path, document: dict[Any, Any]) -> None:
+    for key in document:
+        if key == "config" or key in PULUMI_FILE_KEYS:
+            continue
+        raise ConfigError(
+            f"stack file {path}: top-level key {key!r} is not one Pulumi reads "
+            f"(config, {', '.join(PULUMI_FILE_KEYS)}); settings go under config: as "
+            f"{NAMESPACE}:{key}"
+        )
+
+
+def check_config_key(path: Path, key: str) -> None:
+    """Refuse a key Pulumi cannot parse (no namespace) or one in a namespace nothing reads.
+
+    Pulumi parses a stack file's keys as ``<namespace>:<name>`` and refuses others
+    (``ParseKey`` in pulumi/sdk/go/common/resource/config/key.go); a namespace
+    no provider of this program reads is silently ignored, so a typo such as
+    ``mlop:`` would drop the setting.
+    """
+    namespace, colon, name = key.partition(":")
+    if not colon or not namespace or not name:
+        raise ConfigError(
+            f"stack file {path}: config key {key!r} has no namespace (Pulumi reads "
+            f"<namespace>:<name>); write it as {NAMESPACE}:{key.strip(':')}"
+        )
+    if namespace not in CONFIG_NAMESPACES:
+        close = difflib.get_close_matches(namespace, CONFIG_NAMESPACES, n=1)
+        hint = f"did you mean {close[0]}:{name}? " if close else ""
+        raise ConfigError(
+            f"stack file {path}: config key {key!r} is in namespace {namespace!r}, which "
+            f"nothing in this program reads; {hint}namespaces read: "
+            f"{', '.join(sorted(CONFIG_NAMESPACES))}"
+        )
 
 
 def namespace_values(config: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
@@ -59,9 +59,13 @@ class CheckResult:
     file: str
     status: Status
     detail: str = ""
+    # Where checkov found it, relative to the scanned folder: which plan a result belongs to.
+    origin: str = field(default="", compare=False, repr=False)
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        document = asdict(self)
+        del document["origin"]
+        return document
 
 
 @dataclass(frozen=True)
@@ -90,15 +94,7 @@ class SkipList:
             skip = next((s for s in self.skips if s.matches(result)), None)
             if skip is not None and result.status == "failed":
                 self.used.add(skip)
-                result = CheckResult(
-                    source=result.source,
-                    check_id=result.check_id,
-                    name=result.name,
-                    resource=result.resource,
-                    file=result.file,
-                    status="skipped",
-                    detail=skip.reason,
-                )
+                result = replace(result, status="skipped", detail=skip.reason)
             applied.append(result)
         return applied
 
@@ -230,4 +226,5 @@ def _record(source: str, status: Status, check: dict[str, Any]) -> CheckResult:
         file=Path(str(check.get("file_path", ""))).name,
         status=status,
         detail=detail,
+        origin=str(check.get("file_path", "")),
     )

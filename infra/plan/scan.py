@@ -23,6 +23,7 @@ from infra.plan.checkov import (
     CheckovRunError,
     CheckResult,
     Skip,
+    SkipList,
     load_skips,
     run_checkov,
 )
@@ -100,41 +101,85 @@ class ScanResult:
 
 def scan_plan(plan: Plan, skip_file: Path | None = None) -> ScanResult:
     """Scan ``plan``: checkov (Terraform plan, manifests, Dockerfiles), hadolint, our policies."""
-    skips = load_skips(skip_file) if skip_file is not None else load_skips()
-    with tempfile.TemporaryDirectory(prefix=f"mlops-scan-{plan.stack}-") as folder:
+    return scan_plans([plan], skip_file)[0]
+
+
+def scan_plans(plans: list[Plan], skip_file: Path | None = None) -> list[ScanResult]:
+    """Scan several plans with one checkov process (its start-up costs more than a plan's checks).
+
+    Each plan is exported into its own numbered folder, so every result is told
+    back to the plan it came from.
+    """
+    reviewed = (load_skips(skip_file) if skip_file is not None else load_skips()).skips
+    with tempfile.TemporaryDirectory(prefix="mlops-scan-") as folder:
         root = Path(folder)
-        tfplan = root / "tfplan.json"
-        document = to_terraform_plan(plan)
-        tfplan.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
-        frameworks = ["terraform_plan"]
-        if has_kubernetes(plan):
-            _write_manifests(plan, root / "kubernetes")
-            frameworks.append("kubernetes")
-        dockerfiles = built_dockerfiles(plan)
-        for number, path in enumerate(dockerfiles):
-            # checkov skips a Dockerfile given with -f when a folder is scanned too: copy it in.
-            copy = root / "images" / str(number) / "Dockerfile"
-            copy.parent.mkdir(parents=True)
-            shutil.copyfile(path, copy)
-        if dockerfiles:
-            frameworks.append("dockerfile")
-        checkov_results = run_checkov({root: tuple(frameworks)})
-    lint_results = [result for path in dockerfiles for result in run_hadolint(path)]
+        exports = [_export(plan, root / str(number)) for number, plan in enumerate(plans)]
+        frameworks = sorted({fw for export in exports for fw in export.frameworks})
+        found = run_checkov({root: tuple(frameworks)})
+    scans = []
+    for number, (plan, export) in enumerate(zip(plans, exports, strict=True)):
+        checkov_results = [r for r in found if _folder_of(r) == str(number)]
+        _require_checks(export, checkov_results)
+        lint_results = [result for path in export.dockerfiles for result in run_hadolint(path)]
+        validation = run_validators(plan)
+        results = checkov_results + lint_results + evaluate_policies(plan) + validation.results
+        skips = SkipList(list(reviewed))
+        scans.append(
+            ScanResult(
+                stack=plan.stack,
+                results=skips.apply(results),
+                unused_skips=skips.unused,
+                validation=validation,
+            )
+        )
+    return scans
+
+
+def _folder_of(result: CheckResult) -> str:
+    """The first folder of the path checkov reports (relative to the scanned folder)."""
+    return result.origin.lstrip("/").split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Export:
+    """What one plan's folder holds for checkov: its frameworks and the Dockerfiles copied in."""
+
+    frameworks: tuple[str, ...]
+    dockerfiles: list[Path]
+    resources: int
+
+
+def _export(plan: Plan, folder: Path) -> _Export:
+    """The plan's Terraform-plan JSON, its manifests and its images' Dockerfiles in ``folder``."""
+    folder.mkdir(parents=True)
+    document = to_terraform_plan(plan)
+    (folder / "tfplan.json").write_text(
+        json.dumps(document, indent=2, sort_keys=True), encoding="utf-8"
+    )
+    frameworks = ["terraform_plan"]
+    if has_kubernetes(plan):
+        _write_manifests(plan, folder / "kubernetes")
+        frameworks.append("kubernetes")
+    dockerfiles = built_dockerfiles(plan)
+    for number, path in enumerate(dockerfiles):
+        # checkov skips a Dockerfile given with -f when a folder is scanned too: copy it in.
+        copy = folder / "images" / str(number) / "Dockerfile"
+        copy.parent.mkdir(parents=True)
+        shutil.copyfile(path, copy)
+    if dockerfiles:
+        frameworks.append("dockerfile")
     exported = len(document["planned_values"]["root_module"]["resources"])
-    for framework in frameworks if exported else []:
+    return _Export(tuple(frameworks), dockerfiles, exported)
+
+
+def _require_checks(export: _Export, results: list[CheckResult]) -> None:
+    """A framework that reported no check on an exported plan means checkov could not read it."""
+    for framework in export.frameworks if export.resources else ():
         source = f"checkov:{framework}"
-        if not any(r.source == source and r.resource != "aws.default" for r in checkov_results):
+        if not any(r.source == source and r.resource != "aws.default" for r in results):
             raise CheckovRunError(
                 f"checkov reported no {framework} checks: the export is unreadable"
             )
-    validation = run_validators(plan)
-    results = checkov_results + lint_results + evaluate_policies(plan) + validation.results
-    return ScanResult(
-        stack=plan.stack,
-        results=skips.apply(results),
-        unused_skips=skips.unused,
-        validation=validation,
-    )
 
 
 def built_dockerfiles(plan: Plan) -> list[Path]:

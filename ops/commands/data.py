@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from ml.validate import FileReport
 
 data_app = typer.Typer(help="Synthetic transactions and data validation.", no_args_is_help=True)
 
@@ -51,34 +55,53 @@ def validate_command(
         bool, typer.Option("--no-label", help="Data without the is_fraud label (e.g. inference).")
     ] = False,
 ) -> None:
-    """Check files; move each bad one into the quarantine with a reason. Exit 1 if any was bad."""
-    from rich.console import Console
-    from rich.table import Table
+    """Check files; move each bad one into the quarantine with a reason. Exit 1 if any was bad.
 
-    from ml.validate import validate_files, write_report
+    Every file gets a line and an entry in the report, whatever happens to the
+    others: a vanished file, a broken link, or a quarantine that cannot take a
+    file (read-only, full) is reported, and the run goes on.
+    """
+    from rich.console import Console
+
+    from ml.validate import quarantine_problems, validate_files, write_report
 
     console = Console()
     with Console(stderr=True).status("validating"):
         reports = validate_files(paths, quarantine, require_label=not no_label)
+    console.print(_verdicts(reports))
+    if report is not None:
+        write_report(reports, report)
+    passed = sum(r.ok for r in reports)
+    moved = sum(r.status == "quarantined" for r in reports)
+    kept = len(reports) - passed - moved
+    console.print(f"{passed} passed, {moved} quarantined" + (f", {kept} kept" if kept else ""))
+    stuck = quarantine_problems(reports)
+    if stuck:
+        more = f" (and {len(stuck) - 1} more file(s))" if len(stuck) > 1 else ""
+        typer.echo(f"error: {stuck[0].problem}{more}", err=True)
+    if passed < len(reports):
+        raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
+
+
+def _verdicts(reports: list[FileReport]) -> Table:
+    """The table of verdicts: file, result, rows, why (and where the file went)."""
+    from rich.markup import escape
+
     table = Table(title="Data validation")
     for column in ("file", "result", "rows", "why"):
         table.add_column(column)
+    colour = {"passed": "green", "quarantined": "red", "kept": "yellow"}
     for item in reports:
         if item.ok:
             why = "; ".join(item.warnings) or "all checks passed"
-            table.add_row(str(item.path), "[green]passed[/]", str(item.rows), why)
         else:
             why = "; ".join(f"{f.check}: {f.message}" for f in item.failures)
-            why += f" -> {item.quarantined_to}"
-            rows = "-" if item.rows is None else str(item.rows)
-            table.add_row(str(item.path), "[red]quarantined[/]", rows, why)
-    console.print(table)
-    if report is not None:
-        write_report(reports, report)
-    bad = sum(not r.ok for r in reports)
-    console.print(f"{len(reports) - bad} passed, {bad} quarantined")
-    if bad:
-        raise SystemExit(1)  # main() runs click non-standalone: typer.Exit would exit 0
+            why += f" -> {item.quarantined_to}" if item.quarantined_to else ""
+            why += f" ({item.problem})" if item.problem else ""
+        rows = "-" if item.rows is None else str(item.rows)
+        result = f"[{colour[item.status]}]{item.status}[/]"
+        table.add_row(escape(str(item.path)), result, rows, escape(why))
+    return table
 
 
 def register(app: typer.Typer) -> None:

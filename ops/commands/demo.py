@@ -41,8 +41,13 @@ def demo(
         typer.Option("--skip-pipeline", help="Only plan and scan the stacks as their files stand."),
     ] = False,
     rows: Annotated[
-        int, typer.Option("--rows", min=1000, help="Rows of each generated data drop.")
-    ] = 20_000,
+        int,
+        typer.Option(
+            "--rows",
+            min=1000,
+            help="Rows of each generated data drop (fewer leave the gates too few frauds).",
+        ),
+    ] = 100_000,
     traffic: Annotated[
         int,
         typer.Option(
@@ -52,7 +57,7 @@ def demo(
 ) -> None:
     """Run the loop offline: data, release, drift, alarm, retraining; write one report."""
     from ml.errors import MlopsError
-    from ops.demo.loop import review_stack, run_loop, timing_table
+    from ops.demo.loop import review_stacks, run_loop, timing_table
     from ops.demo.report import write_report
     from ops.plan_report import console
 
@@ -62,9 +67,7 @@ def demo(
         raise MlopsError(f"unknown stack {unknown[0]!r}; the demo tours {', '.join(STACKS)}")
     work_dir.mkdir(parents=True, exist_ok=True)
     if skip_pipeline:
-        for stack in sorted(chosen, key=STACKS.index):
-            console.rule(f"stack {stack}")
-            review_stack(stack, None, work_dir, console)
+        review_stacks(sorted(chosen, key=STACKS.index), {}, work_dir, console)
         return
     result = run_loop(work_dir, chosen, console, rows=rows, traffic=traffic)
     console.print(timing_table(result))

@@ -102,10 +102,16 @@ def evaluate_command(options: EvaluateOptions) -> None:
 def serve_command(options: ServeOptions) -> None:
     """Serve the model with SageMaker's contract: GET /ping, POST /invocations."""
     from ml.serve import serve
+    from ml.serve_workers import server_settings
 
+    settings = server_settings(options)
     where = f"http://{options.host}:{options.port}"
-    typer.echo(f"serving {options.model_dir} on {where} (Ctrl+C to stop)", err=True)
-    serve(options.model_dir, options.host, options.port)
+    typer.echo(
+        f"serving {options.model_dir} on {where} with {settings.workers} worker(s) of "
+        f"{settings.threads} thread(s) (Ctrl+C to stop)",
+        err=True,
+    )
+    serve(options)
 
 
 @step_command(DriftOptions)

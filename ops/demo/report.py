@@ -218,7 +218,9 @@ def _champion(result: LoopResult) -> list[str]:
             f"`{document['champion']['dataset_version'] or '?'}`).",
             "",
             *_table(["metric", "champion", "challenger"], rows),
-            f"![Precision-recall curves of the champion and the challenger]({PR_PLOT})",
+            *_decision(document),
+            f"![Precision-recall curves of the champion and the challenger, each with its "
+            f"operating point]({PR_PLOT})",
             "",
         ]
     return lines
@@ -247,4 +249,22 @@ def _simulation(result: LoopResult, out: Path) -> list[str]:
         f"The simulation's timeline and report: `{simulation.timeline_path}`, "
         f"`{simulation.report_path}`.",
         "",
+    ]
+
+
+def _decision(document: dict[str, Any]) -> list[str]:
+    """The Champion step's decision in words, and why the drops are as large as they are."""
+    from ops.demo.loop import DEFAULT_ROWS
+    from pipelines.jobs.champion_report import decision_lines
+
+    evidence = document.get("evidence") or {}
+    return [
+        f"The drops are sized ({DEFAULT_ROWS:,} rows by default) so that the gates have "
+        f"power: this test split (the latest 20%) holds {evidence.get('rows', 0):,} rows and "
+        f"{evidence.get('positives', 0)} frauds, against the "
+        f"{document.get('gates', {}).get('min_test_positives', 30):g} the gates require. At "
+        "20,000 rows a test split held 20 to 40 frauds and an equal challenger failed about as "
+        "often as it passed; `benchmarks/gates.py` measures the gates' error rates at this size.",
+        "",
+        *decision_lines(document),
     ]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.errors import MlopsError
+from ml.threads import job_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "ml" / "Dockerfile"
@@ -130,9 +131,14 @@ def environment(
     job: Mapping[str, str],
     platform: Mapping[str, str],
 ) -> dict[str, str]:
-    """The environment from scratch: image ENV < emulator < job Environment < platform."""
+    """The environment from scratch: threads < image ENV < emulator < job Environment < platform.
+
+    The threads are the container's: the job is the one process of its container,
+    so it gets a thread per CPU this machine gives it (affinity and cgroup quota,
+    ``ml.threads``), not the host's count that OpenMP would take.
+    """
     env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
-    for layer in (image.env, emulator, job, platform):
+    for layer in (job_environment(), image.env, emulator, job, platform):
         env.update({key: paths.text(str(value)) for key, value in layer.items()})
     # ``python3`` on PATH is this interpreter, as it is the image's Python in the container.
     interpreter_dir = str(Path(sys.executable).parent)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,18 +29,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from infra.image_context import LOCAL_ACCOUNT
+from ml.quarantine import copy_quarantine
 from ops.local import container
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
+from ops.local.failures import run_failure, step_failure
 from ops.local.job_runner import JobRunner, Launcher, StepFailedError, StepOutcome
 from ops.local.run_state import RunState, condition_holds
 from ops.local.step_cache import StepCache
-from pipelines.definitions.training import Gates, TrainingPipelineSpec, build_definition
+from pipelines.definitions.training import TrainingPipelineSpec, build_definition, gates_of
 from pipelines.s3 import upload_dir, upload_file
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
 
-DEFAULT_ROWS = 20_000
+DEFAULT_ROWS = 100_000  # the demo's drop size: a test split with enough frauds to gate
 DEFAULT_SEED = 42
 INPUT_NAME = "transactions.csv"
 
@@ -86,11 +87,7 @@ def local_spec(config: StackConfig) -> TrainingPipelineSpec:
         approval_status=settings.approval_status,
         cache_expiry=settings.cache_expiry,
         max_retry_attempts=settings.max_retry_attempts,
-        gates=Gates(
-            settings.gates.min_pr_auc,
-            settings.gates.min_recall_at_precision,
-            settings.gates.max_regression,
-        ),
+        gates=gates_of(settings.gates),
         retain_unregistered_days=config.storage.raw_expiration_days,
     )
 
@@ -162,10 +159,16 @@ def run_local(
         run.emulator_url = clients.endpoint_url
         spec = local_spec(config)
         definition = build_definition(spec)
-        prepare(clients, spec)
-        # The input joins raw/ as new files would; the run then starts as the schedule starts
-        # it, with the definition's defaults only (Dataset versions raw/, Champion gates).
-        _upload_input(clients, source, spec.raw_uri)
+        try:
+            prepare(clients, spec)
+            # The input joins raw/ as new files would; the run then starts as the schedule
+            # starts it, with the definition's defaults only (Dataset versions raw/).
+            _upload_input(clients, source, spec.raw_uri)
+        except Exception as error:
+            failure = run_failure("preparing the emulator", error, clients.endpoint_url)
+            if failure is None:
+                raise
+            raise failure from None
         run_execution(
             clients,
             definition,
@@ -258,6 +261,13 @@ def _walk(
             outcome.status = "failed"
             where = f"log {failed.log}" if failed.log else ""
             raise
+        except Exception as error:
+            # The emulator gone, a request refused, a full disk: one line naming the step.
+            outcome.status = "failed"
+            converted = step_failure(step["Name"], error, clients.endpoint_url)
+            if converted is None:
+                raise
+            raise converted from None
         finally:
             outcome.seconds = time.perf_counter() - started
             console.print(step_line(outcome, where), soft_wrap=True)
@@ -323,14 +333,17 @@ def _register(request: dict[str, Any], run: LocalRun, clients: AwsClients) -> No
 def _validation_failure(
     failed: StepFailedError, runner: JobRunner, work_dir: Path
 ) -> StepFailedError:
-    """Keep the quarantined files in the work directory and say which checks failed."""
+    """Keep the quarantined files in the work directory and say which checks failed.
+
+    A Validate that failed for another reason (the emulator gone, a quarantine it
+    could not write) quarantined nothing: its own reason stands.
+    """
     output = runner.map_path("Validate", "/opt/ml/processing/output")
     target = work_dir / "quarantine"
-    moved = 0
-    for path in sorted((output / "quarantine").glob("*")):
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target / path.name)
-        moved += not path.name.endswith(".reason.json")
+    # An earlier run's file of the same name stays; this run's copy takes a free name.
+    moved = len(copy_quarantine(output / "quarantine", target))
+    if moved == 0:
+        return failed
     report_path = output / "report" / "validation.json"
     checks: list[str] = []
     if report_path.is_file():

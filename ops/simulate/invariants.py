@@ -103,19 +103,23 @@ def healthy_days(sim: Sim) -> Check:
 
 
 def passes_gates(sim: Sim, arn: str) -> bool:
-    """Whether a registered package's recorded metrics meet the stack's fixed gate floors."""
+    """Whether a registered package's recorded metrics meet the stack's fixed gate floors.
+
+    The floors are on PR AUC and on precision and recall at the served threshold
+    (``pipelines/definitions/gates.py`` records them with the package).
+    """
     from pipelines.registry import describe
 
     assert sim.plan is not None
     gates = sim.plan.config.pipeline.gates
     package = describe(sim.clients.sagemaker, arn)
-    pr_auc, recall = package.metric("PrAuc"), package.metric("RecallAtPrecision90")
-    return (
-        pr_auc is not None
-        and recall is not None
-        and pr_auc >= gates.min_pr_auc
-        and recall >= gates.min_recall_at_precision
-    )
+    floors = {
+        "PrAuc": gates.min_pr_auc,
+        "Precision": gates.min_precision,
+        "Recall": gates.min_recall,
+    }
+    found = {name: package.metric(name) for name in floors}
+    return all(value is not None and value >= floors[name] for name, value in found.items())
 
 
 def change_caught(sim: Sim, phase: str, label: str) -> Check:

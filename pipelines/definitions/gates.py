@@ -1,35 +1,58 @@
-"""The end of the training pipeline: the metric gates, then register or fail with the reason.
+"""The end of the training pipeline: the gates, then register or fail with the reason.
 
 ``CheckNewModel`` comes first: when every job step was served from the cache
 (unchanged data) the challenger is a model the group already holds, and the
 run ends there, successfully, registering nothing. Otherwise ``CheckGates``
-compares the challenger (``Evaluate``) with the fixed floors of
-``mlops:pipeline.gates`` and with the champion floors that the Champion step
-computed in this very run, so no start parameter can leave them at 0. A
-condition step nested in another's branch is what the SDK's step compiler
-flattens (``_flatten_compound_step``), so the service accepts it.
+compares the values the Champion step measured in this very run
+(``champion.json``'s ``gate_values``) with ``mlops:pipeline.gates``: enough
+frauds in the test split, a threshold that did not fall back, at least one
+row flagged, precision, recall and PR AUC at their floors, and the low end of
+each difference against the champion above minus its margin. The Champion
+step applies the same gates itself (``ml.gates``), so ``GateFailed`` reports
+its one-line reason. A condition step nested in another's branch is what the
+SDK's step compiler flattens (``_flatten_compound_step``), so the service
+accepts it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from ml.gates import Gates
 from pipelines.definitions.blocks import Json, join, json_get, parameter, step_property
 from pipelines.definitions.training_spec import (
     CHALLENGER_IS_NEW_PATH,
-    CHAMPION_FLOOR_PATHS,
-    CHAMPION_METRIC_PATHS,
     CHAMPION_REPORT,
     DATASET_REPORT,
+    DECISION_REASON_PATH,
     EVALUATION_REPORT,
     FEATURES_REPORT,
+    GATE_VALUES,
     PR_AUC_PATH,
+    PRECISION_AT_THRESHOLD_PATH,
+    RECALL_AT_THRESHOLD_PATH,
     RECALL_PATH,
     TrainingPipelineSpec,
     output_uri,
 )
 
-# One OpenMP thread per server process: requests are small, and threads would
-# fight over the cores. Jobs keep scikit-learn's default (all cores).
-SERVING_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
+# Nothing to set: the server starts a worker per CPU and shares the CPUs out as
+# OpenMP threads itself (ml/serve_workers.py); the endpoint may set the workers.
+SERVING_ENVIRONMENT: dict[str, str] = {}
+
+# Each gated value of champion.json, how it compares, and its limit in the stack's gates;
+# ml.gates.evidence_checks, floor_checks and champion_checks apply the same rules.
+GATED: tuple[tuple[str, str, Callable[[Gates], float]], ...] = (
+    ("test_positives", "GreaterThanOrEqualTo", lambda g: g.min_test_positives),
+    ("threshold_fallback", "LessThanOrEqualTo", lambda g: g.allow_fallback),
+    ("flagged", "GreaterThanOrEqualTo", lambda g: g.min_flagged),
+    ("precision", "GreaterThanOrEqualTo", lambda g: g.min_precision),
+    ("recall", "GreaterThanOrEqualTo", lambda g: g.min_recall),
+    ("pr_auc", "GreaterThanOrEqualTo", lambda g: g.min_pr_auc),
+    ("pr_auc_difference_low", "GreaterThanOrEqualTo", lambda g: -g.margin_pr_auc),
+    ("recall_difference_low", "GreaterThanOrEqualTo", lambda g: -g.margin_recall),
+    ("precision_difference_low", "GreaterThanOrEqualTo", lambda g: -g.margin_precision),
+)
 
 
 def champion_value(path: str) -> Json:
@@ -37,56 +60,31 @@ def champion_value(path: str) -> Json:
 
 
 def gate_conditions(spec: TrainingPipelineSpec) -> list[Json]:
-    """All must hold: both metric floors and no regression against the champion."""
-    pr_auc = json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH)
-    recall = json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH)
+    """All must hold: evidence, floors at the operating point, non-inferiority."""
     return [
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": pr_auc, "RightValue": spec.gates.min_pr_auc},
         {
-            "Type": "GreaterThanOrEqualTo",
-            "LeftValue": recall,
-            "RightValue": spec.gates.min_recall_at_precision,
-        },
-        {
-            "Type": "GreaterThanOrEqualTo",
-            "LeftValue": pr_auc,
-            "RightValue": champion_value(CHAMPION_FLOOR_PATHS["pr_auc"]),
-        },
-        {
-            "Type": "GreaterThanOrEqualTo",
-            "LeftValue": recall,
-            "RightValue": champion_value(CHAMPION_FLOOR_PATHS["recall_at_precision_90"]),
-        },
+            "Type": kind,
+            "LeftValue": champion_value(f"{GATE_VALUES}.{name}"),
+            "RightValue": float(limit(spec.gates)),
+        }
+        for name, kind, limit in GATED
     ]
 
 
 def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
     """A new model goes to the gates (register, or fail with the reason); a known one stops."""
-    pr_auc = json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH)
-    recall = json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH)
     register = register_step(spec)
     failed = {
         "Name": "GateFailed",
         "Type": "Fail",
-        "Description": "The challenger missed a metric gate or regressed against the champion.",
+        "Description": "The challenger missed a gate: evidence, a floor or non-inferiority.",
         "Arguments": {
             "ErrorMessage": join(
-                "challenger not registered: pr_auc",
-                pr_auc,
-                f"(floor {spec.gates.min_pr_auc}, champion",
-                champion_value(CHAMPION_METRIC_PATHS["pr_auc"]),
-                "less",
-                f"{spec.gates.max_regression}: champion floor",
-                champion_value(CHAMPION_FLOOR_PATHS["pr_auc"]),
-                "), recall_at_precision_90",
-                recall,
-                f"(floor {spec.gates.min_recall_at_precision}, champion",
-                champion_value(CHAMPION_METRIC_PATHS["recall_at_precision_90"]),
-                "less",
-                f"{spec.gates.max_regression}: champion floor",
-                champion_value(CHAMPION_FLOOR_PATHS["recall_at_precision_90"]),
-                "); champion",
+                "challenger not registered:",
+                champion_value(DECISION_REASON_PATH),
+                "- champion",
                 champion_value("champion.package_arn"),
+                "- report: champion_vs_challenger.md in the Champion step's output",
                 on=" ",
             )
         },
@@ -94,7 +92,7 @@ def gate_steps(spec: TrainingPipelineSpec) -> list[Json]:
     condition = {
         "Name": "CheckGates",
         "Type": "Condition",
-        "Description": "Metric gates from mlops:pipeline.gates and the champion comparison.",
+        "Description": "The gates of mlops:pipeline.gates on the Champion step's measurements.",
         "Arguments": {
             "Conditions": gate_conditions(spec),
             "IfSteps": [register],
@@ -162,6 +160,13 @@ def register_step(spec: TrainingPipelineSpec) -> Json:
                 "ImageUri": spec.image_uri,
                 "PrAuc": json_get("Evaluate", EVALUATION_REPORT.name, PR_AUC_PATH),
                 "RecallAtPrecision90": json_get("Evaluate", EVALUATION_REPORT.name, RECALL_PATH),
+                "Precision": json_get(
+                    "Evaluate", EVALUATION_REPORT.name, PRECISION_AT_THRESHOLD_PATH
+                ),
+                "Recall": json_get("Evaluate", EVALUATION_REPORT.name, RECALL_AT_THRESHOLD_PATH),
+                "DecisionThreshold": json_get(
+                    "Evaluate", EVALUATION_REPORT.name, "evaluation.decision_threshold"
+                ),
             },
         },
     }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ml.step_options import DRIFT_FILE as DRIFT_REPORT
 from pipelines.definitions.blocks import (
     JobSettings,
     Json,
@@ -29,7 +30,6 @@ from pipelines.definitions.blocks import (
     processing_step,
 )
 from pipelines.definitions.training_spec import PROCESSING
-from pipelines.jobs.drift import REPORT_FILE as DRIFT_REPORT
 
 DEFINITION_VERSION = "2020-12-01"
 DRIFT_MODULE = "pipelines.jobs.drift"
@@ -40,6 +40,7 @@ LABELS_PREFIX = "labels/"
 DRIFT_PREFIX = "drift/"
 QUALITY_PREFIX = "quality/"
 FEEDBACK_PREFIX = "feedback/"
+RAW_FEEDBACK = "raw/feedback/"  # where the feedback step lands labelled rows for training
 # Where ops.release copies a promoted package's model and evaluation in the target stack.
 PROMOTED_PREFIX = "promoted/"
 ARTIFACT_PREFIXES = ("pipeline-runs/", PROMOTED_PREFIX)

@@ -30,6 +30,7 @@ from pipelines.definitions.training_spec import (
     VALIDATION_REPORT,
     Gates,
     TrainingPipelineSpec,
+    gates_of,
 )
 from pipelines.lambdas.start_pipeline import MANUAL, RUN_KIND_PARAMETER, RUN_KINDS
 
@@ -46,6 +47,7 @@ __all__ = [
     "definition_json",
     "flatten_steps",
     "gate_conditions",
+    "gates_of",
     "parameters",
     "register_step",
 ]

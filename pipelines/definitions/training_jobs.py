@@ -226,6 +226,9 @@ def evaluate_step(spec: TrainingPipelineSpec, settings: JobSettings) -> Json:
             f"{PROCESSING}/output/evaluation",
             "--gates",
             MEASURE_ONLY_GATES,
+            # The Champion step draws the report's plot; these would go unread.
+            "--plots",
+            "false",
         ],
         inputs=_model_and_test(),
         outputs=[
@@ -246,12 +249,12 @@ def champion_step(spec: TrainingPipelineSpec, settings: JobSettings) -> Json:
         "Champion",
         settings,
         module="pipelines.jobs.champion",
-        description="Score the champion and the challenger on the same split; set the floors.",
+        description="Score champion and challenger on the same split, compare, apply the gates.",
         arguments=[
             "--group",
             spec.model_package_group,
-            "--max-regression",
-            str(spec.gates.max_regression),
+            "--gates",
+            spec.gates.argument(),
             "--model-dir",
             f"{PROCESSING}/input/model",
             "--test",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from ml.gates import Gates
 from pipelines.definitions.blocks import PropertyFile
+
+__all__ = ["Gates", "TrainingPipelineSpec", "gates_of"]
 
 PROCESSING = "/opt/ml/processing"
 
@@ -14,29 +18,30 @@ FEATURES_REPORT = PropertyFile("FeaturesReport", "report", "features.json")
 EVALUATION_REPORT = PropertyFile("EvaluationReport", "evaluation", "evaluation.json")
 CHAMPION_REPORT = PropertyFile("ChampionReport", "champion", "champion.json")
 
-# Where the gates read the challenger's metrics in evaluation.json (SageMaker model-metrics shape).
+# Where the registry's metadata reads the challenger's metrics in evaluation.json.
 PR_AUC_PATH = "binary_classification_metrics.pr_auc.value"
 RECALL_PATH = "binary_classification_metrics.recall_at_precision_90.value"
-# Where CheckGates reads the champion comparison in champion.json (pipelines.jobs.champion).
-CHAMPION_FLOOR_PATHS = {
-    "pr_auc": "floors.pr_auc",
-    "recall_at_precision_90": "floors.recall_at_precision_90",
-}
-CHAMPION_METRIC_PATHS = {
-    "pr_auc": "champion.pr_auc",
-    "recall_at_precision_90": "champion.recall_at_precision_90",
-}
+PRECISION_AT_THRESHOLD_PATH = "binary_classification_metrics.precision.value"
+RECALL_AT_THRESHOLD_PATH = "binary_classification_metrics.recall.value"
+# Where CheckGates reads the gated values and the decision in champion.json.
+GATE_VALUES = "gate_values"
+DECISION_REASON_PATH = "decision.reason"
 CHALLENGER_IS_NEW_PATH = "challenger.is_new"
-MEASURE_ONLY_GATES = "min_pr_auc=0,min_recall_at_precision=0,max_regression=1"
+# Evaluate measures; the Champion step applies the gates, CheckGates decides on them.
+MEASURE_ONLY_GATES = "none"
 
 
-@dataclass(frozen=True)
-class Gates:
-    """Metric floors a challenger must reach (``mlops:pipeline.gates``)."""
-
-    min_pr_auc: float
-    min_recall_at_precision: float
-    max_regression: float
+def gates_of(config: Any) -> Gates:
+    """The gates of a stack's ``pipeline.gates`` config section (its typed model)."""
+    return Gates(
+        min_pr_auc=config.min_pr_auc,
+        min_precision=config.min_precision,
+        min_recall=config.min_recall,
+        min_test_positives=config.min_test_positives,
+        margin_pr_auc=config.margins.pr_auc,
+        margin_recall=config.margins.recall,
+        margin_precision=config.margins.precision,
+    )
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from ml.capture import SCORE, Window, read_capture
 from ml.drift import Thresholds, capture_drift, load_baseline
 from ml.errors import MlopsError
 from ml.score_drift import DEFAULT_TOLERANCE, score_drift
-from ml.step_options import MIN_DRIFT_ROWS
+from ml.step_options import DRIFT_FILE, MIN_DRIFT_ROWS
 from pipelines.jobs.capture_window import (
     download_window,
     fetch_model_files,
@@ -47,7 +47,7 @@ from pipelines.jobs.drift_publish import publish_drift
 from pipelines.jobs.monitoring_job import run_job
 
 PROCESSING = Path("/opt/ml/processing")
-REPORT_FILE = "drift.json"
+REPORT_FILE = DRIFT_FILE  # the name the monitoring definition uploads, defined once
 NO_TRAFFIC = "no_traffic"
 MEASURED = "measured"
 
@@ -105,7 +105,7 @@ def same_hour_score_drift(
     The reference traffic is scored again with the serving model, so a model
     that changed in between is compared with itself.
     """
-    from ml.inference import model_fn, predict_fn
+    from ml.inference import SCORE_DECIMALS, model_fn, predict_fn
 
     frames = []
     for earlier in same_hour_windows(window, args.score_reference_days):
@@ -115,6 +115,8 @@ def same_hour_score_drift(
     reference_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     model = model_fn(model_dir)
     reference = predict_fn(reference_rows, model)[:, 0] if len(reference_rows) else np.empty(0)
+    # Rounded as the endpoint's answers are, so both samples share their ties (bins cut at them).
+    reference = np.round(reference, SCORE_DECIMALS)
     result = score_drift(
         frame[SCORE].to_numpy(),
         reference,

@@ -6,6 +6,12 @@ every record into the feature group (the offline store follows on its own),
 holds out the latest share of rows by event time as the test split, and writes
 ``features.json`` with the data's sha256, which the register step records.
 
+Memory stays bounded however large the drop (``pipelines/jobs/split_writer.py``):
+the files are read in batches and converted with Validate's own conversion
+(``ml.conform``), records go to the sink a few thousand at a time, and the
+split takes two passes, the first over the event times only (8 bytes a row),
+so train and test are written batch by batch.
+
 One switch exists for local runs only: the emulator has no Feature Store
 runtime (``PutRecord``), so ``mlops pipeline run-local`` sets
 ``MLOPS_LOCAL_OFFLINE_RECORDS_URI`` and the records go to that S3 object in the
@@ -18,8 +24,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
 
 TEST_SHARE = 0.2
 PUT_WORKERS = 8
+RECORDS_AT_ONCE = 10_000  # rows turned into Feature Store records at a time (about 30 MB)
 Record = list[dict[str, str]]
 Sink = Callable[[list[Record]], int]
 # Set by the local runner only (never in the pipeline definition): where records go instead.
@@ -57,13 +65,18 @@ def to_records(frame: pd.DataFrame) -> list[Record]:
 
     times = pd.to_datetime(frame[schema.TIME_COLUMN], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     columns = [c for c in schema.COLUMNS if c in frame.columns and c != schema.TIME_COLUMN]
+    # Column by column as Python values (``tolist``), each turned to text once.
+    texts = [
+        [None if _missing(value) else _text(value) for value in frame[name].tolist()]
+        for name in columns
+    ]
     records: list[Record] = []
-    for time_value, row in zip(times, frame[columns].itertuples(index=False), strict=True):
+    for time_value, *values in zip(times.tolist(), *texts, strict=True):
         record = [{"FeatureName": schema.TIME_COLUMN, "ValueAsString": time_value}]
         record += [
-            {"FeatureName": name, "ValueAsString": _text(value)}
-            for name, value in zip(columns, row, strict=True)
-            if not _missing(value)
+            {"FeatureName": name, "ValueAsString": text}
+            for name, text in zip(columns, values, strict=True)
+            if text is not None
         ]
         records.append(record)
     return records
@@ -97,48 +110,70 @@ def feature_store_sink(feature_group: str, region: str | None = None, client: An
     return put
 
 
-def offline_records_sink(uri: str, client: Any = None) -> Sink:
-    """Write the records as one Parquet object at ``uri`` (local runs: no PutRecord there)."""
+@contextmanager
+def offline_records_sink(uri: str, client: Any = None) -> Iterator[Sink]:
+    """Gather the records in one Parquet object at ``uri``, uploaded when the step succeeds.
+
+    Local runs only (the emulator has no PutRecord). The records are appended to a
+    local Parquet file batch by batch, so they never all sit in memory.
+    """
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if client is None:
         import boto3
 
         client = boto3.client("s3")
+    names = [schema.TIME_COLUMN, *(c for c in schema.COLUMNS if c != schema.TIME_COLUMN)]
+    record_schema = pa.schema([(name, pa.string()) for name in names])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "records.parquet"
+        with pq.ParquetWriter(path, record_schema) as writer:
 
-    def put(records: list[Record]) -> int:
-        import pandas as pd
+            def put(records: list[Record]) -> int:
+                rows = [
+                    {f["FeatureName"]: f["ValueAsString"] for f in record} for record in records
+                ]
+                writer.write_table(pa.Table.from_pylist(rows, schema=record_schema))
+                return len(rows)
 
-        rows = [{f["FeatureName"]: f["ValueAsString"] for f in record} for record in records]
+            yield put
         bucket, _, key = uri.removeprefix("s3://").partition("/")
-        client.put_object(Bucket=bucket, Key=key, Body=pd.DataFrame(rows).to_parquet(index=False))
-        return len(rows)
-
-    return put
-
-
-def split(frame: pd.DataFrame, share: float = TEST_SHARE) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train on the past, test on the latest ``share`` of rows (by event time)."""
-    from ml.train import time_split
-
-    return time_split(frame, share)
+        with path.open("rb") as body:
+            client.put_object(Bucket=bucket, Key=key, Body=body)
 
 
 def run_features(
     input_path: Path, output_dir: Path, sink: Sink | None, feature_group: str | None = None
 ) -> dict[str, Any]:
     """Read, ingest, split and report; returns the report written to ``report/features.json``."""
-    from ml.io import read_table, sha256_files, table_files, write_table
+    from ml.io import sha256_files, table_files
+    from pipelines.jobs.split_writer import SplitWriter, conformed_batches, test_rows
 
     files = table_files(input_path)
-    frame = read_table(input_path)
-    ingested = sink(to_records(frame)) if sink is not None else 0
-    train, test = split(frame)
-    write_table(train, output_dir / "train" / "train.parquet")
-    write_table(test, output_dir / "test" / "test.parquet")
+    is_test = test_rows(files, TEST_SHARE)
+    ingested = frauds = offset = 0
+    with SplitWriter(
+        output_dir / "train" / "train.parquet", output_dir / "test" / "test.parquet"
+    ) as out:
+        for file in files:
+            for batch in conformed_batches(file):
+                held_out = is_test[offset : offset + len(batch)]
+                offset += len(batch)
+                if sink is not None:
+                    for start in range(0, len(batch), RECORDS_AT_ONCE):
+                        ingested += sink(to_records(batch.iloc[start : start + RECORDS_AT_ONCE]))
+                out.write(batch[~held_out], batch[held_out])
+                if schema.LABEL_COLUMN in batch:
+                    frauds += int(batch[schema.LABEL_COLUMN].sum())
+    rows = len(is_test)
     report = {
-        "rows": len(frame),
-        "train_rows": len(train),
-        "test_rows": len(test),
-        "fraud_rate": float(frame[schema.LABEL_COLUMN].mean()) if len(frame) else 0.0,
+        "rows": rows,
+        "train_rows": rows - int(is_test.sum()),
+        "test_rows": int(is_test.sum()),
+        "fraud_rate": frauds / rows if rows else 0.0,
         "data_sha256": sha256_files(files),
         "files": [p.name for p in files],
         "feature_group": feature_group,
@@ -148,6 +183,20 @@ def run_features(
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
+
+
+@contextmanager
+def _sink(feature_group: str | None) -> Iterator[Sink | None]:
+    """Where the records go: the feature group, the local records object, or nowhere."""
+    if not feature_group:
+        yield None
+        return
+    records_uri = os.environ.get(OFFLINE_RECORDS_ENV)
+    if records_uri:
+        with offline_records_sink(records_uri) as sink:
+            yield sink
+        return
+    yield feature_store_sink(feature_group)
 
 
 def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
@@ -165,16 +214,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     from ml.errors import MlopsError
 
     args = parse_args(argv)
-    sink: Sink | None = None
-    if args.feature_group:
-        records_uri = os.environ.get(OFFLINE_RECORDS_ENV)
-        sink = (
-            offline_records_sink(records_uri)
-            if records_uri
-            else feature_store_sink(args.feature_group)
-        )
     try:
-        report = run_features(args.input, args.output, sink, args.feature_group)
+        with _sink(args.feature_group) as sink:
+            report = run_features(args.input, args.output, sink, args.feature_group)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -26,9 +26,9 @@ import pandas as pd
 
 from ml import schema
 from ml.errors import MlopsError
+from pipelines.definitions.monitoring import RAW_FEEDBACK
 
 HOUR = timedelta(hours=1)
-RAW_FEEDBACK = "raw/feedback/"
 WINDOWS = "windows/"
 LEDGER_FILE = "ledger.json"
 CONFLICT_RETRIES = 3

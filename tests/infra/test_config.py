@@ -61,6 +61,7 @@ INVALID = [
     ("prod", ["serving.rollout.canaryPercent=0"], "serving.rollout.canaryPercent"),
     ("prod", ["serving.instanceCount=abc"], "serving.instanceCount"),
     ("prod", ["serving.instanceCount=0"], "serving.instanceCount"),
+    ("prod", ["serving.workers=0"], "serving.workers"),
     ("prod", ["serving.rollout.strategy=blue"], "serving.rollout.strategy"),
     ("prod", ["serving.rollout.linearStepPercent=5"], "serving.rollout.linearStepPercent"),
     ("prod", ["serving.rollout.timeoutSeconds=700"], "serving.rollout.timeoutSeconds"),
@@ -106,6 +107,9 @@ INVALID = [
     ("prod", ["pipeline.schedule=every hour"], "pipeline.schedule"),
     ("prod", ["pipeline.approvalStatus=Yes"], "pipeline.approvalStatus"),
     ("prod", ["pipeline.gates.minPrAuc=1.5"], "pipeline.gates.minPrAuc"),
+    ("prod", ["pipeline.gates.minTestPositives=0"], "pipeline.gates.minTestPositives"),
+    ("prod", ["pipeline.gates.margins.recall=0"], "pipeline.gates.margins.recall"),
+    ("prod", ["pipeline.gates.maxRegression=0.01"], "pipeline.gates.maxRegression"),
     ("prod", ["monitoring.psiWarn=0.3"], "monitoring.psiWarn"),
     ("prod", ["monitoring.alarmEmail=nobody"], "monitoring.alarmEmail"),
     ("prod", ["monitoring.quality.minRecall=1.2"], "monitoring.quality.minRecall"),
@@ -211,6 +215,32 @@ def test_the_single_alarm_email_key_points_to_its_list_replacement() -> None:
     with pytest.raises(ConfigError) as raised:
         config_with("prod", "monitoring.alarmEmail=oncall@example.com")
     assert "renamed to alarmEmails" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "replacement"),
+    [("maxRegression", "replaced by margins"), ("minRecallAtPrecision", "replaced by minRecall")],
+)
+def test_a_retired_gate_key_points_to_what_replaced_it(
+    tmp_path: Path, key: str, replacement: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_with("prod", f"pipeline.gates.{key}=0.01")
+    assert replacement in str(raised.value)
+    custom = tmp_path / "Pulumi.dev.yaml"
+    custom.write_text(
+        f"config:\n  mlops:environment: dev\n  mlops:pipeline:\n    gates:\n      {key}: 0.01\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=rf"pipeline.gates.{key} = 0.01: {replacement}"):
+        synthesize("dev", config_file=custom)
+
+
+def test_the_gates_reach_the_champion_step_as_configured() -> None:
+    from pipelines.definitions.training import Gates, gates_of
+
+    gates = gates_of(config_with("prod", "pipeline.gates.margins.prAuc=0.03").pipeline.gates)
+    assert gates == Gates(margin_pr_auc=0.03)
 
 
 def test_a_plain_http_endpoint_is_refused_with_the_fix() -> None:

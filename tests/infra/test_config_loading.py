@@ -19,8 +19,21 @@ def test_the_provider_region_stands_in_for_an_unset_mlops_region(tmp_path: Path)
     path = tmp_path / "Pulumi.dev.yaml"
     path.write_text("config:\n  aws:region: eu-west-1\n", encoding="utf-8")
     assert load_stack("dev", path).region == "eu-west-1"
+    path.write_text("config:\n  aws:region: eu-west-1\n  mlops:region: eu-west-1\n")
+    assert load_stack("dev", path).region == "eu-west-1"
+
+
+def test_an_mlops_region_that_conflicts_with_the_providers_is_refused(tmp_path: Path) -> None:
+    # The provider would deploy to eu-west-1 while names and ARNs said us-west-2.
+    path = tmp_path / "Pulumi.dev.yaml"
     path.write_text("config:\n  aws:region: eu-west-1\n  mlops:region: us-west-2\n")
-    assert load_stack("dev", path).region == "us-west-2"
+    with pytest.raises(ConfigError) as raised:
+        load_stack("dev", path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "invalid config mlops:region = 'us-west-2': conflicts with aws:region"
+    )
 
 
 def test_the_runtime_values_carry_the_overrides_and_the_secrets_ciphertext(

@@ -10,7 +10,6 @@ import copy
 import dataclasses
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from infra.plan.checkov import (
     parse_report,
 )
 from infra.plan.engine import Plan, synthesize
-from infra.plan.scan import ManifestWriterMissingError, ScanResult, scan_plan
+from infra.plan.scan import ManifestWriterMissingError, ScanResult, scan_plan, scan_plans
 
 GRAPH_CHECKS = ("CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_18", "CKV_AWS_21")
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package"
@@ -60,8 +59,7 @@ def clean_scans() -> dict[str, ScanResult]:
         )
         for stack, image in images.items()
     }
-    with ThreadPoolExecutor(max_workers=3) as pool:  # the checkov runs overlap; synthesis cannot
-        return dict(zip(plans, pool.map(scan_plan, plans.values()), strict=True))
+    return dict(zip(plans, scan_plans(list(plans.values())), strict=True))  # one checkov run
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
@@ -72,6 +70,15 @@ def test_a_stack_serving_a_model_scans_clean(clean_scans, stack: str) -> None:
     assert counts["checkov:terraform_plan"]["passed"] > 100 and counts["policy"]["passed"] > 40
     assert counts["checkov:kubernetes"]["passed"] > 20
     assert all(r.detail for r in scan.skipped)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_one_checkov_run_tells_each_result_back_to_its_stack(clean_scans, stack: str) -> None:
+    others = [f"mlops-{other}-" for other in ("dev", "staging", "prod") if other != stack]
+    planned = [r for r in clean_scans[stack].results if r.source == "checkov:terraform_plan"]
+    named = [r.resource for r in planned if "mlops-" in r.resource]
+    assert named and all(f"mlops-{stack}-" in resource for resource in named)
+    assert not [r for r in named if any(other in r for other in others)]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

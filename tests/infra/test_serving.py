@@ -148,6 +148,31 @@ def test_model_comes_from_the_pinned_package_isolated_with_the_execution_role(pr
     assert "vpcConfig" not in model
 
 
+def test_server_workers_reach_the_container_as_sagemakers_variable(
+    prod: Plan, plan_for: PlanFor
+) -> None:
+    from botocore.session import get_session
+    from botocore.validate import ParamValidator
+
+    set_workers = plan_for("prod", PINNED, "serving.workers=2")
+    model = set_workers.one(MODEL)["inputs"]
+    assert model["primaryContainer"] == {
+        "modelPackageName": MODEL_ARN,
+        "environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"},
+    }
+    assert model["name"] != prod.one(MODEL)["inputs"]["name"]  # a new model, then a new config
+    request = {
+        "ModelName": model["name"],
+        "ExecutionRoleArn": "arn:aws:iam::123456789012:role/mlops-prod-execution",
+        "PrimaryContainer": {
+            "ModelPackageName": MODEL_ARN,
+            "Environment": model["primaryContainer"]["environment"],
+        },
+    }
+    shape = get_session().get_service_model("sagemaker").operation_model("CreateModel").input_shape
+    assert not ParamValidator().validate(request, shape).has_errors()
+
+
 def test_config_encrypts_and_captures_into_the_monitoring_bucket(prod: Plan) -> None:
     config = prod.one(CONFIG)["inputs"]
     key = prod.outputs["kmsKeyArn"]

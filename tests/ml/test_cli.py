@@ -85,7 +85,7 @@ def test_train_evaluate_drift_round_trip(tmp_path, data_dir, model_dir):
         app,
         [
             "evaluate", "--model-dir", str(model_dir), "--test", str(data_dir / "test.parquet"),
-            "--out", str(tmp_path / "ev"), "--gates", "min_pr_auc=0,min_recall_at_precision=0",
+            "--out", str(tmp_path / "ev"), "--gates", "min_pr_auc=0,min_precision=0,min_recall=0",
         ],
     )  # fmt: skip
     assert evaluated.exit_code == 0, evaluated.output
@@ -151,6 +151,23 @@ def test_serve_help_shows_the_safe_default_host():
     result = runner.invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "127.0.0.1" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--workers", "--threads"])
+def test_serve_refuses_a_non_positive_count_with_one_line(tmp_path, flag):
+    done = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "serve", "--model-dir", str(tmp_path), flag, "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"error: {flag} must be positive, got 0"]
+
+
+def test_serve_help_names_the_workers_and_their_threads():
+    result = runner.invoke(app, ["serve", "--help"])
+    assert "--workers" in result.output and "--threads" in result.output
 
 
 def _capture_dir(root, model_dir, frame, **options):

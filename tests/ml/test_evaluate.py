@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ml.evaluate import EvaluationInputError, Gates, load_evaluation, main, run_evaluation
+from ml.gates import GateError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -57,16 +58,17 @@ def test_model_scored_on_a_changed_fraud_pattern_degrades(
 
 
 def test_gates_pass_a_model_equal_to_its_champion(normal_eval, model_dir, data_dir, tmp_path):
-    out, _, _ = normal_eval
     _, comparison = run_evaluation(
         model_dir,
         data_dir / "test.parquet",
         tmp_path,
-        out,
-        Gates(min_pr_auc=0.1, min_recall_at_precision=0.0),
+        gates=Gates(min_pr_auc=0.1, min_precision=0.0, min_recall=0.0),
+        champion_model=model_dir,
     )
     assert comparison["verdict"] == "pass"
-    assert len(comparison["checks"]) == 4
+    assert len(comparison["checks"]) == 9
+    assert comparison["comparison"]["method"] == "paired stratified bootstrap"
+    assert all(m["low"] == m["high"] == 0 for m in comparison["comparison"]["metrics"].values())
 
 
 def test_absolute_gates_fail_without_a_champion(normal_eval):
@@ -75,19 +77,22 @@ def test_absolute_gates_fail_without_a_champion(normal_eval):
 
     assert compare(evaluation, None, Gates(min_pr_auc=0.99))["verdict"] == "fail"
     assert (
-        compare(evaluation, None, Gates(min_pr_auc=0.0, min_recall_at_precision=0.0))["verdict"]
+        compare(evaluation, None, Gates(min_pr_auc=0.0, min_precision=0.0, min_recall=0.0))[
+            "verdict"
+        ]
         == "pass"
     )
 
 
 def test_gates_parse_and_refuse_unknown_names():
-    assert Gates.parse("min_pr_auc=0.6, max_regression=0.01") == Gates(
-        min_pr_auc=0.6, max_regression=0.01
+    assert Gates.parse("min_pr_auc=0.6, margin_recall=0.01") == Gates(
+        min_pr_auc=0.6, margin_recall=0.01
     )
-    with pytest.raises(EvaluationInputError, match="unknown gate"):
+    with pytest.raises(GateError, match="unknown gate"):
         Gates.parse("min_auc=0.5")
-    with pytest.raises(EvaluationInputError, match="number"):
+    with pytest.raises(GateError, match="number"):
         Gates.parse("min_pr_auc=high")
+    assert Gates.parse(Gates(min_recall=0.123456789).argument()) == Gates(min_recall=0.123456789)
 
 
 def test_champion_file_must_be_an_evaluation(tmp_path):
@@ -105,5 +110,19 @@ def test_entry_point_exit_code_follows_the_verdict(model_dir, data_dir, tmp_path
         "--out",
         str(tmp_path),
     ]
-    assert main([*args, "--gates", "min_pr_auc=0,min_recall_at_precision=0"]) == 0
+    assert main([*args, "--gates", "min_pr_auc=0,min_precision=0,min_recall=0"]) == 0
     assert main([*args, "--gates", "min_pr_auc=0.999"]) == 1
+
+
+def test_evaluating_without_plots_never_imports_matplotlib(model_dir, data_dir, tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from ml.evaluate import run_evaluation; "
+        f"run_evaluation(Path({str(model_dir)!r}), Path({str(data_dir / 'test.parquet')!r}), "
+        f"Path({str(tmp_path)!r}), draw_plots=False); print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+    assert not list(tmp_path.glob("*.png"))

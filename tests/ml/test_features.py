@@ -63,3 +63,34 @@ def test_small_and_large_batches_encode_alike(train_frame):
     whole = encoder.transform(frame)  # hash-index path
     pieces = np.vstack([encoder.transform(frame.iloc[i : i + 100]) for i in range(0, 600, 100)])
     np.testing.assert_array_equal(whole, pieces)
+
+
+def test_arrow_object_and_dict_paths_give_the_same_codes(train_frame):
+    frame = train_frame.head(2_000).copy()
+    frame.loc[frame.index[::9], "merchant_category"] = "crypto_exchange"
+    as_objects = frame.astype(dict.fromkeys(schema.CATEGORICAL_FEATURES, object))
+    encoder = build_preprocessor().fit(frame)
+    arrow = encoder.transform(frame)
+    assert hasattr(frame["merchant_category"].array, "__arrow_array__")
+    np.testing.assert_array_equal(arrow, encoder.transform(as_objects))
+    one_by_one = np.vstack(
+        [encoder.transform(frame.iloc[i : i + 200]) for i in range(0, 2_000, 200)]
+    )
+    np.testing.assert_array_equal(arrow, one_by_one)
+
+
+def test_log_linear_features_set_one_indicator_per_category_and_none_for_unknown(train_frame):
+    from ml.features import LogLinearFeatures
+
+    frame = train_frame.head(300).copy()
+    frame.loc[frame.index[0], "merchant_category"] = "crypto_exchange"
+    encoded = build_preprocessor().fit(frame).transform(frame)
+    features = LogLinearFeatures().fit(encoded)
+    out = features.transform(encoded)
+    names = list(features.get_feature_names_out())
+    assert out.shape == (300, len(names))
+    merchant = [i for i, n in enumerate(names) if n.startswith("merchant_category=")]
+    hours = [i for i, n in enumerate(names) if n.startswith("hour=")]
+    assert out[0, merchant].sum() == 0 and np.all(out[1:, merchant].sum(axis=1) == 1)
+    assert np.all(out[:, hours].sum(axis=1) == 1)
+    assert out[:, names.index("log_amount")] == pytest.approx(np.log1p(frame["amount"]))

@@ -14,6 +14,7 @@ from ml.inference import (
     ModelLoadError,
     RequestError,
     input_fn,
+    invoke,
     model_fn,
     output_fn,
     predict_fn,
@@ -21,6 +22,7 @@ from ml.inference import (
     rows_frame,
 )
 from ml.model_artifact import TARBALL, pack
+from ml.request_body import parse_columns
 from ml.serve import create_app
 
 FEATURES = list(schema.FEATURE_COLUMNS)
@@ -59,6 +61,21 @@ def test_handlers_give_the_same_scores_as_the_model(loaded, rows):
     ):
         prediction = predict_fn(input_fn(body.encode(), kind), loaded)
         np.testing.assert_allclose(prediction[:, 0], direct, rtol=1e-12)
+
+
+@pytest.mark.parametrize("count", [1, 16, 17, 400])
+@pytest.mark.parametrize("kind", ["text/csv", "application/json"])
+def test_invoke_answers_as_the_handler_chain_without_a_frame(loaded, test_frame, kind, count):
+    rows = test_frame[FEATURES].head(count)
+    if kind == "text/csv":
+        body = _csv(rows).encode()
+    else:
+        body = json.dumps({"instances": rows.to_dict(orient="records")}).encode()
+    framed = predict_fn(input_fn(body, kind), loaded)
+    np.testing.assert_allclose(predict_fn(parse_columns(body, kind), loaded), framed, rtol=1e-12)
+    assert invoke(loaded, body, kind, None) == (output_fn(framed, kind), kind)
+    other = "text/csv" if kind == "application/json" else "application/json"
+    assert invoke(loaded, body, kind, other)[1] == other
 
 
 def test_small_and_large_csv_bodies_parse_alike(test_frame):
@@ -171,7 +188,36 @@ MALFORMED = {
     "infinite value": (lambda r: "inf," + _one_row(r).split(",", 1)[1], "text/csv", 400, "finite"),
     "not utf-8": (lambda r: b"\xff\xfe1,2", "text/csv", 400, "UTF-8"),
     "oversize body": (lambda r: (_one_row(r) + "\n") * 2_000, "text/csv", 413, "limit"),
+    "json huge integer": (
+        lambda r: _json_row(str(10**400)),
+        "application/json",
+        400,
+        "amount must be a finite number",
+    ),
+    "json 5000-digit integer": (
+        lambda r: _json_row("9" * 5000),
+        "application/json",
+        400,
+        "integer too long",
+    ),
+    "json nested 30000 deep": (
+        lambda r: "[" * 30_000 + "]" * 30_000,
+        "application/json",
+        400,
+        "nests too deeply",
+    ),
+    "json nested category": (
+        lambda r: _json_row("120.5").replace('"grocery"', "[[[1]]]"),
+        "application/json",
+        400,
+        "merchant_category must be a text value, got a list",
+    ),
 }
+
+
+def _json_row(amount: str) -> str:
+    """One instance as a JSON array, its amount written as given."""
+    return '{"instances": [[' + amount + ', 80.25, 400, 2, 12.3, 0, 14, "grocery", "pos", "US"]]}'
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
@@ -196,6 +242,13 @@ def test_wrong_method_is_405_not_500(client):
     assert client.get("/invocations").status_code == 405
 
 
+@pytest.mark.parametrize("opening", ["[", '{"a": '])
+def test_json_nested_100000_deep_is_refused_not_a_crash(opening):
+    with pytest.raises(RequestError, match="nests too deeply") as error:
+        input_fn(opening * 100_000, "application/json")
+    assert error.value.status == 400
+
+
 def test_handler_limits_body_size():
     with pytest.raises(RequestError) as error:
         input_fn(b"1" * (MAX_BODY_BYTES + 1), "text/csv")
@@ -215,6 +268,9 @@ ROW = "120.5,80.25,400,2,12.3,0,14,grocery,pos,US"
         ('{"instances": [{"amount": 1}]}', "application/json"),
         ('{"instances": [[true, 1, 1, 1, 1, 0, 3, "fuel", "pos", "US"]]}', "application/json"),
         (ROW, "text/plain"),
+        ('{"instances": [[1e999, 1, 1, 1, 1, 0, 3, "fuel", "pos", "US"]]}', "application/json"),
+        ("[[" + str(10**400) + ', 1, 1, 1, 1, 0, 3, "fuel", "pos", "US"]]', "application/json"),
+        ('[[1, 1, 1, 1, 1, 0, 3, {"a": 1}, "pos", "US"]]', "application/json"),
     ],
 )
 def test_request_rows_refuses_what_input_fn_refuses_with_the_same_message(body, content_type):
@@ -229,4 +285,25 @@ def test_request_rows_build_the_frame_input_fn_builds():
     body = ROW + "\n" + ROW.replace("grocery", "fuel")
     pd.testing.assert_frame_equal(
         rows_frame(request_rows(body, "text/csv")), input_fn(body, "text/csv")
+    )
+
+
+@pytest.mark.parametrize("count", [1, 3, 500])
+def test_json_answers_are_the_text_json_dumps_writes(count):
+    rng = np.random.default_rng(count)
+    scores = np.concatenate([[0.0, 1.0, 1e-9, 0.5], rng.random(count)])
+    prediction = np.column_stack([scores, scores >= 0.5])
+    expected = json.dumps(
+        {"predictions": [{"score": round(float(s), 6), "is_fraud": bool(s >= 0.5)} for s in scores]}
+    )
+    assert output_fn(prediction, "application/json") == expected
+
+
+def test_csv_and_json_answers_carry_the_score_decimals_capture_records() -> None:
+    from ml.inference import SCORE_DECIMALS, output_fn
+
+    prediction = np.array([[0.123456789, 0.0]])
+    assert output_fn(prediction, "text/csv") == f"{0.123456789:.{SCORE_DECIMALS}f},0\n"
+    assert json.loads(output_fn(prediction, "application/json"))["predictions"][0]["score"] == (
+        round(0.123456789, SCORE_DECIMALS)
     )

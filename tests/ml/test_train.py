@@ -79,3 +79,60 @@ def test_entry_point_reports_bad_input_in_one_line(tmp_path, capsys):
     code = main(["--train", str(tmp_path / "none.csv"), "--model-dir", str(tmp_path / "m")])
     assert code == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_training_keeps_the_candidate_that_ranks_validation_best():
+    """At 16,000 rows the boosted trees are data-starved; the log-linear model is not."""
+    trained = train_model(generate(20_000, seed=21), None, TrainParams(seed=4))
+    ranked = {n: c["validation_pr_auc"] for n, c in trained.info["candidates"].items()}
+    assert set(ranked) == {"gradient_boosting", "logistic_regression"}
+    assert trained.info["model"] == max(ranked, key=ranked.__getitem__) == "logistic_regression"
+    assert ranked["logistic_regression"] > ranked["gradient_boosting"] + 0.05
+    assert trained.validation_metrics["pr_auc"] == ranked["logistic_regression"]
+
+
+def test_the_threshold_is_chosen_out_of_fold_when_validation_holds_few_frauds(model_dir):
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    threshold = metadata["threshold"]
+    assert threshold["scores"] == "out_of_fold"
+    assert threshold["rows"] == 20_000  # the whole training window, validation included
+    assert threshold["positives"] >= 100 and threshold["fallback"] is False
+    assert threshold["threshold"] == metadata["decision_threshold"]
+    assert metadata["training"]["fitted_rows"] == 20_000
+
+
+def test_validation_with_enough_frauds_chooses_the_threshold_alone():
+    params = TrainParams(max_iter=20, candidates="logistic_regression", holdout_positives=1)
+    trained = train_model(generate(8_000, seed=5), None, params)
+    choice = trained.threshold_choice
+    assert choice["scores"] == "validation" and choice["rows"] == 1_600
+    assert choice["fallback"] is True  # fewer than 100 frauds: recorded, not hidden
+    assert choice["reason"].endswith("choosing a threshold needs 100")
+    assert trained.info["fitted_rows"] == 6_400
+
+
+def test_calibration_on_precomputed_scores_equals_calibration_on_rows(train_frame):
+    from ml.calibration import PlattCalibrated
+    from ml.candidates import fit_candidate
+
+    x, y = feature_frame(train_frame), train_frame["is_fraud"].to_numpy()
+    model, _ = fit_candidate("logistic_regression", x, y, TrainParams())
+    on_rows = PlattCalibrated(model).fit(x, y)
+    on_scores = PlattCalibrated(model).fit_scores(model.predict_proba(x)[:, 1], y)
+    np.testing.assert_allclose(on_rows.predict_proba(x), on_scores.predict_proba(x))
+
+
+def test_an_unknown_candidate_is_refused_in_one_line(tmp_path, capsys, data_dir):
+    code = main(
+        [
+            "--train",
+            str(data_dir / "train.parquet"),
+            "--model-dir",
+            str(tmp_path / "m"),
+            "--candidates",
+            "random_forest",
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "random_forest" in err and "logistic_regression" in err

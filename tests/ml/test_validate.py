@@ -80,9 +80,13 @@ def landing(tmp_path: Path, small: pd.DataFrame) -> tuple[Path, dict[str, tuple[
     bad = corrupted_files(small, tmp_path)
     for name, (content, _) in bad.items():
         (raw / name).write_bytes(content)
+    # Each good file holds transactions of its own: one id in two files is a duplicate.
     write_table(small, raw / "good.csv")
-    write_table(small, raw / "good.parquet")
-    write_table(_with(small, "merchant_category", "crypto_exchange"), raw / "new_category.csv")
+    write_table(generate(400, seed=6), raw / "good.parquet")
+    write_table(
+        _with(generate(400, seed=7), "merchant_category", "crypto_exchange"),
+        raw / "new_category.csv",
+    )
     return raw, bad
 
 

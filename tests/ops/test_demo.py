@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,10 @@ PNG = b"\x89PNG\r\n\x1a\n"
 # Less traffic per simulated hour than ``make demo``; the drops keep their default
 # size, since the dev gates need it (12 000 rows fall short of recall at 90% precision).
 TRAFFIC = "300"
+# Every test of this module runs on one xdist worker (``make test`` passes
+# ``--dist loadgroup``), so the session's demo runs once, not once per worker.
+DEMO_GROUP = "demo"
+pytestmark = pytest.mark.xdist_group(DEMO_GROUP)
 
 
 def stack_files_text() -> dict[str, str]:
@@ -185,3 +190,9 @@ def test_the_monitoring_half_is_the_simulation_with_its_plot_and_invariants(
     report_dir = demo_run.work_dir / "report"
     assert "](simulation.png)" in (report_dir / "report.md").read_text()
     assert (report_dir / "simulation.png").read_bytes()[:8] == PNG
+
+
+def test_make_test_keeps_the_demo_on_one_worker() -> None:
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", (REPO / "Makefile").read_text(), re.M)
+    assert recipe is not None and "--dist loadgroup" in recipe.group(1)
+    assert (pytestmark.mark.name, pytestmark.mark.args) == ("xdist_group", (DEMO_GROUP,))

@@ -115,3 +115,20 @@ def test_the_job_environment_overrides_the_image_and_the_platform_overrides_both
         "exec-Train",
     )
     assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+
+
+def test_a_job_gets_a_thread_per_cpu_of_its_container_and_waiting_threads_sleep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ml.threads.container_cpus", lambda: 3)
+    env = environment(Image({}), PathMap(Path("/tmp/ml")), emulator={}, job={}, platform={})
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "3"
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
+    pinned = environment(
+        Image({"OMP_NUM_THREADS": "1"}), PathMap(Path("/tmp/ml")), emulator={}, job={}, platform={}
+    )
+    assert pinned["OMP_NUM_THREADS"] == "1"
+
+
+def test_the_image_lets_waiting_openmp_threads_sleep() -> None:
+    assert read_image().env["OMP_WAIT_POLICY"] == "PASSIVE"

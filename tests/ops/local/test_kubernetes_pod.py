@@ -182,7 +182,7 @@ def test_a_pod_fetches_the_stack_model_then_serves_it_like_the_sagemaker_contain
     tmp_path: Path, model_tarball: Path
 ) -> None:
     from ml.data import generate
-    from ml.inference import FEATURES
+    from ml.feature_columns import FEATURES
 
     rows = json.loads(generate(40, seed=99)[list(FEATURES)].to_json(orient="records"))
     pod_paths = PathMap(tmp_path / "pod" / "opt" / "ml")

@@ -32,7 +32,11 @@ SDK_BUCKET = "sagemaker-us-east-1-123456789012"
 
 def sdk_definition(spec: TrainingPipelineSpec) -> str:
     """The definition as ``Pipeline.definition()`` writes it (run inside moto's ``mock_aws``)."""
-    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.conditions import (
+        ConditionEquals,
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo,
+    )
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
@@ -124,7 +128,10 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
         name=gate["Name"],
         description=gate["Description"],
         conditions=[
-            ConditionGreaterThanOrEqualTo(left=value(c["LeftValue"]), right=value(c["RightValue"]))
+            {
+                "GreaterThanOrEqualTo": ConditionGreaterThanOrEqualTo,
+                "LessThanOrEqualTo": ConditionLessThanOrEqualTo,
+            }[c["Type"]](left=value(c["LeftValue"]), right=value(c["RightValue"]))
             for c in gate["Arguments"]["Conditions"]
         ],
         if_steps=[register],

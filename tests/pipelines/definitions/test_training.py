@@ -9,6 +9,7 @@ from pipelines.definitions.training import (
     JOB_STEPS,
     STEP_ORDER,
     UNCACHED_STEPS,
+    Gates,
     build_definition,
     definition_json,
     flatten_steps,
@@ -116,7 +117,13 @@ def test_champion_step_runs_every_time_on_the_challenger_and_the_test_split(spec
     ]
     args = champion["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert args[args.index("--group") + 1] == "mlops-dev-fraud-models"
-    assert args[args.index("--max-regression") + 1] == "0.05"
+    assert Gates.parse(args[args.index("--gates") + 1]) == spec.gates
+
+
+def test_evaluate_only_measures_and_draws_no_plot(spec) -> None:
+    args = by_name(spec)["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--gates") + 1] == "none"
+    assert args[args.index("--plots") + 1] == "false"
 
 
 def test_retry_attempts_and_cache_expiry_follow_the_config() -> None:
@@ -136,22 +143,27 @@ def test_evaluation_is_a_property_file_the_gate_reads(spec) -> None:
         }
     ]
     conditions = steps["CheckGates"]["Arguments"]["Conditions"]
-    floors = [c["RightValue"] for c in conditions]
-    champion = "Steps.Champion.PropertyFiles.ChampionReport"
-    assert floors == [
-        0.3,
-        0.1,
-        {"Std:JsonGet": {"PropertyFile": {"Get": champion}, "Path": "floors.pr_auc"}},
-        {
-            "Std:JsonGet": {
-                "PropertyFile": {"Get": champion},
-                "Path": "floors.recall_at_precision_90",
-            }
-        },
-    ]
-    left = conditions[0]["LeftValue"]["Std:JsonGet"]
-    assert left["PropertyFile"] == {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"}
-    assert left["Path"] == "binary_classification_metrics.pr_auc.value"
+    champion = {"Get": "Steps.Champion.PropertyFiles.ChampionReport"}
+    assert all(c["LeftValue"]["Std:JsonGet"]["PropertyFile"] == champion for c in conditions)
+    gated = {
+        c["LeftValue"]["Std:JsonGet"]["Path"].removeprefix("gate_values."): (
+            c["Type"],
+            c["RightValue"],
+        )
+        for c in conditions
+    }
+    at_least = "GreaterThanOrEqualTo"
+    assert gated == {
+        "test_positives": (at_least, 30.0),
+        "threshold_fallback": ("LessThanOrEqualTo", 0.0),
+        "flagged": (at_least, 1.0),
+        "precision": (at_least, 0.3),
+        "recall": (at_least, 0.05),
+        "pr_auc": (at_least, 0.3),
+        "pr_auc_difference_low": (at_least, -0.05),
+        "recall_difference_low": (at_least, -0.1),
+        "precision_difference_low": (at_least, -0.15),
+    }
 
 
 def test_only_a_model_the_group_does_not_hold_goes_to_the_gates(spec) -> None:
@@ -169,7 +181,7 @@ def test_gate_registers_or_fails_with_the_reason(spec) -> None:
     assert [s["Name"] for s in gate["IfSteps"]] == ["Register"]
     assert [s["Name"] for s in gate["ElseSteps"]] == ["GateFailed"]
     message = json.dumps(gate["ElseSteps"][0]["Arguments"]["ErrorMessage"])
-    assert "pr_auc" in message and "champion.pr_auc" in message and "floors.pr_auc" in message
+    assert "decision.reason" in message and "champion.package_arn" in message
 
 
 def test_no_champion_floor_parameters_remain(spec) -> None:

@@ -1,4 +1,4 @@
-"""The Champion step (moto): champion and challenger scored alike, floors, report, re-runs."""
+"""The Champion step (moto): both models scored alike, compared paired, decided, reported."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ml.data import generate
+from ml.gates import Gates
 from ml.io import write_table
 from ml.model_artifact import TARBALL, pack
 from ml.train import TrainParams, run_training
@@ -19,6 +20,7 @@ from tests.factories import GROUP
 pytestmark = pytest.mark.slow
 BUCKET = "mlops-dev-artifacts-123456789012-us-east-1"
 PARAMS = TrainParams(max_iter=40, seed=7)
+GATES = Gates(min_pr_auc=0.1, min_precision=0.0, min_recall=0.0, min_test_positives=10)
 
 
 def packed(model_dir: Path) -> Path:
@@ -31,7 +33,7 @@ def packed(model_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("champion")
-    train = generate(8_000, seed=11)
+    train = generate(16_000, seed=11)
     noisy = train.assign(is_fraud=train["is_fraud"].sample(frac=1, random_state=3).to_numpy())
     write_table(train, root / "train" / "train.parquet")
     write_table(noisy, root / "noisy" / "train.parquet")
@@ -71,20 +73,30 @@ def register_champion(sagemaker: Any, s3: Any, artifact: Path) -> str:
     return str(created["ModelPackageArn"])
 
 
-def run(aws: tuple[Any, Any], model: Path, test: Path, out: Path) -> dict[str, Any]:
+def run(
+    aws: tuple[Any, Any], model: Path, test: Path, out: Path, gates: Gates = GATES
+) -> dict[str, Any]:
     sagemaker, s3 = aws
-    return compare_with_champion(sagemaker, s3, GROUP, 0.05, model, test, out)
+    return compare_with_champion(sagemaker, s3, GROUP, gates, model, test, out)
 
 
-def test_without_a_champion_the_floors_are_zero(aws, data, tmp_path) -> None:
+def test_without_a_champion_only_evidence_and_floors_decide(aws, data, tmp_path) -> None:
     document = run(aws, data["good"], data["test"], tmp_path)
     assert document["champion"]["package_arn"] == "none"
-    assert document["floors"] == {"pr_auc": 0.0, "recall_at_precision_90": 0.0}
+    assert document["comparison"] is None
+    values = document["gate_values"]
+    assert [values[f"{m}_difference_low"] for m in ("pr_auc", "recall", "precision")] == [0, 0, 0]
+    assert document["decision"] == {
+        "verdict": "pass",
+        "passed": 1,
+        "reason": "every gate passed",
+        "checks": document["decision"]["checks"],
+    }
     assert document["challenger"]["is_new"] == 1
     assert "No approved champion yet" in (tmp_path / "champion_vs_challenger.md").read_text()
 
 
-def test_floors_are_the_champion_rescored_on_this_split_less_the_regression(
+def test_the_champion_is_rescored_on_this_split_and_a_worse_challenger_fails_paired(
     aws, data, tmp_path
 ) -> None:
     from ml.evaluate import evaluate_scores, score_frame
@@ -94,12 +106,41 @@ def test_floors_are_the_champion_rescored_on_this_split_less_the_regression(
     document = run(aws, data["bad"], data["test"], tmp_path)
     y, scores, threshold = score_frame(data["good"], read_table(data["test"]))
     expected = evaluate_scores(y, scores, threshold)["binary_classification_metrics"]
-    champion_pr_auc = expected["pr_auc"]["value"]
-    assert document["champion"]["pr_auc"] == pytest.approx(champion_pr_auc)
-    assert document["floors"]["pr_auc"] == pytest.approx(champion_pr_auc - 0.05, abs=1e-6)
-    assert document["challenger"]["pr_auc"] < document["floors"]["pr_auc"]
+    assert document["champion"]["pr_auc"] == pytest.approx(expected["pr_auc"]["value"])
+    pr_auc = document["comparison"]["metrics"]["pr_auc"]
+    assert pr_auc["champion"] == pytest.approx(expected["pr_auc"]["value"])
+    assert pr_auc["high"] < -GATES.margin_pr_auc  # trained on shuffled labels: clearly worse
+    assert document["gate_values"]["pr_auc_difference_low"] == pytest.approx(pr_auc["low"])
+    assert document["decision"]["passed"] == 0
+    assert "pr_auc" in document["decision"]["reason"] and "\n" not in document["decision"]["reason"]
     saved = json.loads((tmp_path / "champion.json").read_text())
-    assert saved["floors"] == document["floors"]
+    assert saved["gate_values"] == document["gate_values"]
+
+
+def test_the_definitions_conditions_agree_with_the_steps_decision(aws, data, tmp_path) -> None:
+    from ops.local.run_state import RunState, condition_holds
+    from pipelines.definitions.gates import gate_conditions
+    from tests.factories import make_spec
+
+    spec = make_spec(gates=GATES)
+    documents = [run(aws, data["good"], data["test"], tmp_path / "first")]
+    register_champion(*aws, data["good"])
+    documents += [
+        run(aws, data["bad"], data["test"], tmp_path / "worse"),
+        run(aws, data["good"], data["test"], tmp_path / "same"),
+        run(aws, data["good"], data["test"], tmp_path / "strict", Gates(min_test_positives=10_000)),
+    ]
+    for document in documents:
+        strict = document["gates"]["min_test_positives"] == 10_000
+        state = RunState({}, {}, property_files={("Champion", "ChampionReport"): document})
+        holds = all(
+            condition_holds(state, c)
+            for c in gate_conditions(
+                make_spec(gates=Gates(min_test_positives=10_000)) if strict else spec
+            )
+        )
+        assert holds == bool(document["decision"]["passed"])
+    assert [d["decision"]["passed"] for d in documents] == [1, 0, 1, 0]
 
 
 def test_report_shows_both_pr_curves_in_one_plot(aws, data, tmp_path) -> None:
@@ -112,6 +153,8 @@ def test_report_shows_both_pr_curves_in_one_plot(aws, data, tmp_path) -> None:
     assert arn in report and "(dataset abc123)" in report
     assert "![Precision-recall curves of champion and challenger](pr_curves.png)" in report
     assert "| pr_auc |" in report
+    assert "**Decision: the challenger is not registered.**" in report
+    assert "95% interval" in report and "resolves a difference" in report
 
 
 def test_a_challenger_the_group_already_holds_is_not_new(aws, data, tmp_path) -> None:

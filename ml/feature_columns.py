@@ -1,0 +1,74 @@
+"""A request's feature columns as numpy arrays, read by the model as it reads a DataFrame.
+
+Building a pandas DataFrame costs about 0.3 ms, as much as scoring one row, so
+the server hands the model these arrays instead: the model's encoder
+(``ml.features.TransactionEncoder``) reads a table by ``columns``, ``len`` and
+``table[name].to_numpy(dtype)``, which this class answers for plain arrays.
+The scores are the same as for the DataFrame ``input_fn`` builds (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml import schema
+
+FEATURES = tuple(schema.FEATURE_COLUMNS)
+
+
+class Column:
+    """One column's values, converted as ``pandas.Series.to_numpy`` converts them."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def to_numpy(self, dtype: Any = None) -> np.ndarray:
+        return np.asarray(self.values, dtype=dtype)
+
+    @property
+    def array(self) -> np.ndarray:
+        """The values, as ``pandas.Series.array`` gives a column's own array."""
+        return self.values
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.asarray(self.values, dtype=dtype)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self) -> Any:
+        return iter(self.values.tolist())
+
+
+class FeatureColumns:
+    """The feature columns of some rows, each a numpy array of the same length."""
+
+    __slots__ = ("arrays", "rows")
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.arrays = dict(arrays)
+        self.rows = len(next(iter(self.arrays.values()))) if self.arrays else 0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.arrays)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows, len(self.arrays)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, name: str) -> Column:
+        return Column(self.arrays[name])
+
+    def frame(self) -> pd.DataFrame:
+        """The same columns as a DataFrame, in schema order."""
+        return pd.DataFrame(self.arrays, columns=list(FEATURES))

@@ -1,0 +1,295 @@
+"""Request bodies read into feature columns, every malformed one refused with a 4xx and a fix.
+
+``text/csv``: rows of the feature columns in schema order, an optional header
+naming them. ``application/json``: ``{"instances": [...]}`` of objects or
+arrays, or a single object. Small CSV bodies go through Python's csv module,
+larger ones through Arrow's C++ reader (faster past about a hundred rows);
+both give the same columns and the same messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ml.errors import MlopsError
+from ml.feature_columns import FEATURES, FeatureColumns
+from ml.schema import NUMERIC_FEATURES
+
+MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
+CSV = "text/csv"
+JSON = "application/json"
+NUMERIC = frozenset(NUMERIC_FEATURES)
+CSV_HEADER = ",".join(FEATURES[:2]).encode()
+# Below this size (about a hundred rows) Python's csv module beats Arrow's fixed cost.
+SMALL_CSV_CHARS = 16_384
+SHOWN_CHARS = 40  # of a bad value, in a message
+PLAIN_NUMBERS = frozenset({float, int, str})  # what numpy converts as Python's float() does
+
+
+class RequestError(MlopsError):
+    """A request the client must fix; ``status`` is the HTTP status to answer with."""
+
+    status = 400
+
+
+class UnsupportedMediaTypeError(RequestError):
+    """Content type other than CSV or JSON."""
+
+    status = 415
+
+
+class NotAcceptableError(RequestError):
+    """Accept header asks for a format the model cannot answer in."""
+
+    status = 406
+
+
+class PayloadTooLargeError(RequestError):
+    """Body over the size limit."""
+
+    status = 413
+
+
+def media_type(header: str | None) -> str:
+    """The bare media type of a Content-Type or Accept value, lower case."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def parse_columns(request_body: bytes | str, request_content_type: str | None) -> FeatureColumns:
+    """The feature columns of a request body, every value checked."""
+    kind, text = request_text(request_body, request_content_type)
+    if kind == JSON:
+        instances = json_instances(text)
+        if set(map(type, instances)) == {dict}:
+            return columns_from_objects(instances)
+        return columns_from_rows(json_rows(text, instances))
+    if len(text) <= SMALL_CSV_CHARS:
+        return columns_from_rows(csv_rows(text))
+    return _arrow_columns(text.encode())
+
+
+def request_text(request_body: bytes | str, request_content_type: str | None) -> tuple[str, str]:
+    """The media type and text of a request, refusing what the model cannot read."""
+    kind = media_type(request_content_type)
+    if kind not in (CSV, JSON):
+        raise UnsupportedMediaTypeError(
+            f"content type {kind or '(none)'!r} is not supported; send {CSV} or {JSON}"
+        )
+    if len(request_body) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(
+            f"body is {len(request_body)} bytes; the limit is {MAX_BODY_BYTES}"
+        )
+    try:
+        text = request_body.decode("utf-8") if isinstance(request_body, bytes) else request_body
+    except UnicodeDecodeError:
+        raise RequestError("body is not UTF-8 text; encode the request as UTF-8") from None
+    if not text.strip():
+        raise RequestError("empty body; send at least one row")
+    return kind, text
+
+
+def csv_rows(text: str) -> list[list[Any]]:
+    """Rows of a small CSV body, checked for the column count."""
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    if rows and rows[0][:2] == list(FEATURES[:2]):
+        rows = rows[1:]  # an optional header naming the columns
+    if not rows:
+        raise RequestError("no data rows in the CSV body")
+    for number, row in enumerate(rows, 1):
+        if len(row) != len(FEATURES):
+            raise RequestError(
+                f"row {number}: {len(row)} values, expected {len(FEATURES)}: " + ", ".join(FEATURES)
+            )
+    return rows
+
+
+def json_instances(text: str) -> list[Any]:
+    """The instances of a JSON body: ``{"instances": [...]}``, a list, or one object."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestError(f"body is not valid JSON: {error.msg} at position {error.pos}") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise RequestError("JSON body holds an integer too long to read; send numbers") from None
+    except RecursionError:
+        raise RequestError(
+            'JSON body nests too deeply; send {"instances": [...]} of flat objects or arrays'
+        ) from None
+    if isinstance(payload, dict):
+        payload = payload.get("instances", [payload])
+    if not isinstance(payload, list) or not payload:
+        raise RequestError('JSON body must be {"instances": [...]} with at least one instance')
+    return payload
+
+
+def json_rows(text: str, instances: list[Any] | None = None) -> list[list[Any]]:
+    """Rows of a JSON body in schema order, each instance checked for its fields."""
+    rows = []
+    for number, item in enumerate(json_instances(text) if instances is None else instances, 1):
+        if isinstance(item, dict):
+            rows.append(_object_row(item, number))
+        elif isinstance(item, list) and len(item) == len(FEATURES):
+            rows.append(item)
+        else:
+            raise RequestError(
+                f"instance {number} must be an object or a list of {len(FEATURES)} values: "
+                + ", ".join(FEATURES)
+            )
+    return rows
+
+
+def _object_row(item: dict[str, Any], number: int) -> list[Any]:
+    try:
+        return [item[name] for name in FEATURES]
+    except KeyError:
+        missing = [name for name in FEATURES if name not in item]
+        raise RequestError(f"instance {number} lacks {', '.join(missing)}") from None
+
+
+def columns_from_objects(instances: list[dict[str, Any]]) -> FeatureColumns:
+    """Columns of JSON objects, gathered field by field (no row lists in between)."""
+    try:
+        gathered = {name: [item[name] for item in instances] for name in FEATURES}
+    except KeyError:
+        for number, item in enumerate(instances, 1):
+            _object_row(item, number)
+        raise
+    return _columns(gathered)
+
+
+def columns_from_rows(rows: list[list[Any]]) -> FeatureColumns:
+    """Columns of rows in schema order: numbers as floats, categories as stripped strings."""
+    return _columns(dict(zip(FEATURES, zip(*rows, strict=True), strict=True)))
+
+
+def _columns(values: Mapping[str, Sequence[Any]]) -> FeatureColumns:
+    return FeatureColumns(
+        {
+            name: _numbers(name, column) if name in NUMERIC else _categories(name, column)
+            for name, column in values.items()
+        }
+    )
+
+
+def check_values(rows: list[list[Any]]) -> None:
+    """Refuse the first value ``columns_from_rows`` would refuse, without building columns."""
+    for position, name in enumerate(FEATURES):
+        check = _number if name in NUMERIC else _category
+        for number, row in enumerate(rows, 1):
+            check(name, row[position], number)
+
+
+def _numbers(name: str, values: Sequence[Any]) -> np.ndarray:
+    try:
+        if not set(map(type, values)) <= PLAIN_NUMBERS:
+            raise TypeError  # booleans, nulls, lists, objects: find and name the bad one
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        array = np.array([_number(name, v, i) for i, v in enumerate(values, 1)], dtype=np.float64)
+    _require_finite(name, array)
+    return array
+
+
+def _number(name: str, value: Any, number: int) -> float:
+    """A finite number, or the error that says which row holds what instead."""
+    result = _as_float(value)
+    if result is None:
+        raise RequestError(f"row {number}: {name} must be a number, got {_shown(value)}")
+    if not math.isfinite(result):
+        raise RequestError(f"row {number}: {name} must be a finite number, not empty, NaN or inf")
+    return result
+
+
+def _as_float(value: Any) -> float | None:
+    """The value as a float (a number too large for one is infinite), or None if not a number."""
+    if isinstance(value, bool | dict | list) or value is None:
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+    except (TypeError, ValueError):
+        return None
+
+
+def _categories(name: str, values: Sequence[Any]) -> np.ndarray:
+    try:
+        return np.array([value.strip() for value in values], dtype=object)  # all text: usual
+    except AttributeError:
+        return np.array([_category(name, v, i) for i, v in enumerate(values, 1)], dtype=object)
+
+
+def _category(name: str, value: Any, number: int) -> str:
+    """A category as text: a number or null is read as its text (an unseen category)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list | dict):
+        raise RequestError(f"row {number}: {name} must be a text value, got {_shown(value)}")
+    return str(value)
+
+
+def _shown(value: Any) -> str:
+    """A bad value as a message shows it: short, and never a nested structure."""
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "an object"
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def _require_finite(name: str, values: np.ndarray) -> None:
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0]) + 1
+        raise RequestError(f"row {bad}: {name} must be a finite number, not empty, NaN or inf")
+
+
+def _arrow_columns(data: bytes) -> FeatureColumns:
+    """Parse CSV rows with Arrow's C++ reader; an optional header row is skipped."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    header = data.lstrip()[: len(CSV_HEADER)] == CSV_HEADER
+    types = {name: pa.float64() if name in NUMERIC else pa.string() for name in FEATURES}
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(
+                column_names=list(FEATURES), skip_rows=int(header), use_threads=False
+            ),
+            convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as error:
+        raise RequestError(_arrow_message(str(error))) from None
+    if table.num_rows == 0:
+        raise RequestError("no data rows in the CSV body")
+    arrays: dict[str, np.ndarray] = {}
+    for name in FEATURES:
+        column = table.column(name)
+        if name in NUMERIC:
+            arrays[name] = column.to_numpy().astype(np.float64, copy=False)
+            _require_finite(name, arrays[name])
+        else:
+            arrays[name] = column.to_numpy().astype(object, copy=False)
+    return FeatureColumns(arrays)
+
+
+def _arrow_message(text: str) -> str:
+    """Arrow's parse errors, reworded to say which row or column to fix."""
+    row = re.search(r"Row #(\d+)", text)
+    where = f"row {row.group(1)}: " if row else ""
+    count = re.search(r"Expected (\d+) columns?, got (\d+)", text)
+    if count:
+        return f"{where}{count.group(2)} values, expected {len(FEATURES)}: " + ", ".join(FEATURES)
+    value = re.search(r"column #(\d+).*invalid value '([^']*)'", text)
+    if value:
+        name = FEATURES[int(value.group(1))]
+        return f"{where}{name} must be a number, got {value.group(2)!r}"
+    return "malformed CSV: " + text.splitlines()[0][:200]
