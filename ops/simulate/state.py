@@ -103,6 +103,7 @@ class Sim:
         """The model a package names, loaded as the endpoint loads it (cached by ARN)."""
         if package_arn not in self.models:
             from ml.inference import model_fn
+            from ml.model_artifact import TARBALL
             from pipelines.jobs.capture_window import model_data_url
             from pipelines.s3 import split_s3_uri
 
@@ -110,7 +111,7 @@ class Sim:
             bucket, key = split_s3_uri(url)
             folder = self.work_dir / "models" / package_arn.rsplit("/", 1)[-1]
             folder.mkdir(parents=True, exist_ok=True)
-            self.clients.s3.download_file(bucket, key, str(folder / "model.tar.gz"))
+            self.clients.s3.download_file(bucket, key, str(folder / TARBALL))
             self.models[package_arn] = model_fn(folder)
         return self.models[package_arn]
 
