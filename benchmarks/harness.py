@@ -114,14 +114,16 @@ def bench_model(rows: int = 1_000_000) -> Path:
 
 
 def describe_model(model_dir: Path) -> str:
-    """What the benchmarks' model is: its training rows and trees."""
+    """What the benchmarks' model is: its training rows, and its trees or its kind."""
     import json
 
     from ml.model_artifact import METADATA_FILE
 
     training = json.loads((model_dir / METADATA_FILE).read_text())["training"]
     rows = training["train_rows"] + training["validation_rows"]
-    return f"model: trained on {rows:,} generated rows, {training['iterations']} trees"
+    kind = training.get("model", "gradient_boosting")
+    size = f"{training['iterations']} trees" if kind == "gradient_boosting" else kind
+    return f"model: trained on {rows:,} generated rows, {size}"
 
 
 def cpu_seconds(pid: int) -> float:

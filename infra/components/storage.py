@@ -18,36 +18,17 @@ import pulumi_aws as aws
 from infra.components.bucket_policy import secure_bucket_policy
 from infra.components.context import StackContext, policy_json
 from infra.components.key_policy import KEY_USE_ACTIONS, stack_key_policy
+from infra.components.lifecycle import (
+    UNREGISTERED_DATASET_COPIES,
+    ExpiringPrefix,
+    ExpiringTagged,
+    lifecycle_rules,
+    tagged_expiration,
+)
 from infra.config import Storage as StorageSettings
 
 READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
 WRITE_ACTIONS = ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
-
-
-@dataclass(frozen=True)
-class ExpiringPrefix:
-    """Objects under ``prefix`` expire after ``days`` (their old versions too)."""
-
-    prefix: str
-    days: int
-
-
-@dataclass(frozen=True)
-class ExpiringTagged:
-    """Objects under ``prefix`` tagged ``key=value`` expire ``days`` after they were written."""
-
-    rule_id: str
-    prefix: str
-    key: str
-    value: str
-    days: int
-
-
-# The Dataset step's retention sweep tags the dataset copies no registered package names
-# (pipelines/jobs/dataset_retention.py); they are older than storage.rawExpirationDays by then.
-UNREGISTERED_DATASET_COPIES = ExpiringTagged(
-    "expire-unregistered-dataset-copies", "datasets/objects/", "retention", "expired", 1
-)
 
 
 @dataclass
@@ -73,16 +54,6 @@ class StackStorageArgs:
     """How long what the buckets hold is kept, and whether a stack may be emptied."""
 
     settings: StorageSettings
-
-
-def _tagged_expiration(item: ExpiringTagged) -> dict[str, Any]:
-    """A rule of its own, so the prefix rules and the old-version rule stay as they are."""
-    return {
-        "id": item.rule_id,
-        "status": "Enabled",
-        "filter": {"and_": {"prefix": item.prefix, "tags": {item.key: item.value}}},
-        "expiration": {"days": item.days},
-    }
 
 
 class StackStorage(pulumi.ComponentResource):
@@ -200,8 +171,8 @@ class StackStorage(pulumi.ComponentResource):
             aws.s3.BucketLifecycleConfiguration(
                 f"{logical}-lifecycle",
                 bucket=bucket.id,
-                rules=self._lifecycle_rules(expiring or [])
-                + [_tagged_expiration(item) for item in expiring_tagged or []],
+                rules=lifecycle_rules(self._settings, expiring or [])
+                + [tagged_expiration(item) for item in expiring_tagged or []],
                 opts=self._bucket_child(secure),
             ),
         ]
@@ -277,40 +248,6 @@ class StackStorage(pulumi.ComponentResource):
             rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
             opts=self._bucket_child(secure),
         )
-
-    def _lifecycle_rules(self, expiring: list[ExpiringPrefix]) -> list[Any]:
-        """Old versions expire (after moving to STANDARD_IA when the stack says so); prefixes too.
-
-        S3 refuses a rule whose noncurrent expiration is not later than its transition
-        (``InvalidArgument``); the config refuses such a pair before this runs.
-        """
-        settings = self._settings
-        old_versions: dict[str, Any] = {
-            "id": "abort-incomplete-uploads-and-expire-old-versions",
-            "status": "Enabled",
-            "filter": {"prefix": ""},
-            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-            "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_version_days},
-        }
-        if settings.infrequent_access_after_days is not None:
-            old_versions["id"] = "abort-incomplete-uploads-and-tier-old-versions"
-            old_versions["noncurrent_version_transitions"] = [
-                {
-                    "noncurrent_days": settings.infrequent_access_after_days,
-                    "storage_class": "STANDARD_IA",
-                },
-            ]
-        rules: list[Any] = [old_versions]
-        for item in expiring:
-            rules.append(
-                {
-                    "id": f"expire-{item.prefix.strip('/') or 'all'}",
-                    "status": "Enabled",
-                    "filter": {"prefix": item.prefix},
-                    "expiration": {"days": item.days},
-                }
-            )
-        return rules
 
     # Grants: IAM lives next to the resource that needs it.
 

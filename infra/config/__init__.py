@@ -1,6 +1,6 @@
 """The stack config: one typed model of a stack's ``mlops`` namespace, its defaults and files.
 
-``model`` holds StackConfig and its sections (``serving``, ``alerts`` and
+``model`` holds StackConfig and its sections (``serving``, ``alerts``, ``training`` and
 ``delivery`` hold the larger ones, ``base`` the shared building blocks),
 ``defaults`` each environment's typed, safe defaults, ``stack_file`` reading
 and editing a stack file (``safe_yaml`` its YAML, with limits), ``overrides``
@@ -41,11 +41,9 @@ from infra.config.loading import (
 )
 from infra.config.model import (
     FeatureStore,
-    Gates,
     Monitoring,
     Network,
     ObjectLock,
-    Pipeline,
     Quality,
     StackConfig,
     Storage,
@@ -65,6 +63,7 @@ from infra.config.serving import (
     Serverless,
     Serving,
 )
+from infra.config.training import Gates, Pipeline
 
 __all__ = [
     "ARN_HINT",

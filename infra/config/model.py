@@ -16,25 +16,22 @@ from pydantic.alias_generators import to_camel
 from infra.config import errors as config_errors
 from infra.config.alerts import Budget, EmailAddress, HttpsEndpoint
 from infra.config.base import (
-    DURATION_HINT,
-    INSTANCE_HINT,
     NAMESPACE,
     REGION_HINT,
     AwsRegion,
     ConfigError,
     ConfigValueError,
     Environment,
-    IsoDuration,
     ResourceId,
     ScheduleExpression,
     Section,
-    TimeZone,
 )
 from infra.config.delivery import Delivery
 from infra.config.feedback import Feedback, evaluation_limit, schedule_period_seconds
 from infra.config.network_ids import network_problem
 from infra.config.serving import Kubernetes, Serving
 from infra.config.stack_rules import check_accepted_by_aws
+from infra.config.training import GATES_RENAMED, Pipeline
 
 
 class TerraformState(Section):
@@ -158,64 +155,6 @@ class FeatureStore(Section):
     version: int = Field(default=1, ge=1, le=999)
     online_store: bool = True
     online_ttl_days: int | None = Field(default=None, ge=1, le=3650)
-
-
-class Margins(Section):
-    """How much worse than the champion a challenger may be, per metric, and still register.
-
-    The challenger registers when the low end of the 95% interval of its
-    difference from the champion (paired bootstrap on the same test rows) stays
-    above minus the margin. A margin below what the test split resolves (the
-    Champion step's report states it) makes an equal challenger fail often.
-    """
-
-    pr_auc: float = Field(default=0.05, gt=0, le=1)
-    recall: float = Field(default=0.1, gt=0, le=1)
-    precision: float = Field(default=0.15, gt=0, le=1)
-
-
-GATES_RENAMED = {
-    "maxRegression": "replaced by margins (prAuc, recall, precision): non-inferiority "
-    "margins against the champion's interval, e.g. margins: {prAuc: 0.05}",
-    "minRecallAtPrecision": "replaced by minRecall and minPrecision, gated at the model's "
-    "own decision threshold",
-}
-
-
-class Gates(Section):
-    """What a challenger must show to be registered: evidence, floors, non-inferiority."""
-
-    min_pr_auc: float = Field(default=0.5, ge=0, le=1)
-    min_precision: float = Field(default=0.5, ge=0, le=1)
-    min_recall: float = Field(default=0.1, ge=0, le=1)
-    min_test_positives: int = Field(default=30, ge=1, le=1_000_000)
-    margins: Margins = Margins()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_gates(cls, values: Any) -> Any:
-        if isinstance(values, dict):
-            for key, hint in GATES_RENAMED.items():
-                if key in values:
-                    raise ConfigValueError(key, values[key], hint)
-        return values
-
-
-class Pipeline(Section):
-    schedule: ScheduleExpression = "rate(1 hour)"
-    schedule_enabled: bool = True
-    schedule_timezone: TimeZone = "UTC"
-    processing_instance_type: str = Field(
-        default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
-    )
-    training_instance_type: str = Field(
-        default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description=INSTANCE_HINT
-    )
-    approval_status: Literal["Approved", "PendingManualApproval"] = "PendingManualApproval"
-    # SageMaker's CacheConfig ExpireAfter: the string goes into the pipeline definition as is.
-    cache_expiry: IsoDuration = Field(default="P30D", description=DURATION_HINT)
-    max_retry_attempts: int = Field(default=5, ge=1, le=20)
-    gates: Gates = Gates()
 
 
 REMOVED_QUALITY_FLOORS = {

@@ -185,7 +185,7 @@ def test_the_tagged_rule_is_a_lifecycle_rule_s3_accepts() -> None:
     import botocore.session
     from botocore.validate import ParamValidator
 
-    from infra.components.storage import UNREGISTERED_DATASET_COPIES
+    from infra.components.lifecycle import UNREGISTERED_DATASET_COPIES
 
     rule = UNREGISTERED_DATASET_COPIES
 

@@ -32,17 +32,27 @@ SDK_BUCKET = "sagemaker-us-east-1-123456789012"
 
 def sdk_definition(spec: TrainingPipelineSpec) -> str:
     """The definition as ``Pipeline.definition()`` writes it (run inside moto's ``mock_aws``)."""
-    from sagemaker.core.workflow.conditions import (
-        ConditionEquals,
-        ConditionGreaterThanOrEqualTo,
-        ConditionLessThanOrEqualTo,
-    )
-    from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
-    from sagemaker.mlops.workflow import ConditionStep, FailStep, Pipeline
+    from sagemaker.mlops.workflow import Pipeline
 
     session = PipelineSession(default_bucket=SDK_BUCKET)
+    params = _sdk_parameters(spec)
+    reference = {step["Name"]: step for step in flatten_steps({"Steps": build_steps(spec)})}
+    steps = _job_steps(reference, spec, params, session)
+    check_new = _gate_steps(reference, params)
+    pipeline = Pipeline(
+        name=spec.pipeline_name,
+        parameters=list(params.values()),
+        steps=[*steps, check_new],
+        sagemaker_session=session,
+    )
+    return str(pipeline.definition())
+
+
+def _sdk_parameters(spec: TrainingPipelineSpec) -> dict[str, Any]:
+    """The SDK's parameter objects for the builder's parameters, by name."""
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+
     params: dict[str, Any] = {}
     for item in parameters(spec):
         if item["Type"] == "Float":
@@ -51,19 +61,21 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
             params[item["Name"]] = ParameterString(
                 item["Name"], default_value=item["DefaultValue"], enum_values=item.get("EnumValues")
             )
-    reference = {step["Name"]: step for step in flatten_steps({"Steps": build_steps(spec)})}
+    return params
+
+
+def _job_steps(
+    reference: dict[str, Any], spec: TrainingPipelineSpec, params: dict[str, Any], session: Any
+) -> list[Any]:
+    """The job steps, Dataset to Champion, wired as the builder wires them."""
+    from sagemaker.core.workflow.functions import JsonGet
+
     dataset = _processing(reference["Dataset"], spec, params, session, DATASET_REPORT)
+    manifest = JsonGet(
+        step_name=dataset.name, property_file=DATASET_REPORT.name, json_path="manifest_uri"
+    )
     validate = _processing(
-        reference["Validate"],
-        spec,
-        params,
-        session,
-        VALIDATION_REPORT,
-        upstream={
-            "data": JsonGet(
-                step_name=dataset.name, property_file=DATASET_REPORT.name, json_path="manifest_uri"
-            )
-        },
+        reference["Validate"], spec, params, session, VALIDATION_REPORT, {"data": manifest}
     )
     features = _processing(
         reference["Features"],
@@ -74,43 +86,30 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
         upstream={"validated": _output(validate, "validated")},
     )
     train = _prebuilt(reference["Train"], "Training", "DescribeTrainingJobResponse")
-    model = train.properties.ModelArtifacts.S3ModelArtifacts
-    test = _output(features, "test")
+    scored = {
+        "model": train.properties.ModelArtifacts.S3ModelArtifacts,
+        "test": _output(features, "test"),
+    }
     evaluate = _processing(
-        reference["Evaluate"],
-        spec,
-        params,
-        session,
-        EVALUATION_REPORT,
-        upstream={"model": model, "test": test},
+        reference["Evaluate"], spec, params, session, EVALUATION_REPORT, upstream=scored
     )
     champion = _processing(
-        reference["Champion"],
-        spec,
-        params,
-        session,
-        CHAMPION_REPORT,
-        upstream={"model": model, "test": test},
+        reference["Champion"], spec, params, session, CHAMPION_REPORT, upstream=scored
     )
-    reports = {
-        "Dataset": DATASET_REPORT,
-        "Evaluate": EVALUATION_REPORT,
-        "Champion": CHAMPION_REPORT,
-        "Features": FEATURES_REPORT,
-    }
+    return [dataset, validate, features, train, evaluate, champion]
 
-    def value(item: Any) -> Any:
-        """The SDK object for one value of the builder's conditions and messages."""
-        if isinstance(item, dict) and "Std:JsonGet" in item:
-            found = item["Std:JsonGet"]
-            step = found["PropertyFile"]["Get"].split(".")[1]
-            return JsonGet(
-                step_name=step, property_file=reports[step].name, json_path=found["Path"]
-            )
-        if isinstance(item, dict) and "Get" in item:
-            return params[item["Get"].removeprefix("Parameters.")]
-        return item
 
+def _gate_steps(reference: dict[str, Any], params: dict[str, Any]) -> Any:
+    """CheckNewModel, holding CheckGates, holding RegisterModel or the Fail step."""
+    from sagemaker.core.workflow.conditions import (
+        ConditionEquals,
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo,
+    )
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.mlops.workflow import ConditionStep, FailStep
+
+    value = _sdk_value(params)
     gate = reference["CheckGates"]
     register = _prebuilt(
         gate["Arguments"]["IfSteps"][0], "RegisterModel", "DescribeModelPackageOutput"
@@ -138,7 +137,7 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
         else_steps=[fail],
     )
     new_model = reference["CheckNewModel"]
-    check_new = ConditionStep(
+    return ConditionStep(
         name=new_model["Name"],
         description=new_model["Description"],
         conditions=[
@@ -148,13 +147,31 @@ def sdk_definition(spec: TrainingPipelineSpec) -> str:
         if_steps=[condition],
         else_steps=[],
     )
-    pipeline = Pipeline(
-        name=spec.pipeline_name,
-        parameters=list(params.values()),
-        steps=[dataset, validate, features, train, evaluate, champion, check_new],
-        sagemaker_session=session,
-    )
-    return str(pipeline.definition())
+
+
+def _sdk_value(params: dict[str, Any]) -> Any:
+    """A converter from one value of the builder's conditions and messages to its SDK object."""
+    from sagemaker.core.workflow.functions import JsonGet
+
+    reports = {
+        "Dataset": DATASET_REPORT,
+        "Evaluate": EVALUATION_REPORT,
+        "Champion": CHAMPION_REPORT,
+        "Features": FEATURES_REPORT,
+    }
+
+    def value(item: Any) -> Any:
+        if isinstance(item, dict) and "Std:JsonGet" in item:
+            found = item["Std:JsonGet"]
+            step = found["PropertyFile"]["Get"].split(".")[1]
+            return JsonGet(
+                step_name=step, property_file=reports[step].name, json_path=found["Path"]
+            )
+        if isinstance(item, dict) and "Get" in item:
+            return params[item["Get"].removeprefix("Parameters.")]
+        return item
+
+    return value
 
 
 def _output(step: Any, name: str) -> Any:
@@ -200,14 +217,6 @@ def _processing(
 ) -> Any:
     """A ``ProcessingStep`` from ``Processor.run``, configured as the builder configures it."""
     from sagemaker.core.processing import Processor
-    from sagemaker.core.shapes import (
-        ProcessingInput,
-        ProcessingOutput,
-        ProcessingS3Input,
-        ProcessingS3Output,
-    )
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.properties import PropertyFile
     from sagemaker.mlops.workflow import CacheConfig, ProcessingStep
 
@@ -226,51 +235,14 @@ def _processing(
         env=arguments["Environment"],
     )
 
-    def source(name: str, uri: Any) -> Any:
-        return (upstream or {}).get(name, uri)
-
     def argument(item: Any) -> Any:
         if isinstance(item, dict) and "Get" in item:
             return params[item["Get"].removeprefix("Parameters.")]
         return item
 
-    def destination(uri: Any) -> Any:
-        if not isinstance(uri, dict):
-            return uri
-        values = [
-            ExecutionVariables.PIPELINE_EXECUTION_ID if isinstance(v, dict) else v
-            for v in uri["Std:Join"]["Values"]
-        ]
-        return Join(on="/", values=values)
-
-    inputs = [
-        ProcessingInput(
-            input_name=item["InputName"],
-            s3_input=ProcessingS3Input(
-                s3_uri=source(item["InputName"], item["S3Input"]["S3Uri"]),
-                local_path=item["S3Input"]["LocalPath"],
-                s3_data_type=item["S3Input"]["S3DataType"],
-                s3_input_mode="File",
-                s3_data_distribution_type="FullyReplicated",
-                s3_compression_type="None",
-            ),
-        )
-        for item in arguments.get("ProcessingInputs", [])
-    ]
-    outputs = [
-        ProcessingOutput(
-            output_name=item["OutputName"],
-            s3_output=ProcessingS3Output(
-                s3_uri=destination(item["S3Output"]["S3Uri"]),
-                local_path=item["S3Output"]["LocalPath"],
-                s3_upload_mode="EndOfJob",
-            ),
-        )
-        for item in arguments["ProcessingOutputConfig"]["Outputs"]
-    ]
     step_args = processor.run(
-        inputs=inputs,
-        outputs=outputs,
+        inputs=_processing_inputs(arguments, upstream or {}),
+        outputs=_processing_outputs(arguments),
         arguments=[argument(item) for item in app["ContainerArguments"]],
     )
     cache = reference["CacheConfig"]
@@ -286,6 +258,54 @@ def _processing(
         ),
         retry_policies=_retry_policies(spec),
     )
+
+
+def _processing_inputs(arguments: dict[str, Any], upstream: dict[str, Any]) -> list[Any]:
+    """The step's inputs, an upstream step's property in place of a literal URI where given."""
+    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+    return [
+        ProcessingInput(
+            input_name=item["InputName"],
+            s3_input=ProcessingS3Input(
+                s3_uri=upstream.get(item["InputName"], item["S3Input"]["S3Uri"]),
+                local_path=item["S3Input"]["LocalPath"],
+                s3_data_type=item["S3Input"]["S3DataType"],
+                s3_input_mode="File",
+                s3_data_distribution_type="FullyReplicated",
+                s3_compression_type="None",
+            ),
+        )
+        for item in arguments.get("ProcessingInputs", [])
+    ]
+
+
+def _processing_outputs(arguments: dict[str, Any]) -> list[Any]:
+    """The step's outputs, a URI joined with the execution id where the builder joins one."""
+    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+
+    def destination(uri: Any) -> Any:
+        if not isinstance(uri, dict):
+            return uri
+        values = [
+            ExecutionVariables.PIPELINE_EXECUTION_ID if isinstance(v, dict) else v
+            for v in uri["Std:Join"]["Values"]
+        ]
+        return Join(on="/", values=values)
+
+    return [
+        ProcessingOutput(
+            output_name=item["OutputName"],
+            s3_output=ProcessingS3Output(
+                s3_uri=destination(item["S3Output"]["S3Uri"]),
+                local_path=item["S3Output"]["LocalPath"],
+                s3_upload_mode="EndOfJob",
+            ),
+        )
+        for item in arguments["ProcessingOutputConfig"]["Outputs"]
+    ]
 
 
 def _prebuilt(reference: dict[str, Any], step_type: str, shape: str) -> Any:
