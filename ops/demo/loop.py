@@ -285,15 +285,13 @@ def serving(plan: Plan) -> tuple[str, str]:
 
 def retrain_through_gate(sagemaker: Any, plan: Plan, result: LoopResult, console: Console) -> None:
     """The planned training pipeline in moto; the alarm delivered twice to the planned gate."""
-    import boto3
-
+    from ops.aws import aws_session
     from ops.local.gate_emulation import emulate_gate
     from pipelines.lambdas.retrain_gate import handle_alarm
 
-    dynamodb = boto3.client(
-        "dynamodb",
-        region_name=sagemaker.meta.region_name,
-        endpoint_url=sagemaker.meta.endpoint_url,
+    endpoint = sagemaker.meta.endpoint_url
+    dynamodb = aws_session(sagemaker.meta.region_name, endpoint).client(
+        "dynamodb", endpoint_url=endpoint
     )
     try:
         settings = emulate_gate(dynamodb, plan)
