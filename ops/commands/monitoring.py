@@ -30,8 +30,7 @@ def publish_drift_command(
     endpoint_url: EndpointUrlOption = None,
 ) -> None:
     """Send a drift report's PSI and CDF-distance figures to CloudWatch (namespace mlops/drift)."""
-    import boto3
-
+    from ops.aws import aws_session
     from pipelines.jobs.drift_publish import DriftReportError, publish_drift
     from pipelines.metrics import DRIFT_NAMESPACE
 
@@ -45,6 +44,6 @@ def publish_drift_command(
         raise DriftReportError(
             f"{report}: not JSON; pass the file written by 'mlops drift --out'"
         ) from None
-    cloudwatch = boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint_url)
+    cloudwatch = aws_session(region, endpoint_url).client("cloudwatch", endpoint_url=endpoint_url)
     sent = publish_drift(document, stack=stack, endpoint=endpoint, cloudwatch=cloudwatch)
     typer.echo(f"published {sent} drift metric values to {DRIFT_NAMESPACE} for {stack}/{endpoint}")

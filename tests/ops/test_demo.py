@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -45,6 +46,12 @@ class DemoRun:
         return json.loads((self.work_dir / "report" / "loop.json").read_text())
 
 
+def without_aws_credentials() -> dict[str, str]:
+    """The environment of a new user's shell: no AWS credentials, no AWS config files."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    return {**env, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     work_dir = tmp_path_factory.mktemp("demo")
@@ -62,6 +69,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
             TRAFFIC,
         ],
         cwd=REPO,
+        env=without_aws_credentials(),
         capture_output=True,
         text=True,
         check=False,
