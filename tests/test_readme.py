@@ -35,6 +35,8 @@ NOT_RUN = {
     "make bench": "every benchmark, minutes of wall time, not a check; "
     "tests/test_benchmarks.py runs the harness and the scripts list",
     ".venv/bin/python benchmarks/serving.py": "a benchmark, minutes of wall time, not a check",
+    ".venv/bin/python benchmarks/simulate.py": "a benchmark: a simulated week, minutes of wall "
+    "time; tests/ops/simulate/ runs the short scenario",
 }
 SCRIPT_SECONDS = 540
 

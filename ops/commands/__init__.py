@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "ops.commands.monitoring",
     "ops.commands.smoke",
     "ops.commands.demo",
+    "ops.commands.simulate",
 )
 
 

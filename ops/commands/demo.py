@@ -3,10 +3,12 @@
 Against one AWS emulator: data with a corrupted drop is validated (the bad
 file quarantined with its reason) and trains a model in dev; it is deployed
 and promoted to staging and prod; every stack is planned, scanned and priced
-from the pinned stack files; drifted traffic is captured at prod's endpoint,
-the drift job measures it and the drift alarm fires; the alarm retrains through
-the cool-down gate, and the retraining run is gated against the champion. The
-stages live in ``ops.demo.loop``, the report in ``ops.demo.report``.
+from the pinned stack files; then prod runs for a few simulated hours
+(``mlops simulate``'s ``demo`` scenario): traffic drifts, the drift alarm
+fires, the alarm retrains through the cool-down gate, the retraining run is
+gated against the champion, approved, pinned by a reviewed pull request and
+rolled out by the planned canary. The stages live in ``ops.demo.loop``, the
+report in ``ops.demo.report``.
 """
 
 from __future__ import annotations
@@ -47,8 +49,11 @@ def demo(
         ),
     ] = 100_000,
     traffic: Annotated[
-        int, typer.Option("--traffic", min=100, help="Requests of drifted traffic captured.")
-    ] = 3_000,
+        int,
+        typer.Option(
+            "--traffic", min=100, help="Requests captured at prod's endpoint per simulated hour."
+        ),
+    ] = 400,
 ) -> None:
     """Run the loop offline: data, release, drift, alarm, retraining; write one report."""
     from ml.errors import MlopsError

@@ -5,21 +5,19 @@
    ``quarantine/`` prefix, never deleted) and trains on the good one.
 2. **release**: the registered model is deployed to dev and promoted to
    staging and prod, each copy approved; every stack is then planned from its
-   pinned file, scanned and priced. Offline the prod "canary" is the planned
-   deployment config (blue/green canary with its rollback alarms): moto has
-   no ``UpdateEndpoint``, so no traffic shifts.
-3. **traffic**: drifted requests answered by the prod-pinned model, written in
-   SageMaker's capture format under the prod monitoring bucket's capture prefix.
-4. **drift job**: the prod monitoring pipeline's Drift step, run as SageMaker
-   runs it (the local runner's container subprocess, the plan's arguments), then
-   the planned drift alarm, created in moto, evaluated by ``alarm_eval``.
-5. **retrain gate**: the alarm's state change delivered twice to the cool-down
-   gate of the plan's retrain function: one start, one refusal.
-6. **retraining**: the prod training pipeline (the one the gate started, whose
-   execution moto only records) run locally on a new data drop: a new dataset
-   version, gated by the Champion step against prod's approved champion.
+   pinned file, scanned and priced.
+3. **monitoring in simulated time**: the ``demo`` scenario of ``mlops
+   simulate`` runs prod from its pinned file: hourly traffic captured at the
+   endpoint (drifted from its second hour), labels arriving late, the monitoring
+   pipeline on its schedule, the planned alarms judged, until the drift alarm.
+4. **retrain gate**: the alarm's state change, delivered twice through the
+   plan's rule to the retrain gate's handler: one start, one refusal.
+5. **retraining**: the run the gate started, walked by the local runner, gated
+   by its Champion step against prod's approved champion.
+6. **delivery**: the reviewer's approval, the pull request that pins the new
+   package, its review, and the planned canary, to the end of the scenario.
 
-Stages 3 and 4 live in ``ops.demo.monitoring``.
+Stages 3 to 6 stop the simulation at each point (``ops.demo.monitoring``).
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,30 +34,25 @@ from rich.console import Console
 from rich.table import Table
 
 from ml.errors import MlopsError
-from ops.demo.monitoring import (
-    DRIFT_SCENARIO,
-    DemoStageError,
-    evaluate_drift_alarm,
-    run_drift_step,
-    send_traffic,
-)
+from ops.demo.monitoring import DemoStageError
 
 if TYPE_CHECKING:
     from infra.plan.cost import CostEstimate
     from infra.plan.engine import Plan
     from infra.plan.scan import ScanResult
     from ops.local.pipeline_runner import LocalRun
+    from ops.simulate.engine import SimulationResult
 
 MONITORED = "prod"
 DEMO_STACK = "dev"
 # Per drop: the test split (latest 20%) then holds about 160 frauds, enough for the gates to
 # resolve a loss of 0.05 PR AUC or 0.1 recall against the champion (benchmarks/gates.py).
 DEFAULT_ROWS = 100_000
-DEFAULT_TRAFFIC = 3_000
+DEFAULT_TRAFFIC = 400  # requests captured per simulated hour of prod
 CORRUPT_FILE = "transactions-late.csv"
 CANARY_NOTE = (
-    "offline the canary stage is the planned deployment config (blue/green CANARY with "
-    "auto-rollback alarms); moto has no UpdateEndpoint, so no traffic shifts"
+    "moto has no UpdateEndpoint: the simulation plays the planned deployment config "
+    "(blue/green CANARY, its bakes and auto-rollback alarms judged on the new fleet's metrics)"
 )
 
 
@@ -97,6 +89,7 @@ class LoopResult:
     retrain_run: LocalRun | None = None
     champion_dir: Path | None = None
     champion: dict[str, Any] = field(default_factory=dict)
+    simulation: SimulationResult | None = None
 
 
 class Stages:
@@ -130,9 +123,8 @@ def run_loop(
 ) -> LoopResult:
     """Every stage in order against one emulator; raises ``DemoStageError`` on the first failure."""
     from infra.config import load_stack
-    from ops.aws import aws_session
     from ops.demo.release_tour import release
-    from ops.local.emulator import AwsClients, moto_server
+    from ops.local.emulator import moto_server
     from ops.release.promote import promotion_clients
 
     work_dir = work_dir.resolve()
@@ -142,8 +134,6 @@ def run_loop(
     with moto_server() as endpoint:
         console.print(f"AWS emulator: moto server at {endpoint}")
         clients = promotion_clients(region, endpoint)
-        local = AwsClients(clients.s3, clients.sagemaker, region, endpoint)
-        cloudwatch = aws_session(region, endpoint).client("cloudwatch", endpoint_url=endpoint)
         with stages.stage("1 data: validate, quarantine, train, register") as said:
             drop = write_drop(work_dir / "data" / "drop-1", rows, seed=42, corrupt=True)
             shipped = release(clients, endpoint, work_dir, MONITORED, console, drop)
@@ -158,29 +148,92 @@ def run_loop(
             console.print(f"[yellow]note[/]: {CANARY_NOTE}")
             served = shipped.packages[MONITORED].arn.split(":model-package/")[-1]
             said.append(f"prod serves {served}; {len(result.stacks)} stack(s) scanned")
-        prod = result.stacks[MONITORED].plan
-        now = datetime.now(UTC)
-        with stages.stage("3 drifted traffic captured at the prod endpoint") as said:
-            count = send_traffic(local, prod, work_dir, now, traffic, console)
-            said.append(f"{count} requests ({DRIFT_SCENARIO})")
-        with stages.stage("4 drift job, drift alarm") as said:
-            result.drift = run_drift_step(local, prod, work_dir, now)
-            result.alarm = evaluate_drift_alarm(cloudwatch, prod)
-            summary = result.drift["summary"]
-            console.print(
-                f"drift: max PSI {summary['max_psi']:.3f} ({summary['max_psi_feature']}); "
-                f"{result.alarm.name} is [bold red]{result.alarm.state}[/]: {result.alarm.reason}"
-            )
-            said.append(f"{result.alarm.name} {result.alarm.state}")
-        with stages.stage("5 retrain through the cool-down gate") as said:
-            retrain_through_gate(clients.sagemaker, prod, result, console)
-            said.append(
-                f"{len(result.executions)} execution of {result.retrain_pipeline} for 2 deliveries"
-            )
-        with stages.stage("6 retraining run, gated against the champion") as said:
-            retrain(result, endpoint, shipped.stack_files[MONITORED], rows, console)
-            said.append(champion_verdict(result))
+        monitor(result, stages, endpoint, shipped.stack_files[MONITORED], console, traffic)
     return result
+
+
+def monitor(
+    result: LoopResult,
+    stages: Stages,
+    endpoint: str,
+    stack_file: Path,
+    console: Console,
+    traffic: int = DEFAULT_TRAFFIC,
+) -> None:
+    """Stages 3 to 6: the simulation of prod, stopped at each point of the loop."""
+    from ops.demo import monitoring
+
+    simulation = monitoring.prod_simulation(
+        endpoint, stack_file, result.work_dir / "simulation", console, traffic
+    )
+    with simulation:
+        sim = simulation.sim
+        assert sim is not None and sim.plan is not None
+        outputs = sim.plan.outputs
+        alarm = str(outputs["driftAlarmName"])
+        with stages.stage("3 prod in simulated time: traffic, labels, hourly monitoring") as said:
+            simulation.run(lambda s: monitoring.first_alarm(s, alarm) is not None)
+            fired = monitoring.first_alarm(sim, alarm)
+            if fired is None:
+                raise DemoStageError(f"{alarm} never entered ALARM in {sim.scenario.hours} h")
+            result.drift = monitoring.drift_report_at(sim, fired.at)
+            result.alarm = AlarmState(alarm, "ALARM", str(fired.detail["reason"]))
+            summary = result.drift["summary"]
+            said.append(
+                f"{alarm} ALARM at simulated h{fired.detail['hour']:.1f}: max PSI "
+                f"{summary['max_psi']:.3f} on {summary['max_psi_feature']}"
+            )
+        with stages.stage("4 retrain through the cool-down gate") as said:
+            simulation.run(lambda s: len(monitoring.gate_decisions(s, fired.at, alarm)) >= 2)
+            result.decisions = monitoring.gate_decisions(sim, fired.at, alarm)
+            started = monitoring.alarm_started_run(sim)
+            result.executions = [started.arn] if started else []
+            result.retrain_pipeline = str(outputs["trainingPipelineName"])
+            said.append(
+                f"{len(result.executions)} execution for {len(result.decisions)} deliveries"
+            )
+        with stages.stage("5 retraining run, gated against the champion") as said:
+            if started is None:
+                raise DemoStageError("the gate started no retraining run")
+            simulation.run(lambda s: started.finished is not None)
+            result.retrain_run = monitoring.as_local_run(started, sim)
+            result.champion_dir = monitoring.champion_folder(sim.work_dir, started.execution_id)
+            result.champion = monitoring.champion_document(result.champion_dir)
+            if result.champion.get("champion", {}).get("package_arn") in (None, "none"):
+                raise DemoStageError("the retraining run found no approved champion in prod")
+            said.append(champion_verdict(result))
+        with stages.stage("6 approval, pull request, canary: to the end of the scenario") as said:
+            result.simulation = simulation.finish()
+            said.append(delivery_outcome(result))
+
+
+@dataclass(frozen=True)
+class AlarmState:
+    """An alarm's state and why, as the report shows it."""
+
+    name: str
+    state: str
+    reason: str
+
+
+def delivery_outcome(result: LoopResult) -> str:
+    """One line: whether the retrained package reached prod, and how the invariants went."""
+    simulation = result.simulation
+    run = result.retrain_run
+    if simulation is None or simulation.sim is None:
+        return "not simulated"
+    served = [
+        e
+        for e in simulation.sim.timeline.of_kind("deploy_completed")
+        if run and e.detail["package"] == run.package_arn
+    ]
+    checks = sum(c.passed for c in simulation.checks)
+    where = (
+        f"serves in prod from simulated h{served[0].detail['hour']:.1f}"
+        if served
+        else "not serving in prod by the end"
+    )
+    return f"retrained package {where}; {checks} of {len(simulation.checks)} invariants hold"
 
 
 def write_drop(directory: Path, rows: int, seed: int, corrupt: bool = False) -> Path:
@@ -281,102 +334,6 @@ def serving(plan: Plan) -> tuple[str, str]:
     rollout = kind or ("ROLLING" if config.get("rollingUpdatePolicy") else "none")
     alarms = (config.get("autoRollbackConfiguration") or {}).get("alarms") or []
     return f"{inputs['name']} ({rollout})", ", ".join(a["alarmName"] for a in alarms) or "-"
-
-
-def retrain_through_gate(sagemaker: Any, plan: Plan, result: LoopResult, console: Console) -> None:
-    """The planned training pipeline in moto; the alarm delivered twice to the planned gate."""
-    from ops.aws import aws_session
-    from ops.local.gate_emulation import emulate_gate
-    from pipelines.lambdas.retrain_gate import handle_alarm
-
-    endpoint = sagemaker.meta.endpoint_url
-    dynamodb = aws_session(sagemaker.meta.region_name, endpoint).client(
-        "dynamodb", endpoint_url=endpoint
-    )
-    try:
-        settings = emulate_gate(dynamodb, plan)
-    except MlopsError as error:
-        raise DemoStageError(str(error)) from None
-    pipeline, cooldown = settings.pipeline_name, settings.cooldown
-    planned = next(
-        r["inputs"]
-        for r in plan.of_type("aws:sagemaker/pipeline:Pipeline")
-        if r["inputs"].get("pipelineName") == pipeline
-    )
-    sagemaker.create_pipeline(
-        PipelineName=pipeline,
-        PipelineDefinition=planned["pipelineDefinition"],
-        RoleArn=str(planned.get("roleArn") or f"arn:aws:iam::123456789012:role/{pipeline}"),
-    )
-    gate = f"{plan.config.resource_name('retrain-gate')}"
-    table = Table(title=f"alarm {result.alarm.name} -> {gate} (cool-down {cooldown})")
-    for column in ("delivery", "started", "execution", "reason"):
-        table.add_column(column, overflow="fold")
-    event = _alarm_event(plan, result.alarm.name)
-    for delivery in (1, 2):  # EventBridge delivers at least once: the same change twice
-        decision = handle_alarm(
-            event, settings, sagemaker=sagemaker, dynamodb=dynamodb, now=datetime.now(UTC)
-        )
-        result.decisions.append(decision)
-        table.add_row(str(delivery), str(decision.started), decision.execution_arn, decision.reason)
-    console.print(table)
-    listed = sagemaker.list_pipeline_executions(PipelineName=pipeline)
-    result.executions = [s["PipelineExecutionArn"] for s in listed["PipelineExecutionSummaries"]]
-    result.retrain_pipeline = pipeline
-    if [d.started for d in result.decisions] != [True, False] or len(result.executions) != 1:
-        raise DemoStageError(
-            f"the gate started {len(result.executions)} execution(s) of {pipeline} "
-            "for one alarm; expected exactly one"
-        )
-
-
-def _alarm_event(plan: Plan, alarm: str) -> dict[str, Any]:
-    """The alarm's state change into ALARM as EventBridge hands it to the gate."""
-    import uuid
-
-    region = plan.config.region
-    return {
-        "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{plan.stack}/{alarm}")),
-        "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch",
-        "account": "123456789012",
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [f"arn:aws:cloudwatch:{region}:123456789012:alarm:{alarm}"],
-        "detail": {"alarmName": alarm, "state": {"value": "ALARM"}},
-    }
-
-
-def retrain(
-    result: LoopResult, endpoint: str, stack_file: Path, rows: int, console: Console
-) -> None:
-    """The started pipeline run locally on a new drop; the Champion step's report kept."""
-    from ops.local.pipeline_runner import run_local
-    from pipelines.jobs.champion import CHAMPION_FILE, PLOT_FILE, REPORT_FILE
-
-    console.print(
-        f"moto records {result.executions[0]} but runs no step: the local runner executes "
-        f"{result.retrain_pipeline} (stack {MONITORED}) in its place"
-    )
-    drop = write_drop(result.work_dir / "data" / "drop-2", rows, seed=43)
-    run = run_local(
-        MONITORED,
-        input_path=drop,
-        work_dir=result.work_dir / "retrain",
-        endpoint_url=endpoint,
-        console=console,
-        config_file=stack_file,
-    )
-    result.retrain_run = run
-    reports = sorted((result.work_dir / "retrain" / "runs" / run.execution_id).rglob(REPORT_FILE))
-    if not reports or not (reports[0].parent / PLOT_FILE).is_file():
-        raise DemoStageError(f"the Champion step of {run.execution_id} wrote no {REPORT_FILE}")
-    result.champion_dir = reports[0].parent
-    result.champion = json.loads((result.champion_dir / CHAMPION_FILE).read_text())
-    if result.champion.get("champion", {}).get("package_arn") in (None, "none"):
-        raise DemoStageError("the retraining run found no approved champion in prod to gate on")
-    console.print((result.champion_dir / REPORT_FILE).read_text(encoding="utf-8"))
 
 
 def champion_verdict(result: LoopResult) -> str:

@@ -1,28 +1,29 @@
-"""The monitoring half of the demo loop: drifted capture, the drift job, the drift alarm.
+"""The monitoring half of the demo loop: a shortened scenario of the simulation, on prod.
 
-Each part reads what it needs from the prod plan (the monitoring pipeline's own
-step arguments, the planned alarms) and runs as the deployed stack would: the
-capture in SageMaker's format under the planned prefix, the Drift step through
-the local runner's container subprocess, the alarm judged by CloudWatch's rule.
-Traffic is honest about the clock: each hour of capture holds transactions of
-that clock hour only, as a real endpoint's does, and the demo sends as many
-drifted hours as the planned alarm needs breaching windows (its M of N), then
-runs the Drift step once per hour, as the schedule would.
+After the release half pinned a model in prod, ``mlops simulate``'s ``demo``
+scenario runs against the same moto server from prod's pinned stack file:
+hours of traffic captured at prod's endpoint, labels arriving late, the
+monitoring pipeline on its planned schedule, the planned alarms judged as
+CloudWatch judges them, the drift alarm delivered (each delivery twice) through
+the plan's rule to the retrain gate's handler, the run it starts gated against
+prod's champion, a reviewer's approval, the pull request that pins the new
+package, and the planned canary. The demo's stages stop the simulation at each
+of those points; ``ops/simulate/`` is the simulation itself.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
 from ml.errors import MlopsError
 
 if TYPE_CHECKING:
-    from infra.plan.engine import Plan
+    from ops.simulate.engine import Simulation
+    from ops.simulate.state import Sim
 
 DRIFT_SCENARIO = "amount_shift"
 
@@ -31,137 +32,103 @@ class DemoStageError(MlopsError):
     """A stage of the demo did not do what the loop needs; the message names the stage."""
 
 
-def _monitoring_steps(plan: Plan) -> dict[str, dict[str, Any]]:
-    name = plan.outputs.get("monitoringPipelineName")
-    pipelines = [
-        r
-        for r in plan.of_type("aws:sagemaker/pipeline:Pipeline")
-        if r["inputs"]["pipelineName"] == name
-    ]
-    if not pipelines:
-        raise DemoStageError(f"stack {plan.stack}: the plan has no monitoring pipeline")
-    definition = json.loads(pipelines[0]["inputs"]["pipelineDefinition"])
-    return {step["Name"]: step for step in definition["Steps"]}
+def prod_simulation(
+    endpoint_url: str, stack_file: Path, work_dir: Path, console: Any, traffic: int
+) -> Simulation:
+    """The ``demo`` scenario on the demo's emulator, from prod's pinned stack file.
 
-
-def _argument(step: dict[str, Any], name: str) -> str:
-    args = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-    return str(args[args.index(name) + 1])
-
-
-def alarm_windows(plan: Plan) -> int:
-    """How many breaching hourly windows the planned drift alarm needs (its DatapointsToAlarm)."""
-    name = plan.outputs.get("driftAlarmName")
-    if name is None:
-        raise DemoStageError(f"stack {plan.stack}: the plan has no drift alarm")
-    inputs = plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", name)["inputs"]
-    return int(inputs.get("datapointsToAlarm") or inputs["evaluationPeriods"])
-
-
-def traffic_hours(now: datetime, count: int) -> list[datetime]:
-    """The starts of the last ``count`` full clock hours before ``now``, oldest first."""
-    top = now.replace(minute=0, second=0, microsecond=0)
-    return [top - timedelta(hours=back) for back in range(count, 0, -1)]
-
-
-def send_traffic(
-    clients: Any,
-    plan: Plan,
-    work_dir: Path,
-    now: datetime,
-    rows: int,
-    console: Console,
-    scenario: str = DRIFT_SCENARIO,
-) -> int:
-    """``rows`` requests in each of the last full hours the drift alarm needs, captured as the
-    endpoint does: every hour's transactions happen in that clock hour."""
-    from ml.capture_writer import simulate_traffic, write_capture
-    from ml.data import generate
-    from ml.inference import model_fn
-    from ops.local.emulator import ensure_bucket
-    from pipelines.jobs.capture_window import fetch_model_files, model_data_url
-
-    drift = _monitoring_steps(plan)["Drift"]
-    bucket, prefix = _argument(drift, "--bucket"), _argument(drift, "--capture-prefix")
-    package = _argument(drift, "--model-package-arn")
-    ensure_bucket(clients.s3, bucket, clients.region)
-    model = model_fn(
-        fetch_model_files(
-            clients.s3, model_data_url(clients.sagemaker, package), work_dir / "serving-model"
-        )
-    )
-    endpoint, variant = prefix.strip("/").split("/")[-2:]
-    root = work_dir / "capture"
-    hours = traffic_hours(now, alarm_windows(plan))
-    for number, hour in enumerate(hours):
-        frame = generate(rows, seed=5 + number, drift=scenario, hour=hour.hour)
-        lines, _labels = simulate_traffic(frame, model, day=hour, seed=number)
-        for path in write_capture(lines, root, endpoint=endpoint, variant=variant):
-            relative = path.relative_to(root / endpoint / variant).as_posix()
-            clients.s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{relative}")
-    console.print(
-        f"captured {rows} {scenario} requests in each of {len(hours)} clock hours, answered by "
-        f"{package}, under s3://{bucket}/{prefix}",
-        soft_wrap=True,
-    )
-    return rows * len(hours)
-
-
-def run_drift_step(clients: Any, plan: Plan, work_dir: Path, now: datetime) -> dict[str, Any]:
-    """The monitoring pipeline's Drift step through the local runner's container subprocess,
-    once per hour of traffic; returns the last hour's report.
-
-    Its arguments are the plan's, plus ``--now`` at the end of each hour, so each
-    run measures its hour (as the hourly schedule would) and publishes for it.
+    Every event is delivered exactly twice, as at-least-once delivery may, so
+    the gate's refusal of the second copy shows in the report.
     """
-    from infra.image_context import LOCAL_ACCOUNT
-    from ops.local.job_runner import JobRunner
-    from ops.local.run_state import RunState
-    from ops.local.step_cache import StepCache
+    from ops.simulate.engine import Attach, Simulation
+    from ops.simulate.events import DeliveryPolicy
+    from ops.simulate.scenario import DEMO
 
-    steps = _monitoring_steps(plan)
-    report: dict[str, Any] = {}
-    for hour in traffic_hours(now, alarm_windows(plan)):
-        step = json.loads(json.dumps(steps["Drift"]))
-        ended = hour + timedelta(hours=1)
-        step["Arguments"]["AppSpecification"]["ContainerArguments"] += ["--now", ended.isoformat()]
-        runner = JobRunner(
-            clients,
-            work_dir / "monitoring" / f"runs-{ended:%H}",
-            StepCache(work_dir / "monitoring" / "cache"),
-            pipeline=f"{plan.stack}-monitoring",
-            account=LOCAL_ACCOUNT,
-        )
-        state = RunState(
-            parameters={},
-            execution={
-                "PipelineExecutionId": f"demo-drift-{ended:%H}",
-                "PipelineName": "monitoring",
-            },
-        )
-        runner.processing(step, state)
-        out = runner.map_path("Drift", _argument(step, "--out"))
-        report = json.loads(out.read_text(encoding="utf-8"))
-        if report.get("status") != "measured" or "max_psi" not in report.get("summary", {}):
-            raise DemoStageError(
-                f"the drift job did not measure the hour ending {ended.isoformat()}: "
-                f"{report.get('status')} ({report.get('source')})"
-            )
-    return report
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return Simulation(
+        replace(DEMO, captured_per_hour=traffic),
+        work_dir,
+        console=console,
+        attach=Attach(endpoint_url, stack_file, start),
+        delivery=DeliveryPolicy(repeat_share=1.0, max_copies=2),
+    )
 
 
-def evaluate_drift_alarm(cloudwatch: Any, plan: Plan) -> Any:
-    """Create the planned drift alarms in moto and judge the alarm one as CloudWatch would."""
-    from ops.local.alarm_evaluation import alarm_parameters, evaluate_alarm
-    from pipelines.metrics import DRIFT_NAMESPACE
+def first_alarm(sim: Sim, name: str) -> Any:
+    """The first time ``name`` entered ALARM, or None."""
+    found = [
+        e
+        for e in sim.timeline.of_kind("alarm")
+        if e.detail["name"] == name and e.detail["state"] == "ALARM"
+    ]
+    return found[0] if found else None
 
-    name = plan.outputs.get("driftAlarmName")
-    if name is None:
-        raise DemoStageError(f"stack {plan.stack}: the plan has no drift alarm")
-    for alarm in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
-        if alarm["inputs"].get("namespace") == DRIFT_NAMESPACE:
-            cloudwatch.put_metric_alarm(**alarm_parameters(alarm["inputs"]))
-    evaluation = evaluate_alarm(cloudwatch, name, datetime.now(UTC) + timedelta(seconds=1))
-    if evaluation.state != "ALARM":
-        raise DemoStageError(f"{name} is {evaluation.state}, not ALARM: {evaluation.reason}")
-    return evaluation
+
+def drift_report_at(sim: Sim, at: datetime) -> dict[str, Any]:
+    """The drift report of the last monitoring run measured before ``at``."""
+    runs = [
+        e
+        for e in sim.runs.executions.values()
+        if e.reports.get("Drift", {}).get("status") == "measured"
+        and "max_psi" in e.reports["Drift"].get("summary", {})  # none on too few rows
+        and e.finished is not None
+        and e.finished <= at
+    ]
+    if not runs:
+        raise DemoStageError("no monitoring run measured drift before the drift alarm")
+    return dict(max(runs, key=lambda e: e.started).reports["Drift"])
+
+
+def gate_decisions(sim: Sim, alarm_event_at: datetime, alarm: str) -> list[Any]:
+    """The gate's decisions for the deliveries of the first ``alarm`` event."""
+    from pipelines.lambdas.retrain_gate import Decision
+
+    calls = [e for e in sim.timeline.of_kind("gate") if e.detail["alarm"] == alarm]
+    if not calls:
+        return []
+    first = calls[0].detail["event_id"]
+    return [
+        Decision(bool(e.detail["started"]), str(e.detail["execution"]), str(e.detail["reason"]))
+        for e in calls
+        if e.detail["event_id"] == first and e.at >= alarm_event_at
+    ]
+
+
+def alarm_started_run(sim: Sim) -> Any:
+    """The first training run the gate started, or None."""
+    runs = sorted(
+        (e for e in sim.runs.executions.values() if e.kind == "alarm"), key=lambda e: e.started
+    )
+    return runs[0] if runs else None
+
+
+def champion_folder(work_dir: Path, execution_id: str) -> Path | None:
+    """Where the run's Champion step left its report and plot."""
+    from pipelines.jobs.champion import PLOT_FILE, REPORT_FILE
+
+    reports = sorted((work_dir / "training" / "runs" / execution_id).rglob(REPORT_FILE))
+    if not reports or not (reports[0].parent / PLOT_FILE).is_file():
+        return None
+    return reports[0].parent
+
+
+def as_local_run(execution: Any, sim: Sim) -> Any:
+    """The simulated execution as the report reads a local run."""
+    from ops.local.pipeline_runner import LocalRun
+
+    status = sim.registry.get(execution.package_arn) if execution.package_arn else None
+    return LocalRun(
+        execution_id=execution.execution_id,
+        package_arn=execution.package_arn,
+        approval_status=status,
+        metadata=dict(execution.metadata),
+    )
+
+
+def champion_document(folder: Path | None) -> dict[str, Any]:
+    from pipelines.jobs.champion import CHAMPION_FILE
+
+    if folder is None:
+        return {}
+    document: dict[str, Any] = json.loads((folder / CHAMPION_FILE).read_text(encoding="utf-8"))
+    return document

@@ -24,6 +24,7 @@ REPORT_FILE = "report.md"
 PR_PLOT = "pr_curves.png"
 DRIFT_PLOT = "drift_psi.png"
 SUMMARY_FILE = "loop.json"
+SIMULATION_PLOT = "simulation.png"
 
 
 def type_family(type_token: str) -> str:
@@ -49,6 +50,7 @@ def write_report(result: LoopResult) -> Path:
     if result.champion_dir is not None:
         shutil.copy2(result.champion_dir / PR_PLOT, out / PR_PLOT)
     lines += _champion(result)
+    lines += _simulation(result, out)
     path = out / REPORT_FILE
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / SUMMARY_FILE).write_text(json.dumps(summary(result), indent=2), encoding="utf-8")
@@ -75,6 +77,7 @@ def summary(result: LoopResult) -> dict[str, Any]:
             "dataset_version": run.metadata.get("DatasetVersion") if run else None,
         },
         "stacks": {stack: plan_summary(review) for stack, review in result.stacks.items()},
+        "simulation": result.simulation.summary if result.simulation else {},
     }
 
 
@@ -207,9 +210,10 @@ def _champion(result: LoopResult) -> list[str]:
         run = result.retrain_run
         version = run.metadata.get("DatasetVersion", "?") if run else "?"
         lines += [
-            f"moto records the execution the gate started but runs no step, so the pipeline "
-            f"ran locally for stack prod (`{run.execution_id if run else '?'}`) on a new data "
-            f"drop (dataset version `{version}`), gated by its Champion step against "
+            f"moto records the execution the gate started but runs no step, so the local "
+            f"runner walked it for stack prod (`{run.execution_id if run else '?'}`) on prod's "
+            f"`raw/` with the drifted hours in it (dataset version `{version}`), gated by its "
+            f"Champion step against "
             f"`{document['champion']['package_arn']}` (dataset version "
             f"`{document['champion']['dataset_version'] or '?'}`).",
             "",
@@ -220,6 +224,32 @@ def _champion(result: LoopResult) -> list[str]:
             "",
         ]
     return lines
+
+
+def _simulation(result: LoopResult, out: Path) -> list[str]:
+    """The simulated hours of prod: its plot, its invariants, where its own report is."""
+    from ops.simulate.report import PLOT, headline
+
+    simulation = result.simulation
+    if simulation is None or simulation.report_path is None:
+        return []
+    plot = simulation.report_path.parent / PLOT
+    if plot.is_file():
+        shutil.copy2(plot, out / SIMULATION_PLOT)
+    rows = [[c.name, "pass" if c.passed else "**fail**", c.detail] for c in simulation.checks]
+    return [
+        f"## Prod in simulated time ({simulation.scenario.hours} h, scenario "
+        f"`{simulation.scenario.name}`)",
+        "",
+        headline(simulation) or "The retrained model did not reach prod in the scenario's time.",
+        "",
+        f"![served model, PSI, flag rate, recall and events over time]({SIMULATION_PLOT})",
+        "",
+        *_table(["invariant", "verdict", "figures"], rows),
+        f"The simulation's timeline and report: `{simulation.timeline_path}`, "
+        f"`{simulation.report_path}`.",
+        "",
+    ]
 
 
 def _decision(document: dict[str, Any]) -> list[str]:

@@ -119,6 +119,11 @@ def period_datapoints(cloudwatch: Any, alarm: dict[str, Any], now: datetime) -> 
         stamp = point["Timestamp"]
         stamp = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
         index = math.floor((stamp - start).total_seconds() / period)
+        if extended and extended not in point.get("ExtendedStatistics", {}):
+            raise AlarmEvaluationError(  # moto 5.2 ignores ExtendedStatistics
+                f"alarm {alarm.get('AlarmName')}: the service returned no {extended} of "
+                f"{alarm['MetricName']}; an emulator that computes no percentiles cannot judge it"
+            )
         value = point["ExtendedStatistics"][extended] if extended else point[alarm["Statistic"]]
         if 0 <= index < count:
             values[index] = float(value)

@@ -185,15 +185,20 @@ def run(
             check=False,
         )
         log.write(done.stderr)
-    if done.returncode == 0:
+    return failure_reason(done.returncode, done.stderr, argv, paths)
+
+
+def failure_reason(returncode: int, stderr: str, argv: list[str], paths: PathMap) -> str | None:
+    """None on exit 0; else the failure file's first KiB, or the last line on stderr."""
+    if returncode == 0:
         return None
     failure = paths.local(FAILURE_FILE)
     if failure.is_file():
         reason = failure.read_text(encoding="utf-8", errors="replace")[:FAILURE_LIMIT].strip()
         if reason:
             return reason
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else f"{Path(argv[0]).name} exited {done.returncode}"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"{Path(argv[0]).name} exited {returncode}"
 
 
 def image_digest(root: Path = REPO_ROOT) -> str:

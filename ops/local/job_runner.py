@@ -27,6 +27,7 @@ from ops.local.run_state import RunState
 from ops.local.step_cache import CacheEntry, CachePolicy, StepCache, cache_key
 from pipelines.s3 import upload_dir, upload_file
 
+Launcher = Callable[[list[str], dict[str, str], Path, Path, PathMap], "str | None"]
 CODE_INPUT = "code"  # a step-code archive input: the code is in the image, so it is not fetched
 
 
@@ -85,6 +86,9 @@ class JobRunner:
     image: Image = field(default_factory=container.read_image)
     image_digest: str = field(default_factory=container.image_digest)
     local_environment: dict[str, str] = field(default_factory=dict)
+    # How a step's container command runs: a subprocess (``container.run``) unless a
+    # caller brings an equivalent launcher (the simulation's warm start).
+    launcher: Launcher = container.run
 
     def paths(self, step: str) -> PathMap:
         """The step's stand-in for ``/opt/ml``: ``<run dir>/<step>/opt/ml``."""
@@ -269,7 +273,7 @@ class JobRunner:
         )
         argv = container.command(launch.entrypoint, launch.arguments, paths)
         cwd = Path(paths.text(self.image.workdir))
-        return container.run(argv, env, cwd, self._log(name), paths)
+        return self.launcher(argv, env, cwd, self._log(name), paths)
 
     def _reuse(
         self, step: dict[str, Any], arguments: dict[str, Any], hit: CacheEntry, state: RunState

@@ -30,9 +30,10 @@ from rich.table import Table
 
 from infra.image_context import LOCAL_ACCOUNT
 from ml.quarantine import copy_quarantine
+from ops.local import container
 from ops.local.emulator import AwsClients, aws_emulator, ensure_bucket
 from ops.local.failures import run_failure, step_failure
-from ops.local.job_runner import JobRunner, StepFailedError, StepOutcome
+from ops.local.job_runner import JobRunner, Launcher, StepFailedError, StepOutcome
 from ops.local.run_state import RunState, condition_holds
 from ops.local.step_cache import StepCache
 from pipelines.definitions.training import TrainingPipelineSpec, build_definition, gates_of
@@ -143,7 +144,6 @@ def run_local(
 ) -> LocalRun:
     """Run the pipeline for ``stack``; raises ``StepFailedError`` when a step stops it."""
     from infra.config import load_stack
-    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
 
     console = console or Console(stderr=True)
     config = load_stack(stack, config_file)
@@ -169,28 +169,68 @@ def run_local(
             if failure is None:
                 raise
             raise failure from None
-        state = RunState(
-            parameters={p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
-            execution={"PipelineExecutionId": execution_id, "PipelineName": spec.pipeline_name},
-        )
-        records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
-        runner = JobRunner(
+        run_execution(
             clients,
-            work_dir / "runs" / execution_id,
-            StepCache(work_dir / "cache"),
-            pipeline=spec.pipeline_name,
-            account=LOCAL_ACCOUNT,
-            local_environment={OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"},
+            definition,
+            run,
+            work_dir,
+            console,
+            pipeline_name=spec.pipeline_name,
+            local_environment=offline_records(spec, execution_id),
         )
-        try:
-            _walk(definition["Steps"], state, runner, run, clients, console)
-        except StepFailedError as failed:
-            if failed.step == "Validate":
-                raise _validation_failure(failed, runner, work_dir) from None
-            raise
-        finally:
-            print_summary(console, run)
     return run
+
+
+def offline_records(spec: TrainingPipelineSpec, execution_id: str) -> dict[str, str]:
+    """Where the Features step writes its records locally (the emulator has no PutRecord)."""
+    from pipelines.jobs.features import OFFLINE_RECORDS_ENV
+
+    records = f"s3://{spec.data_bucket}/feature-store/{spec.feature_group_name}/local/"
+    return {OFFLINE_RECORDS_ENV: f"{records}{execution_id}.parquet"}
+
+
+def run_execution(
+    clients: AwsClients,
+    definition: dict[str, Any],
+    run: LocalRun,
+    work_dir: Path,
+    console: Console,
+    *,
+    pipeline_name: str,
+    parameters: dict[str, str] | None = None,
+    local_environment: dict[str, str] | None = None,
+    launcher: Launcher = container.run,
+) -> None:
+    """Walk ``definition`` as execution ``run.execution_id`` (an emulator may have started it).
+
+    ``parameters`` override the definition's defaults as ``StartPipelineExecution``'s
+    do; ``launcher`` runs each step's container command (a subprocess by default).
+    """
+    execution_id = run.execution_id
+    state = RunState(
+        parameters={
+            **{p["Name"]: p["DefaultValue"] for p in definition["Parameters"]},
+            **(parameters or {}),
+        },
+        execution={"PipelineExecutionId": execution_id, "PipelineName": pipeline_name},
+    )
+    runner = JobRunner(
+        clients,
+        work_dir / "runs" / execution_id,
+        StepCache(work_dir / "cache"),
+        pipeline=pipeline_name,
+        account=LOCAL_ACCOUNT,
+        local_environment=dict(local_environment or {}),
+        launcher=launcher,
+    )
+    try:
+        _walk(definition["Steps"], state, runner, run, clients, console)
+    except StepFailedError as failed:
+        if failed.step == "Validate":
+            raise _validation_failure(failed, runner, work_dir) from None
+        raise
+    finally:
+        print_summary(console, run)
 
 
 def _upload_input(clients: AwsClients, source: Path, uri: str) -> None:

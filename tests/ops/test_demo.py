@@ -22,9 +22,9 @@ from ops.demo.report import type_family
 
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
-# Less traffic than ``make demo``; the drops keep their default size, since the
-# dev gates need it (12 000 rows fall short of recall at 90% precision).
-TRAFFIC = "1500"
+# Less traffic per simulated hour than ``make demo``; the drops keep their default
+# size, since the dev gates need it (12 000 rows fall short of recall at 90% precision).
+TRAFFIC = "300"
 # Every test of this module runs on one xdist worker (``make test`` passes
 # ``--dist loadgroup``), so the session's demo runs once, not once per worker.
 DEMO_GROUP = "demo"
@@ -100,7 +100,7 @@ def test_the_report_shows_both_pr_curves_and_the_drift_plot_as_pngs(demo_run: De
     assert "](pr_curves.png)" in text and "](drift_psi.png)" in text
     for name in ("pr_curves.png", "drift_psi.png"):
         assert (report_dir / name).read_bytes()[:8] == PNG
-    champion = next((demo_run.work_dir / "retrain").rglob("champion.json"))
+    champion = next((demo_run.work_dir / "simulation").rglob("champion.json"))
     curves = json.loads(champion.read_text())["report"]["curves"]
     assert [label.split(" ")[0] for label in curves[:2]] == ["champion", "challenger"]
 
@@ -186,6 +186,18 @@ def test_an_unknown_stack_fails_the_demo_with_one_line() -> None:
 def test_resources_are_counted_by_their_provider_module() -> None:
     assert type_family("aws:sagemaker/endpoint:Endpoint") == "aws:sagemaker"
     assert type_family("docker-build:index:Image") == "docker-build"
+
+
+@pytest.mark.slow
+def test_the_monitoring_half_is_the_simulation_with_its_plot_and_invariants(
+    demo_run: DemoRun,
+) -> None:
+    simulation = demo_run.loop()["simulation"]
+    assert simulation["scenario"] == "demo"
+    assert {c["name"] for c in simulation["checks"]} >= {"every byte that landed is kept"}
+    report_dir = demo_run.work_dir / "report"
+    assert "](simulation.png)" in (report_dir / "report.md").read_text()
+    assert (report_dir / "simulation.png").read_bytes()[:8] == PNG
 
 
 def test_make_test_keeps_the_demo_on_one_worker() -> None:

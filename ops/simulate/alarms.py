@@ -1,0 +1,107 @@
+"""The planned alarms, judged as CloudWatch judges them, whenever their answer can change.
+
+CloudWatch evaluates an alarm every minute over its last ``EvaluationPeriods``
+periods (``ops/local/alarm_evaluation.py`` holds the rule). Between two
+evaluations the answer can only change when a datapoint enters the alarm's
+range or leaves it, so the simulation evaluates an alarm a minute after
+something was published to its namespace, a minute after that datapoint leaves
+the range (``Period`` x ``EvaluationPeriods`` later: this is when missing data
+starts to count), and when the plan puts it. Every state change is
+sent on as CloudWatch sends it: an "Alarm State Change" event on the bus.
+An alarm the emulator cannot judge (moto computes no percentiles, so a p99
+alarm) is left out, and the report says so.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ops.local.alarm_evaluation import AlarmEvaluationError, evaluate_alarm
+
+if TYPE_CHECKING:
+    from ops.simulate.clients import SimClients
+
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """An alarm that moved from one state to another, and why."""
+
+    at: datetime
+    name: str
+    previous: str
+    state: str
+    reason: str
+    alarm: dict[str, Any]
+
+
+class AlarmWatch:
+    """Which alarms to judge when, and their last known states."""
+
+    def __init__(self, clients: SimClients) -> None:
+        self.clients = clients
+        self.alarms: dict[str, dict[str, Any]] = {}
+        self.states: dict[str, str] = {}
+        self.due: dict[str, set[datetime]] = defaultdict(set)
+        self.evaluations = 0
+        self.unjudged: dict[str, str] = {}  # alarms the emulator cannot judge, and why
+
+    def watch(self, planned: dict[str, dict[str, Any]], now: datetime) -> None:
+        """The alarms the plan holds now; each is judged at once and when its range has passed."""
+        found = self.clients.cloudwatch.describe_alarms(AlarmNames=sorted(planned)).get(
+            "MetricAlarms", []
+        )
+        current = {alarm["AlarmName"]: alarm["StateValue"] for alarm in found}
+        self.alarms = dict(planned)
+        self.states = {name: current.get(name, "INSUFFICIENT_DATA") for name in planned}
+        for name, alarm in planned.items():
+            self.due[name].update({now, now + _range(alarm) + MINUTE})
+
+    def published(self, namespace: str, at: datetime) -> None:
+        """Data stamped ``at`` reached ``namespace``: judge its alarms when it counts."""
+        for name, alarm in self.alarms.items():
+            if alarm.get("Namespace") == namespace:
+                self.due[name].update({at + MINUTE, at + _range(alarm) + MINUTE})
+
+    def next_due(self) -> datetime | None:
+        times = [min(times) for times in self.due.values() if times]
+        return min(times) if times else None
+
+    def judge_due(self, now: datetime) -> list[StateChange]:
+        """Judge every alarm due by ``now``; the state changes, in name order."""
+        changes = []
+        for name in sorted(self.due):
+            if not any(at <= now for at in self.due[name]):
+                continue
+            self.due[name] = {at for at in self.due[name] if at > now}
+            if name in self.alarms:
+                change = self.judge(name, now)
+                if change is not None:
+                    changes.append(change)
+        return changes
+
+    def judge(self, name: str, now: datetime) -> StateChange | None:
+        """Judge one alarm at ``now``; its change, if it changed (None if it cannot be judged)."""
+        if name in self.unjudged:
+            return None
+        try:
+            evaluation = evaluate_alarm(self.clients.cloudwatch, name, now)
+        except AlarmEvaluationError as error:
+            self.unjudged[name] = str(error)
+            return None
+        self.evaluations += 1
+        previous = self.states.get(name, "INSUFFICIENT_DATA")
+        self.states[name] = evaluation.state
+        if evaluation.state == previous:
+            return None
+        return StateChange(
+            now, name, previous, evaluation.state, evaluation.reason, self.alarms[name]
+        )
+
+
+def _range(alarm: dict[str, Any]) -> timedelta:
+    return timedelta(seconds=int(alarm["Period"]) * int(alarm["EvaluationPeriods"]))

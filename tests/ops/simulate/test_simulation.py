@@ -1,0 +1,148 @@
+"""The simulated day: each invariant of the loop, checked on one run of the short scenario.
+
+The run is shared by the module (it takes minutes); each test reads one
+invariant's verdict and the figures behind it from the run and its emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ops.simulate.engine import SimulationResult, simulate
+from ops.simulate.invariants import Check
+from ops.simulate.scenario import SHORT
+
+REPO = Path(__file__).resolve().parents[3]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulationResult]:
+    yield simulate(SHORT, tmp_path_factory.mktemp("simulate"), seed=7)
+
+
+def check(result: SimulationResult, prefix: str) -> Check:
+    return next(c for c in result.checks if c.name.startswith(prefix))
+
+
+def entries(result: SimulationResult, kind: str) -> list[dict]:
+    document = json.loads(Path(str(result.timeline_path)).read_text())
+    return [e for e in document["events"] if e["kind"] == kind]
+
+
+@pytest.mark.slow
+def test_healthy_hours_raise_no_monitoring_alarm_and_start_no_alarm_run(
+    run: SimulationResult,
+) -> None:
+    healthy = check(run, "healthy days")
+    assert healthy.passed, healthy.detail
+    assert healthy.figures["alarms"] == healthy.figures["alarm_runs"] == 0
+
+
+@pytest.mark.slow
+def test_drift_is_caught_within_two_windows_and_a_better_model_serves_after_one_review(
+    run: SimulationResult,
+) -> None:
+    drift = check(run, "drift")
+    assert drift.passed, drift.detail
+    # two hourly windows, the second judged by its monitoring run (8 simulated minutes)
+    assert drift.figures["first_alarm_hour"] - drift.figures["onset_hour"] <= 2 + 8 / 60 + 1e-9
+    assert (drift.figures["approvals"], drift.figures["reviews"]) == (1, 1)
+    assert drift.figures["dataset_includes_change"]
+    assert drift.figures["onset_to_serving_hours"] is not None
+
+
+# Measured on the short scenario (seed 7, 400 requests an hour, 60% labelled): after the
+# fraud-pattern change recall on the mature labels falls from the champion's 0.30 (141 positives
+# in its evaluation) to 0.16 (77 positives) by h16, a drop the quality alarm's z of 3.09 cannot
+# tell from chance at that volume; the drift alarm is still in its cool-down from the drift, and
+# the operator's manual run is refused by the champion gate (recall at precision 0.9 near 0 for
+# both). No alarm-started run follows the change, so nothing new is deployed after it and the
+# bad fleet (the next deployment after h16) never rolls out. The simulation reports both FAIL.
+SHORT_FAILS = (
+    "the fraud-pattern change is not told from chance at 400 requests an hour, "
+    "and no deployment follows it for the bad fleet (see the comment above)"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=SHORT_FAILS)
+def test_the_fraud_pattern_change_is_caught_within_the_label_delay_and_two_windows(
+    run: SimulationResult,
+) -> None:
+    pattern = check(run, "fraud-pattern change")
+    assert pattern.passed, pattern.detail
+    assert (
+        pattern.figures["first_alarm_hour"] - pattern.figures["onset_hour"]
+        <= (pattern.figures["limit_hours"])
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=SHORT_FAILS)
+def test_a_bad_fleet_is_rolled_back_within_five_minutes_and_the_previous_model_serves(
+    run: SimulationResult,
+) -> None:
+    fleet = check(run, "bad fleet")
+    assert fleet.passed, fleet.detail
+    assert fleet.figures["rollback_minutes"] <= 5
+    rollback = entries(run, "rollback_started")[0]
+    assert rollback["restored"] != rollback["package"]
+
+
+@pytest.mark.slow
+def test_repeated_and_reordered_deliveries_start_nothing_twice(run: SimulationResult) -> None:
+    repeated = check(run, "duplicated or reordered")
+    assert repeated.passed, repeated.detail
+    assert repeated.figures["repeated_deliveries"] > 0
+    assert repeated.figures["runs_within_cooldown"] == []
+
+
+@pytest.mark.slow
+def test_every_landed_byte_is_kept_and_every_registered_dataset_fetches(
+    run: SimulationResult,
+) -> None:
+    kept, fetched = check(run, "every byte"), check(run, "registered datasets")
+    assert kept.passed, kept.detail
+    assert fetched.passed, fetched.detail
+    assert "quarantined copies" in kept.detail
+
+
+@pytest.mark.slow
+def test_a_broken_monitoring_job_raises_its_staleness_alarm_in_time(
+    run: SimulationResult,
+) -> None:
+    broken = check(run, "a broken monitoring job")
+    assert broken.passed, broken.detail
+    assert broken.figures["hours_to_alarm"] is not None
+
+
+@pytest.mark.slow
+def test_the_timeline_and_the_report_are_written_with_their_plot(run: SimulationResult) -> None:
+    document = json.loads(Path(str(run.timeline_path)).read_text())
+    assert document["summary"]["scenario"] == "short"
+    assert len(document["samples"]) == SHORT.hours
+    report = Path(str(run.report_path))
+    assert "drift onset -> better model serving in prod:" in report.read_text()
+    assert (report.parent / "timeline.png").read_bytes()[:8] == PNG
+
+
+def test_an_unknown_scenario_is_refused_with_one_line() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "simulate", "--scenario", "month"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        "error: unknown scenario 'month'; choose one of week, short, demo"
+    ]
