@@ -35,6 +35,7 @@ from ml.train import TrainParams, run_training
 from ops.local.alarm_evaluation import alarm_parameters, evaluate_alarm
 from ops.local.emulator import moto_server
 from pipelines.definitions.training_spec import PROCESSING
+from tests.ops.retrain_delivery import retrain_runs
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP = "mlops-prod-fraud-models"
@@ -306,76 +307,6 @@ def test_an_hour_without_traffic_publishes_nothing_and_succeeds(
     assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM).state == "OK"
 
 
-def _alarm_state_change(aws: Emulated, name: str) -> dict[str, Any]:
-    """The event CloudWatch sends on a state change, from the alarm as moto holds it.
-
-    Shape: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
-    """
-    alarm = aws.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
-    return {
-        "Source": "aws.cloudwatch",
-        "DetailType": "CloudWatch Alarm State Change",
-        "Resources": [alarm["AlarmArn"]],
-        "Detail": json.dumps(
-            {
-                "alarmName": name,
-                "state": {"value": alarm["StateValue"], "reason": alarm["StateReason"]},
-                "previousState": {"value": "OK"},
-            }
-        ),
-    }
-
-
-def _retrain_runs(
-    aws: Emulated, plan: Plan, deliveries: int, alarm: str = DRIFT_ALARM, rule_name: str = "drift"
-) -> tuple[list[bool], int]:
-    """Deliver ``alarm``'s state change ``deliveries`` times through the plan's retrain rule.
-
-    moto's EventBridge matches the plan's own pattern; a queue stands in for the gate function
-    (moto runs no Lambda code without Docker), and each delivered event is handed to the gate's
-    handler logic with the plan's settings and lease table. Returns the gate's decisions and the
-    executions started.
-    """
-    from ops.local.gate_emulation import emulate_gate
-    from pipelines.lambdas.retrain_gate import handle_alarm
-
-    events, sqs = _client("events", aws.url), _client("sqs", aws.url)
-    sagemaker = _client("sagemaker", aws.url)
-    training = plan.one("aws:sagemaker/pipeline:Pipeline", "mlops-prod-training")["inputs"]
-    sagemaker.create_pipeline(
-        PipelineName=training["pipelineName"],
-        PipelineDefinition=training["pipelineDefinition"],
-        RoleArn=training["roleArn"],
-    )
-    rule = plan.one("aws:cloudwatch/eventRule:EventRule", f"mlops-prod-retrain-on-{rule_name}")[
-        "inputs"
-    ]
-    dynamodb = _client("dynamodb", aws.url)
-    settings = emulate_gate(dynamodb, plan)
-    queue = sqs.create_queue(QueueName="retrain-gate-invocations")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-    events.put_rule(Name=rule["name"], EventPattern=rule["eventPattern"])
-    events.put_targets(
-        Rule=rule["name"],
-        Targets=[{"Id": "gate", "Arn": queue_arn["Attributes"]["QueueArn"]}],
-    )
-    for _ in range(deliveries):  # EventBridge delivers at least once: duplicates happen
-        events.put_events(Entries=[_alarm_state_change(aws, alarm)])
-    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
-    decisions = [
-        handle_alarm(
-            json.loads(message["Body"]),
-            settings,
-            sagemaker=sagemaker,
-            dynamodb=dynamodb,
-            now=datetime.now(UTC),
-        ).started
-        for message in received.get("Messages", [])
-    ]
-    started = sagemaker.list_pipeline_executions(PipelineName=training["pipelineName"])
-    return decisions, len(started["PipelineExecutionSummaries"])
-
-
 def test_a_drift_alarm_delivered_twice_starts_exactly_one_training_run(
     aws: Emulated, plan: Plan, tmp_path: Path
 ) -> None:
@@ -384,7 +315,7 @@ def test_a_drift_alarm_delivered_twice_starts_exactly_one_training_run(
     _run_hourly(aws, "Drift", tmp_path, now)
     later = now + timedelta(seconds=1)
     assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, later).state == "ALARM"
-    decisions, executions = _retrain_runs(aws, plan, deliveries=2)
+    decisions, executions = retrain_runs(aws.url, plan, deliveries=2, alarm=DRIFT_ALARM)
     assert decisions == [True, False]
     assert executions == 1
 
@@ -396,7 +327,7 @@ def test_undrifted_traffic_starts_no_training_run(
     _send_traffic(aws, tmp_path, now, 2_000, None)
     _run_hourly(aws, "Drift", tmp_path, now)
     assert evaluate_alarm(aws.cloudwatch, DRIFT_ALARM, now).state == "OK"
-    assert _retrain_runs(aws, plan, deliveries=2) == ([], 0)
+    assert retrain_runs(aws.url, plan, deliveries=2, alarm=DRIFT_ALARM) == ([], 0)
 
 
 def test_a_recall_alarm_delivered_twice_starts_exactly_one_training_run(
@@ -411,5 +342,5 @@ def test_a_recall_alarm_delivered_twice_starts_exactly_one_training_run(
     _run_hourly(aws, "Quality", tmp_path, now)
     later = now + timedelta(seconds=1)
     assert evaluate_alarm(aws.cloudwatch, RECALL_ALARM, later).state == "ALARM"
-    decisions, executions = _retrain_runs(aws, plan, 2, alarm=RECALL_ALARM, rule_name="quality")
+    decisions, executions = retrain_runs(aws.url, plan, 2, alarm=RECALL_ALARM, rule_name="quality")
     assert (decisions, executions) == ([True, False], 1)
