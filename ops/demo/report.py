@@ -208,11 +208,13 @@ def _champion(result: LoopResult) -> list[str]:
             for name, value in metrics["challenger"].items()
         ]
         run = result.retrain_run
-        version = run.metadata.get("DatasetVersion", "?") if run else "?"
+        version = run.metadata.get("DatasetVersion") if run else None
+        # Only a registered package records its dataset version.
+        trained_on = f" (dataset version `{version}`)" if version else ""
         lines += [
             f"moto records the execution the gate started but runs no step, so the local "
             f"runner walked it for stack prod (`{run.execution_id if run else '?'}`) on prod's "
-            f"`raw/` with the drifted hours in it (dataset version `{version}`), gated by its "
+            f"`raw/` with the drifted hours in it{trained_on}, gated by its "
             f"Champion step against "
             f"`{document['champion']['package_arn']}` (dataset version "
             f"`{document['champion']['dataset_version'] or '?'}`).",

@@ -174,7 +174,7 @@ DEMO = Scenario(
     broken_monitoring=None,
     rows_per_drop=400,
     captured_per_hour=400,
-    bootstrap_rows=40_000,
+    bootstrap_rows=100_000,  # the demo's drop size: the champion trained on as many rows
     label_delay_hours=2,
     label_share=0.6,
     approve_after=timedelta(minutes=30),
