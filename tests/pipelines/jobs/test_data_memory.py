@@ -11,7 +11,6 @@ the larger drop may cost only what is kept per row (ids, event times: about
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,38 +23,13 @@ from ops.local.emulator import aws_emulator
 from pipelines.jobs.features import OFFLINE_RECORDS_ENV
 
 REPO = Path(__file__).resolve().parents[3]
+if str(REPO / "benchmarks") not in sys.path:
+    sys.path.append(str(REPO / "benchmarks"))  # after the repository: its ml package, not ml.py
+
+from data_memory import peak_of  # noqa: E402 - the benchmark's own measurement, on the path above
+
 ROWS_PER_FILE = 180_000  # about 16 MB of CSV
 ALLOWED_GROWTH_MB = 40  # 360,000 rows more at 20 bytes are 7 MB; the rest is the allocator
-
-
-# Runs a module as ``python -m`` does, then prints its own high-water mark: the child's
-# VmHWM, which counts only the memory of the new process (ru_maxrss of a child would
-# start from the size of this test process, which it was forked from).
-MEASURED = (
-    "import runpy, sys\n"
-    "sys.argv = sys.argv[1:]\n"
-    "try:\n"
-    "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
-    "except SystemExit as done:\n"
-    "    assert not done.code, done.code\n"
-    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
-    "print(int(hwm.split()[1]) / 1024, file=sys.stderr)\n"
-)
-
-
-def peak_mb(argv: list[str], env: dict[str, str] | None = None) -> float:
-    """The peak resident memory of ``python -m <argv>`` in a process of its own, in MB."""
-    done = subprocess.run(
-        [sys.executable, "-c", MEASURED, *argv[1:]],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return float(done.stderr.strip().splitlines()[-1])
 
 
 def steps_peak(drop: Path, work: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -64,7 +38,7 @@ def steps_peak(drop: Path, work: Path, env: dict[str, str]) -> tuple[float, floa
     features = ["-m", "pipelines.jobs.features", "--input", str(work / "v"), "--output"]
     features += [str(work / "f"), "--feature-group", "transactions"]
     records = {OFFLINE_RECORDS_ENV: f"s3://data/feature-store/{work.name}.parquet"}
-    return peak_mb(validate), peak_mb(features, {**env, **records})
+    return peak_of(validate)[0], peak_of(features, {**env, **records})[0]
 
 
 @pytest.fixture
