@@ -31,29 +31,18 @@ sys.path.insert(0, str(ROOT))
 
 from infra.config import load_stack  # noqa: E402
 from infra.config.stack_file import stack_file  # noqa: E402
+from ops.git import git_output, identity  # noqa: E402
 from ops.local.emulator import moto_server  # noqa: E402
 from ops.local.stack_emulation import provision_stack  # noqa: E402
 from ops.release.pinning import pin_model_package  # noqa: E402
 from ops.release.promote import promotion_clients  # noqa: E402
 
 GROUP = "mlops-prod-fraud-models"
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.com",
-}
+IDENTITY = identity("bench", "bench@example.com")
 
 
 def git(folder: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(folder), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **IDENTITY},
-    )
-    return done.stdout.strip()
+    return git_output(folder, *args, author=IDENTITY).strip()
 
 
 def approved_package(client: object) -> str:

@@ -9,31 +9,18 @@ files they read and write are the clone's, never this repository's.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from ops.git import git_output, identity
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALLED = (".venv", ".tools")  # ignored by .gitignore, so never committed
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "mlops tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "mlops tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
+GIT_IDENTITY = identity("mlops tests", "tests@example.com")
 
 
 def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        env={**os.environ, **GIT_IDENTITY},
-    )
-    return done.stdout.strip()
+    return git_output(repo, *args, author=GIT_IDENTITY, timeout=120).strip()
 
 
 def fresh_clone(target: Path) -> Path:

@@ -12,12 +12,12 @@ job checks again that the package is Approved before ``pulumi up``.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from ops.git import GitError, git_output
 from ops.release.stacks import ARN_KEY, SERVING_KEY, STACK_ORDER
 
 Change = Literal["code", "config", "pin", "none"]
@@ -31,16 +31,10 @@ class ChangesError(Exception):
 
 
 def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        timeout=GIT_SECONDS,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise ChangesError(done.stderr.strip() or f"git {' '.join(args)} failed")
-    return done.stdout
+    try:
+        return git_output(repo, *args, timeout=GIT_SECONDS)
+    except GitError as error:
+        raise ChangesError(str(error)) from None
 
 
 def stack_changes(repo: Path, base: str | None, head: str) -> dict[str, Change]:

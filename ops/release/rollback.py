@@ -14,13 +14,13 @@ any other pin.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ops.git import GitError, git_output
 from ops.release.deploy import Deployment, deploy
 from ops.release.stacks import (
     ARN_KEY,
@@ -66,16 +66,9 @@ def pin_history(path: Path) -> list[tuple[str, str]]:
 
 def _git(folder: Path, *args: str) -> str | None:
     try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), *args],
-            capture_output=True,
-            text=True,
-            timeout=GIT_SECONDS,
-            check=False,
-        )
-    except FileNotFoundError:
+        return git_output(folder, *args, timeout=GIT_SECONDS)
+    except (GitError, FileNotFoundError):
         return None
-    return done.stdout if done.returncode == 0 else None
 
 
 def _pinned_in(text: str) -> str | None:

@@ -21,7 +21,6 @@ moved is rebased by running its command again on main, as its author would.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,11 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.config.atomic import write_atomically
+from ops.git import git_output, identity
 
 if TYPE_CHECKING:
     from ops.simulate.clients import SimClients
 
-GIT_USER = ("-c", "user.name=mlops simulate", "-c", "user.email=simulate@mlops.invalid")
+SIMULATION_AUTHOR = identity("mlops simulate", "simulate@mlops.invalid")
 Pin = Callable[[Path], Any]  # a release command that edits the stack file at the path
 
 
@@ -69,18 +69,11 @@ class Repository:
 
     def commit(self, message: str) -> None:
         self.git("add", str(self.main.relative_to(self.root)))
-        self.git(*GIT_USER, "commit", "-q", "--allow-empty", "-m", message)
+        self.git("commit", "-q", "--allow-empty", "-m", message)
 
     def git(self, *args: str) -> str:
         """Run git in the repository; its output."""
-        done = subprocess.run(
-            ["git", "-C", str(self.root), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        return done.stdout
+        return git_output(self.root, *args, author=SIMULATION_AUTHOR)
 
     def propose(
         self,
