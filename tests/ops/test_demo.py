@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from rich.console import Console
 
 from ops.demo.loop import CORRUPT_FILE, DemoStageError, LoopResult, Stages
 from ops.demo.report import type_family
+from tests.cli import run_mlops, without_aws_credentials
 
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -44,12 +44,6 @@ class DemoRun:
 
     def loop(self) -> dict:
         return json.loads((self.work_dir / "report" / "loop.json").read_text())
-
-
-def without_aws_credentials() -> dict[str, str]:
-    """The environment of a new user's shell: no AWS credentials, no AWS config files."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    return {**env, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
 
 
 @pytest.fixture(scope="session")
@@ -169,14 +163,7 @@ def test_a_failing_stage_becomes_one_line_naming_it(tmp_path: Path) -> None:
 
 
 def test_an_unknown_stack_fails_the_demo_with_one_line() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "ops.cli", "demo", "--stack", "qa"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    completed = run_mlops("demo", "--stack", "qa")
     assert completed.returncode == 1
     assert completed.stderr.strip().splitlines() == [
         "error: unknown stack 'qa'; the demo tours dev, staging, prod"

@@ -14,6 +14,7 @@ import pytest
 
 from infra.image_context import local_image_uri
 from ops.local.emulator_process import provision_stacks, running, start, stop
+from tests.cli import run_mlops, without_aws_credentials
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -90,16 +91,7 @@ def test_the_commands_reach_it_through_the_line_start_prints(state_dir) -> None:
 
 
 def test_without_credentials_or_emulator_the_error_names_the_emulator() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
-    done = subprocess.run(
-        [sys.executable, "-m", "ops.cli", "deploy", "--stack", "dev"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_mlops("deploy", "--stack", "dev", env=without_aws_credentials())
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         'error: no AWS credentials found; configure them, or use an emulator: eval "$(mlops '

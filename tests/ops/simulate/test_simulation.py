@@ -7,8 +7,6 @@ invariant's verdict and the figures behind it from the run and its emulator.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from ops.simulate.engine import SimulationResult, simulate
 from ops.simulate.invariants import Check
 from ops.simulate.scenario import SHORT
+from tests.cli import run_mlops
 
 REPO = Path(__file__).resolve().parents[3]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -134,14 +133,7 @@ def test_the_timeline_and_the_report_are_written_with_their_plot(run: Simulation
 
 
 def test_an_unknown_scenario_is_refused_with_one_line() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "ops.cli", "simulate", "--scenario", "month"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    completed = run_mlops("simulate", "--scenario", "month")
     assert completed.returncode == 1
     assert completed.stderr.strip().splitlines() == [
         "error: unknown scenario 'month'; choose one of week, short, demo"
