@@ -11,12 +11,15 @@ are the pipeline's own functions with the prod stack's gates.
 
 The truth is a population the generator draws fresh (``--population`` rows,
 a seed no split uses), scored independently of every split: each model's
-true precision and recall at its own threshold, and its true PR AUC.
+true precision and recall at its own threshold, and its true PR AUC; against
+a champion, the gate's question: the champion's true precision and recall
+when it raises as many alerts in the population as the challenger does.
 Reported, each over the seeds:
 
 - registered models that flag nothing in the population (goal 0);
 - registered challengers truly worse than their champion beyond a margin, on
-  PR AUC or at the operating point (goal 0);
+  PR AUC or at the same alert volume (goal 0), and, for information, those
+  whose own operating point lost recall or precision beyond a margin;
 - truly better challengers rejected (a true gain in PR AUC and no true loss
   beyond a margin), and the rejection rate of the broken-feature challengers
   (the power to stop a bad model).
@@ -64,24 +67,39 @@ def population(rows: int) -> Any:
     return generate(rows, POPULATION_SEED)
 
 
-def truth(model: Any, threshold: float, frame: Any) -> dict[str, float]:
+def truth(model: Any, threshold: float, frame: Any) -> dict[str, Any]:
     """A model's true PR AUC, precision, recall and flag count on the population."""
-    import numpy as np
     from sklearn.metrics import average_precision_score
 
     from ml.features import feature_frame
 
     y = frame["is_fraud"].to_numpy()
     score = model.predict_proba(feature_frame(frame))[:, 1]
+    return {"pr_auc": float(average_precision_score(y, score)), **at_threshold(y, score, threshold)}
+
+
+def at_threshold(y: Any, score: Any, threshold: float) -> dict[str, float]:
+    """Precision, recall and flag count of scores at a threshold."""
+    import numpy as np
+
     flagged = score >= threshold
     caught = int((flagged & (y == 1)).sum())
     return {
-        "pr_auc": float(average_precision_score(y, score)),
         "precision": caught / int(flagged.sum()) if flagged.any() else float("nan"),
         "recall": caught / int(y.sum()),
         "flagged": int(flagged.sum()),
         "flag_rate": float(np.mean(flagged)),
     }
+
+
+def champion_at_volume(champion: Any, frame: Any, flagged: int) -> dict[str, float]:
+    """The champion's true precision and recall when it flags ``flagged`` population rows."""
+    from ml.comparison import volume_threshold
+    from ml.features import feature_frame
+
+    y = frame["is_fraud"].to_numpy()
+    score = champion.model.predict_proba(feature_frame(frame))[:, 1]
+    return at_threshold(y, score, volume_threshold(score, flagged))
 
 
 def gate(model: Any, threshold_info: dict[str, Any], test: Any, rival: Any, gates: Any) -> dict:
@@ -143,6 +161,9 @@ def replay(seed: int, setting: Setting) -> dict[str, Any]:
                 "test_positives": int(test["is_fraud"].sum()),
                 "truth": truth(model.model, model.threshold, fresh),
             }
+            if rival is not None:
+                flagged = result[name]["truth"]["flagged"]
+                result[name]["champion_at_volume"] = champion_at_volume(rival, fresh, flagged)
     return result
 
 
@@ -157,9 +178,15 @@ def outcome(model: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def true_differences(result: dict[str, Any], name: str) -> dict[str, float]:
+def true_differences(result: dict[str, Any], name: str, own: bool = False) -> dict[str, float]:
+    """Challenger less champion: PR AUC, and recall and precision at the same alert volume
+    (``own``: at each model's own threshold)."""
     new, old = result[name]["truth"], result["first"]["truth"]
-    return {metric: new[metric] - old[metric] for metric in ("pr_auc", "recall", "precision")}
+    matched = old if own else result[name]["champion_at_volume"]
+    return {
+        "pr_auc": new["pr_auc"] - old["pr_auc"],
+        **{metric: new[metric] - matched[metric] for metric in ("recall", "precision")},
+    }
 
 
 def worse_beyond_margin(diff: dict[str, float], margins: dict[str, float]) -> bool:
@@ -200,11 +227,14 @@ def summarise(results: list[dict[str, Any]], margins: dict[str, float], seconds:
             if true_differences(r, name)["pr_auc"] > 0
             and not worse_beyond_margin(true_differences(r, name), margins)
         ]
+        own = [r for r in gated if worse_beyond_margin(true_differences(r, name, True), margins)]
         print(
             f"{label}: {sum(r[name]['registered'] for r in gated)}/{len(gated)} registered; "
             f"truly worse beyond a margin {len(worse)}, of them registered "
             f"{sum(r[name]['registered'] for r in worse)} (goal 0); truly better {len(better)}, "
-            f"of them rejected {sum(not r[name]['registered'] for r in better)}"
+            f"of them rejected {sum(not r[name]['registered'] for r in better)}; "
+            f"own operating point worse beyond a margin {len(own)}, of them registered "
+            f"{sum(r[name]['registered'] for r in own)}"
         )
     failed: dict[str, int] = {}
     for r in results:

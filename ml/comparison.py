@@ -7,6 +7,16 @@ smaller than either metric's when the models agree on most rows. The
 challenger is non-inferior on a metric when the lower end of the difference's
 95% interval stays above minus the margin.
 
+Recall and precision are compared at the challenger's alert volume: the
+champion's threshold is moved to flag as many of the rows as the
+challenger's own threshold flags. A threshold decides how many alerts a
+model raises; whether it finds fraud better is a question at the same
+number of alerts. At their own thresholds a champion whose threshold has
+gone stale (after a shift it can flag ten times the rows at a fifth of the
+precision) would out-recall every challenger that keeps the target
+precision. Each model's own operating point is judged by the floors
+(``ml.gates``), and both are reported.
+
 The margin is a choice the configuration makes; what the split can resolve is
 a fact of the data: a true difference of ``RESOLUTION_Z`` standard errors is
 detected 80% of the time at this confidence. A margin below that makes an
@@ -45,8 +55,10 @@ def compare_paired(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The difference in each compared metric, its interval and the non-inferiority verdict."""
-    old, new = resample(y, [champion, challenger], resamples, seed)
-    before, after = point_metrics(y, champion), point_metrics(y, challenger)
+    flagged = int(np.count_nonzero(np.asarray(challenger.score) >= challenger.threshold))
+    matched = Scored(champion.score, volume_threshold(champion.score, flagged))
+    old, new = resample(y, [matched, challenger], resamples, seed)
+    before, after = point_metrics(y, matched), point_metrics(y, challenger)
     metrics = {}
     for name in COMPARED:
         differences = new[name] - old[name]
@@ -54,7 +66,27 @@ def compare_paired(
         metrics[name] = _metric(
             before[name], after[name], low, high, standard_error(differences), margins[name]
         )
-    return _document(PAIRED, int(np.size(y)), int(np.sum(y)), resamples, metrics)
+    document = _document(PAIRED, int(np.size(y)), int(np.sum(y)), resamples, metrics)
+    document["alert_volume"] = {
+        "challenger_flagged": flagged,
+        "champion_flagged_at_own_threshold": int(
+            np.count_nonzero(np.asarray(champion.score) >= champion.threshold)
+        ),
+        "champion_threshold": float(champion.threshold),
+        "champion_matched_threshold": float(matched.threshold),
+    }
+    return document
+
+
+def volume_threshold(score: np.ndarray, flagged: int) -> float:
+    """The threshold at which ``score`` flags ``flagged`` rows (ties at the cut all flag).
+
+    Zero rows is a threshold above every score.
+    """
+    ordered = np.sort(np.asarray(score, dtype=np.float64))[::-1]
+    if flagged <= 0 or ordered.size == 0:
+        return float(np.nextafter(ordered[0], np.inf)) if ordered.size else 1.0
+    return float(ordered[min(flagged, ordered.size) - 1])
 
 
 def compare_unpaired(

@@ -27,8 +27,10 @@ class Margins(Section):
 
     The challenger registers when the low end of the 95% interval of its
     difference from the champion (paired bootstrap on the same test rows) stays
-    above minus the margin. A margin below what the test split resolves (the
-    Champion step's report states it) makes an equal challenger fail often.
+    above minus the margin; recall and precision are compared at the challenger's
+    alert volume (the champion's threshold moved to flag as many test rows). A
+    margin below what the test split resolves (the Champion step's report states
+    it) makes an equal challenger fail often.
     """
 
     pr_auc: float = Field(default=0.05, gt=0, le=1)

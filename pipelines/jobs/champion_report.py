@@ -18,8 +18,8 @@ REPORT_FILE = "champion_vs_challenger.md"
 PLOT_FILE = "pr_curves.png"
 NAMES = {
     "pr_auc": "PR AUC",
-    "recall": "recall at its threshold",
-    "precision": "precision at its threshold",
+    "recall": "recall at the challenger's alert volume",
+    "precision": "precision at the challenger's alert volume",
 }
 
 
@@ -90,8 +90,24 @@ def decision_lines(document: dict[str, Any]) -> list[str]:
     ]
     for name, m in comparison["metrics"].items():
         lines.append(f"- {_metric_sentence(name, m)}")
-    lines += ["", _margin_sentence(comparison), ""]
+    lines += ["", *_volume_sentence(comparison), _margin_sentence(comparison), ""]
     return lines
+
+
+def _volume_sentence(comparison: dict[str, Any]) -> list[str]:
+    """How the champion's threshold was moved to raise as many alerts as the challenger."""
+    volume = comparison.get("alert_volume")
+    if not volume:
+        return []
+    return [
+        f"Recall and precision are compared at the same number of alerts: the challenger "
+        f"flags {volume['challenger_flagged']} rows; the champion flags "
+        f"{volume['champion_flagged_at_own_threshold']} at its own threshold "
+        f"{volume['champion_threshold']:.4f}, and {volume['challenger_flagged']} at "
+        f"{volume['champion_matched_threshold']:.4f}. Each model's own operating point is "
+        "judged by the floors.",
+        "",
+    ]
 
 
 def _sentence(text: str) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ml.bootstrap import Scored
-from ml.comparison import RESOLUTION_Z, compare_paired, compare_unpaired
+from ml.comparison import RESOLUTION_Z, compare_paired, compare_unpaired, volume_threshold
 from ml.evaluate import evaluate_scores
 
 MARGINS = {"pr_auc": 0.05, "recall": 0.1, "precision": 0.15}
@@ -52,8 +52,8 @@ def test_an_equivalent_challenger_is_non_inferior(split):
     assert all(m["resolvable"] for m in comparison["metrics"].values())
 
 
-def test_operating_points_are_compared_too(split):
-    """Same ranking, but a threshold that flags a fifth as many rows: recall is lost."""
+def test_recall_and_precision_are_compared_at_the_challengers_alert_volume(split):
+    """Same ranking, a threshold that flags a fifth as many rows: not a worse model."""
     y, champion, _ = split
     comparison = compare_paired(
         y,
@@ -61,10 +61,48 @@ def test_operating_points_are_compared_too(split):
         Scored(champion, threshold_at_rank(champion, 12)),
         MARGINS,
     )
-    metrics = comparison["metrics"]
-    assert metrics["pr_auc"]["non_inferior"]
-    assert not metrics["recall"]["non_inferior"] and not comparison["non_inferior"]
-    assert metrics["recall"]["high"] < 0
+    volume = comparison["alert_volume"]
+    assert volume["challenger_flagged"] == 12
+    assert volume["champion_flagged_at_own_threshold"] == 60
+    assert volume["champion_matched_threshold"] == threshold_at_rank(champion, 12)
+    for name in ("recall", "precision"):
+        assert comparison["metrics"][name]["difference"] == 0
+    assert comparison["non_inferior"]
+
+
+def test_a_stale_champion_threshold_does_not_out_recall_a_better_challenger(split):
+    """A champion flagging ten times the rows keeps its recall lead only by its volume."""
+    y, champion, challenger = split
+    comparison = compare_paired(
+        y,
+        Scored(champion, threshold_at_rank(champion, 400)),
+        Scored(challenger, threshold_at_rank(challenger, 40)),
+        MARGINS,
+    )
+    own_recall = float(np.mean(champion[y == 1] >= threshold_at_rank(champion, 400)))
+    assert own_recall - comparison["metrics"]["recall"]["challenger"] > MARGINS["recall"]
+    assert comparison["non_inferior"]
+
+
+def test_fewer_frauds_at_the_same_volume_is_rejected(split):
+    y, champion, _ = split
+    rng = np.random.default_rng(5)
+    worse = champion + rng.normal(0, 0.15, y.size) * (champion > np.quantile(champion, 0.99))
+    comparison = compare_paired(
+        y,
+        Scored(champion, threshold_at_rank(champion, 400)),
+        Scored(worse, threshold_at_rank(worse, 40)),
+        MARGINS,
+    )
+    assert not comparison["metrics"]["recall"]["non_inferior"]
+    assert comparison["metrics"]["recall"]["high"] < 0
+
+
+@pytest.mark.parametrize("flagged", [0, 1, 40, 10_000, 20_000])
+def test_the_volume_threshold_flags_that_many_rows(split, flagged):
+    _, champion, _ = split
+    threshold = volume_threshold(champion, flagged)
+    assert np.count_nonzero(champion >= threshold) == min(flagged, champion.size)
 
 
 def test_a_clearly_worse_challenger_is_rejected_on_pr_auc(split):
