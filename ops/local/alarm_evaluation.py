@@ -100,13 +100,16 @@ def period_datapoints(cloudwatch: Any, alarm: dict[str, Any], now: datetime) -> 
         )
     period = int(alarm["Period"])
     count = int(alarm["EvaluationPeriods"])
-    start = now - timedelta(seconds=period * count)
+    # Periods are whole minutes on the clock: CloudWatch rounds a start time under 15 days
+    # old down to the whole minute (GetMetricStatistics, StartTime), which moto does not.
+    end = now.replace(second=0, microsecond=0)
+    start = end - timedelta(seconds=period * count)
     query: dict[str, Any] = {
         "Namespace": alarm["Namespace"],
         "MetricName": alarm["MetricName"],
         "Dimensions": alarm.get("Dimensions", []),
         "StartTime": start,
-        "EndTime": now,
+        "EndTime": end,
         "Period": period,
     }
     extended = alarm.get("ExtendedStatistic")

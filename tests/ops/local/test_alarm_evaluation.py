@@ -139,3 +139,35 @@ def test_an_unknown_alarm_is_one_line() -> None:
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
     with pytest.raises(AlarmEvaluationError, match="no metric alarm named 'nope'"):
         evaluate_alarm(cloudwatch, "nope", NOW)
+
+
+@mock_aws
+def test_minute_periods_are_whole_clock_minutes_when_judged_between_minutes() -> None:
+    """Two minutes with errors, judged 5 s past the next minute: both periods count."""
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    cloudwatch.put_metric_alarm(
+        AlarmName="5xx",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=2,
+        DatapointsToAlarm=2,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    off_minute = NOW + timedelta(seconds=5, microseconds=52_409)
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocation5XXErrors",
+                "Timestamp": off_minute + timedelta(minutes=m),
+                "Value": 2,
+            }
+            for m in (0, 1)
+        ],
+    )
+    evaluation = evaluate_alarm(cloudwatch, "5xx", off_minute + timedelta(minutes=2))
+    assert (evaluation.state, evaluation.datapoints) == ("ALARM", (2.0, 2.0))
