@@ -16,6 +16,9 @@ lease keyed by fixed clock windows would let two starts straddle a window's
 edge minutes apart). The item keeps the holder (the alarm event's id, also the
 start's ``ClientRequestToken``), when it was taken, and the execution it
 started; ``expires_at`` lets DynamoDB's TTL delete it once it no longer matters.
+``waiting`` is the set of alarms refused while the lease held (a string set,
+``ADD`` is atomic), which the retrain gate's sweep serves once the cool-down
+ends; taking the lease clears it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ NAMES = {
     "#arn": "execution_arn",
     "#alarm": "alarm",
     "#expires": "expires_at",
+    "#waiting": "waiting",
 }
 TTL_ATTRIBUTE = NAMES["#expires"]
 TTL_MARGIN = timedelta(days=1)
@@ -48,6 +52,7 @@ class Lease:
     acquired_at: datetime
     execution_arn: str | None
     alarm: str
+    waiting: frozenset[str] = frozenset()
 
 
 def _seconds(when: datetime) -> str:
@@ -86,10 +91,10 @@ class CooldownLock:
         """Take the lease if nobody took it within ``cooldown`` before ``now``."""
         return self._update(
             key,
-            ["#key", "#holder", "#at", "#arn", "#alarm", "#expires"],
+            ["#key", "#holder", "#at", "#arn", "#alarm", "#expires", "#waiting"],
             UpdateExpression=(
                 "SET #holder = :holder, #at = :now, #alarm = :alarm, #expires = :expires "
-                "REMOVE #arn"
+                "REMOVE #arn, #waiting"
             ),
             ConditionExpression="attribute_not_exists(#key) OR #at <= :since",
             ExpressionAttributeValues={
@@ -128,6 +133,26 @@ class CooldownLock:
             ExpressionAttributeValues={":arn": {"S": execution_arn}, ":holder": {"S": holder}},
         )
 
+    def defer(self, key: str, alarm: str) -> bool:
+        """Note an alarm refused while the lease holds, for the sweep after the cool-down."""
+        return self._update(
+            key,
+            ["#key", "#waiting"],
+            UpdateExpression="ADD #waiting :alarm",
+            ConditionExpression="attribute_exists(#key)",
+            ExpressionAttributeValues={":alarm": {"SS": [alarm]}},
+        )
+
+    def forget_waiting(self, lease: Lease) -> bool:
+        """Clear the waiting alarms of ``lease`` (they left ALARM), unless it was taken since."""
+        return self._update(
+            lease.key,
+            ["#at", "#waiting"],
+            UpdateExpression="REMOVE #waiting",
+            ConditionExpression="#at = :seen",
+            ExpressionAttributeValues={":seen": {"N": _seconds(lease.acquired_at)}},
+        )
+
     def release(self, key: str, holder: str) -> bool:
         """Give the lease back when the start failed, so the next delivery may try again."""
         try:
@@ -157,4 +182,5 @@ class CooldownLock:
             acquired_at=datetime.fromtimestamp(int(item["acquired_at"]["N"]), UTC),
             execution_arn=item["execution_arn"]["S"] if "execution_arn" in item else None,
             alarm=item.get("alarm", {}).get("S", ""),
+            waiting=frozenset(item.get("waiting", {}).get("SS", [])),
         )

@@ -11,6 +11,14 @@ the lease, so the hourly schedule does not use up the alarms' cool-down. The
 run it starts is gated against the champion like any other: the pipeline's
 Champion step reads it from the registry.
 
+An alarm refused within the cool-down is noted in the lease (``waiting``). A
+CloudWatch alarm sends an event only when its state changes, so one that stays
+in ALARM past the cool-down would never be heard again; the gate's schedule
+(``SWEEP_SOURCE``, every ``SWEEP_MINUTES``) sweeps: once the cool-down has
+ended, the waiting alarms still in ALARM (``DescribeAlarms``) start one run,
+with a token derived from the lease and those alarms so that two sweeps at once
+start it once; waiting alarms that left ALARM are forgotten.
+
 A holder that dies between taking the lease and starting (a timeout) leaves a
 lease without an execution; once it is older than ``LEASE_STALE_SECONDS`` (more
 than the function's timeout, so its holder is surely gone) the next delivery
@@ -21,7 +29,7 @@ raises ``GateBusyError``, so Lambda retries it later rather than dropping the
 storm's only chance to start. A start that fails gives the lease back and
 raises, so Lambda's retry or the dead-letter queue has it.
 
-``handle_alarm`` takes its clock and clients as arguments, so a simulation
+``handle_event`` (an alarm or a sweep) takes its clock and clients as arguments, so a simulation
 drives exactly this code at the times it chooses; ``handler`` is the Lambda
 entry point. Environment: ``PIPELINE_NAME``, ``RETRAIN_COOLDOWN_MINUTES``,
 ``RETRAIN_LOCK_TABLE``, ``LEASE_STALE_SECONDS``. boto3 uses the default chain,
@@ -43,6 +51,8 @@ from pipelines.lambdas.cooldown_lock import CooldownLock, Lease
 from pipelines.lambdas.start_pipeline import ALARM, TOKEN_CHARS, start_training
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
+SWEEP_SOURCE = "mlops.retrain-gate"  # the ``source`` of the schedule's input
+SWEEP_MINUTES = 15
 
 
 class GateBusyError(MlopsError):
@@ -131,18 +141,74 @@ def handle_alarm(
             )
         if not fresh and attempt.lock.take_over(lease, now):
             return attempt.start(lease.holder)
+    if lease is not None and lease.holder != token and attempt.alarm:
+        attempt.lock.defer(key, attempt.alarm)
     return _refused(lease, settings.cooldown, token)
 
 
+def is_sweep(event: Mapping[str, Any]) -> bool:
+    """The gate's schedule asking it to serve alarms that waited out the cool-down."""
+    return event.get("source") == SWEEP_SOURCE
+
+
+def handle_event(
+    event: Mapping[str, Any],
+    settings: GateSettings,
+    *,
+    sagemaker: Any,
+    dynamodb: Any,
+    cloudwatch: Any,
+    now: datetime,
+) -> Decision:
+    """A sweep from the schedule, or an alarm state change from the retrain rules."""
+    if is_sweep(event):
+        return handle_sweep(
+            settings, sagemaker=sagemaker, dynamodb=dynamodb, cloudwatch=cloudwatch, now=now
+        )
+    return handle_alarm(event, settings, sagemaker=sagemaker, dynamodb=dynamodb, now=now)
+
+
+def handle_sweep(
+    settings: GateSettings, *, sagemaker: Any, dynamodb: Any, cloudwatch: Any, now: datetime
+) -> Decision:
+    """Once the cool-down has ended, start one run for the waiting alarms still in ALARM."""
+    lock = CooldownLock(dynamodb, settings.lock_table)
+    lease = lock.current(settings.pipeline_name)
+    if lease is None or not lease.waiting:
+        return Decision(False, "", "no alarm waits for the cool-down to end")
+    ends = lease.acquired_at + settings.cooldown
+    if now < ends:
+        return Decision(
+            False,
+            lease.execution_arn or "",
+            f"{len(lease.waiting)} alarm(s) wait for the cool-down to end at {ends.isoformat()}",
+        )
+    names = sorted(lease.waiting)
+    found = cloudwatch.describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+    still = sorted(a["AlarmName"] for a in found if a.get("StateValue") == "ALARM")
+    if not still:
+        lock.forget_waiting(lease)
+        return Decision(False, "", f"{', '.join(names)} left ALARM; nothing to retrain on")
+    seen = json.dumps([lease.holder, lease.acquired_at.isoformat(), still])
+    token = hashlib.sha256(seen.encode()).hexdigest()
+    attempt = _Attempt(
+        settings, lock, sagemaker, {"id": token, "detail": {"alarmName": ", ".join(still)}}
+    )
+    if lock.acquire(settings.pipeline_name, token, now, settings.cooldown, attempt.alarm):
+        return attempt.start(token)
+    return _refused(lock.current(settings.pipeline_name), settings.cooldown, token)
+
+
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry point: one alarm state change in, one decision out (logged as JSON)."""
+    """Lambda entry point: an alarm state change or a sweep in, one decision out (as JSON)."""
     import boto3
 
-    decision = handle_alarm(
+    decision = handle_event(
         event,
         GateSettings.from_environment(os.environ),
         sagemaker=boto3.client("sagemaker"),
         dynamodb=boto3.client("dynamodb"),
+        cloudwatch=boto3.client("cloudwatch"),
         now=datetime.now(UTC),
     )
     print(json.dumps({"alarm": alarm_name(event), "event": event.get("id"), **asdict(decision)}))
@@ -198,5 +264,6 @@ def _refused(lease: Lease | None, cooldown: timedelta, token: str) -> Decision:
         False,
         arn,
         f"an alarm-started run ({lease.alarm or 'an alarm'}) took the cool-down at "
-        f"{lease.acquired_at.isoformat()}, within the {cooldown} cool-down",
+        f"{lease.acquired_at.isoformat()}, within the {cooldown} cool-down; the alarm waits "
+        "for the sweep after it",
     )
