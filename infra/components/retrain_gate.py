@@ -9,11 +9,16 @@ taken by one conditional write (``pipelines/lambdas/cooldown_lock.py``). Its rol
 may start this stack's pipeline and read and write that table's items, nothing
 else. Failed asynchronous invocations go to the stack's dead-letter queue, its
 logs to a log group encrypted with the stack key, the table is encrypted with
-the stack key too.
+the stack key too. An EventBridge Scheduler schedule invokes the function every
+``SWEEP_MINUTES`` with a sweep: an alarm refused within the cool-down that is
+still in ALARM when it ends starts one run then (CloudWatch sends no second
+event for an alarm that stays in ALARM). The function may read the state of
+this stack's alarms, nothing more.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +31,7 @@ from infra.components.pipeline import TrainingPipeline
 from infra.image_context import REPO_ROOT
 from pipelines.lambdas.cooldown_lock import KEY as LOCK_KEY
 from pipelines.lambdas.cooldown_lock import TTL_ATTRIBUTE
+from pipelines.lambdas.retrain_gate import SWEEP_MINUTES, SWEEP_SOURCE
 
 RUNTIME = "python3.12"  # boto3 is part of the Lambda runtime
 HANDLER = "pipelines.lambdas.retrain_gate.handler"
@@ -124,6 +130,7 @@ class RetrainGate(pulumi.ComponentResource):
                 parent=self, depends_on=[grant, dead_letter_grant, log_group]
             ),
         )
+        self.sweep = self._sweep_schedule()
         self.register_outputs(
             {"functionName": self.function.name, "lockTableName": self.lock_table.name}
         )
@@ -149,6 +156,83 @@ class RetrainGate(pulumi.ComponentResource):
             tags=context.tags("monitoring"),
             # Protected like every table in prod: a lost lease would let an alarm start again.
             opts=context.stateful(self),
+        )
+
+    def _sweep_schedule(self) -> aws.scheduler.Schedule:
+        """``<prefix>-<env>-retrain-sweep``: invokes the gate with a sweep every few minutes.
+
+        Its role may invoke this function only; what Scheduler cannot deliver is a
+        dead letter. The input names the event as the gate's own (``SWEEP_SOURCE``).
+        """
+        context, args = self._context, self._args
+        schedule_name = context.name("retrain-sweep")
+        schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
+        role = aws.iam.Role(
+            f"{schedule_name}-scheduler",
+            name=f"{schedule_name}-scheduler",
+            description=f"Lets EventBridge Scheduler invoke {self._function_name} with a sweep",
+            assume_role_policy=policy_json(
+                [
+                    {
+                        "Sid": "SchedulerOfThisAccountOnly",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": context.account_id},
+                            "ArnEquals": {"aws:SourceArn": schedule_arn},
+                        },
+                    }
+                ]
+            ),
+            tags=context.tags("monitoring"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        grant = aws.iam.RolePolicy(
+            f"{schedule_name}-invoke",
+            role=role.id,
+            name="invoke-the-retrain-gate",
+            policy=policy_json(
+                [
+                    {
+                        "Sid": "InvokeTheGateOnly",
+                        "Effect": "Allow",
+                        "Action": "lambda:InvokeFunction",
+                        "Resource": self.function.arn,
+                    },
+                    {
+                        "Sid": "ReadTheScheduleEncryptedWithTheStackKey",
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": args.key.arn,
+                    },
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        dead_letter, dead_letter_grant = args.dead_letters.for_role(role, parent=self)
+        return aws.scheduler.Schedule(
+            schedule_name,
+            name=schedule_name,
+            description=(
+                f"Starts a run for alarms that waited out the {args.cooldown_minutes}-minute "
+                "cool-down in ALARM"
+            ),
+            schedule_expression=f"rate({SWEEP_MINUTES} minutes)",
+            schedule_expression_timezone="UTC",
+            state="ENABLED",
+            flexible_time_window={"mode": "OFF"},
+            kms_key_arn=args.key.arn,
+            target={
+                "arn": self.function.arn,
+                "role_arn": role.arn,
+                "input": json.dumps(
+                    {"source": SWEEP_SOURCE, "detail-type": "Retrain Sweep", "detail": {}}
+                ),
+                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 900},
+                "dead_letter_config": dead_letter,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant, dead_letter_grant]),
         )
 
     def _role(self) -> aws.iam.Role:
@@ -203,6 +287,12 @@ class RetrainGate(pulumi.ComponentResource):
                         "kms:ViaService": f"dynamodb.{self._context.region}.amazonaws.com"
                     }
                 },
+            },
+            {
+                "Sid": "ReadTheStateOfThisStacksAlarms",
+                "Effect": "Allow",
+                "Action": "cloudwatch:DescribeAlarms",
+                "Resource": self._context.arn("cloudwatch", f"alarm:{self._context.name('*')}"),
             },
             {
                 "Sid": "WriteItsOwnLogs",

@@ -53,6 +53,7 @@ class PlannedSchedule:
     target_arn: str
     parameters: dict[str, str]
     enabled: bool
+    input: str | None = None  # the JSON a Lambda function target receives
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,7 @@ def planned_schedules(plan: Plan) -> list[PlannedSchedule]:
                 target_arn=str(target.get("arn", "")),
                 parameters=parameters,
                 enabled=inputs.get("state", "ENABLED") == "ENABLED",
+                input=target.get("input"),
             )
         )
     return found

@@ -83,14 +83,15 @@ def invoke(
 def _retrain_gate(
     event: dict[str, Any], variables: dict[str, str], clients: SimClients, now: datetime
 ) -> dict[str, Any]:
-    """The retrain gate's ``handler`` with the simulated clock: ``handle_alarm``, its log line."""
-    from pipelines.lambdas.retrain_gate import GateSettings, alarm_name, handle_alarm
+    """The retrain gate's ``handler`` with the simulated clock: ``handle_event``, its log line."""
+    from pipelines.lambdas.retrain_gate import GateSettings, alarm_name, handle_event
 
-    decision = handle_alarm(
+    decision = handle_event(
         event,
         GateSettings.from_environment(variables),
         sagemaker=clients.sagemaker,
         dynamodb=clients.dynamodb,
+        cloudwatch=clients.cloudwatch,
         now=now,
     )
     print(json.dumps({"alarm": alarm_name(event), "event": event.get("id"), **asdict(decision)}))

@@ -30,6 +30,7 @@ from ops.simulate.delivery import (
 from ops.simulate.events import ALARM_CHANGE, PACKAGE_CHANGE, Delivery
 from ops.simulate.services import registry_events, start_runs
 from ops.simulate.state import Sim
+from pipelines.lambdas.retrain_gate import is_sweep
 from pipelines.registry import PENDING
 
 REVIEWER = "the scripted reviewer"
@@ -54,6 +55,9 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
             lambda_retry(sim, delivery, str(error), common)
             return
         started = start_runs(sim, "alarm")
+        if is_sweep(body):
+            swept(sim, decision, [e.arn for e in started])
+            return
         sim.record(
             "gate",
             alarm=(event.get("detail") or {}).get("alarmName"),
@@ -69,6 +73,15 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
         dispatched(sim, body, common)
     else:
         sim.record("delivered", target=target, detail_type=event.get("detail-type"), **common)
+
+
+def swept(sim: Sim, decision: dict[str, Any], started: list[str]) -> None:
+    """The gate's schedule swept: recorded when an alarm waited (the rest are quiet)."""
+    reason = str(decision.get("reason") or "")
+    if started or not reason.startswith("no alarm waits"):
+        sim.record(
+            "sweep", started=bool(decision.get("started")), reason=reason, executions=started
+        )
 
 
 def lambda_retry(sim: Sim, delivery: Delivery, error: str, common: dict[str, Any]) -> None:

@@ -9,11 +9,12 @@ changes go on the bus. Registry changes become package state change events.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from typing import Any
 
-from ops.simulate.events import alarm_event, execution_event, package_event
+from ops.simulate.events import Delivery, alarm_event, execution_event, package_event
 from ops.simulate.schedules import fire_times
 from ops.simulate.state import HourTally, Sim
 from ops.simulate.timeline import Sample
@@ -82,9 +83,14 @@ def take_sample(sim: Sim) -> None:
 
 
 def on_fire(sim: Sim, name: str) -> None:
-    """EventBridge Scheduler invokes the schedule's target: ``StartPipelineExecution``."""
+    """EventBridge Scheduler invokes the schedule's target: a pipeline, or a function."""
     schedule = sim.applied.schedules.get(name)
     if schedule is None:
+        return
+    if ":function:" in schedule.target_arn:  # the retrain gate's sweep, with the planned input
+        body = json.loads(schedule.input or "{}")
+        delivery = Delivery(sim.now, name, schedule.target_arn, body, body, copy=0)
+        sim.agenda.add(sim.now, "deliver", delivery)
         return
     pipeline = schedule.target_arn.rsplit("/", 1)[-1]
     sim.clients.sagemaker.start_pipeline_execution(
