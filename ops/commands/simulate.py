@@ -23,7 +23,7 @@ def simulate_command(
         typer.Option("--days", min=0.05, help="Simulated days to run (default: the scenario's)."),
     ] = None,
     scenario: Annotated[
-        str, typer.Option("--scenario", help="week (7 days), short (36 h) or demo (8 h).")
+        str, typer.Option("--scenario", help="week (7 days), short (24 h) or demo (8 h).")
     ] = "week",
     work_dir: Annotated[
         Path, typer.Option("--work-dir", help="Where the timeline, report and runs are written.")
