@@ -95,6 +95,17 @@ def test_a_bad_fleet_is_rolled_back_within_five_minutes_and_the_previous_model_s
 
 
 @pytest.mark.slow
+def test_an_alarm_refused_in_the_cool_down_and_still_in_alarm_starts_one_run_after_it(
+    run: SimulationResult,
+) -> None:
+    waiting = [g for g in entries(run, "gate") if "waits for the sweep" in (g["reason"] or "")]
+    swept = [s for s in entries(run, "sweep") if s["started"]]
+    assert waiting and len(swept) == 1
+    assert swept[0]["hour"] > waiting[0]["hour"]
+    assert len(swept[0]["executions"]) == 1
+
+
+@pytest.mark.slow
 def test_repeated_and_reordered_deliveries_start_nothing_twice(run: SimulationResult) -> None:
     repeated = check(run, "duplicated or reordered")
     assert repeated.passed, repeated.detail
