@@ -18,20 +18,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
+import pyarrow as pa
 
 from ml.errors import MlopsError
-from ml.feature_columns import FEATURES, FeatureColumns
-from ml.schema import NUMERIC_FEATURES
+from ml.feature_columns import FEATURES, FeatureColumns, Values
+from ml.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
 CSV = "text/csv"
 JSON = "application/json"
 NUMERIC = frozenset(NUMERIC_FEATURES)
+CATEGORIES = {name: pa.array(values) for name, values in CATEGORICAL_FEATURES.items()}
 CSV_HEADER = ",".join(FEATURES[:2]).encode()
 # Below this size (about a hundred rows) Python's csv module beats Arrow's fixed cost.
 SMALL_CSV_CHARS = 16_384
 SHOWN_CHARS = 40  # of a bad value, in a message
 PLAIN_NUMBERS = frozenset({float, int, str})  # what numpy converts as Python's float() does
+# Past this many rows categories are held as Arrow strings, which the model's
+# encoder looks up in compiled code; below it (ml.features.SMALL_BATCH, tested
+# equal) the encoder's dict lookup per value is cheaper.
+ARROW_CATEGORY_ROWS = 256
 
 
 class RequestError(MlopsError):
@@ -114,7 +121,26 @@ def csv_rows(text: str) -> list[list[Any]]:
 def json_instances(text: str) -> list[Any]:
     """The instances of a JSON body: ``{"instances": [...]}``, a list, or one object."""
     try:
-        payload = json.loads(text)
+        payload = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        payload = _python_json(text)  # what orjson refuses, json.loads reads or names
+    if isinstance(payload, dict):
+        payload = payload.get("instances", [payload])
+    if not isinstance(payload, list) or not payload:
+        raise RequestError('JSON body must be {"instances": [...]} with at least one instance')
+    return payload
+
+
+def _python_json(text: str) -> Any:
+    """The standard library's reading of a body orjson refuses, or the error that names why.
+
+    orjson is strict where ``json.loads`` is lenient (NaN, integers past 64 bits
+    that overflow a float, lone surrogates), so a body it refuses is read again
+    here: what the standard library accepts gets the same checks as before, and
+    what it refuses gets its message, with the position of the fault.
+    """
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise RequestError(f"body is not valid JSON: {error.msg} at position {error.pos}") from None
     except ValueError:  # Python refuses integers of more than 4300 digits
@@ -123,11 +149,6 @@ def json_instances(text: str) -> list[Any]:
         raise RequestError(
             'JSON body nests too deeply; send {"instances": [...]} of flat objects or arrays'
         ) from None
-    if isinstance(payload, dict):
-        payload = payload.get("instances", [payload])
-    if not isinstance(payload, list) or not payload:
-        raise RequestError('JSON body must be {"instances": [...]} with at least one instance')
-    return payload
 
 
 def json_rows(text: str, instances: list[Any] | None = None) -> list[list[Any]]:
@@ -220,11 +241,17 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
-def _categories(name: str, values: Sequence[Any]) -> np.ndarray:
+def _categories(name: str, values: Sequence[Any]) -> Values:
     try:
-        return np.array([value.strip() for value in values], dtype=object)  # all text: usual
+        texts = [value.strip() for value in values]  # all text: the usual case
     except AttributeError:
-        return np.array([_category(name, v, i) for i, v in enumerate(values, 1)], dtype=object)
+        texts = [_category(name, v, i) for i, v in enumerate(values, 1)]
+    if len(texts) > ARROW_CATEGORY_ROWS:
+        try:
+            return pa.array(texts, type=pa.string())
+        except UnicodeEncodeError:  # a lone surrogate, which json.loads lets through
+            pass
+    return np.array(texts, dtype=object)
 
 
 def _category(name: str, value: Any, number: int) -> str:
@@ -277,8 +304,21 @@ def _arrow_columns(data: bytes) -> FeatureColumns:
             arrays[name] = column.to_numpy().astype(np.float64, copy=False)
             _require_finite(name, arrays[name])
         else:
-            arrays[name] = column.to_numpy().astype(object, copy=False)
+            arrays[name] = _stripped(name, column.combine_chunks())
     return FeatureColumns(arrays)
+
+
+def _stripped(name: str, strings: pa.Array) -> Values:
+    """A CSV column's categories with surrounding whitespace removed, as the csv path does.
+
+    Known categories have none, so only a column with a value the schema does
+    not know is stripped, in Python (whose idea of whitespace the csv path uses).
+    """
+    import pyarrow.compute as pc
+
+    if pc.all(pc.is_in(strings, value_set=CATEGORIES[name])).as_py():
+        return strings
+    return _categories(name, strings.to_pylist())
 
 
 def _arrow_message(text: str) -> str:
