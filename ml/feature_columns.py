@@ -12,7 +12,7 @@ the same as for the DataFrame ``input_fn`` builds (tested).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ import pyarrow as pa
 from ml import schema
 
 FEATURES = tuple(schema.FEATURE_COLUMNS)
-Values = np.ndarray | pa.Array
+Values: TypeAlias = np.ndarray | pa.Array
 
 
 class Column:
@@ -47,7 +47,9 @@ class Column:
         return len(self.values)
 
     def __iter__(self) -> Any:
-        return iter(self.values.tolist() if isinstance(self.values, np.ndarray) else self.values.to_pylist())
+        return iter(
+            self.values.tolist() if isinstance(self.values, np.ndarray) else self.values.to_pylist()
+        )
 
 
 class FeatureColumns:

@@ -42,7 +42,6 @@ from ml.response_body import SCORE_DECIMALS as SCORE_DECIMALS
 from ml.response_body import csv_answer, json_answer
 
 
-
 @dataclass
 class LoadedModel:
     """The fitted estimator with the metadata it was saved with."""

@@ -246,12 +246,13 @@ def _categories(name: str, values: Sequence[Any]) -> Values:
         texts = [value.strip() for value in values]  # all text: the usual case
     except AttributeError:
         texts = [_category(name, v, i) for i, v in enumerate(values, 1)]
-    if len(texts) > ARROW_CATEGORY_ROWS:
-        try:
-            return pa.array(texts, type=pa.string())
-        except UnicodeEncodeError:  # a lone surrogate, which json.loads lets through
-            pass
-    return np.array(texts, dtype=object)
+    if len(texts) <= ARROW_CATEGORY_ROWS:
+        return np.array(texts, dtype=object)
+    try:
+        return pa.array(texts, type=pa.string())
+    except UnicodeEncodeError:  # a lone surrogate (json.loads reads "\ud800"): not UTF-8
+        escaped = [text.encode("utf-8", "backslashreplace").decode("utf-8") for text in texts]
+        return pa.array(escaped, type=pa.string())  # read as its escaped text: unseen
 
 
 def _category(name: str, value: Any, number: int) -> str:
@@ -301,7 +302,7 @@ def _arrow_columns(data: bytes) -> FeatureColumns:
     for name in FEATURES:
         column = table.column(name)
         if name in NUMERIC:
-            arrays[name] = column.to_numpy().astype(np.float64, copy=False)
+            arrays[name] = column.combine_chunks().to_numpy(zero_copy_only=False)
             _require_finite(name, arrays[name])
         else:
             arrays[name] = _stripped(name, column.combine_chunks())
@@ -316,7 +317,7 @@ def _stripped(name: str, strings: pa.Array) -> Values:
     """
     import pyarrow.compute as pc
 
-    if pc.all(pc.is_in(strings, value_set=CATEGORIES[name])).as_py():
+    if pc.index_in(strings, value_set=CATEGORIES[name]).null_count == 0:
         return strings
     return _categories(name, strings.to_pylist())
 
