@@ -4,7 +4,10 @@
 naming them. ``application/json``: ``{"instances": [...]}`` of objects or
 arrays, or a single object. Small CSV bodies go through Python's csv module,
 larger ones through Arrow's C++ reader (faster past about a hundred rows);
-both give the same columns and the same messages.
+both give the same columns and the same messages. JSON is read by orjson,
+and by ``json.loads`` where orjson refuses a body. A large request's
+categories are held as Arrow strings, which the model's encoder looks up in
+compiled code.
 """
 
 from __future__ import annotations
