@@ -284,14 +284,13 @@ def _require_finite(name: str, values: np.ndarray) -> None:
 
 def _arrow_columns(data: bytes) -> FeatureColumns:
     """Parse CSV rows with Arrow's C++ reader; an optional header row is skipped."""
-    import pyarrow as pa
     from pyarrow import csv as pa_csv
 
     header = data.lstrip()[: len(CSV_HEADER)] == CSV_HEADER
     types = {name: pa.float64() if name in NUMERIC else pa.string() for name in FEATURES}
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),  # reads the bytes in place
             read_options=pa_csv.ReadOptions(
                 column_names=list(FEATURES), skip_rows=int(header), use_threads=False
             ),
