@@ -245,6 +245,20 @@ def _as_float(value: Any) -> float | None:
 
 
 def _categories(name: str, values: Sequence[Any]) -> Values:
+    """Categories as stripped text; a large request's all-text column goes to Arrow whole."""
+    if len(values) > ARROW_CATEGORY_ROWS:
+        try:
+            strings = pa.array(values, type=pa.string())
+        except (pa.ArrowException, UnicodeEncodeError):
+            pass  # numbers, lists, a lone surrogate: each read as below
+        else:
+            if strings.null_count == 0:  # a null is read as the text None, below
+                return _stripped(name, strings)
+    return _texts(name, values)
+
+
+def _texts(name: str, values: Sequence[Any]) -> Values:
+    """Each value as stripped text, or the error naming the first that cannot be one."""
     try:
         texts = [value.strip() for value in values]  # all text: the usual case
     except AttributeError:
@@ -312,16 +326,16 @@ def _arrow_columns(data: bytes) -> FeatureColumns:
 
 
 def _stripped(name: str, strings: pa.Array) -> Values:
-    """A CSV column's categories with surrounding whitespace removed, as the csv path does.
+    """Arrow categories with surrounding whitespace removed, as Python's ``str.strip`` does.
 
     Known categories have none, so only a column with a value the schema does
-    not know is stripped, in Python (whose idea of whitespace the csv path uses).
+    not know is stripped, in Python (whose idea of whitespace the rest uses).
     """
     import pyarrow.compute as pc
 
     if pc.index_in(strings, value_set=CATEGORIES[name]).null_count == 0:
         return strings
-    return _categories(name, strings.to_pylist())
+    return _texts(name, strings.to_pylist())
 
 
 def _arrow_message(text: str) -> str:
