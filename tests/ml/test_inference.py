@@ -382,3 +382,21 @@ def test_requests_hold_arrow_categories_exactly_where_the_encoder_looks_them_up_
     from ml.request_body import ARROW_CATEGORY_ROWS
 
     assert ARROW_CATEGORY_ROWS == SMALL_BATCH
+
+
+@pytest.mark.parametrize(
+    ("row", "make", "message"),
+    [
+        (500, lambda line: "1,2,3", "row 501: 3 values, expected 10"),
+        (700, lambda line: "abc," + line.split(",", 1)[1], "row 701: amount must be a number"),
+        (999, lambda line: line + ",7", "row 1000: 11 values, expected 10"),
+        (300, lambda line: "," + line.split(",", 1)[1], "row 301: amount must be a finite"),
+    ],
+)
+def test_a_large_csv_bodys_fault_is_named_by_its_row(test_frame, row, make, message):
+    lines = _csv(test_frame[FEATURES].head(1_000)).splitlines()
+    lines[row] = make(lines[row])
+    body = "\n".join(lines)
+    assert len(body) > 16_384  # read by Arrow
+    with pytest.raises(RequestError, match=message):
+        input_fn(body.encode(), "text/csv")
