@@ -11,6 +11,7 @@ from ml import schema
 from ml.features import feature_frame
 from ml.inference import (
     MAX_BODY_BYTES,
+    SMALL_CSV_CHARS,
     ModelLoadError,
     RequestError,
     input_fn,
@@ -63,7 +64,7 @@ def test_handlers_give_the_same_scores_as_the_model(loaded, rows):
         np.testing.assert_allclose(prediction[:, 0], direct, rtol=1e-12)
 
 
-@pytest.mark.parametrize("count", [1, 16, 17, 400])
+@pytest.mark.parametrize("count", [1, 16, 17, 150, 400])
 @pytest.mark.parametrize("kind", ["text/csv", "application/json"])
 def test_invoke_answers_as_the_handler_chain_without_a_frame(loaded, test_frame, kind, count):
     rows = test_frame[FEATURES].head(count)
@@ -329,7 +330,7 @@ def test_large_csv_categories_are_stripped_as_small_ones_are(test_frame):
     rows.loc[rows.index[::3], "channel"] = " pos\t"
     rows.loc[rows.index[::5], "merchant_category"] = "crypto_exchange "
     body = _csv(rows)
-    assert len(body) > 16_384  # read by Arrow
+    assert len(body) > SMALL_CSV_CHARS  # read by Arrow
     large = input_fn(body.encode(), "text/csv")
     small = pd.concat(
         [input_fn(_csv(rows.iloc[i : i + 50]).encode(), "text/csv") for i in range(0, 400, 50)],
@@ -397,6 +398,6 @@ def test_a_large_csv_bodys_fault_is_named_by_its_row(test_frame, row, make, mess
     lines = _csv(test_frame[FEATURES].head(1_000)).splitlines()
     lines[row] = make(lines[row])
     body = "\n".join(lines)
-    assert len(body) > 16_384  # read by Arrow
+    assert len(body) > SMALL_CSV_CHARS  # read by Arrow
     with pytest.raises(RequestError, match=message):
         input_fn(body.encode(), "text/csv")
