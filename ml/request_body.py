@@ -138,8 +138,8 @@ def json_instances(text: str) -> list[Any]:
 def _python_json(text: str) -> Any:
     """The standard library's reading of a body orjson refuses, or the error that names why.
 
-    orjson is strict where ``json.loads`` is lenient (NaN, integers past 64 bits
-    that overflow a float, lone surrogates), so a body it refuses is read again
+    orjson is strict where ``json.loads`` is lenient (NaN, Infinity, numbers too
+    large for a float, lone surrogates), so a body it refuses is read again
     here: what the standard library accepts gets the same checks as before, and
     what it refuses gets its message, with the position of the fault.
     """
@@ -319,12 +319,13 @@ def _arrow_columns(data: bytes) -> FeatureColumns:
         raise RequestError(_arrow_message(str(error))) from None
     if table.num_rows == 0:
         raise RequestError("no data rows in the CSV body")
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Values] = {}
     for name in FEATURES:
         column = table.column(name)
         if name in NUMERIC:
-            arrays[name] = column.combine_chunks().to_numpy(zero_copy_only=False)
-            _require_finite(name, arrays[name])
+            numbers = column.combine_chunks().to_numpy(zero_copy_only=False)
+            _require_finite(name, numbers)
+            arrays[name] = numbers
         else:
             arrays[name] = _stripped(name, column.combine_chunks())
     return FeatureColumns(arrays)

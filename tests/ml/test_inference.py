@@ -401,3 +401,13 @@ def test_a_large_csv_bodys_fault_is_named_by_its_row(test_frame, row, make, mess
     assert len(body) > SMALL_CSV_CHARS  # read by Arrow
     with pytest.raises(RequestError, match=message):
         input_fn(body.encode(), "text/csv")
+
+
+def test_large_json_categories_are_stripped_as_small_ones_are(rows):
+    record = rows.head(1).to_dict(orient="records")[0]
+    padded = [record | {"channel": " pos\t", "merchant_category": "crypto_exchange "}] * 300
+    for count in (300, 10):
+        body = json.dumps({"instances": padded[:count]})
+        frame = input_fn(body.encode(), "application/json")
+        assert set(frame["channel"]) == {"pos"}
+        assert set(frame["merchant_category"]) == {"crypto_exchange"}
