@@ -11,8 +11,6 @@ answer, with the model reading the request's columns without a DataFrame.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,9 +38,8 @@ from ml.request_body import (
     request_text,
 )
 from ml.request_body import media_type as media_type
-
-JSON_BOOL = ("false", "true")
-SCORE_DECIMALS = 6  # an answer's scores carry this many decimals (what capture records)
+from ml.response_body import SCORE_DECIMALS as SCORE_DECIMALS
+from ml.response_body import csv_answer, json_answer
 
 
 @dataclass
@@ -112,27 +109,8 @@ def predict_fn(input_data: pd.DataFrame | FeatureColumns, model: LoadedModel) ->
 def output_fn(prediction: np.ndarray, accept: str | None) -> str:
     """Serialise predictions as CSV lines ``score,is_fraud`` or JSON ``{"predictions": [...]}``."""
     kind = response_type(accept)
-    scores = prediction[:, 0].tolist()  # Python floats format far faster than numpy scalars
-    flags = prediction[:, 1].astype(int).tolist()
-    if kind == CSV:
-        # .6f is SCORE_DECIMALS spelled out: a nested format spec costs a parse per row
-        return "".join(f"{score:.6f},{flag}\n" for score, flag in zip(scores, flags, strict=True))
-    rounded = [round(score, SCORE_DECIMALS) for score in scores]
-    if not all(map(math.isfinite, rounded)):  # JSON's NaN spelling is json.dumps's to choose
-        return json.dumps(
-            {
-                "predictions": [
-                    {"score": score, "is_fraud": bool(flag)}
-                    for score, flag in zip(rounded, flags, strict=True)
-                ]
-            }
-        )
-    # The text json.dumps writes (float repr, ", " and ": "), without building a dict per row.
-    items = ", ".join(
-        f'{{"score": {score!r}, "is_fraud": {JSON_BOOL[flag]}}}'
-        for score, flag in zip(rounded, flags, strict=True)
-    )
-    return f'{{"predictions": [{items}]}}'
+    scores, flags = prediction[:, 0], prediction[:, 1].astype(np.int64)
+    return csv_answer(scores, flags) if kind == CSV else json_answer(scores, flags)
 
 
 def response_type(accept: str | None, default: str = JSON) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml import schema
@@ -94,3 +95,22 @@ def test_log_linear_features_set_one_indicator_per_category_and_none_for_unknown
     assert out[0, merchant].sum() == 0 and np.all(out[1:, merchant].sum(axis=1) == 1)
     assert np.all(out[:, hours].sum(axis=1) == 1)
     assert out[:, names.index("log_amount")] == pytest.approx(np.log1p(frame["amount"]))
+
+
+def test_a_requests_arrow_columns_encode_as_its_frame(train_frame):
+    import pyarrow as pa
+
+    from ml.feature_columns import FeatureColumns
+
+    frame = train_frame[list(schema.FEATURE_COLUMNS)].head(1_000).copy()
+    frame.loc[frame.index[::11], "country"] = "XX"
+    arrays = {
+        name: pa.array(frame[name].tolist())
+        if name in schema.CATEGORICAL_FEATURES
+        else frame[name].to_numpy(dtype=np.float64)
+        for name in schema.FEATURE_COLUMNS
+    }
+    encoder = build_preprocessor().fit(frame)
+    columns = FeatureColumns(arrays)
+    np.testing.assert_array_equal(encoder.transform(columns), encoder.transform(frame))
+    pd.testing.assert_frame_equal(columns.frame(), frame.reset_index(drop=True), check_dtype=False)

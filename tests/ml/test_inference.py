@@ -11,6 +11,7 @@ from ml import schema
 from ml.features import feature_frame
 from ml.inference import (
     MAX_BODY_BYTES,
+    SMALL_CSV_CHARS,
     ModelLoadError,
     RequestError,
     input_fn,
@@ -63,7 +64,7 @@ def test_handlers_give_the_same_scores_as_the_model(loaded, rows):
         np.testing.assert_allclose(prediction[:, 0], direct, rtol=1e-12)
 
 
-@pytest.mark.parametrize("count", [1, 16, 17, 400])
+@pytest.mark.parametrize("count", [1, 16, 17, 150, 400])
 @pytest.mark.parametrize("kind", ["text/csv", "application/json"])
 def test_invoke_answers_as_the_handler_chain_without_a_frame(loaded, test_frame, kind, count):
     rows = test_frame[FEATURES].head(count)
@@ -307,3 +308,106 @@ def test_csv_and_json_answers_carry_the_score_decimals_capture_records() -> None
     assert json.loads(output_fn(prediction, "application/json"))["predictions"][0]["score"] == (
         round(0.123456789, SCORE_DECIMALS)
     )
+
+
+@pytest.mark.parametrize("shape", ["csv", "objects", "arrays"])
+def test_a_thousand_row_request_scores_exactly_as_predict_proba(loaded, test_frame, shape):
+    rows = test_frame[FEATURES].head(1_000)
+    if shape == "csv":
+        body, kind = _csv(rows).encode(), "text/csv"
+    else:
+        instances = rows.to_dict(orient="records") if shape == "objects" else rows.to_numpy()
+        body = json.dumps({"instances": instances.tolist() if shape == "arrays" else instances})
+        body, kind = body.encode(), "application/json"
+    direct = loaded.model.predict_proba(rows)[:, 1]
+    np.testing.assert_array_equal(predict_fn(parse_columns(body, kind), loaded)[:, 0], direct)
+    answer, _ = invoke(loaded, body, kind, "text/csv")
+    assert answer == "".join(f"{score:.6f},{int(score >= loaded.threshold)}\n" for score in direct)
+
+
+def test_large_csv_categories_are_stripped_as_small_ones_are(test_frame):
+    rows = test_frame[FEATURES].head(400).copy()
+    rows.loc[rows.index[::3], "channel"] = " pos\t"
+    rows.loc[rows.index[::5], "merchant_category"] = "crypto_exchange "
+    body = _csv(rows)
+    assert len(body) > SMALL_CSV_CHARS  # read by Arrow
+    large = input_fn(body.encode(), "text/csv")
+    small = pd.concat(
+        [input_fn(_csv(rows.iloc[i : i + 50]).encode(), "text/csv") for i in range(0, 400, 50)],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(large, small, check_dtype=False)
+    assert set(large["channel"]) <= set(schema.CHANNELS)
+    assert "crypto_exchange" in set(large["merchant_category"])
+
+
+def test_json_values_read_as_the_standard_library_reads_them():
+    rng = np.random.default_rng(3)
+    scaled = rng.random(300) * 10.0 ** rng.integers(-8, 8, 300)
+    amounts = np.concatenate([scaled, [2.0**64, 1e-320]])
+    numbers = [*map(float, amounts), 2**64 - 1, 9007199254740993, -0.0]
+    text = ", ".join(f'[{json.dumps(n)}, 1, 1, 1, 1, 0, 3, "fuel", "pos", "US"]' for n in numbers)
+    body = '{"instances": [' + text + "]}"
+    read = parse_columns(body, "application/json").arrays["amount"]
+    np.testing.assert_array_equal(read, np.array([float(n) for n in numbers]))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("NaN", "amount must be a finite number"),
+        ("Infinity", "amount must be a finite number"),
+        ("1e999", "amount must be a finite number"),
+        ("9" * 30, None),  # past 64 bits: read as the float it is
+    ],
+)
+def test_numbers_orjson_refuses_get_the_standard_librarys_reading(value, message):
+    body = _json_row(value)
+    if message is None:
+        assert parse_columns(body, "application/json").arrays["amount"][0] == float("9" * 30)
+    else:
+        with pytest.raises(RequestError, match=message):
+            parse_columns(body, "application/json")
+
+
+def test_a_lone_surrogate_category_is_an_unseen_category_in_a_large_request(loaded, rows):
+    record = rows.head(1).to_dict(orient="records")[0]
+    instances = [record] * 299 + [record | {"merchant_category": "\ud800"}]
+    body = json.dumps({"instances": instances})  # ASCII escapes: json.loads reads \ud800
+    prediction = predict_fn(parse_columns(body.encode(), "application/json"), loaded)
+    assert prediction.shape == (300, 2) and np.isfinite(prediction).all()
+
+
+def test_requests_hold_arrow_categories_exactly_where_the_encoder_looks_them_up_by_arrow():
+    from ml.features import SMALL_BATCH
+    from ml.request_body import ARROW_CATEGORY_ROWS
+
+    assert ARROW_CATEGORY_ROWS == SMALL_BATCH
+
+
+@pytest.mark.parametrize(
+    ("row", "make", "message"),
+    [
+        (500, lambda line: "1,2,3", "row 501: 3 values, expected 10"),
+        (700, lambda line: "abc," + line.split(",", 1)[1], "row 701: amount must be a number"),
+        (999, lambda line: line + ",7", "row 1000: 11 values, expected 10"),
+        (300, lambda line: "," + line.split(",", 1)[1], "row 301: amount must be a finite"),
+    ],
+)
+def test_a_large_csv_bodys_fault_is_named_by_its_row(test_frame, row, make, message):
+    lines = _csv(test_frame[FEATURES].head(1_000)).splitlines()
+    lines[row] = make(lines[row])
+    body = "\n".join(lines)
+    assert len(body) > SMALL_CSV_CHARS  # read by Arrow
+    with pytest.raises(RequestError, match=message):
+        input_fn(body.encode(), "text/csv")
+
+
+def test_large_json_categories_are_stripped_as_small_ones_are(rows):
+    record = rows.head(1).to_dict(orient="records")[0]
+    padded = [record | {"channel": " pos\t", "merchant_category": "crypto_exchange "}] * 300
+    for count in (300, 10):
+        body = json.dumps({"instances": padded[:count]})
+        frame = input_fn(body.encode(), "application/json")
+        assert set(frame["channel"]) == {"pos"}
+        assert set(frame["merchant_category"]) == {"crypto_exchange"}
