@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from ml.errors import MlopsError
 from ml.feature_columns import FEATURES, FeatureColumns, Values
-from ml.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from ml.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES, NUMERIC_RANGES
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
 CSV = "text/csv"
@@ -220,6 +220,7 @@ def _numbers(name: str, values: Sequence[Any]) -> np.ndarray:
     except (TypeError, ValueError, OverflowError):
         array = np.array([_number(name, v, i) for i, v in enumerate(values, 1)], dtype=np.float64)
     _require_finite(name, array)
+    _require_in_range(name, array)
     return array
 
 
@@ -230,7 +231,17 @@ def _number(name: str, value: Any, number: int) -> float:
         raise RequestError(f"row {number}: {name} must be a number, got {_shown(value)}")
     if not math.isfinite(result):
         raise RequestError(f"row {number}: {name} must be a finite number, not empty, NaN or inf")
+    if result < _lowest(name):
+        raise RequestError(_below(name, number, result))
     return result
+
+
+def _lowest(name: str) -> float:
+    return NUMERIC_RANGES.get(name, (-math.inf, math.inf))[0]
+
+
+def _below(name: str, number: int, value: float) -> str:
+    return f"row {number}: {name} must be at least {_lowest(name):g}, got {value:g}"
 
 
 def _as_float(value: Any) -> float | None:
@@ -297,6 +308,18 @@ def _require_finite(name: str, values: np.ndarray) -> None:
         raise RequestError(f"row {bad}: {name} must be a finite number, not empty, NaN or inf")
 
 
+def _require_in_range(name: str, values: np.ndarray) -> None:
+    """A value below the schema's minimum (a negative amount, distance or age) is refused.
+
+    No real record has one, and the log-linear model cannot score it (``log1p``
+    of a value below -1 is NaN); large values score, so the maximum is not enforced.
+    """
+    below = values < _lowest(name)
+    if below.any():
+        bad = int(np.flatnonzero(below)[0])
+        raise RequestError(_below(name, bad + 1, float(values[bad])))
+
+
 def _arrow_columns(data: bytes) -> FeatureColumns:
     """Parse CSV rows with Arrow's C++ reader; an optional header row is skipped."""
     from pyarrow import csv as pa_csv
@@ -326,6 +349,8 @@ def _arrow_columns(data: bytes) -> FeatureColumns:
     if not np.isfinite(matrix).all():
         for name, values in numbers.items():
             _require_finite(name, values)
+    for name, values in numbers.items():
+        _require_in_range(name, values)
     arrays: dict[str, Values] = {
         name: numbers[name] if name in NUMERIC else _stripped(name, table[name].combine_chunks())
         for name in FEATURES

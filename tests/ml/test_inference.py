@@ -411,3 +411,17 @@ def test_large_json_categories_are_stripped_as_small_ones_are(rows):
         frame = input_fn(body.encode(), "application/json")
         assert set(frame["channel"]) == {"pos"}
         assert set(frame["merchant_category"]) == {"crypto_exchange"}
+
+
+@pytest.mark.parametrize("rows", [1, 200])
+@pytest.mark.parametrize("content_type", ["text/csv", "application/json"])
+def test_a_value_below_the_schemas_minimum_is_a_request_error_naming_its_row(rows, content_type):
+    """A negative amount is corrupt, and the log-linear model cannot score it (not a 500)."""
+    good = [120.5, 80.0, 400, 3, 12.0, 0, 14, "grocery", "pos", "US"]
+    values = [good] * (rows - 1) + [[-5.0, *good[1:]]]
+    if content_type == "text/csv":
+        body = "\n".join(",".join(map(str, v)) for v in values)
+    else:
+        body = json.dumps({"instances": values})
+    with pytest.raises(RequestError, match=f"row {rows}: amount must be at least 0, got -5"):
+        parse_columns(body, content_type)
