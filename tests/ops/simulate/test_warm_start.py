@@ -79,6 +79,18 @@ def test_a_failing_step_fails_alike_with_its_last_stderr_line(
     assert forked_log == cold_log
 
 
+def test_step_code_is_compiled_once_outside_the_source_tree(
+    warm: WarmStart, tmp_path: Path
+) -> None:
+    """As the image compiles it at build time; the repository gets no ``__pycache__``."""
+    _, forked, _ = run_probe(warm, tmp_path, "bytecode")
+    bytecode = forked["bytecode"]
+    assert bytecode["compiled"], bytecode
+    assert bytecode["prefix"] and not Path(bytecode["cached"]).is_relative_to(
+        container.REPO_ROOT / "ml"
+    )
+
+
 def test_each_step_is_counted(warm: WarmStart, tmp_path: Path) -> None:
     before = warm.steps
     run_probe(warm, tmp_path, "counted")

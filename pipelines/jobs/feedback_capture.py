@@ -1,0 +1,149 @@
+"""Which capture file holds which request: the feedback step's index of its look-back.
+
+A label names its request by ``eventId`` alone and may come up to the look-back
+(a week) after the prediction, so finding the labelled requests by reading the
+look-back's capture would read every capture file once an hour, 168 times over.
+The index records, for each capture file of the look-back (key and ETag), a
+4-byte digest of each event id in it (blake2b), and is kept as one gzipped JSON
+object, ``feedback/<endpoint>/capture-index.json.gz`` in the monitoring bucket
+(about 1/100 of the capture it indexes). Each run lists the look-back's capture
+once (``capture_window.window_objects``), reads only the files the index does
+not hold yet (or whose ETag changed), forgets the files no longer listed, and
+reads, for a window's labels, only the files that hold their event ids. A
+digest shared by chance costs one more file read, never a row: the join is on
+the full ids. The index is a cache: a missing, unreadable or older copy (two
+runs raced) only means files are read and indexed again, so it is written
+without a condition.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ml.capture import (
+    CAPTURE_SUFFIX,
+    EVENT_ID,
+    CaptureBatch,
+    FileRead,
+    Window,
+    combine_files,
+    file_hour,
+    read_capture_file,
+)
+from pipelines.jobs.capture_window import get_file, window_objects
+
+INDEX_FILE = "capture-index.json.gz"
+DIGEST_BYTES = 4
+DIGEST_CHARS = 2 * DIGEST_BYTES
+FORMAT = 1
+
+
+def digest(event_id: str) -> str:
+    """The event id's index entry: the hex of its first 4 blake2b bytes."""
+    return hashlib.blake2b(str(event_id).encode(), digest_size=DIGEST_BYTES).hexdigest()
+
+
+def digests(entry: str) -> set[str]:
+    """The digests a file's entry holds (concatenated, 8 hex characters each)."""
+    return {entry[i : i + DIGEST_CHARS] for i in range(0, len(entry), DIGEST_CHARS)}
+
+
+class CaptureIndex:
+    """The look-back's capture files and their event-id digests; the files read in this run."""
+
+    def __init__(self, s3: Any, bucket: str, capture_prefix: str, index_prefix: str) -> None:
+        self._s3, self._bucket = s3, bucket
+        self._root = capture_prefix if capture_prefix.endswith("/") else f"{capture_prefix}/"
+        self._key = f"{index_prefix}{INDEX_FILE}"
+        self._files: dict[str, dict[str, str]] = {}  # key -> {"etag", "events"}
+        self._read: dict[str, FileRead] = {}
+        self.indexed = 0  # files read this run to index them
+        self.changed = False
+
+    def load(self) -> None:
+        """Read the saved index; a missing or unreadable one is an empty one (it is a cache)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=self._key)["Body"].read()
+            saved = json.loads(gzip.decompress(body))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+            return
+        except (OSError, EOFError, ValueError):
+            return
+        if isinstance(saved, dict) and saved.get("format") == FORMAT:
+            self._files = dict(saved.get("files", {}))
+
+    def refresh(self, window: Window, work: Path) -> None:
+        """Index the window's capture files it does not hold yet; forget the ones not listed."""
+        listed = {
+            item["Key"]: str(item.get("ETag", ""))
+            for item in window_objects(self._s3, self._bucket, self._root, window)
+            if item["Key"].endswith(CAPTURE_SUFFIX)
+        }
+        for key in [k for k in self._files if k not in listed]:
+            del self._files[key]
+            self.changed = True
+        for key, etag in listed.items():
+            if self._files.get(key, {}).get("etag") != etag:
+                frame = self.read(key, work)[0]
+                ids = frame[EVENT_ID].drop_duplicates() if len(frame) else []
+                self._files[key] = {"etag": etag, "events": "".join(digest(i) for i in ids)}
+                self.indexed += 1
+                self.changed = True
+
+    def holding(self, event_ids: Iterable[str], window: Window) -> list[str]:
+        """The indexed files of the window's hours that may hold any of the events, in key order."""
+        wanted = {digest(event_id) for event_id in event_ids}
+        return sorted(
+            key
+            for key, entry in self._files.items()
+            if _in_window(self._root, key, window)
+            and not wanted.isdisjoint(digests(entry["events"]))
+        )
+
+    def read(self, key: str, work: Path) -> FileRead:
+        """One capture file (downloaded and read once per run)."""
+        if key not in self._read:
+            path = get_file(self._s3, self._bucket, key, work / key[len(self._root) :])
+            self._read[key] = read_capture_file(path)
+        return self._read[key]
+
+    def batch(self, keys: list[str], window: Window, work: Path) -> CaptureBatch:
+        """The rows of those files inside the window, read in key order as ``read_capture`` does."""
+        return combine_files(
+            {work / k[len(self._root) :]: self.read(k, work) for k in keys}, window
+        )
+
+    def read_this_run(self, work: Path) -> CaptureBatch:
+        """Every file this run read, for the report and the heartbeat."""
+        return self.batch(sorted(self._read), Window(), work)
+
+    def describe(self) -> dict[str, int]:
+        return {"indexed_files": len(self._files), "newly_indexed": self.indexed}
+
+    def save(self) -> None:
+        """Write the index if this run changed it."""
+        if not self.changed:
+            return
+        body = json.dumps({"format": FORMAT, "files": self._files}, sort_keys=True).encode()
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=self._key,
+            Body=gzip.compress(body, mtime=0),
+            ContentType="application/gzip",
+        )
+        self.changed = False
+
+
+def _in_window(root: str, key: str, window: Window) -> bool:
+    hour: datetime | None = file_hour(Path(key[len(root) :]))
+    return hour is not None and window.overlaps_hour(hour)
