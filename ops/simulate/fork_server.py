@@ -6,7 +6,8 @@ it imports the third-party modules named on its command line (never the
 project's own: a step must run the code as it is on disk), reads botocore's
 models of the named services (``warm_botocore``), compiles the step code's
 folders into a bytecode cache as the image's build does (``compile_code``),
-and then answers one request per line on its stdin: ``{"argv", "env", "cwd",
+moves all it holds out of the garbage collector's reach (``gc.freeze``: a
+child's collections then walk only the child's own objects), and then answers one request per line on its stdin: ``{"argv", "env", "cwd",
 "stdout", "stderr"}``. For each it forks; the child takes the step's
 environment (replaced whole), working directory, ``sys.argv`` and
 ``sys.path`` as ``python3 -m <module>`` would set them (and the locale coercion
@@ -20,6 +21,7 @@ Standard library only, so that starting it imports nothing of the project.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -154,6 +156,10 @@ def serve(
         warm_botocore(botocore_services)
     if compiled is not None:
         compile_code(*compiled)
+    # What is imported stays out of every child's garbage collections: a collection
+    # would walk (and so copy, page by page) the whole inherited heap in each step.
+    # https://docs.python.org/3/library/gc.html#gc.freeze
+    gc.freeze()
     reader = os.fdopen(requests, "r", encoding="utf-8")
     writer = os.fdopen(replies, "w", encoding="utf-8")
     writer.write(json.dumps({"ready": sorted(preload)}) + "\n")

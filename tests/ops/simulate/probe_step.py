@@ -6,6 +6,7 @@ tests, through the plain subprocess and through the fork server, to compare.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -52,6 +53,7 @@ def main() -> int:
         "boto3": _client_settings(),
     }
     report["bytecode"] = _step_code_cache()  # after project_modules: it imports ml.errors
+    report["frozen_objects"] = gc.get_freeze_count()
     out.write_text(json.dumps(report), encoding="utf-8")
     print("probe ran")
     code = int(sys.argv[2]) if len(sys.argv) > 2 else 0

@@ -91,6 +91,14 @@ def test_step_code_is_compiled_once_outside_the_source_tree(
     )
 
 
+def test_what_the_server_imported_is_outside_the_steps_collections(
+    warm: WarmStart, tmp_path: Path
+) -> None:
+    _, cold, _ = run_probe(container.run, tmp_path, "cold")
+    _, forked, _ = run_probe(warm, tmp_path, "warm")
+    assert cold["frozen_objects"] == 0 and forked["frozen_objects"] > 100_000
+
+
 def test_each_step_is_counted(warm: WarmStart, tmp_path: Path) -> None:
     before = warm.steps
     run_probe(warm, tmp_path, "counted")
