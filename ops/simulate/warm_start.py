@@ -29,11 +29,20 @@ from ops.local import container
 from ops.local.container import PathMap
 
 SERVER = Path(__file__).with_name("fork_server.py")
-# What the step modules import at their top or first call; third-party only.
+# What the step modules import at their top or first call; third-party only. The lazy
+# imports matter most: the image's interpreter has them compiled, a venv may not, and a
+# step (which writes no bytecode) would compile them again each time (pandera's checks
+# import hypothesis: about 100 modules).
 PRELOAD = (
     "numpy",
     "pandas",
+    "pandas.core.arrays.arrow.extension_types",
+    "pandas.io.formats.csvs",
     "pyarrow",
+    "pyarrow.csv",
+    "pyarrow.dataset",
+    "pyarrow.pandas_compat",
+    "pyarrow.parquet",
     "joblib",
     "sklearn.base",
     "sklearn.ensemble",
@@ -42,9 +51,16 @@ PRELOAD = (
     "sklearn.pipeline",
     "pandera.pandas",
     "pandera.errors",
+    "pandera.accessors.pandas_accessor",
+    "pandera.backends.pandas.builtin_checks",
+    "pandera.backends.pandas.builtin_hypotheses",
+    "pandera.backends.pandas.register",
     "boto3",
+    "boto3.s3.inject",
+    "boto3.s3.transfer",
     "botocore.exceptions",
     "matplotlib",
+    "matplotlib.backends.backend_agg",
     "matplotlib.pyplot",
 )
 
