@@ -7,13 +7,14 @@ project's own: a step must run the code as it is on disk), reads botocore's
 models of the named services (``warm_botocore``), compiles the step code's
 folders into a bytecode cache as the image's build does (``compile_code``),
 moves all it holds out of the garbage collector's reach (``gc.freeze``: a
-child's collections then walk only the child's own objects), and then answers one request per line on its stdin: ``{"argv", "env", "cwd",
-"stdout", "stderr"}``. For each it forks; the child takes the step's
-environment (replaced whole), working directory, ``sys.argv`` and
-``sys.path`` as ``python3 -m <module>`` would set them (and the locale coercion
-of PEP 538 that interpreter start-up applies), sends its stdout and
-stderr to the two files, runs the module as ``__main__`` and exits with its
-code. The server answers ``{"returncode": N}``.
+child's collections then walk only the child's own objects), and then answers
+one request per line on its stdin: ``{"argv", "env", "cwd", "stdout",
+"stderr"}``. For each it forks; the child takes the step's environment
+(replaced whole), working directory, ``sys.argv`` and ``sys.path`` as ``python3
+-m <module>`` would set them (and the locale coercion of PEP 538 that
+interpreter start-up applies), sends its stdout and stderr to the two files,
+runs the module as ``__main__`` and exits with its code. The server answers
+``{"returncode": N}``.
 
 Standard library only, so that starting it imports nothing of the project.
 """
