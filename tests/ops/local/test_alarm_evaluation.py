@@ -9,7 +9,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ops.local.alarm_evaluation import AlarmEvaluationError, alarm_parameters, evaluate_alarm, judge
+from ops.local.alarm_evaluation import (
+    AlarmEvaluationError,
+    alarm_parameters,
+    describe_metric_alarms,
+    evaluate_alarm,
+    evaluate_described,
+    judge,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -139,3 +146,29 @@ def test_an_unknown_alarm_is_one_line() -> None:
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
     with pytest.raises(AlarmEvaluationError, match="no metric alarm named 'nope'"):
         evaluate_alarm(cloudwatch, "nope", NOW)
+
+
+@mock_aws
+def test_alarms_are_described_a_hundred_names_a_call() -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    names = [f"alarm-{number:03d}" for number in range(150)]
+    for name in names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="mlops/drift",
+            MetricName="MaxPSI",
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=1,
+            Threshold=0.25,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    calls: list[int] = []
+    cloudwatch.meta.events.register(
+        "provide-client-params.cloudwatch.DescribeAlarms",
+        lambda params, **_: calls.append(len(params["AlarmNames"])),
+    )
+    found = describe_metric_alarms(cloudwatch, [*names, "missing"])
+    assert sorted(found) == names and calls == [100, 51]
+    evaluation = evaluate_described(cloudwatch, found["alarm-007"], NOW)
+    assert evaluation.state == "INSUFFICIENT_DATA"
