@@ -101,6 +101,7 @@ class WarmStart:
         )
         self.steps = 0
         self.by_module: dict[str, list[float]] = {}  # module: steps, wall, CPU seconds
+        self.calls: list[tuple[str, float, float]] = []  # each step: module, wall, CPU seconds
         ready = self._reply()
         if "ready" not in ready:
             raise WarmStartError(f"the warm-start interpreter did not start: {ready}")
@@ -124,10 +125,12 @@ class WarmStart:
         code = int(self._reply()["returncode"])
         self.steps += 1
         module = argv[2] if len(argv) > 2 else argv[0]
+        wall, cpu = time.perf_counter() - began, self.children_cpu() - before
         spent = self.by_module.setdefault(module, [0, 0.0, 0.0])
         spent[0] += 1
-        spent[1] += time.perf_counter() - began
-        spent[2] += self.children_cpu() - before
+        spent[1] += wall
+        spent[2] += cpu
+        self.calls.append((module, wall, cpu))
         stderr = stderr_path.read_text(encoding="utf-8", errors="replace")
         stderr_path.unlink()
         with log_path.open("a", encoding="utf-8") as log:

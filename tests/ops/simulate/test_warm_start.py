@@ -100,6 +100,8 @@ def test_what_the_server_imported_is_outside_the_steps_collections(
 
 
 def test_each_step_is_counted(warm: WarmStart, tmp_path: Path) -> None:
-    before = warm.steps
+    before, calls = warm.steps, len(warm.calls)
     run_probe(warm, tmp_path, "counted")
-    assert warm.steps == before + 1
+    assert warm.steps == before + 1 and len(warm.calls) == calls + 1
+    module, wall, cpu = warm.calls[-1]
+    assert module == PROBE and wall > 0 and cpu >= 0
