@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,8 +201,14 @@ def combine_files(read: dict[Path, FileRead], window: Window | None = None) -> C
     return CaptureBatch(frame, list(read), events, bad)
 
 
-def read_capture_file(path: Path) -> tuple[pd.DataFrame, int, list[BadLine]]:
-    """One capture file: its rows, how many events they came from, and the refused lines."""
+def read_capture_file(
+    path: Path, lines: Collection[int] | None = None
+) -> tuple[pd.DataFrame, int, list[BadLine]]:
+    """One capture file: its rows, how many events they came from, and the refused lines.
+
+    ``lines`` (numbers from 1) reads only those lines, for a reader that knows
+    where its events are (the feedback step's index).
+    """
     bad: list[BadLine] = []
     try:
         text = path.read_bytes().decode("utf-8")
@@ -210,7 +216,7 @@ def read_capture_file(path: Path) -> tuple[pd.DataFrame, int, list[BadLine]]:
         return empty_frame(), 0, [BadLine(path, 0, "bad_encoding", f"not UTF-8: {error}", "")]
     events: list[CapturedEvent] = []
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        if not line.strip() or (lines is not None and number not in lines):
             continue
         try:
             events.append(parse_record(line))

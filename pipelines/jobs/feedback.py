@@ -13,9 +13,9 @@ contract). Each run handles, oldest first, every full hour of the last
 missed run is made up and a repeated run lands nothing. For each window it
 joins the labels with the capture of the ``--lookback-hours`` before the
 window's end (a label may name a prediction that old): of that capture it reads
-only the files that hold the labels' event ids, as the step's index of the
+only the lines that hold the labels' event ids, as the step's index of the
 look-back says (``feedback_capture``), so a capture file is read once to index
-it and once per window it has labels in. It drops the rows whose transaction
+it and once per window it has labels in, and only its labelled lines parsed. It drops the rows whose transaction
 id landed in an earlier window of the look-back (a label sent twice, a week
 apart, lands once), and lands the rest as one CSV drop at
 ``raw/feedback/<endpoint>/yyyy/mm/dd/hh.csv`` in the data bucket: an upstream

@@ -4,16 +4,16 @@ A label names its request by ``eventId`` alone and may come up to the look-back
 (a week) after the prediction, so finding the labelled requests by reading the
 look-back's capture would read every capture file once an hour, 168 times over.
 The index records, for each capture file of the look-back (key and ETag), a
-4-byte digest of each event id in it (blake2b), and is kept as one gzipped JSON
-object, ``feedback/<endpoint>/capture-index.json.gz`` in the monitoring bucket
-(about 1/100 of the capture it indexes). Each run lists the look-back's capture
-once (``capture_window.window_objects``), reads only the files the index does
-not hold yet (or whose ETag changed), forgets the files no longer listed, and
-reads, for a window's labels, only the files that hold their event ids. A
-digest shared by chance costs one more file read, never a row: the join is on
-the full ids. The index is a cache: a missing, unreadable or older copy (two
-runs raced) only means files are read and indexed again, so it is written
-without a condition.
+4-byte digest (blake2b) of the event id on each of its lines, and is kept as one
+gzipped JSON object, ``feedback/<endpoint>/capture-index.json.gz`` in the
+monitoring bucket (about 1/60 of the capture it indexes). Each run lists the
+look-back's capture once (``capture_window.window_objects``), indexes only the
+files it does not hold yet (or whose ETag changed), forgets the files no longer
+listed, and reads, for a window's labels, only the files that hold their event
+ids, and of those only the lines. A digest shared by chance costs one more line
+read, never a row: the join is on the full ids. The index is a cache: a
+missing, unreadable or older copy (two runs raced) only means files are read
+and indexed again, so it is written without a condition.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Any
 
 from ml.capture import (
     CAPTURE_SUFFIX,
-    EVENT_ID,
     CaptureBatch,
     FileRead,
     Window,
@@ -41,7 +40,8 @@ from pipelines.jobs.capture_window import get_file, window_objects
 INDEX_FILE = "capture-index.json.gz"
 DIGEST_BYTES = 4
 DIGEST_CHARS = 2 * DIGEST_BYTES
-FORMAT = 1
+FORMAT = 2
+UNREAD = "-" * DIGEST_CHARS  # a line without an event id to index
 
 
 def digest(event_id: str) -> str:
@@ -49,9 +49,18 @@ def digest(event_id: str) -> str:
     return hashlib.blake2b(str(event_id).encode(), digest_size=DIGEST_BYTES).hexdigest()
 
 
-def digests(entry: str) -> set[str]:
-    """The digests a file's entry holds (concatenated, 8 hex characters each)."""
-    return {entry[i : i + DIGEST_CHARS] for i in range(0, len(entry), DIGEST_CHARS)}
+def digests(entry: str) -> list[str]:
+    """A file's entry as the digest of each line, in line order (8 characters each)."""
+    return [entry[i : i + DIGEST_CHARS] for i in range(0, len(entry), DIGEST_CHARS)]
+
+
+def line_digest(line: str) -> str:
+    """The digest of a capture line's ``eventMetadata.eventId``; ``UNREAD`` if it has none."""
+    try:
+        event_id = json.loads(line)["eventMetadata"]["eventId"]
+    except (ValueError, TypeError, KeyError):
+        return UNREAD
+    return digest(event_id) if isinstance(event_id, str) and event_id else UNREAD
 
 
 class CaptureIndex:
@@ -62,7 +71,7 @@ class CaptureIndex:
         self._root = capture_prefix if capture_prefix.endswith("/") else f"{capture_prefix}/"
         self._key = f"{index_prefix}{INDEX_FILE}"
         self._files: dict[str, dict[str, str]] = {}  # key -> {"etag", "events"}
-        self._read: dict[str, FileRead] = {}
+        self._read: dict[str, FileRead] = {}  # what the joins read, by key
         self.indexed = 0  # files read this run to index them
         self.changed = False
 
@@ -94,38 +103,57 @@ class CaptureIndex:
             self.changed = True
         for key, etag in listed.items():
             if self._files.get(key, {}).get("etag") != etag:
-                frame = self.read(key, work)[0]
-                ids = frame[EVENT_ID].drop_duplicates() if len(frame) else []
-                self._files[key] = {"etag": etag, "events": "".join(digest(i) for i in ids)}
+                text = self._text(key, work)
+                lines = text.splitlines() if text is not None else []
+                entry = "".join(line_digest(line) for line in lines)
+                self._files[key] = {"etag": etag, "events": entry}
                 self.indexed += 1
                 self.changed = True
 
-    def holding(self, event_ids: Iterable[str], window: Window) -> list[str]:
-        """The indexed files of the window's hours that may hold any of the events, in key order."""
+    def holding(self, event_ids: Iterable[str], window: Window) -> dict[str, set[int]]:
+        """The indexed files of the window's hours that may hold the events, and on which lines."""
         wanted = {digest(event_id) for event_id in event_ids}
-        return sorted(
-            key
-            for key, entry in self._files.items()
-            if _in_window(self._root, key, window)
-            and not wanted.isdisjoint(digests(entry["events"]))
-        )
+        found = {}
+        for key in sorted(self._files):
+            if not _in_window(self._root, key, window):
+                continue
+            lines = {
+                number
+                for number, line in enumerate(digests(self._files[key]["events"]), 1)
+                if line in wanted
+            }
+            if lines:
+                found[key] = lines
+        return found
 
-    def read(self, key: str, work: Path) -> FileRead:
-        """One capture file (downloaded and read once per run)."""
-        if key not in self._read:
-            path = get_file(self._s3, self._bucket, key, work / key[len(self._root) :])
-            self._read[key] = read_capture_file(path)
-        return self._read[key]
-
-    def batch(self, keys: list[str], window: Window, work: Path) -> CaptureBatch:
-        """The rows of those files inside the window, read in key order as ``read_capture`` does."""
-        return combine_files(
-            {work / k[len(self._root) :]: self.read(k, work) for k in keys}, window
-        )
+    def batch(self, lines: dict[str, set[int]], window: Window, work: Path) -> CaptureBatch:
+        """Those lines of those files, rows in the window, in key order as ``read_capture``."""
+        read = {}
+        for key in sorted(lines):
+            path = self._path(key, work)
+            if self._text(key, work) is None:
+                read[path] = read_capture_file(path)  # not UTF-8: read_capture_file says so
+            else:
+                read[path] = read_capture_file(path, lines[key])
+            self._read[key] = read[path]
+        return combine_files(read, window)
 
     def read_this_run(self, work: Path) -> CaptureBatch:
-        """Every file this run read, for the report and the heartbeat."""
-        return self.batch(sorted(self._read), Window(), work)
+        """The lines this run read for its joins, for the report and the heartbeat."""
+        return combine_files({self._path(k, work): self._read[k] for k in sorted(self._read)})
+
+    def _path(self, key: str, work: Path) -> Path:
+        return work / key[len(self._root) :]
+
+    def _text(self, key: str, work: Path) -> str | None:
+        """One capture file's text (downloaded once per run); None if it is not UTF-8."""
+        path = self._path(key, work)
+        if not path.is_file():
+            get_file(self._s3, self._bucket, key, path)
+        try:
+            return path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def describe(self) -> dict[str, int]:
         return {"indexed_files": len(self._files), "newly_indexed": self.indexed}

@@ -341,5 +341,13 @@ def test_files_that_left_the_look_back_leave_the_index(s3, clock, tmp_path) -> N
 def test_an_index_entry_holds_each_event_ids_digest() -> None:
     ids = ["a", "b", "c"]
     entry = "".join(digest(i) for i in ids)
-    assert digests(entry) == {digest(i) for i in ids} and len(entry) == 24
+    assert digests(entry) == [digest(i) for i in ids] and len(entry) == 24
     assert digest("a") != digest("b")
+
+
+def test_of_a_file_only_the_lines_of_labelled_events_are_read(s3, clock, tmp_path) -> None:
+    labels = hours_of_traffic(s3, 2)
+    send_labels(s3, clock, labels[0].iloc[[2, 5, 11]], H + timedelta(minutes=5), "three")
+    report = run(s3, H + timedelta(hours=1, minutes=5), tmp_path)
+    assert report["landed_rows"] == 3
+    assert (report["capture"]["files"], report["capture"]["rows"]) == (1, 3)
