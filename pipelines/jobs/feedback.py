@@ -15,9 +15,10 @@ joins the labels with the capture of the ``--lookback-hours`` before the
 window's end (a label may name a prediction that old): of that capture it reads
 only the lines that hold the labels' event ids, as the step's index of the
 look-back says (``feedback_capture``), so a capture file is read once to index
-it and once per window it has labels in, and only its labelled lines parsed. It drops the rows whose transaction
-id landed in an earlier window of the look-back (a label sent twice, a week
-apart, lands once), and lands the rest as one CSV drop at
+it and once per window it has labels in, and only its labelled lines parsed.
+It drops the rows whose transaction id landed in an earlier window of the
+look-back (a label sent twice, a week apart, lands once), and lands the rest
+as one CSV drop at
 ``raw/feedback/<endpoint>/yyyy/mm/dd/hh.csv`` in the data bucket: an upstream
 producer like any other (docs/pipeline.md), versioned by the Dataset step and
 checked by Validate. The entry records what the row checks of ``ml.checks``
