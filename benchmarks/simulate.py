@@ -5,10 +5,10 @@ Runs the scenario once (the week by default) and prints: simulated days, wall
 and CPU seconds with the setup (emulator, warm start, bootstrap run) apart,
 whether the week took at most five minutes, the machine's load while it ran
 (the machine is shared: CPU seconds are the figure that does not depend on
-it), and the time by action, by pipeline and by job step. For each step it
-also gives the seconds per run on the first and on the last simulated day
-(work that grows with the hours elapsed shows there), and the emulator's
-requests (``moto.log``) by kind, per simulated hour. ``--cold`` runs the job
+it), and the time by action, by pipeline and by job step. For each hourly
+step it also gives the seconds a run, day by day (work that grows with the
+hours elapsed shows there), and the emulator's requests (``moto.log``) by
+kind, per simulated hour. ``--cold`` runs the job
 steps as plain subprocesses, to show what the warm start saves.
 """
 
@@ -55,20 +55,19 @@ def request_kinds(log: Path) -> Counter[str]:
     return kinds
 
 
-def step_days(calls: list[tuple[str, float, float]], per_day: int) -> dict[str, dict[str, Any]]:
-    """Per module: seconds a run on the first and on the last day (wall, CPU)."""
+def step_days(calls: list[tuple[str, float, float]], per_day: int) -> dict[str, list[list[float]]]:
+    """Per hourly module: its mean [wall, CPU] seconds a run on each simulated day."""
     by_module: dict[str, list[tuple[float, float]]] = {}
     for module, wall, cpu in calls:
         by_module.setdefault(module, []).append((wall, cpu))
     out = {}
     for module, runs in by_module.items():
-        if len(runs) < 2 * per_day:
-            continue
-        first, last = runs[:per_day], runs[-per_day:]
-        out[module] = {
-            "first_day": [round(sum(r[i] for r in first) / per_day, 2) for i in (0, 1)],
-            "last_day": [round(sum(r[i] for r in last) / per_day, 2) for i in (0, 1)],
-        }
+        if len(runs) < per_day:
+            continue  # not an hourly step
+        days = [runs[first : first + per_day] for first in range(0, len(runs), per_day)]
+        out[module] = [
+            [round(sum(run[i] for run in day) / len(day), 2) for i in (0, 1)] for day in days
+        ]
     return out
 
 
@@ -100,9 +99,9 @@ def report(result: Any, scenario: Any, load: tuple[float, float], kinds: Counter
         rows = sorted(summary.get(key, {}).items(), key=lambda item: -item[1].get("cpu", 0))
         for name, figures in rows:
             print(f"  {name:<32} {json.dumps(figures)}")
-    print("a step's run, first day -> last day ([wall, CPU] seconds):")
+    print("an hourly step's run, day by day ([wall, CPU] seconds; 24 runs a day):")
     for module, figures in step_days(result.step_calls, 24).items():
-        print(f"  {module:<32} {figures['first_day']} -> {figures['last_day']}")
+        print(f"  {module:<32} {' '.join(json.dumps(day) for day in figures)}")
     total = sum(kinds.values())
     print(f"emulator requests: {total} ({total / max(scenario.hours, 1):.0f} a simulated hour)")
     for kind, count in kinds.most_common(12):

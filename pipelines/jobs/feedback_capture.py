@@ -6,7 +6,7 @@ look-back's capture would read every capture file once an hour, 168 times over.
 The index records, for each capture file of the look-back (key and ETag), a
 4-byte digest (blake2b) of the event id on each of its lines, and is kept as one
 gzipped JSON object, ``feedback/<endpoint>/capture-index.json.gz`` in the
-monitoring bucket (about 1/60 of the capture it indexes). Each run lists the
+monitoring bucket (8 hex characters a line, gzipped). Each run lists the
 look-back's capture once (``capture_window.window_objects``), indexes only the
 files it does not hold yet (or whose ETag changed), forgets the files no longer
 listed, and reads, for a window's labels, only the files that hold their event
@@ -130,12 +130,8 @@ class CaptureIndex:
         """Those lines of those files, rows in the window, in key order as ``read_capture``."""
         read = {}
         for key in sorted(lines):
-            path = self._path(key, work)
-            if self._text(key, work) is None:
-                read[path] = read_capture_file(path)  # not UTF-8: read_capture_file says so
-            else:
-                read[path] = read_capture_file(path, lines[key])
-            self._read[key] = read[path]
+            path = self._download(key, work)
+            read[path] = self._read[key] = read_capture_file(path, lines[key])
         return combine_files(read, window)
 
     def read_this_run(self, work: Path) -> CaptureBatch:
@@ -145,13 +141,15 @@ class CaptureIndex:
     def _path(self, key: str, work: Path) -> Path:
         return work / key[len(self._root) :]
 
-    def _text(self, key: str, work: Path) -> str | None:
-        """One capture file's text (downloaded once per run); None if it is not UTF-8."""
+    def _download(self, key: str, work: Path) -> Path:
+        """One capture file, downloaded once per run."""
         path = self._path(key, work)
-        if not path.is_file():
-            get_file(self._s3, self._bucket, key, path)
+        return path if path.is_file() else get_file(self._s3, self._bucket, key, path)
+
+    def _text(self, key: str, work: Path) -> str | None:
+        """One capture file's text; None if it is not UTF-8 (then no line is indexed)."""
         try:
-            return path.read_bytes().decode("utf-8")
+            return self._download(key, work).read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             return None
 

@@ -351,3 +351,14 @@ def test_of_a_file_only_the_lines_of_labelled_events_are_read(s3, clock, tmp_pat
     report = run(s3, H + timedelta(hours=1, minutes=5), tmp_path)
     assert report["landed_rows"] == 3
     assert (report["capture"]["files"], report["capture"]["rows"]) == (1, 3)
+
+
+def test_a_capture_file_that_is_not_utf8_indexes_no_line_and_the_rest_land(
+    s3, clock, tmp_path
+) -> None:
+    labels = hours_of_traffic(s3, 1)
+    key = f"{CAPTURE}{H - timedelta(hours=1):%Y/%m/%d/%H}/garbled.jsonl"
+    s3.put_object(Bucket=MONITORING, Key=key, Body=b"\xff\xfe not utf-8\n")
+    send_labels(s3, clock, labels[0], H + timedelta(minutes=5), "a")
+    report = run(s3, H + timedelta(hours=1, minutes=5), tmp_path)
+    assert report["landed_rows"] == 20 and index_of(s3)[key]["events"] == ""
