@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,7 @@ __all__ = [
     "CaptureInputError",
     "Window",
     "capture_files",
+    "combine_files",
     "file_hour",
     "is_capture_path",
     "quarantine_lines",
@@ -172,12 +173,23 @@ def capture_files(path: Path, window: Window | None = None) -> list[Path]:
 
 def read_capture(path: Path, window: Window | None = None) -> CaptureBatch:
     """Read every capture file of a path (and window) into one frame plus the refused lines."""
-    files = capture_files(path, window)
+    return combine_files(
+        {file: read_capture_file(file) for file in capture_files(path, window)}, window
+    )
+
+
+FileRead = tuple[pd.DataFrame, int, list[BadLine]]  # what ``read_capture_file`` returns
+
+
+def combine_files(read: dict[Path, FileRead], window: Window | None = None) -> CaptureBatch:
+    """Files already read (``read_capture_file``), in the given order, as one batch in ``window``.
+
+    A caller that reads some files once for several windows combines them here.
+    """
     parts: list[pd.DataFrame] = []
     bad: list[BadLine] = []
     events = 0
-    for file in files:
-        frame, count, refused = read_capture_file(file)
+    for frame, count, refused in read.values():
         parts.append(frame)
         events += count
         bad.extend(refused)
@@ -186,11 +198,17 @@ def read_capture(path: Path, window: Window | None = None) -> CaptureBatch:
         inside = window.contains(frame[INFERENCE_TIME])
         events -= frame.loc[~inside, EVENT_ID].nunique()
         frame = frame[inside].reset_index(drop=True)
-    return CaptureBatch(frame, files, events, bad)
+    return CaptureBatch(frame, list(read), events, bad)
 
 
-def read_capture_file(path: Path) -> tuple[pd.DataFrame, int, list[BadLine]]:
-    """One capture file: its rows, how many events they came from, and the refused lines."""
+def read_capture_file(
+    path: Path, lines: Collection[int] | None = None
+) -> tuple[pd.DataFrame, int, list[BadLine]]:
+    """One capture file: its rows, how many events they came from, and the refused lines.
+
+    ``lines`` (numbers from 1) reads only those lines, for a reader that knows
+    where its events are (the feedback step's index).
+    """
     bad: list[BadLine] = []
     try:
         text = path.read_bytes().decode("utf-8")
@@ -198,7 +216,7 @@ def read_capture_file(path: Path) -> tuple[pd.DataFrame, int, list[BadLine]]:
         return empty_frame(), 0, [BadLine(path, 0, "bad_encoding", f"not UTF-8: {error}", "")]
     events: list[CapturedEvent] = []
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        if not line.strip() or (lines is not None and number not in lines):
             continue
         try:
             events.append(parse_record(line))

@@ -41,6 +41,9 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+MAX_ALARM_NAMES = 100  # DescribeAlarms' AlarmNames limit
+
+
 class AlarmEvaluationError(MlopsError):
     """An alarm this evaluator cannot judge (metric math, anomaly bands, unknown alarm)."""
 
@@ -135,11 +138,34 @@ def period_datapoints(cloudwatch: Any, alarm: dict[str, Any], now: datetime) -> 
 
 def evaluate_alarm(cloudwatch: Any, name: str, now: datetime | None = None) -> Evaluation:
     """Judge one alarm on its metric data and set its state (``SetAlarmState``) if it changed."""
-    found = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])
-    alarms = found.get("MetricAlarms", [])
-    if not alarms:
+    alarm = describe_metric_alarms(cloudwatch, [name]).get(name)
+    if alarm is None:
         raise AlarmEvaluationError(f"no metric alarm named {name!r}; check the name and region")
-    alarm = alarms[0]
+    return evaluate_described(cloudwatch, alarm, now)
+
+
+def describe_metric_alarms(cloudwatch: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The metric alarms of those names that exist, by name: one ``DescribeAlarms`` per 100.
+
+    ``AlarmNames`` takes at most 100 names
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for first in range(0, len(names), MAX_ALARM_NAMES):
+        batch = names[first : first + MAX_ALARM_NAMES]
+        pages = cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNames=batch, AlarmTypes=["MetricAlarm"]
+        )
+        for page in pages:
+            found.update({alarm["AlarmName"]: alarm for alarm in page.get("MetricAlarms", [])})
+    return found
+
+
+def evaluate_described(
+    cloudwatch: Any, alarm: dict[str, Any], now: datetime | None = None
+) -> Evaluation:
+    """Judge an alarm as ``DescribeAlarms`` returned it; set its state if it changed."""
+    name = alarm["AlarmName"]
     datapoints = period_datapoints(cloudwatch, alarm, now or datetime.now(UTC))
     state, reason = judge(alarm, datapoints)
     changed = state != alarm.get("StateValue")

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ops.local.alarm_evaluation import AlarmEvaluationError, evaluate_alarm
+from ops.local.alarm_evaluation import (
+    AlarmEvaluationError,
+    describe_metric_alarms,
+    evaluate_alarm,
+    evaluate_described,
+)
 
 if TYPE_CHECKING:
     from ops.simulate.clients import SimClients
@@ -72,24 +77,37 @@ class AlarmWatch:
         return min(times) if times else None
 
     def judge_due(self, now: datetime) -> list[StateChange]:
-        """Judge every alarm due by ``now``; the state changes, in name order."""
-        changes = []
+        """Judge every alarm due by ``now`` (described in one call); the changes, in name order."""
+        names = []
         for name in sorted(self.due):
             if not any(at <= now for at in self.due[name]):
                 continue
             self.due[name] = {at for at in self.due[name] if at > now}
-            if name in self.alarms:
-                change = self.judge(name, now)
-                if change is not None:
-                    changes.append(change)
+            if name in self.alarms and name not in self.unjudged:
+                names.append(name)
+        described = describe_metric_alarms(self.clients.cloudwatch, names) if names else {}
+        changes = []
+        for name in names:
+            change = self.judge(name, now, described.get(name))
+            if change is not None:
+                changes.append(change)
         return changes
 
-    def judge(self, name: str, now: datetime) -> StateChange | None:
-        """Judge one alarm at ``now``; its change, if it changed (None if it cannot be judged)."""
+    def judge(
+        self, name: str, now: datetime, described: dict[str, Any] | None = None
+    ) -> StateChange | None:
+        """Judge one alarm at ``now``; its change, if it changed (None if it cannot be judged).
+
+        ``described`` is the alarm as ``DescribeAlarms`` just returned it (else it is read).
+        """
         if name in self.unjudged:
             return None
         try:
-            evaluation = evaluate_alarm(self.clients.cloudwatch, name, now)
+            evaluation = (
+                evaluate_described(self.clients.cloudwatch, described, now)
+                if described is not None
+                else evaluate_alarm(self.clients.cloudwatch, name, now)
+            )
         except AlarmEvaluationError as error:
             self.unjudged[name] = str(error)
             return None

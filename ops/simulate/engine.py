@@ -76,6 +76,7 @@ class SimulationResult:
     costs: dict[str, tuple[float, float]] = field(default_factory=dict)
     run_costs: dict[str, tuple[float, ...]] = field(default_factory=dict)
     step_costs: dict[str, list[float]] = field(default_factory=dict)
+    step_calls: list[tuple[str, float, float]] = field(default_factory=list)  # in run order
     timeline_path: Path | None = None
     report_path: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -190,6 +191,7 @@ class Simulation:
         self.run()
         result.steps = getattr(self.launcher, "steps", 0)
         result.step_costs = dict(getattr(self.launcher, "by_module", {}))
+        result.step_calls = list(getattr(self.launcher, "calls", []))
         result.checks = check_all(sim)
         result.evaluations, result.events_put = sim.alarms.evaluations, sim.bus.put_count
         result.costs = dict(sim.costs)

@@ -1,16 +1,20 @@
 """A pre-imported interpreter that forks one child process per job step.
 
-Run as a script (``python fork_server.py MODULE... [--botocore SERVICE,...]``,
-never imported by the project's code paths), it imports the third-party modules
-named on its command line (never the project's own: a step must run the code as
-it is on disk), reads botocore's models of the named services (``warm_botocore``)
-and then answers one request per line on its stdin: ``{"argv", "env", "cwd",
-"stdout", "stderr"}``. For each it forks; the child takes the step's
-environment (replaced whole), working directory, ``sys.argv`` and
-``sys.path`` as ``python3 -m <module>`` would set them (and the locale coercion
-of PEP 538 that interpreter start-up applies), sends its stdout and
-stderr to the two files, runs the module as ``__main__`` and exits with its
-code. The server answers ``{"returncode": N}``.
+Run as a script (``python fork_server.py MODULE... [--botocore SERVICE,...]
+[--compile DIR,... --pycache DIR]``, never imported by the project's code paths),
+it imports the third-party modules named on its command line (never the
+project's own: a step must run the code as it is on disk), reads botocore's
+models of the named services (``warm_botocore``), compiles the step code's
+folders into a bytecode cache as the image's build does (``compile_code``),
+moves all it holds out of the garbage collector's reach (``gc.freeze``: a
+child's collections then walk only the child's own objects), and then answers
+one request per line on its stdin: ``{"argv", "env", "cwd", "stdout",
+"stderr"}``. For each it forks; the child takes the step's environment
+(replaced whole), working directory, ``sys.argv`` and ``sys.path`` as ``python3
+-m <module>`` would set them (and the locale coercion of PEP 538 that
+interpreter start-up applies), sends its stdout and stderr to the two files,
+runs the module as ``__main__`` and exits with its code. The server answers
+``{"returncode": N}``.
 
 Standard library only, so that starting it imports nothing of the project.
 """
@@ -18,6 +22,7 @@ Standard library only, so that starting it imports nothing of the project.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -119,7 +124,23 @@ def warm_botocore(services: list[str]) -> None:
     boto3.setup_default_session(botocore_session=default)
 
 
-def serve(preload: list[str], botocore_services: list[str]) -> None:
+def compile_code(folders: list[str], cache: str) -> None:
+    """Compile the step code into ``cache``, as the image's ``python3 -m compileall`` does.
+
+    ``sys.pycache_prefix`` (inherited by each child) puts the bytecode outside the
+    source tree; a source changed after this is compiled again on import, as
+    without a cache, so a step still runs the code as it is on disk.
+    """
+    import compileall
+
+    sys.pycache_prefix = cache
+    for folder in folders:
+        compileall.compile_dir(folder, quiet=2)
+
+
+def serve(
+    preload: list[str], botocore_services: list[str], compiled: tuple[list[str], str] | None = None
+) -> None:
     """Import ``preload``, then fork one child per request line until stdin closes."""
     # Started with the image's environment, which sets no locale: an LC_CTYPE now is
     # the one start-up coerced the C locale to, and each child's start-up would too.
@@ -134,6 +155,12 @@ def serve(preload: list[str], botocore_services: list[str]) -> None:
         importlib.import_module(name)
     if botocore_services:
         warm_botocore(botocore_services)
+    if compiled is not None:
+        compile_code(*compiled)
+    # What is imported stays out of every child's garbage collections: a collection
+    # would walk (and so copy, page by page) the whole inherited heap in each step.
+    # https://docs.python.org/3/library/gc.html#gc.freeze
+    gc.freeze()
     reader = os.fdopen(requests, "r", encoding="utf-8")
     writer = os.fdopen(replies, "w", encoding="utf-8")
     writer.write(json.dumps({"ready": sorted(preload)}) + "\n")
@@ -150,6 +177,20 @@ def serve(preload: list[str], botocore_services: list[str]) -> None:
         writer.flush()
 
 
+def _options(argv: list[str]) -> tuple[list[str], list[str], tuple[list[str], str] | None]:
+    """``MODULE... [--botocore S,...] [--compile DIR,... --pycache DIR]`` as its three parts."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("modules", nargs="*")
+    parser.add_argument("--botocore", default="")
+    parser.add_argument("--compile", default="")
+    parser.add_argument("--pycache", default="")
+    options = parser.parse_args(argv)
+    folders = [f for f in options.compile.split(",") if f]
+    compiled = (folders, options.pycache) if folders and options.pycache else None
+    return options.modules, [s for s in options.botocore.split(",") if s], compiled
+
+
 if __name__ == "__main__":
-    modules, _, services = " ".join(sys.argv[1:]).partition(" --botocore ")
-    serve(modules.split(), [s for s in services.split(",") if s])
+    serve(*_options(sys.argv[1:]))

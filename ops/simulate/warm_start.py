@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -28,11 +29,20 @@ from ops.local import container
 from ops.local.container import PathMap
 
 SERVER = Path(__file__).with_name("fork_server.py")
-# What the step modules import at their top or first call; third-party only.
+# What the step modules import at their top or first call; third-party only. The lazy
+# imports matter most: the image's interpreter has them compiled, a venv may not, and a
+# step (which writes no bytecode) would compile them again each time (pandera's checks
+# import hypothesis: about 100 modules).
 PRELOAD = (
     "numpy",
     "pandas",
+    "pandas.core.arrays.arrow.extension_types",
+    "pandas.io.formats.csvs",
     "pyarrow",
+    "pyarrow.csv",
+    "pyarrow.dataset",
+    "pyarrow.pandas_compat",
+    "pyarrow.parquet",
     "joblib",
     "sklearn.base",
     "sklearn.ensemble",
@@ -41,15 +51,24 @@ PRELOAD = (
     "sklearn.pipeline",
     "pandera.pandas",
     "pandera.errors",
+    "pandera.accessors.pandas_accessor",
+    "pandera.backends.pandas.builtin_checks",
+    "pandera.backends.pandas.builtin_hypotheses",
+    "pandera.backends.pandas.register",
     "boto3",
+    "boto3.s3.inject",
+    "boto3.s3.transfer",
     "botocore.exceptions",
     "matplotlib",
+    "matplotlib.backends.backend_agg",
     "matplotlib.pyplot",
 )
 
 
 # The services every monitoring and training step makes a client of.
 BOTOCORE_SERVICES = ("s3", "sagemaker", "cloudwatch")
+# The step code the image compiles at build time (ml/Dockerfile: ``python3 -m compileall``).
+STEP_CODE = ("ml", "pipelines")
 
 
 class WarmStartError(MlopsError):
@@ -68,8 +87,11 @@ class WarmStart:
         """Start the server with ``base_env`` (the image's environment, as a step gets it)."""
         importable = [name for name in preload if _installed(name)]
         warm = ["--botocore", ",".join(botocore_services)] if botocore_services else []
+        self._pycache = tempfile.TemporaryDirectory(prefix="warm-start-pycache-")
+        code = ",".join(str(container.REPO_ROOT / folder) for folder in STEP_CODE)
+        compiled = ["--compile", code, "--pycache", self._pycache.name]
         self._process = subprocess.Popen(  # this interpreter running a file of this package
-            [sys.executable, str(SERVER), *importable, *warm],
+            [sys.executable, str(SERVER), *importable, *warm, *compiled],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -79,6 +101,7 @@ class WarmStart:
         )
         self.steps = 0
         self.by_module: dict[str, list[float]] = {}  # module: steps, wall, CPU seconds
+        self.calls: list[tuple[str, float, float]] = []  # each step: module, wall, CPU seconds
         ready = self._reply()
         if "ready" not in ready:
             raise WarmStartError(f"the warm-start interpreter did not start: {ready}")
@@ -102,10 +125,12 @@ class WarmStart:
         code = int(self._reply()["returncode"])
         self.steps += 1
         module = argv[2] if len(argv) > 2 else argv[0]
+        wall, cpu = time.perf_counter() - began, self.children_cpu() - before
         spent = self.by_module.setdefault(module, [0, 0.0, 0.0])
         spent[0] += 1
-        spent[1] += time.perf_counter() - began
-        spent[2] += self.children_cpu() - before
+        spent[1] += wall
+        spent[2] += cpu
+        self.calls.append((module, wall, cpu))
         stderr = stderr_path.read_text(encoding="utf-8", errors="replace")
         stderr_path.unlink()
         with log_path.open("a", encoding="utf-8") as log:
@@ -154,6 +179,7 @@ class WarmStart:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._pycache.cleanup()
 
     def __enter__(self) -> WarmStart:
         return self

@@ -6,9 +6,16 @@ retention, each hour), and a ``ManifestFile`` input needs the key list written
 before the job starts (ProcessingS3Input,
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html).
 The endpoint writes capture under ``<variant>/yyyy/mm/dd/hh/`` (the hour of the
-invocation, UTC), so listing one prefix per hour of the window reads exactly the
-window. Files land locally in the same ``yyyy/mm/dd/hh/`` layout, which is what
-``ml.capture`` places a window by.
+invocation, UTC), so the window's files are the keys under its hours' folders.
+They are found with one listing, not one per hour: ``ListObjectsV2`` returns keys
+in ascending order of their names, up to 1,000 a page, and ``StartAfter`` starts
+after any key (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html);
+the zero-padded hour folders sort as time does, so the listing starts just
+before the first hour's folder and stops at the first key past the last one.
+Each file is one ``GetObject`` (``download_file`` would ask ``HeadObject`` first
+for a ranged download, which files of this size do not need). Files land
+locally in the same ``yyyy/mm/dd/hh/`` layout, which is what ``ml.capture``
+places a window by.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from urllib.parse import urlparse
 
 from ml.capture import CAPTURE_SUFFIX, Window
 from ml.errors import MlopsError
-from ml.io import TABLE_SUFFIXES, write_atomic
+from ml.io import TABLE_SUFFIXES
 from ml.model_artifact import BASELINE_FILE, METADATA_FILE, TARBALL, ModelLoadError, read_file
 
 HOUR = timedelta(hours=1)
@@ -68,21 +75,51 @@ def _keys(s3: Any, bucket: str, prefix: str, since: datetime | None = None) -> l
     return sorted(keys)
 
 
+def window_objects(s3: Any, bucket: str, prefix: str, window: Window) -> list[dict[str, Any]]:
+    """The listed objects (``Key``, ``ETag``, ...) under the window's hour folders, in key order.
+
+    One listing from just before the first hour's folder; the pages stop at the
+    first key past the last hour's folder.
+    """
+    folders = hour_prefixes(_folder(prefix), window)
+    if not folders:
+        return []
+    wanted, last = set(folders), folders[-1]
+    start = folders[0][:-1]  # ``.../hh`` sorts before every key of ``.../hh/``
+    found: list[dict[str, Any]] = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=_folder(prefix), StartAfter=start
+    )
+    for page in pages:
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if key > last and not key.startswith(last):
+                return found
+            if key[: len(last)] in wanted:
+                found.append(item)
+    return found
+
+
+def get_file(s3: Any, bucket: str, key: str, path: Path) -> Path:
+    """One object to ``path`` with a single ``GetObject``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    with path.open("wb") as out:
+        for chunk in body.iter_chunks(1 << 20):
+            out.write(chunk)
+    return path
+
+
 def download_window(
     s3: Any, bucket: str, prefix: str, window: Window, destination: Path
 ) -> list[Path]:
     """Download the window's capture files to ``destination/yyyy/mm/dd/hh/``; [] if none."""
     root = _folder(prefix)
-    written = []
-    for hour_prefix in hour_prefixes(root, window):
-        for key in _keys(s3, bucket, hour_prefix):
-            if not key.endswith(CAPTURE_SUFFIX):
-                continue
-            path = destination / key[len(root) :]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(path))
-            written.append(path)
-    return written
+    return [
+        get_file(s3, bucket, item["Key"], destination / item["Key"][len(root) :])
+        for item in window_objects(s3, bucket, root, window)
+        if item["Key"].endswith(CAPTURE_SUFFIX)
+    ]
 
 
 def download_tables(
@@ -98,10 +135,7 @@ def download_tables(
     for key in _keys(s3, bucket, root, since):
         if Path(key).suffix.lower() not in TABLE_SUFFIXES:
             continue
-        path = destination / key[len(root) :]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(path))
-        written.append(path)
+        written.append(get_file(s3, bucket, key, destination / key[len(root) :]))
     return written
 
 
@@ -144,6 +178,8 @@ def fetch_model_files(s3: Any, url: str, destination: Path) -> Path:
 
     Only those two members are read, by name, so an archive cannot write outside
     the destination; the tarball stays beside them for ``ml.inference.model_fn``.
+    The destination is the job's scratch folder, gone when the job ends, so the
+    files are written plainly, not synced to disk as files that matter are.
     """
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
@@ -160,7 +196,7 @@ def fetch_model_files(s3: Any, url: str, destination: Path) -> Path:
                 f"{url}: the model artifact has no {name}; retrain with ml.train, "
                 "which writes it beside the model"
             )
-        write_atomic(destination / name, data)
+        (destination / name).write_bytes(data)
     return destination
 
 

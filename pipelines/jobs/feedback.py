@@ -12,9 +12,13 @@ contract). Each run handles, oldest first, every full hour of the last
 ``--catch-up-hours`` that has no ledger entry yet (``feedback_ledger``), so a
 missed run is made up and a repeated run lands nothing. For each window it
 joins the labels with the capture of the ``--lookback-hours`` before the
-window's end (a label may name a prediction that old), drops the rows whose
-transaction id landed in an earlier window of the look-back (a label sent
-twice, a week apart, lands once), and lands the rest as one CSV drop at
+window's end (a label may name a prediction that old): of that capture it reads
+only the lines that hold the labels' event ids, as the step's index of the
+look-back says (``feedback_capture``), so a capture file is read once to index
+it and once per window it has labels in, and only its labelled lines parsed.
+It drops the rows whose transaction id landed in an earlier window of the
+look-back (a label sent twice, a week apart, lands once), and lands the rest
+as one CSV drop at
 ``raw/feedback/<endpoint>/yyyy/mm/dd/hh.csv`` in the data bucket: an upstream
 producer like any other (docs/pipeline.md), versioned by the Dataset step and
 checked by Validate. The entry records what the row checks of ``ml.checks``
@@ -37,11 +41,12 @@ from typing import Any
 
 import pandas as pd
 
-from ml.capture import INFERENCE_TIME, Window, read_capture
+from ml.capture import EVENT_ID, Window
 from ml.checks import check_file
 from ml.errors import MlopsError
 from ml.io import TABLE_SUFFIXES, read_table
-from pipelines.jobs.capture_window import download_window, parse_instant
+from pipelines.jobs.capture_window import parse_instant
+from pipelines.jobs.feedback_capture import CaptureIndex
 from pipelines.jobs.feedback_ledger import HOUR, Ledger, csv_bytes, ids_in, put_once, raw_key
 from pipelines.jobs.feedback_rows import labelled_rows, without_ids
 from pipelines.jobs.monitoring_job import run_job
@@ -101,11 +106,11 @@ def land_window(
     s3: Any,
     ledger: Ledger,
     hour: datetime,
-    inputs: tuple[pd.DataFrame, dict[str, datetime]],
+    inputs: tuple[CaptureIndex, dict[str, datetime]],
     work: Path,
 ) -> dict[str, Any]:
     """Land one window's new labelled rows (once) and record it in the ledger."""
-    capture, times = inputs
+    index, times = inputs
     keys = written_in(times, hour, hour + HOUR)
     entry: dict[str, Any] = {
         "window": {"start": hour.isoformat(), "end": (hour + HOUR).isoformat()}
@@ -114,10 +119,11 @@ def land_window(
     entry.update(label_files=keys, refused_label_files=refused, status=NO_LABELS, ids=[])
     if labels is not None:
         since = hour + HOUR - timedelta(hours=args.lookback_hours)
-        recent = capture[
-            (capture[INFERENCE_TIME] >= since) & (capture[INFERENCE_TIME] < hour + HOUR)
-        ]
+        lookback = Window(since, hour + HOUR)
+        files = index.holding(labels[EVENT_ID].astype(str), lookback)
+        recent = index.batch(files, lookback, work / "capture").frame
         rows, entry["join"] = labelled_rows(recent, labels)
+        entry["join"]["capture_files"] = len(files)
         seen = ledger.landed_ids(since - HOUR, hour)
         new = without_ids(rows, seen)
         entry["already_landed"] = len(rows) - len(new)
@@ -170,18 +176,18 @@ def run_feedback(
         "capture_prefix": args.capture_prefix,
         "labels_prefix": args.labels_prefix,
     }
-    capture = pd.DataFrame({INFERENCE_TIME: pd.Series(dtype="datetime64[ns, UTC]")})
     summary: dict[str, Any] = {"rows": 0}
     times = label_times(s3, args.bucket, args.labels_prefix) if hours else {}
-    if any(written_in(times, hour, hour + HOUR) for hour in hours):
-        window = Window(hours[0] + HOUR - timedelta(hours=args.lookback_hours), hours[-1] + HOUR)
-        files = download_window(s3, args.bucket, args.capture_prefix, window, work / "capture")
-        if files:
-            batch = read_capture(work / "capture", window)
-            capture, summary = batch.frame, batch.summary()
-    entries = [land_window(args, s3, ledger, hour, (capture, times), work) for hour in hours]
+    index = CaptureIndex(s3, args.bucket, args.capture_prefix, args.ledger_prefix)
+    if hours:
+        index.load()
+        lookback = Window(hours[0] + HOUR - timedelta(hours=args.lookback_hours), hours[-1] + HOUR)
+        index.refresh(lookback, work / "capture")
+    entries = [land_window(args, s3, ledger, hour, (index, times), work) for hour in hours]
     if hours:
         ledger.save(keep_since=candidates[0] - timedelta(hours=args.lookback_hours + 1))
+        index.save()
+        summary = {**index.read_this_run(work / "capture").summary(), **index.describe()}
     landed = sum(e.get("landed", {}).get("rows", 0) for e in entries if e["status"] == LANDED)
     return {
         "status": LANDED if landed else (NOTHING_NEW if hours else "up_to_date"),

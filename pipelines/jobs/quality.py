@@ -6,7 +6,9 @@ is confirmed within hours, one it missed only when the cardholder disputes it
 weeks later. Judging recent predictions would count the caught frauds and
 miss the missed ones, so the job judges a cohort whose labels have had time to
 arrive: the predictions made in the ``--window-hours`` that ended
-``--label-delay-hours`` before the job's hour.
+``--label-delay-hours`` before the job's hour. The cohort moves on an hour
+each run, so the step keeps a copy of the capture rows it read
+(``quality_cohort``) and reads only the capture files that are new to it.
 
 Ground truth lands as CSV or Parquet files under the monitoring bucket's
 ``labels/<endpoint>/`` (``ml.labels``: ``event_id`` = the capture's
@@ -32,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from ml.capture import Window, read_capture
+from ml.capture import Window
 from ml.errors import MlopsError
 from ml.io import read_table
 from ml.labels import join_labels
@@ -44,7 +46,6 @@ from pipelines import metrics
 from pipelines.jobs.capture_window import (
     download_tables,
     download_url,
-    download_window,
     fetch_model_files,
     model_data_url,
     model_evaluation_url,
@@ -52,6 +53,7 @@ from pipelines.jobs.capture_window import (
 )
 from pipelines.jobs.drift import MEASURED, NO_TRAFFIC, PROCESSING
 from pipelines.jobs.monitoring_job import run_job
+from pipelines.jobs.quality_cohort import CohortCapture, cache_key
 from pipelines.jobs.quality_publish import coverage_values, points, publish_quality
 
 NO_LABELS = "no_labels"
@@ -78,10 +80,13 @@ def run_quality_job(
         "label_delay_hours": args.label_delay_hours,
         **cohort.describe(),
     }
-    capture = work / "capture"
-    files = download_window(s3, args.bucket, args.capture_prefix, cohort, capture)
-    batch = read_capture(capture, cohort) if files else None
-    if batch is None or not len(batch.frame):
+    cohort_capture = CohortCapture(s3, args.bucket, args.capture_prefix, cache_key(args.endpoint))
+    cohort_capture.load()
+    batch = cohort_capture.read(cohort, work / "capture")
+    if batch.files:
+        cohort_capture.save()
+    source["capture_files"] = cohort_capture.describe()
+    if not len(batch.frame):
         return {"status": NO_TRAFFIC, "source": source, "published": 0}
     label_files = download_tables(
         s3, args.bucket, args.labels_prefix, work / "labels", since=cohort.start

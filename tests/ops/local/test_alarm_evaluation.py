@@ -9,7 +9,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ops.local.alarm_evaluation import AlarmEvaluationError, alarm_parameters, evaluate_alarm, judge
+from ops.local.alarm_evaluation import (
+    AlarmEvaluationError,
+    alarm_parameters,
+    describe_metric_alarms,
+    evaluate_alarm,
+    evaluate_described,
+    judge,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -171,3 +178,28 @@ def test_minute_periods_are_whole_clock_minutes_when_judged_between_minutes() ->
     )
     evaluation = evaluate_alarm(cloudwatch, "5xx", off_minute + timedelta(minutes=2))
     assert (evaluation.state, evaluation.datapoints) == ("ALARM", (2.0, 2.0))
+
+
+def test_alarms_are_described_a_hundred_names_a_call() -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    names = [f"alarm-{number:03d}" for number in range(150)]
+    for name in names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="mlops/drift",
+            MetricName="MaxPSI",
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=1,
+            Threshold=0.25,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    calls: list[int] = []
+    cloudwatch.meta.events.register(
+        "provide-client-params.cloudwatch.DescribeAlarms",
+        lambda params, **_: calls.append(len(params["AlarmNames"])),
+    )
+    found = describe_metric_alarms(cloudwatch, [*names, "missing"])
+    assert sorted(found) == names and calls == [100, 51]
+    evaluation = evaluate_described(cloudwatch, found["alarm-007"], NOW)
+    assert evaluation.state == "INSUFFICIENT_DATA"

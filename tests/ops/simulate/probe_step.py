@@ -6,6 +6,7 @@ tests, through the plain subprocess and through the fork server, to compare.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -27,6 +28,16 @@ def _client_settings() -> dict[str, str | None]:
     }
 
 
+def _step_code_cache() -> dict[str, object]:
+    """Where the bytecode of a step module is read from, and whether it is there."""
+    import importlib.util
+
+    import ml.errors
+
+    cached = importlib.util.cache_from_source(ml.errors.__file__)
+    return {"prefix": sys.pycache_prefix, "cached": cached, "compiled": Path(cached).is_file()}
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     report = {
@@ -41,6 +52,8 @@ def main() -> int:
         "name": __name__,
         "boto3": _client_settings(),
     }
+    report["bytecode"] = _step_code_cache()  # after project_modules: it imports ml.errors
+    report["frozen_objects"] = gc.get_freeze_count()
     out.write_text(json.dumps(report), encoding="utf-8")
     print("probe ran")
     code = int(sys.argv[2]) if len(sys.argv) > 2 else 0

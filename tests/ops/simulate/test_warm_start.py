@@ -79,7 +79,29 @@ def test_a_failing_step_fails_alike_with_its_last_stderr_line(
     assert forked_log == cold_log
 
 
+def test_step_code_is_compiled_once_outside_the_source_tree(
+    warm: WarmStart, tmp_path: Path
+) -> None:
+    """As the image compiles it at build time; the repository gets no ``__pycache__``."""
+    _, forked, _ = run_probe(warm, tmp_path, "bytecode")
+    bytecode = forked["bytecode"]
+    assert bytecode["compiled"], bytecode
+    assert bytecode["prefix"] and not Path(bytecode["cached"]).is_relative_to(
+        container.REPO_ROOT / "ml"
+    )
+
+
+def test_what_the_server_imported_is_outside_the_steps_collections(
+    warm: WarmStart, tmp_path: Path
+) -> None:
+    _, cold, _ = run_probe(container.run, tmp_path, "cold")
+    _, forked, _ = run_probe(warm, tmp_path, "warm")
+    assert cold["frozen_objects"] == 0 and forked["frozen_objects"] > 100_000
+
+
 def test_each_step_is_counted(warm: WarmStart, tmp_path: Path) -> None:
-    before = warm.steps
+    before, calls = warm.steps, len(warm.calls)
     run_probe(warm, tmp_path, "counted")
-    assert warm.steps == before + 1
+    assert warm.steps == before + 1 and len(warm.calls) == calls + 1
+    module, wall, cpu = warm.calls[-1]
+    assert module == PROBE and wall > 0 and cpu >= 0

@@ -54,6 +54,27 @@ def test_only_the_windows_hours_are_downloaded_in_their_layout(s3, tmp_path: Pat
     ]
 
 
+def calls(s3: Any, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every ``operation`` the client sends from now on."""
+    sent: list[dict[str, Any]] = []
+    s3.meta.events.register(
+        f"provide-client-params.s3.{operation}", lambda params, **_: sent.append(dict(params))
+    )
+    return sent
+
+
+def test_a_window_is_one_listing_that_stops_after_its_last_hour(s3, tmp_path: Path) -> None:
+    for hour in range(24):
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}2026/01/01/{hour:02d}/a.jsonl", Body=b"{}\n")
+    for number in range(1001):  # more than a page, all after the window
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}2026/01/02/00/{number:04d}.jsonl", Body=b"")
+    listings, heads = calls(s3, "ListObjectsV2"), calls(s3, "HeadObject")
+    window = Window(datetime(2026, 1, 1, 0, tzinfo=UTC), datetime(2026, 1, 2, 0, tzinfo=UTC))
+    files = download_window(s3, BUCKET, PREFIX, window, tmp_path)
+    assert len(files) == 24 and len(listings) == 1 and heads == []
+    assert listings[0]["StartAfter"] == f"{PREFIX}2026/01/01/00"
+
+
 def test_a_model_artifact_without_a_baseline_is_one_clear_line(s3, tmp_path: Path) -> None:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / METADATA_FILE).write_text("{}")
