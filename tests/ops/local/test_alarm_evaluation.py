@@ -180,6 +180,7 @@ def test_minute_periods_are_whole_clock_minutes_when_judged_between_minutes() ->
     assert (evaluation.state, evaluation.datapoints) == ("ALARM", (2.0, 2.0))
 
 
+@mock_aws
 def test_alarms_are_described_a_hundred_names_a_call() -> None:
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
     names = [f"alarm-{number:03d}" for number in range(150)]
