@@ -101,6 +101,8 @@ class AlarmSpec:
     threshold: float
     comparison: str
     description: str
+    # Breaching periods of the evaluation window that alarm; None: every one of them.
+    datapoints: int | None = None
 
 
 @dataclass
@@ -124,6 +126,9 @@ def rollback_alarm_specs(metrics: EndpointMetrics, settings: RollbackAlarms) -> 
             settings.error_5xx_threshold,
             "GreaterThanOrEqualToThreshold",
             "Server errors on the fleet being deployed: SageMaker rolls the deployment back.",
+            # A healthy fleet answers no 5xx, and a canary's tenth of the traffic may show a
+            # failing fleet's errors in one minute of two: one minute with errors is enough.
+            datapoints=1,
         ),
         AlarmSpec(
             "latency-p99",
@@ -163,7 +168,7 @@ def create_rollback_alarms(
             topic=topic.arn,
             opts=pulumi.ResourceOptions(parent=parent),
             evaluation_periods=settings.evaluation_periods,
-            datapoints_to_alarm=settings.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints or settings.evaluation_periods,
             component="serving",
         )
         result.alarms.append(alarm)
