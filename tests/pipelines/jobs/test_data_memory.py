@@ -29,7 +29,9 @@ if str(REPO / "benchmarks") not in sys.path:
 from data_memory import peak_of  # noqa: E402 - the benchmark's own measurement, on the path above
 
 ROWS_PER_FILE = 180_000  # about 16 MB of CSV
-ALLOWED_GROWTH_MB = 40  # 360,000 rows more at 20 bytes are 7 MB; the rest is the allocator
+# 360,000 rows more at 20 bytes are 7 MB; the rest is the allocator: Validate's growth measured
+# 22-44 MB over eight runs of the same code. A drop held whole would grow by hundreds of MB.
+ALLOWED_GROWTH_MB = 60
 
 
 def steps_peak(drop: Path, work: Path, env: dict[str, str]) -> tuple[float, float]:
