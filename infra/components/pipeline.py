@@ -247,6 +247,25 @@ def _pipeline_parameters(parameters: dict[str, str]) -> dict[str, Any]:
     return {"sagemaker_pipeline_parameters": {"pipeline_parameters": pairs}}
 
 
+def scheduler_trust(context: StackContext, schedule_name: str) -> pulumi.Output[str]:
+    """A role's trust policy: EventBridge Scheduler of this account, for that one schedule."""
+    schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
+    return policy_json(
+        [
+            {
+                "Sid": "SchedulerOfThisAccountOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": context.account_id},
+                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                },
+            }
+        ]
+    )
+
+
 def scheduler_role(
     context: StackContext,
     purpose: str,
@@ -260,27 +279,12 @@ def scheduler_role(
     Trusted by EventBridge Scheduler for that one schedule of this account; it may
     decrypt the schedule, which is encrypted with the stack key.
     """
-    schedule_name = context.name(f"{purpose}-schedule")
-    schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
     role_name = context.name(f"{purpose}-scheduler")
     role = aws.iam.Role(
         role_name,
         name=role_name,
         description=f"Lets EventBridge Scheduler start {context.name(purpose)}",
-        assume_role_policy=policy_json(
-            [
-                {
-                    "Sid": "SchedulerOfThisAccountOnly",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "scheduler.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": context.account_id},
-                        "ArnEquals": {"aws:SourceArn": schedule_arn},
-                    },
-                }
-            ]
-        ),
+        assume_role_policy=scheduler_trust(context, context.name(f"{purpose}-schedule")),
         tags=context.tags(component),
         opts=pulumi.ResourceOptions(parent=parent),
     )

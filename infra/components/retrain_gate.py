@@ -27,7 +27,7 @@ import pulumi_aws as aws
 
 from infra.components.context import StackContext, policy_json
 from infra.components.dead_letters import DeadLetterQueue
-from infra.components.pipeline import TrainingPipeline
+from infra.components.pipeline import TrainingPipeline, scheduler_trust
 from infra.image_context import REPO_ROOT
 from pipelines.lambdas.cooldown_lock import KEY as LOCK_KEY
 from pipelines.lambdas.cooldown_lock import TTL_ATTRIBUTE
@@ -166,25 +166,11 @@ class RetrainGate(pulumi.ComponentResource):
         """
         context, args = self._context, self._args
         schedule_name = context.name("retrain-sweep")
-        schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
         role = aws.iam.Role(
             f"{schedule_name}-scheduler",
             name=f"{schedule_name}-scheduler",
             description=f"Lets EventBridge Scheduler invoke {self._function_name} with a sweep",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Sid": "SchedulerOfThisAccountOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": context.account_id},
-                            "ArnEquals": {"aws:SourceArn": schedule_arn},
-                        },
-                    }
-                ]
-            ),
+            assume_role_policy=scheduler_trust(context, schedule_name),
             tags=context.tags("monitoring"),
             opts=pulumi.ResourceOptions(parent=self),
         )
