@@ -30,7 +30,7 @@ from data_memory import peak_of  # noqa: E402 - the benchmark's own measurement,
 
 ROWS_PER_FILE = 180_000  # about 16 MB of CSV
 # 360,000 rows more at 20 bytes are 7 MB; the rest is the allocator: Validate's growth measured
-# 22-44 MB over eight runs of the same code. A drop held whole would grow by hundreds of MB.
+# 22-44 MB over seven runs of the same code. A drop held whole would grow by hundreds of MB.
 ALLOWED_GROWTH_MB = 60
 
 
