@@ -30,7 +30,7 @@ from ops.simulate.delivery import (
 from ops.simulate.events import ALARM_CHANGE, PACKAGE_CHANGE, Delivery
 from ops.simulate.services import registry_events, start_runs
 from ops.simulate.state import Sim
-from pipelines.lambdas.retrain_gate import is_sweep
+from pipelines.lambdas.retrain_gate import NOTHING_WAITS, is_sweep
 from pipelines.registry import PENDING
 
 REVIEWER = "the scripted reviewer"
@@ -78,7 +78,7 @@ def on_deliver(sim: Sim, delivery: Delivery) -> None:
 def swept(sim: Sim, decision: dict[str, Any], started: list[str]) -> None:
     """The gate's schedule swept: recorded when an alarm waited (the rest are quiet)."""
     reason = str(decision.get("reason") or "")
-    if started or not reason.startswith("no alarm waits"):
+    if started or reason != NOTHING_WAITS:
         sim.record(
             "sweep", started=bool(decision.get("started")), reason=reason, executions=started
         )

@@ -53,6 +53,7 @@ from pipelines.lambdas.start_pipeline import ALARM, TOKEN_CHARS, start_training
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 SWEEP_SOURCE = "mlops.retrain-gate"  # the ``source`` of the schedule's input
 SWEEP_MINUTES = 15
+NOTHING_WAITS = "no alarm waits for the cool-down to end"  # a sweep's most common answer
 
 
 class GateBusyError(MlopsError):
@@ -175,7 +176,7 @@ def handle_sweep(
     lock = CooldownLock(dynamodb, settings.lock_table)
     lease = lock.current(settings.pipeline_name)
     if lease is None or not lease.waiting:
-        return Decision(False, "", "no alarm waits for the cool-down to end")
+        return Decision(False, "", NOTHING_WAITS)
     ends = lease.acquired_at + settings.cooldown
     if now < ends:
         return Decision(
