@@ -1,4 +1,4 @@
-"""Drift alarms: the drift job's largest feature PSI at warn and alarm, the flag rate, retraining.
+"""Drift alarms: the largest feature PSI at warn and alarm, each feature's PSI, the flag rate.
 
 The monitoring pipeline's drift job publishes ``mlops/drift``
 (``pipelines.metrics``); the alarms watch it through
@@ -10,7 +10,13 @@ A window without traffic or with too few rows publishes no PSI, and missing
 data does not breach: an idle endpoint is not drift, and a job that stops
 running is watched by its own alarm. An EventBridge rule asks the retrain gate
 to start the training pipeline when the alarm level enters ALARM (at most
-once per ``monitoring.retrainCooldownMinutes``). The flag-rate alarm (the
+once per ``monitoring.retrainCooldownMinutes``).
+
+One alarm per feature (``-drift-feature-<feature>``, the feature's own PSI at
+the alarm level) asks the gate too: the largest PSI stays in ALARM as long as
+one feature has moved, so without them a second change (a new fraud pattern
+weeks after a price rise) would enter no state and start nothing. They also
+name the feature in the page. The flag-rate alarm (the
 share of traffic the model flags moved beyond ``monitoring.flagRateTolerance``
 against the same clock hour of earlier days, with z at least
 ``monitoring.alarmZ``) tells people: a wave of fraud moves it as much as a
@@ -29,6 +35,7 @@ from infra.components.metric import HOUR, Metric
 from infra.components.monitoring_pipeline import MonitoringPipeline
 from infra.components.retrain_gate import RetrainGate
 from infra.config import Monitoring as MonitoringSettings
+from ml import schema
 from pipelines import metrics
 
 
@@ -43,10 +50,12 @@ class DriftAlarmsArgs:
 
 
 class DriftAlarms(pulumi.ComponentResource):
-    """``<prefix>-<env>-drift-warn``, ``-drift-alarm`` (retrains) and ``-drift-flag-rate``."""
+    """``<prefix>-<env>-drift-warn``, ``-drift-alarm`` and ``-drift-feature-<feature>``
+    (retrain), and ``-drift-flag-rate``."""
 
     warning: aws.cloudwatch.MetricAlarm
     alarm: aws.cloudwatch.MetricAlarm
+    features: dict[str, aws.cloudwatch.MetricAlarm]
     flag_rate: aws.cloudwatch.MetricAlarm | None
     retrain_rule: aws.cloudwatch.EventRule | None
 
@@ -72,6 +81,17 @@ class DriftAlarms(pulumi.ComponentResource):
         self.alarm = self._alarm(
             "alarm", monitoring.metric_drift(), args.settings.psi_alarm, f"{psi} baseline", moved
         )
+        self.features = {
+            feature: self._alarm(
+                f"feature-{feature.replace('_', '-')}",
+                monitoring.metric_drift(metrics.FEATURE_PSI, feature),
+                args.settings.psi_alarm,
+                f"PSI of {feature} in {monitoring.endpoint_name}'s traffic against the training "
+                "baseline",
+                pulumi.ResourceOptions(parent=self),
+            )
+            for feature in schema.FEATURE_COLUMNS
+        }
         self.flag_rate = (
             self._alarm(
                 "flag-rate",
@@ -88,8 +108,9 @@ class DriftAlarms(pulumi.ComponentResource):
         self.retrain_rule = (
             args.retrain.retrain_on(
                 "drift",
-                "Retrain when the drift alarm enters ALARM, at most once per cool-down",
-                [self.alarm],
+                "Retrain when the drift alarm or a feature's drift alarm enters ALARM, at most "
+                "once per cool-down",
+                [self.alarm, *self.features.values()],
                 parent=self,
                 aliases=moved.aliases,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ml.schema import FEATURE_COLUMNS
 from pipelines.metrics import DRIFT_NAMESPACE, drift_dimensions
 from tests.infra.conftest import policy
 
@@ -26,6 +27,20 @@ def test_drift_alarms_watch_exactly_what_the_publisher_sends(plan_for) -> None:
     assert warn["threshold"] == plan.config.monitoring.psi_warn
 
 
+def test_each_feature_has_a_drift_alarm_on_its_own_published_psi(plan_for) -> None:
+    """A second change while the largest PSI is still in ALARM must enter a state somewhere."""
+    plan = plan_for("prod", ARN)
+    topic = plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
+    for feature in FEATURE_COLUMNS:
+        name = f"mlops-prod-drift-feature-{feature.replace('_', '-')}"
+        alarm = plan.one(ALARM, name)["inputs"]
+        assert alarm["metricName"] == "FeaturePSI"
+        assert alarm["dimensions"] == drift_dimensions("prod", "mlops-prod-endpoint", feature)
+        assert alarm["threshold"] == plan.config.monitoring.psi_alarm
+        assert alarm["alarmActions"] == [topic] and alarm["treatMissingData"] == "notBreaching"
+        assert feature in alarm["alarmDescription"]
+
+
 def test_drift_alarm_notifies_the_stack_topic(plan_for) -> None:
     plan = plan_for("prod", ARN)
     topic = plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
@@ -38,7 +53,11 @@ def test_drift_alarm_invokes_the_retrain_gate_not_the_pipeline(plan_for) -> None
     rule = plan.one("aws:cloudwatch/eventRule:EventRule", "mlops-prod-retrain-on-drift")
     pattern = json.loads(rule["inputs"]["eventPattern"])
     alarm_arn = plan.one(ALARM, "mlops-prod-drift-alarm")["outputs"]["arn"]
-    assert pattern["resources"] == [alarm_arn]
+    feature_arns = [
+        plan.one(ALARM, f"mlops-prod-drift-feature-{feature.replace('_', '-')}")["outputs"]["arn"]
+        for feature in FEATURE_COLUMNS
+    ]
+    assert pattern["resources"] == [alarm_arn, *feature_arns]
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
     target = plan.one(
         "aws:cloudwatch/eventTarget:EventTarget", "mlops-prod-retrain-on-drift-target"
