@@ -44,6 +44,27 @@ class Metric:
             inputs["statistic"] = self.statistic
         return inputs
 
+    def filled_queries(self, value: float, period: int) -> list[dict[str, Any]]:
+        """``metric_queries`` that alarm on ``FILL(metric, value)``: a period without data is
+        ``value``, a real datapoint, so the alarm counts silence from its first silent period
+        (missing data would be judged only past CloudWatch's evaluation range)."""
+        metric: dict[str, Any] = {
+            "namespace": self.namespace,
+            "metric_name": self.metric_name,
+            "dimensions": dict(self.dimensions),
+            "period": period,
+            "stat": self.statistic,
+        }
+        return [
+            {"id": "metric", "metric": metric, "return_data": False},
+            {
+                "id": "filled",
+                "expression": f"FILL(metric, {value:g})",
+                "label": f"{self.metric_name}, {value:g} where missing",
+                "return_data": True,
+            },
+        ]
+
     def create_alarm(
         self,
         context: StackContext,
@@ -60,21 +81,27 @@ class Metric:
         notify_ok: bool = True,
         component: str = "monitoring",
         treat_missing_data: str = "notBreaching",
+        fill: float | None = None,
     ) -> aws.cloudwatch.MetricAlarm:
         """``name`` (logical and physical): an enabled alarm on this metric to the stack topic.
 
         Missing data does not breach by default: the monitoring jobs publish
         nothing for an hour without traffic, SageMaker nothing for a minute
         without requests. A heartbeat alarm passes ``treat_missing_data="breaching"``:
-        there, missing data is the signal. ``notify_ok`` also tells the topic when
-        the alarm clears.
+        there, missing data is the signal, and ``fill`` makes each silent period a
+        datapoint of that value. ``notify_ok`` also tells the topic when the alarm
+        clears.
         """
+        metric: dict[str, Any] = (
+            {"metric_queries": self.filled_queries(fill, period)}
+            if fill is not None
+            else {**self.alarm_inputs(), "period": period}
+        )
         return aws.cloudwatch.MetricAlarm(
             name,
             name=name,
             alarm_description=description,
-            **self.alarm_inputs(),
-            period=period,
+            **metric,
             evaluation_periods=evaluation_periods,
             datapoints_to_alarm=datapoints_to_alarm,
             threshold=threshold,

@@ -13,8 +13,13 @@ exists:
 - ``<prefix>-<env>-monitoring-<job>-stale`` per job (drift, and quality and
   feedback where on): the job's heartbeat (``mlops/monitoring`` ``RowsRead``,
   which every run that ends well sends, even for an empty window) counted per
-  schedule period, with missing data breaching, so ``monitoring.staleAfterPeriods``
-  periods without one put it in ALARM; it clears with the next heartbeat.
+  schedule period as ``FILL(heartbeat, 0)``, so ``monitoring.staleAfterPeriods``
+  periods without one put it in ALARM from the first silent period (missing data
+  alone would count only past CloudWatch's evaluation range, two periods later:
+  "How alarm state is evaluated when data is missing",
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html);
+  missing data still breaches, for a job that never sent one. It clears with the
+  next heartbeat.
 """
 
 from __future__ import annotations
@@ -119,6 +124,7 @@ class MonitoringHealth(pulumi.ComponentResource):
             topic=self._args.topic.arn,
             opts=pulumi.ResourceOptions(parent=self),
             treat_missing_data="breaching",
+            fill=0,
         )
 
 

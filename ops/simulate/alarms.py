@@ -1,12 +1,13 @@
 """The planned alarms, judged as CloudWatch judges them, whenever their answer can change.
 
-CloudWatch evaluates an alarm every minute over its last ``EvaluationPeriods``
-periods (``ops/local/alarm_evaluation.py`` holds the rule). Between two
-evaluations the answer can only change when a datapoint enters the alarm's
-range or leaves it, so the simulation evaluates an alarm a minute after
-something was published to its namespace, a minute after that datapoint leaves
-the range (``Period`` x ``EvaluationPeriods`` later: this is when missing data
-starts to count), and when the plan puts it. Every state change is
+CloudWatch evaluates an alarm every minute over its evaluation range
+(``EvaluationPeriods`` and two more periods; ``ops/local/alarm_evaluation.py``
+holds the rule). Between two evaluations the answer can only change when a
+datapoint enters the range or grows a period older in it, so the simulation
+evaluates an alarm a minute after something was published to its metric's
+namespace, a minute after each period boundary that datapoint crosses until it
+leaves the range (this is when missing data starts to count), and when the
+plan puts it. Every state change is
 sent on as CloudWatch sends it: an "Alarm State Change" event on the bus.
 An alarm the emulator cannot judge (moto computes no percentiles, so a p99
 alarm) is left out, and the report says so.
@@ -20,7 +21,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ops.local.alarm_evaluation import (
+    RANGE_EXTRA,
     AlarmEvaluationError,
+    alarm_namespace,
+    alarm_period,
     describe_metric_alarms,
     evaluate_alarm,
     evaluate_described,
@@ -64,13 +68,13 @@ class AlarmWatch:
         self.alarms = dict(planned)
         self.states = {name: current.get(name, "INSUFFICIENT_DATA") for name in planned}
         for name, alarm in planned.items():
-            self.due[name].update({now, now + _range(alarm) + MINUTE})
+            self.due[name].update({now, *_ageing(alarm, now)})
 
     def published(self, namespace: str, at: datetime) -> None:
         """Data stamped ``at`` reached ``namespace``: judge its alarms when it counts."""
         for name, alarm in self.alarms.items():
-            if alarm.get("Namespace") == namespace:
-                self.due[name].update({at + MINUTE, at + _range(alarm) + MINUTE})
+            if alarm_namespace(alarm) == namespace:
+                self.due[name].update({at + MINUTE, *_ageing(alarm, at)})
 
     def next_due(self) -> datetime | None:
         times = [min(times) for times in self.due.values() if times]
@@ -121,5 +125,11 @@ class AlarmWatch:
         )
 
 
-def _range(alarm: dict[str, Any]) -> timedelta:
-    return timedelta(seconds=int(alarm["Period"]) * int(alarm["EvaluationPeriods"]))
+def _ageing(alarm: dict[str, Any], at: datetime) -> set[datetime]:
+    """A minute past each period boundary a datapoint stamped ``at`` crosses in the range."""
+    try:
+        period = timedelta(seconds=alarm_period(alarm))
+    except (AlarmEvaluationError, KeyError):
+        return set()  # judged at once, where the evaluator says why it cannot be
+    periods = int(alarm["EvaluationPeriods"]) + RANGE_EXTRA
+    return {at + period * age + MINUTE for age in range(1, periods + 1)}

@@ -101,26 +101,28 @@ def test_every_monitoring_job_has_a_staleness_alarm_on_the_heartbeat_it_sends(pl
     for step, job in (("Drift", "drift"), ("Quality", "quality"), ("Feedback", "feedback")):
         alarm = plan.one(ALARM, f"mlops-prod-monitoring-{job}-stale")["inputs"]
         endpoint = step_arguments(definition, step)["endpoint"]
-        assert alarm["namespace"] == metrics.MONITORING_NAMESPACE
-        assert alarm["metricName"] == metrics.HEARTBEAT
-        assert alarm["dimensions"] == metrics.heartbeat_dimensions(endpoint, job)
-        assert (alarm["statistic"], alarm["comparisonOperator"], alarm["threshold"]) == (
+        heartbeat, filled = alarm["metricQueries"]
+        metric = heartbeat["metric"]
+        assert metric["namespace"] == metrics.MONITORING_NAMESPACE
+        assert metric["metricName"] == metrics.HEARTBEAT
+        assert metric["dimensions"] == metrics.heartbeat_dimensions(endpoint, job)
+        assert (metric["stat"], metric["period"], heartbeat["returnData"]) == (
             "SampleCount",
-            "LessThanThreshold",
-            1,
-        )
-        assert alarm["treatMissingData"] == "breaching"
-        assert (alarm["period"], alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (
             3600,
-            4,
-            4,
+            False,
         )
+        # a silent period is a 0, so silence counts from its first period (not past the range)
+        assert filled["expression"] == f"FILL({heartbeat['id']}, 0)" and filled["returnData"]
+        assert (alarm["comparisonOperator"], alarm["threshold"]) == ("LessThanThreshold", 1)
+        assert alarm["treatMissingData"] == "breaching"  # a job that never sent one
+        assert "period" not in alarm and "metricName" not in alarm
+        assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (4, 4)
 
 
 def test_the_staleness_period_follows_the_monitoring_schedule(plan_for) -> None:
     plan = plan_for("prod", ARN, "monitoring.driftSchedule=rate(6 hours)")
     alarm = plan.one(ALARM, "mlops-prod-monitoring-drift-stale")["inputs"]
-    assert alarm["period"] == 6 * 3600
+    assert alarm["metricQueries"][0]["metric"]["period"] == 6 * 3600
 
 
 def test_a_staleness_longer_than_cloudwatch_evaluates_is_one_clear_line(plan_for) -> None:

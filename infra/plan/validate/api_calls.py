@@ -19,6 +19,7 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel
 
+from infra.plan.metric_queries import api_metric_queries
 from infra.plan.validate.api_shapes import normalized, to_params
 
 ACCOUNT_ID = "123456789012"  # the offline plan's account (infra/plan/mocks.py)
@@ -83,9 +84,6 @@ SIMPLE: dict[str, Mapping] = {
         "sagemaker", "CreateModelPackageGroup"
     ),
     "aws:sagemaker/pipeline:Pipeline": Mapping("sagemaker", "CreatePipeline"),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": Mapping(
-        "cloudwatch", "PutMetricAlarm", {"name": "AlarmName"}
-    ),
     "aws:cloudwatch/eventRule:EventRule": Mapping("events", "PutRule"),
     "aws:cloudwatch/dashboard:Dashboard": Mapping("cloudwatch", "PutDashboard"),
     # The provider's ``pipeline_parameters`` block is the API's ``PipelineParameterList``.
@@ -289,7 +287,15 @@ def _database(inputs: dict[str, Any], resource: dict[str, Any]) -> Iterator[ApiC
     yield build(Mapping("glue", "CreateDatabase"), call, resource)
 
 
+def _metric_alarm(inputs: dict[str, Any], resource: dict[str, Any]) -> Iterator[ApiCall]:
+    queries = inputs.pop("metricQueries", None)
+    if queries:
+        inputs["Metrics"] = api_metric_queries(queries)
+    yield build(Mapping("cloudwatch", "PutMetricAlarm", {"name": "AlarmName"}), inputs, resource)
+
+
 CUSTOM: dict[str, Builder] = {
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:ecr/repository:Repository": _repository,
     "aws:glue/catalogDatabase:CatalogDatabase": _database,

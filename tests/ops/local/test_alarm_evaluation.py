@@ -77,9 +77,58 @@ def test_ignore_keeps_the_current_state_when_data_is_missing() -> None:
     assert judge(alarm(TreatMissingData="ignore", StateValue="ALARM"), [None] * 3)[0] == "ALARM"
 
 
-def test_too_few_datapoints_to_decide_keep_the_state() -> None:
-    state, _ = judge(alarm(TreatMissingData="missing", StateValue="ALARM"), [None, 0.1, None])
-    assert state == "ALARM"
+# The user guide's tables ("How alarm state is evaluated when data is missing"): the 5 most
+# recent periods (the evaluation range of a 3-period alarm), newest last; 0 good, X breaching,
+# - missing; then the state for missing, ignore, breaching and notBreaching ("keep": the current).
+TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
+THREE_OF_THREE = [
+    ("0 - X - X", ("OK", "OK", "OK", "OK")),
+    ("0 - - - -", ("OK", "OK", "OK", "OK")),
+    ("- - - - -", ("INSUFFICIENT_DATA", "keep", "ALARM", "OK")),
+    ("0 X X - X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ("- - X - -", ("ALARM", "keep", "ALARM", "OK")),
+]
+TWO_OF_THREE = [
+    ("0 - X - X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ("0 0 X 0 X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ("0 - X - -", ("OK", "OK", "ALARM", "OK")),
+    ("- - - - 0", ("OK", "OK", "ALARM", "OK")),
+    ("- - - X -", ("ALARM", "keep", "ALARM", "OK")),
+]
+
+
+@pytest.mark.parametrize(
+    ("needed", "points", "states"),
+    [(3, *row) for row in THREE_OF_THREE] + [(2, *row) for row in TWO_OF_THREE],
+)
+def test_the_user_guides_missing_data_tables(
+    needed: int, points: str, states: tuple[str, ...]
+) -> None:
+    values = [{"0": 0.1, "X": 0.3, "-": None}[p] for p in points.split()]
+    for treatment, expected in zip(TREATMENTS, states, strict=True):
+        for current in ("OK", "ALARM"):
+            described = alarm(
+                TreatMissingData=treatment, DatapointsToAlarm=needed, StateValue=current
+            )
+            state, _ = judge(described, values)
+            assert state == (current if expected == "keep" else expected), (treatment, current)
+
+
+def test_a_late_datapoint_does_not_flip_an_alarm_that_has_enough_real_ones() -> None:
+    """Three real breaching points in the range: the missing newest period is not needed."""
+    state, reason = judge(alarm(DatapointsToAlarm=2), [0.3, 0.3, 0.4, None])
+    assert state == "ALARM" and "[0.3, 0.3, 0.4]" in reason
+
+
+def test_only_the_range_is_read() -> None:
+    """Older periods than the range (3 + 2) do not count."""
+    assert judge(alarm(), [0.3, 0.3, 0.3, None, None, None, None, None])[0] == "OK"
+
+
+def test_breaching_data_too_recent_to_decide_keeps_the_state() -> None:
+    values = [None, None, None, None, 0.3]
+    assert judge(alarm(TreatMissingData="missing", StateValue="OK"), values)[0] == "OK"
+    assert judge(alarm(TreatMissingData="missing", StateValue="ALARM"), values)[0] == "ALARM"
 
 
 def test_anomaly_comparisons_are_refused_with_one_line() -> None:
@@ -134,11 +183,14 @@ def test_evaluate_sets_the_state_from_the_metric_in_cloudwatch() -> None:
         ],
     )
     evaluation = evaluate_alarm(cloudwatch, "drift", NOW + timedelta(minutes=1))
-    assert (evaluation.state, evaluation.changed, evaluation.datapoints) == ("ALARM", True, (0.4,))
+    assert (evaluation.state, evaluation.changed) == ("ALARM", True)
+    assert evaluation.datapoints == (None, None, 0.4)  # the range: 1 period and 2 more
     found = cloudwatch.describe_alarms(AlarmNames=["drift"])["MetricAlarms"][0]
     assert found["StateValue"] == "ALARM"
-    later = evaluate_alarm(cloudwatch, "drift", NOW + timedelta(hours=2))
-    assert later.state == "OK"  # the hour without data is not breaching
+    within = evaluate_alarm(cloudwatch, "drift", NOW + timedelta(hours=2))
+    assert within.state == "ALARM"  # the datapoint is still the most recent real one
+    later = evaluate_alarm(cloudwatch, "drift", NOW + timedelta(hours=4))
+    assert later.state == "OK"  # past the range: the hours without data are not breaching
 
 
 @mock_aws
@@ -177,7 +229,7 @@ def test_minute_periods_are_whole_clock_minutes_when_judged_between_minutes() ->
         ],
     )
     evaluation = evaluate_alarm(cloudwatch, "5xx", off_minute + timedelta(minutes=2))
-    assert (evaluation.state, evaluation.datapoints) == ("ALARM", (2.0, 2.0))
+    assert (evaluation.state, evaluation.datapoints) == ("ALARM", (None, None, 2.0, 2.0))
 
 
 @mock_aws
@@ -204,3 +256,51 @@ def test_alarms_are_described_a_hundred_names_a_call() -> None:
     assert sorted(found) == names and calls == [100, 51]
     evaluation = evaluate_described(cloudwatch, found["alarm-007"], NOW)
     assert evaluation.state == "INSUFFICIENT_DATA"
+
+
+def _math_alarm(cloudwatch: Any, expression: str) -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName="stale",
+        Metrics=[
+            {
+                "Id": "beat",
+                "MetricStat": {
+                    "Metric": {"Namespace": "mlops/monitoring", "MetricName": "RowsRead"},
+                    "Period": 3600,
+                    "Stat": "SampleCount",
+                },
+                "ReturnData": False,
+            },
+            {"Id": "filled", "Expression": expression, "ReturnData": True},
+        ],
+        EvaluationPeriods=2,
+        DatapointsToAlarm=2,
+        Threshold=1,
+        ComparisonOperator="LessThanThreshold",
+        TreatMissingData="breaching",
+    )
+
+
+@mock_aws
+def test_fill_makes_silent_periods_datapoints_so_silence_counts_at_once() -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    _math_alarm(cloudwatch, "FILL(beat, 0)")
+    cloudwatch.put_metric_data(
+        Namespace="mlops/monitoring",
+        MetricData=[
+            {"MetricName": "RowsRead", "Timestamp": NOW + timedelta(hours=h), "Value": 1}
+            for h in range(3)
+        ],
+    )
+    assert evaluate_alarm(cloudwatch, "stale", NOW + timedelta(hours=3)).state == "OK"
+    # two silent hours after the last heartbeat: ALARM, although real ones are in the range
+    silent = evaluate_alarm(cloudwatch, "stale", NOW + timedelta(hours=4, minutes=1))
+    assert silent.state == "ALARM" and silent.datapoints[-2:] == (0.0, 0.0)
+
+
+@mock_aws
+def test_other_metric_math_is_refused_with_one_line() -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    _math_alarm(cloudwatch, "beat * 2")
+    with pytest.raises(AlarmEvaluationError, match=r"only FILL\(m, value\)"):
+        evaluate_alarm(cloudwatch, "stale", NOW)
