@@ -82,23 +82,7 @@ def alarm_event(
         "previousState": {"value": previous, "reason": "", "timestamp": stamp},
         "configuration": {
             "description": alarm.get("AlarmDescription", ""),
-            "metrics": [
-                {
-                    "id": "m1",
-                    "metricStat": {
-                        "metric": {
-                            "namespace": alarm.get("Namespace"),
-                            "name": alarm.get("MetricName"),
-                            "dimensions": {
-                                d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])
-                            },
-                        },
-                        "period": alarm.get("Period"),
-                        "stat": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
-                    },
-                    "returnData": True,
-                }
-            ],
+            "metrics": _event_metrics(alarm),
         },
     }
     return _entry(
@@ -108,6 +92,45 @@ def alarm_event(
         [f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"],
         at,
     )
+
+
+def _event_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alarm's metrics as the state-change event lists them (camelCase; a metric-math
+    alarm's queries each with its id, and an expression or a metricStat)."""
+    queries = alarm.get("Metrics") or [
+        {
+            "Id": "m1",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": alarm.get("Namespace"),
+                    "MetricName": alarm.get("MetricName"),
+                    "Dimensions": alarm.get("Dimensions", []),
+                },
+                "Period": alarm.get("Period"),
+                "Stat": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
+            },
+            "ReturnData": True,
+        }
+    ]
+    metrics = []
+    for query in queries:
+        item: dict[str, Any] = {"id": query["Id"], "returnData": query.get("ReturnData", True)}
+        if "Expression" in query:
+            item["expression"] = query["Expression"]
+            item["label"] = query.get("Label", "")
+        if "MetricStat" in query:
+            stat, metric = query["MetricStat"], query["MetricStat"]["Metric"]
+            item["metricStat"] = {
+                "metric": {
+                    "namespace": metric.get("Namespace"),
+                    "name": metric.get("MetricName"),
+                    "dimensions": {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])},
+                },
+                "period": stat.get("Period"),
+                "stat": stat.get("Stat"),
+            }
+        metrics.append(item)
+    return metrics
 
 
 def package_event(package: dict[str, Any], at: datetime) -> dict[str, Any]:

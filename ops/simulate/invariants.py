@@ -135,7 +135,7 @@ def change_caught(sim: Sim, phase: str, label: str) -> Check:
     end = sim.timeline.start + timedelta(hours=later[0]) if later else sim.end
     deadline = start + detection_limit(sim, phase)
     caught = [e for e in alarms_entering(sim, monitoring_alarms(sim)) if start <= e.at < end]
-    path = serving_path(sim, start, end)
+    path = serving_path(sim, start, end, caught[0].at if caught else None)
     figures: dict[str, Any] = {
         "onset_hour": sim.timeline.hours(start),
         "limit_hours": sim.timeline.hours(deadline) - sim.timeline.hours(start),

@@ -65,11 +65,19 @@ def cooldown(sim: Sim) -> timedelta:
     return timedelta(0)
 
 
-def serving_path(sim: Sim, start: datetime, end: datetime) -> ServingPath:
-    """The path from the alarm-started runs in ``[start, end)`` to a model serving."""
+def serving_path(
+    sim: Sim, start: datetime, end: datetime, caught: datetime | None = None
+) -> ServingPath:
+    """The path from the alarm-started runs in ``[caught, end)`` to a model serving.
+
+    ``start`` is the change's onset; ``caught`` (default: the onset) the first alarm
+    after it. A run started before the change was caught answers an earlier alarm
+    (the gate's sweep of one still in ALARM), not this change.
+    """
     path = ServingPath(start)
+    first = caught or start
     path.alarm_runs = sorted(
-        (e for e in sim.runs.executions.values() if e.kind == "alarm" and start <= e.started < end),
+        (e for e in sim.runs.executions.values() if e.kind == "alarm" and first <= e.started < end),
         key=lambda e: e.started,
     )
     if not path.alarm_runs:

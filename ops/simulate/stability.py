@@ -68,13 +68,15 @@ def no_duplicate_effects(sim: Sim) -> Check:
 
 def stale_alarms(sim: Sim) -> dict[str, timedelta]:
     """Planned alarms that a monitoring job's silence trips, with the silence each needs."""
+    from ops.local.alarm_evaluation import alarm_namespace, alarm_period
+
     found = {}
     for name, alarm in sim.applied.alarms.items():
-        if alarm.get("Namespace") in PUBLISHED_NAMESPACES and alarm.get("TreatMissingData") == (
+        if alarm_namespace(alarm) in PUBLISHED_NAMESPACES and alarm.get("TreatMissingData") == (
             "breaching"
         ):
             periods = int(alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"])
-            found[name] = timedelta(seconds=int(alarm["Period"]) * periods)
+            found[name] = timedelta(seconds=alarm_period(alarm) * periods)
     return found
 
 
