@@ -87,15 +87,25 @@ class Traffic:
             "feature": report["summary"].get("max_psi_feature"),
             "z": flags["flag_rate_change"]["z"] if flags["status"] == "measured" else None,
             "old_psi": compute_drift(self.baseline, frame, hours_covered=24)["summary"]["max_psi"],
+            "features": {name: r["psi"] for name, r in report["features"].items()},
         }
 
 
 def alarms(windows: list[dict[str, Any]], defaults: Defaults) -> dict[str, list[str]]:
-    """The states of the drift warn, drift and flag-rate alarms after each window."""
+    """The states of the drift warn, drift and flag-rate alarms after each window, and
+    ``drift-feature-*``: ALARM where any feature's own alarm is in ALARM."""
     psi = [w["psi"] for w in windows]
+    names = sorted({name for w in windows for name in w["features"]})
+    per_feature = [
+        alarm_states([w["features"].get(name) for w in windows], defaults.psi_alarm, defaults)
+        for name in names
+    ]
     return {
         "drift-warn": alarm_states(psi, defaults.psi_warn, defaults),
         "drift-alarm": alarm_states(psi, defaults.psi_alarm, defaults),
+        "drift-feature-*": [
+            "ALARM" if "ALARM" in states else "OK" for states in zip(*per_feature, strict=True)
+        ],
         "drift-flag-rate": alarm_states([w["z"] for w in windows], defaults.z, defaults),
     }
 
@@ -137,7 +147,12 @@ def bench_scenarios(traffic: Traffic, starts: tuple[int, ...]) -> None:
             fired = [
                 i
                 for i in range(1, 4)
-                if "ALARM" in (states["drift-alarm"][i], states["drift-flag-rate"][i])
+                if "ALARM"
+                in (
+                    states["drift-alarm"][i],
+                    states["drift-feature-*"][i],
+                    states["drift-flag-rate"][i],
+                )
             ]
             needed.append(fired[0] if fired else None)
             features |= {w["feature"] for w in drifted}

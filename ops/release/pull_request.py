@@ -42,13 +42,18 @@ def serve_request(deployment: Deployment) -> PullRequest:
     )
 
 
+# A rollback's pull request title, and so its commit's subject (rollback.yml commits with it):
+# ``ops.release.rollback`` tells a rollback's commit by it.
+ROLLBACK_SUBJECT = "Roll {stack} back to "
+
+
 def rollback_request(deployment: Deployment, found_in: str) -> PullRequest:
     """The pull request that serves the previous package again."""
     package, stack = deployment.package, deployment.stack
     before = (deployment.previous_arn or "").rsplit("/", 1)[-1]
     return PullRequest(
         branch=f"rollback/{stack}/{package.group}-{before}-to-{package.version}",
-        title=f"Roll {stack} back to {package.group} version {package.version}",
+        title=ROLLBACK_SUBJECT.format(stack=stack) + f"{package.group} version {package.version}",
         body=_body(
             deployment,
             f"Roll **{stack}** back to `{package.arn}`, the package it served before "

@@ -2,18 +2,22 @@
 
 The stack file is the record of what a stack served, so the previous package is
 read from its git history: the pins of the commits that changed the file, newest
-first, from before today's pin was first served; the newest of them still
+first, from before today's pin was last put there; the newest of them still
 Approved is served again (a package rejected since is passed over, and said so).
 Rolling back again goes further back, never forward to a package rolled back
-from. A file with no history (not in a repository, or never committed) falls
-back to the registry: the newest Approved package of the stack's group older
-than today's pin. The pin is then written by ``deploy`` with its checks and
-lock, and reaches the endpoint by the same pull request and ``pulumi up`` as
-any other pin.
+from: a pin replaced by a rollback's commit (its subject is the rollback pull
+request's title, ``Roll <stack> back to ...``, as ``rollback.yml`` commits it)
+is never served again by a rollback. A package pinned again by hand later rolls
+back to what served just before that. A file with no history (not in a
+repository, or never committed) falls back to the registry: the newest
+Approved package of the stack's group older than today's pin. The pin is then
+written by ``deploy`` with its checks and lock, and reaches the endpoint by the
+same pull request and ``pulumi up`` as any other pin.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ import yaml
 
 from ops.git import GitError, git_output
 from ops.release.deploy import Deployment, deploy
+from ops.release.pull_request import ROLLBACK_SUBJECT
 from ops.release.stacks import (
     ARN_KEY,
     PACKAGE_ARN,
@@ -46,22 +51,37 @@ class Rollback:
     passed_over: list[str] = field(default_factory=list)
 
 
-def pin_history(path: Path) -> list[tuple[str, str]]:
-    """(commit, pinned ARN) of each commit that changed ``path``, newest first; [] without git."""
+@dataclass(frozen=True)
+class PinChange:
+    """A commit that changed the stack file, the package it pinned, and its subject line."""
+
+    commit: str
+    arn: str
+    subject: str
+
+
+def pin_changes(path: Path) -> list[PinChange]:
+    """Each commit that changed ``path`` and pins a package, newest first; [] without git."""
     path = path.resolve()
     top = _git(path.parent, "rev-parse", "--show-toplevel")
     if top is None:
         return []
     root = Path(top.strip()).resolve()
     relative = path.relative_to(root).as_posix()
-    commits = _git(root, "log", "--format=%H", "--", relative)
-    history: list[tuple[str, str]] = []
-    for commit in (commits or "").split():
+    log = _git(root, "log", "--format=%H%x00%s", "--", relative)
+    history: list[PinChange] = []
+    for line in (log or "").splitlines():
+        commit, _, subject = line.partition("\0")
         text = _git(root, "show", f"{commit}:{relative}")
         arn = _pinned_in(text) if text is not None else None
         if arn is not None:
-            history.append((commit, arn))
+            history.append(PinChange(commit, arn, subject))
     return history
+
+
+def pin_history(path: Path) -> list[tuple[str, str]]:
+    """(commit, pinned ARN) of each commit that changed ``path``, newest first; [] without git."""
+    return [(change.commit, change.arn) for change in pin_changes(path)]
 
 
 def _git(folder: Path, *args: str) -> str | None:
@@ -92,7 +112,8 @@ def previous_package(
             f"stack {stack} pins no model in {stack_path(stack, stack_file)}: nothing to roll back"
         )
     passed: list[str] = []
-    for commit, arn in served_before(pin_history(stack_path(stack, stack_file)), current):
+    history = pin_changes(stack_path(stack, stack_file))
+    for commit, arn in served_before(history, current, ROLLBACK_SUBJECT.format(stack=stack)):
         if arn in passed:
             continue
         package = _approved_or_none(client, arn)
@@ -110,14 +131,29 @@ def previous_package(
     )
 
 
-def served_before(history: list[tuple[str, str]], current: str) -> list[tuple[str, str]]:
-    """The pins from before ``current`` was first served, newest first, ``current`` left out.
+def served_before(
+    history: list[PinChange], current: str, rollback_subject: str
+) -> list[tuple[str, str]]:
+    """The pins from before ``current`` was last put in the file, newest first, leaving out
+    ``current`` and every package a rollback replaced (``rollback_subject`` starts its
+    commits' subjects).
 
-    Going back never returns to a package rolled back from: after 1 -> 2 -> 3 and a
-    rollback to 2, the next rollback serves 1, not 3.
+    After 1 -> 2 -> 3 and a rollback to 2, the next rollback serves 1, not 3; after
+    1 -> 2 -> 3 and 2 pinned again by hand, a rollback serves 3.
     """
-    first = max((i for i, (_, arn) in enumerate(history) if arn == current), default=-1)
-    return [(commit, arn) for commit, arn in history[first + 1 :] if arn != current]
+    rolled_back_from = {
+        older.arn
+        for newer, older in itertools.pairwise(history)
+        if newer.subject.startswith(rollback_subject) and newer.arn != older.arn
+    }
+    latest = next((i for i, change in enumerate(history) if change.arn != current), None)
+    if latest is None:
+        return []
+    return [
+        (change.commit, change.arn)
+        for change in history[latest:]
+        if change.arn != current and change.arn not in rolled_back_from
+    ]
 
 
 def _approved_or_none(client: Any, arn: str) -> Package | None:

@@ -316,7 +316,7 @@ def bootstrap(sim: Sim) -> None:
         sim.agenda.add(
             start + timedelta(hours=sim.scenario.bad_fleet_hour),
             "operator",
-            ("manual run", pipeline),
+            ("pin by hand", None),
         )
 
 

@@ -6,9 +6,9 @@ scripted reviewer approves a package that waits for approval, after a delay),
 or the approval rule's GitHub repository dispatch (``promote.yml``: ``mlops
 deploy`` pins the dispatched package, a pull request, ``mlops promote``; a
 reviewer merges it after a delay, which starts the deploy). The operator
-starts a manual training run when the scenario says so, and after an
-automatic rollback runs ``rollback.yml`` (``mlops rollback`` and its pull
-request).
+starts a manual training run to bootstrap, pins an earlier package by hand when
+the scenario says so (its bad fleet), and after an automatic rollback runs
+``rollback.yml`` (``mlops rollback`` and its pull request).
 """
 
 from __future__ import annotations
@@ -166,6 +166,34 @@ def on_review(sim: Sim, pull: PullRequest) -> None:
         sim.agenda.add(sim.now, "deploy", pull)
 
 
+def pin_by_hand(sim: Sim) -> None:
+    """The operator serves again, by hand, the Approved package served before the current one
+    (``mlops deploy --stack S --arn ARN`` and its pull request, reviewed after a delay).
+
+    The scenario's bad fleet is the next deploy after its hour; a manual training run
+    may register nothing once the champion is good, so the deploy is an operator's.
+    """
+    from ops.release.rollback import previous_package
+
+    try:
+        package, _, _ = previous_package(sim.clients.sagemaker, sim.stack, sim.repo.main)
+        command, branch_of = serve_command(sim.clients, sim.stack, package.arn)
+
+        def operator_branch(outcome: Any) -> tuple[str, str, str]:
+            branch, title, arn = branch_of(outcome)
+            return f"operator/{branch}", f"{title} (by hand)", arn
+
+        pull, _ = sim.repo.propose(command, operator_branch, "operator", sim.now)
+    except MlopsError as error:
+        sim.record("workflow_refused", why=str(error)[:300])
+        return
+    if pull is None:
+        sim.record("workflow_no_change", package=package.arn, promoted="pinned already")
+        return
+    sim.record("pr_opened", number=pull.number, package=pull.arn, branch=pull.branch)
+    sim.agenda.add(sim.now + sim.scenario.review_after, "review", pull)
+
+
 def on_operator(sim: Sim, what: tuple[str, Any]) -> None:
     """An operator's action: a manual training run, or ``rollback.yml`` after a rollback."""
     action, argument = what
@@ -175,6 +203,8 @@ def on_operator(sim: Sim, what: tuple[str, Any]) -> None:
         start_training(sim.clients.sagemaker, str(argument))
         started = start_runs(sim, "manual")
         sim.record("manual_run", executions=[e.arn for e in started])
+    elif action == "pin by hand":
+        pin_by_hand(sim)
     elif action == "roll back":
         command, branch_of = rollback_command(sim.clients, sim.stack)
         try:

@@ -57,10 +57,12 @@ def on_deploy(sim: Sim, pull: Any) -> None:
         return
     pulumi_up(sim)
     sim.deploys += 1
-    start_update(sim, pinned, getattr(pull, "arn", None))
+    start_update(sim, pinned, getattr(pull, "arn", None), getattr(pull, "purpose", None))
 
 
-def start_update(sim: Sim, pinned: str | None, approved: str | None) -> None:
+def start_update(
+    sim: Sim, pinned: str | None, approved: str | None, purpose: str | None = None
+) -> None:
     """Begin the endpoint's update to the plan's configuration, unless it serves it already."""
     assert sim.plan is not None
     if pinned is None or not sim.plan.outputs.get("endpointName"):
@@ -84,6 +86,7 @@ def start_update(sim: Sim, pinned: str | None, approved: str | None) -> None:
         "deploy_started",
         package=pinned,
         approved=approved,
+        purpose=purpose,
         config=config_name,
         previous=serving.package_arn if serving else None,
         routing=rollout.routing,

@@ -36,10 +36,10 @@ def no_duplicate_effects(sim: Sim) -> Check:
         if b.started - a.started < window
     ]
     pulls = Counter(p.arn for p in sim.repo.pulls if p.purpose == "serve")
-    deploys = Counter(
+    deploys = Counter(  # an approval's deploys: a rollback's or an operator's are not its
         e.detail["approved"]
         for e in sim.timeline.of_kind("deploy_started")
-        if e.detail.get("approved")
+        if e.detail.get("approved") and e.detail.get("purpose", "serve") == "serve"
     )
     repeated = sorted(
         {arn for arn, n in pulls.items() if n > 1} | {arn for arn, n in deploys.items() if n > 1}

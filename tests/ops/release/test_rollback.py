@@ -9,6 +9,7 @@ import yaml
 
 from infra.config.stack_file import stack_file
 from ops.release.pinning import pin_model_package
+from ops.release.pull_request import rollback_request
 from ops.release.rollback import pin_history, rollback
 from ops.release.stacks import PromotionError
 from pipelines import registry
@@ -73,9 +74,23 @@ def test_rolling_back_twice_goes_back_twice_never_forward(sagemaker, repo) -> No
     arns = [register_package(sagemaker, group=PROD, status="Approved") for _ in range(3)]
     for arn in arns:
         serve(repo, arn)
-    assert rollback(sagemaker, "prod", repo).deployment.package.arn == arns[1]
-    git(repo.parent, "commit", "--quiet", "--all", "--message", "roll back")
+    done = rollback(sagemaker, "prod", repo)
+    assert done.deployment.package.arn == arns[1]
+    title = rollback_request(done.deployment, done.found_in).title  # rollback.yml's subject
+    git(repo.parent, "commit", "--quiet", "--all", "--message", title)
     assert rollback(sagemaker, "prod", repo).deployment.package.arn == arns[0]
+
+
+def test_a_package_pinned_again_by_hand_rolls_back_to_what_served_just_before(
+    sagemaker, repo
+) -> None:
+    """3 -> 4 -> 5, then 4 by hand: its fleet fails, and the rollback serves 5, not 3."""
+    third, fourth, fifth = (
+        register_package(sagemaker, group=PROD, status="Approved") for _ in range(3)
+    )
+    for arn in (third, fourth, fifth, fourth):
+        serve(repo, arn)
+    assert rollback(sagemaker, "prod", repo).deployment.package.arn == fifth
 
 
 def test_a_package_served_again_later_rolls_back_to_what_preceded_it(sagemaker, repo) -> None:
