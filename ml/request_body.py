@@ -220,25 +220,30 @@ def check_values(rows: list[list[Any]]) -> None:
 
 def _arrow_columns(data: bytes) -> FeatureColumns:
     """Parse CSV rows with Arrow's C++ reader; an optional header row is skipped."""
-    header = data.lstrip()[: len(CSV_HEADER)] == CSV_HEADER
     try:
-        # The streaming reader costs less to set up than read_csv (about 0.04 ms).
-        table = pa_csv.open_csv(
-            pa.BufferReader(data),  # reads the bytes in place
-            read_options=_CSV_READ[header],
-            convert_options=_CSV_CONVERT,
-        ).read_all()
+        table = arrow_table(data)
     except pa.ArrowInvalid as error:
         raise RequestError(_arrow_message(str(error))) from None
     if table.num_rows == 0:
         raise RequestError("no data rows in the CSV body")
+    batch = table.combine_chunks().to_batches()[0]  # one chunk: one array per column
     # The numbers as one matrix, a feature per row (an empty value is NaN), checked at once.
-    batch = table.select(NUMERIC_FEATURES).combine_chunks().to_batches()[0]
-    matrix = np.asarray(batch.to_tensor(null_to_nan=True, row_major=False)).T
-    arrays: dict[str, Values] = checked_numbers(matrix)
+    tensor = batch.select(NUMERIC_FEATURES).to_tensor(null_to_nan=True, row_major=False)
+    arrays: dict[str, Values] = checked_numbers(np.asarray(tensor).T)
     for name in CATEGORICAL_FEATURES:
-        arrays[name] = stripped(name, table.column(name).combine_chunks())
+        arrays[name] = stripped(name, batch.column(name))
     return FeatureColumns(arrays)
+
+
+def arrow_table(data: bytes) -> pa.Table:
+    """Arrow's reading of CSV rows as typed columns, an optional header row skipped."""
+    start = data.lstrip() if data[:1].isspace() else data  # lstrip copies the body
+    # The streaming reader costs less to set up than read_csv (about 0.04 ms).
+    return pa_csv.open_csv(
+        pa.BufferReader(data),  # reads the bytes in place
+        read_options=_CSV_READ[start.startswith(CSV_HEADER)],
+        convert_options=_CSV_CONVERT,
+    ).read_all()
 
 
 def _arrow_message(text: str) -> str:
