@@ -72,11 +72,16 @@ SMALL_BATCH = 256
 def _codes(name: str, column: Any) -> np.ndarray:
     """Schema codes of one categorical column; NaN for a value the schema does not know.
 
-    A dict lookup is cheapest for the few rows of an online request. Larger
-    batches stay in compiled code: Arrow's ``index_in`` for Arrow strings (a
-    request's own columns, or an Arrow-backed pandas column; about 20x faster
-    than hashing Python objects), a pandas hash index otherwise.
+    A request's large columns come dictionary-encoded (``ml.request_values``):
+    each distinct text is looked up once and the codes taken by index. A dict
+    lookup is cheapest for the few rows of an online request. Larger batches
+    stay in compiled code: Arrow's ``index_in`` for Arrow strings (an
+    Arrow-backed pandas column; about 20x faster than hashing Python objects),
+    a pandas hash index otherwise.
     """
+    values = getattr(column, "array", None)
+    if isinstance(values, pa.DictionaryArray):
+        return _dictionary_codes(name, values)
     if len(column) <= SMALL_BATCH:
         lookup = _CATEGORY_CODE[name]
         return np.array([lookup.get(value, np.nan) for value in column], dtype=np.float64)
@@ -87,6 +92,15 @@ def _codes(name: str, column: Any) -> np.ndarray:
     codes = _CATEGORY_INDEX[name].get_indexer(column).astype(np.float64)
     codes[codes < 0] = np.nan
     return codes
+
+
+def _dictionary_codes(name: str, values: pa.DictionaryArray) -> np.ndarray:
+    """Codes of a dictionary-encoded column: its distinct texts' codes, taken by index."""
+    lookup = _CATEGORY_CODE[name]
+    # One entry per distinct text, and NaN last: where a null index (-1) points.
+    codes = np.array([*map(lookup.get, values.dictionary.to_pylist()), None], dtype=np.float64)
+    indices = values.indices.fill_null(-1) if values.null_count else values.indices
+    return codes[indices.to_numpy()]
 
 
 def _arrow_strings(values: Any) -> pa.Array | None:

@@ -5,9 +5,8 @@ naming them. ``application/json``: ``{"instances": [...]}`` of objects or
 arrays, or a single object. Small CSV bodies go through Python's csv module,
 larger ones through Arrow's C++ reader (faster past about a hundred rows);
 both give the same columns and the same messages. JSON is read by orjson,
-and by ``json.loads`` where orjson refuses a body. A large request's
-categories are held as Arrow strings, which the model's encoder looks up in
-compiled code.
+and by ``json.loads`` where orjson refuses a body. What the values become,
+and how a bad one is named, is ``ml.request_values``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,32 +21,42 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
+from pyarrow import csv as pa_csv
 
-from ml.errors import MlopsError
 from ml.feature_columns import FEATURES, FeatureColumns, Values
-from ml.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES, NUMERIC_RANGES
+from ml.request_values import ARROW_CATEGORY_ROWS as ARROW_CATEGORY_ROWS
+from ml.request_values import (
+    CATEGORY_TYPE,
+    RequestError,
+    categories,
+    check_category,
+    check_number,
+    checked_numbers,
+    number_columns,
+    stripped,
+)
+from ml.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
 CSV = "text/csv"
 JSON = "application/json"
-NUMERIC = frozenset(NUMERIC_FEATURES)
-CATEGORIES = {name: pa.array(values) for name, values in CATEGORICAL_FEATURES.items()}
 CSV_HEADER = ",".join(FEATURES[:2]).encode()
 # Below this size (about 120 rows) Python's csv module beats Arrow's fixed cost
 # (100 rows: 0.22 ms against 0.24 ms; 200 rows: 0.42 ms against 0.30 ms).
 SMALL_CSV_CHARS = 6_144
-SHOWN_CHARS = 40  # of a bad value, in a message
-PLAIN_NUMBERS = frozenset({float, int, str})  # what numpy converts as Python's float() does
-# Past this many rows categories are held as Arrow strings, which the model's
-# encoder looks up in compiled code; below it (ml.features.SMALL_BATCH, tested
-# equal) the encoder's dict lookup per value is cheaper.
-ARROW_CATEGORY_ROWS = 256
-
-
-class RequestError(MlopsError):
-    """A request the client must fix; ``status`` is the HTTP status to answer with."""
-
-    status = 400
+# Arrow's CSV reader: numbers as float64 (an empty value is null, then NaN),
+# categories dictionary-encoded, each distinct text kept once; the text is
+# UTF-8 already (request_text decoded it), so it is not checked again.
+_CSV_TYPES = {name: pa.float64() for name in NUMERIC_FEATURES} | dict.fromkeys(
+    CATEGORICAL_FEATURES, CATEGORY_TYPE
+)
+_CSV_CONVERT = pa_csv.ConvertOptions(
+    column_types=_CSV_TYPES, strings_can_be_null=False, check_utf8=False
+)
+_CSV_READ = {
+    header: pa_csv.ReadOptions(column_names=list(FEATURES), skip_rows=header, use_threads=False)
+    for header in (0, 1)
+}
 
 
 class UnsupportedMediaTypeError(RequestError):
@@ -196,179 +204,46 @@ def columns_from_rows(rows: list[list[Any]]) -> FeatureColumns:
 
 
 def _columns(values: Mapping[str, Sequence[Any]]) -> FeatureColumns:
-    return FeatureColumns(
-        {
-            name: _numbers(name, column) if name in NUMERIC else _categories(name, column)
-            for name, column in values.items()
-        }
-    )
+    arrays: dict[str, Values] = number_columns([values[name] for name in NUMERIC_FEATURES])
+    for name in CATEGORICAL_FEATURES:
+        arrays[name] = categories(name, values[name])
+    return FeatureColumns(arrays)
 
 
 def check_values(rows: list[list[Any]]) -> None:
     """Refuse the first value ``columns_from_rows`` would refuse, without building columns."""
     for position, name in enumerate(FEATURES):
-        check = _number if name in NUMERIC else _category
+        check = check_number if name in NUMERIC_FEATURES else check_category
         for number, row in enumerate(rows, 1):
             check(name, row[position], number)
 
 
-def _numbers(name: str, values: Sequence[Any]) -> np.ndarray:
-    try:
-        if not set(map(type, values)) <= PLAIN_NUMBERS:
-            raise TypeError  # booleans, nulls, lists, objects: find and name the bad one
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        array = np.array([_number(name, v, i) for i, v in enumerate(values, 1)], dtype=np.float64)
-    _require_finite(name, array)
-    _require_in_range(name, array)
-    return array
-
-
-def _number(name: str, value: Any, number: int) -> float:
-    """A finite number, or the error that says which row holds what instead."""
-    result = _as_float(value)
-    if result is None:
-        raise RequestError(f"row {number}: {name} must be a number, got {_shown(value)}")
-    if not math.isfinite(result):
-        raise RequestError(f"row {number}: {name} must be a finite number, not empty, NaN or inf")
-    if result < _lowest(name):
-        raise RequestError(_below(name, number, result))
-    return result
-
-
-def _lowest(name: str) -> float:
-    return NUMERIC_RANGES.get(name, (-math.inf, math.inf))[0]
-
-
-def _below(name: str, number: int, value: float) -> str:
-    return f"row {number}: {name} must be at least {_lowest(name):g}, got {value:g}"
-
-
-def _as_float(value: Any) -> float | None:
-    """The value as a float (a number too large for one is infinite), or None if not a number."""
-    if isinstance(value, bool | dict | list) or value is None:
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
-    except (TypeError, ValueError):
-        return None
-
-
-def _categories(name: str, values: Sequence[Any]) -> Values:
-    """Categories as stripped text; a large request's all-text column goes to Arrow whole."""
-    if len(values) > ARROW_CATEGORY_ROWS:
-        try:
-            strings = pa.array(values, type=pa.string())
-        except (pa.ArrowException, UnicodeEncodeError):
-            pass  # numbers, lists, a lone surrogate: each read as below
-        else:
-            if strings.null_count == 0:  # a null is read as the text None, below
-                return _stripped(name, strings)
-    return _texts(name, values)
-
-
-def _texts(name: str, values: Sequence[Any]) -> Values:
-    """Each value as stripped text, or the error naming the first that cannot be one."""
-    try:
-        texts = [value.strip() for value in values]  # all text: the usual case
-    except AttributeError:
-        texts = [_category(name, v, i) for i, v in enumerate(values, 1)]
-    if len(texts) <= ARROW_CATEGORY_ROWS:
-        return np.array(texts, dtype=object)
-    try:
-        return pa.array(texts, type=pa.string())
-    except UnicodeEncodeError:  # a lone surrogate (json.loads reads "\ud800"): not UTF-8
-        escaped = [text.encode("utf-8", "backslashreplace").decode("utf-8") for text in texts]
-        return pa.array(escaped, type=pa.string())  # read as its escaped text: unseen
-
-
-def _category(name: str, value: Any, number: int) -> str:
-    """A category as text: a number or null is read as its text (an unseen category)."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, list | dict):
-        raise RequestError(f"row {number}: {name} must be a text value, got {_shown(value)}")
-    return str(value)
-
-
-def _shown(value: Any) -> str:
-    """A bad value as a message shows it: short, and never a nested structure."""
-    if isinstance(value, list | dict):
-        return "a list" if isinstance(value, list) else "an object"
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
-
-
-def _require_finite(name: str, values: np.ndarray) -> None:
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad = int(np.flatnonzero(~finite)[0]) + 1
-        raise RequestError(f"row {bad}: {name} must be a finite number, not empty, NaN or inf")
-
-
-def _require_in_range(name: str, values: np.ndarray) -> None:
-    """A value below the schema's minimum (a negative amount, distance or age) is refused.
-
-    No real record has one, and the log-linear model cannot score it (``log1p``
-    of a value below -1 is NaN); large values score, so the maximum is not enforced.
-    """
-    below = values < _lowest(name)
-    if below.any():
-        bad = int(np.flatnonzero(below)[0])
-        raise RequestError(_below(name, bad + 1, float(values[bad])))
-
-
 def _arrow_columns(data: bytes) -> FeatureColumns:
     """Parse CSV rows with Arrow's C++ reader; an optional header row is skipped."""
-    from pyarrow import csv as pa_csv
-
-    header = data.lstrip()[: len(CSV_HEADER)] == CSV_HEADER
-    types = {name: pa.float64() if name in NUMERIC else pa.string() for name in FEATURES}
     try:
-        # The streaming reader costs less to set up than read_csv (about 0.04 ms);
-        # the text is UTF-8 already (request_text decoded it), so it is not checked again.
-        table = pa_csv.open_csv(
-            pa.BufferReader(data),  # reads the bytes in place
-            read_options=pa_csv.ReadOptions(
-                column_names=list(FEATURES), skip_rows=int(header), use_threads=False
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, check_utf8=False
-            ),
-        ).read_all()
+        table = arrow_table(data)
     except pa.ArrowInvalid as error:
         raise RequestError(_arrow_message(str(error))) from None
     if table.num_rows == 0:
         raise RequestError("no data rows in the CSV body")
-    # The numbers as one column-major matrix (an empty value is NaN), checked at once.
-    batch = table.select(NUMERIC_FEATURES).combine_chunks().to_batches()[0]
-    matrix = np.asarray(batch.to_tensor(null_to_nan=True, row_major=False))
-    numbers = {name: matrix[:, i] for i, name in enumerate(NUMERIC_FEATURES)}
-    if not np.isfinite(matrix).all():
-        for name, values in numbers.items():
-            _require_finite(name, values)
-    for name, values in numbers.items():
-        _require_in_range(name, values)
-    arrays: dict[str, Values] = {
-        name: numbers[name] if name in NUMERIC else _stripped(name, table[name].combine_chunks())
-        for name in FEATURES
-    }
+    batch = table.combine_chunks().to_batches()[0]  # one chunk: one array per column
+    # The numbers as one matrix, a feature per row (an empty value is NaN), checked at once.
+    tensor = batch.select(NUMERIC_FEATURES).to_tensor(null_to_nan=True, row_major=False)
+    arrays: dict[str, Values] = checked_numbers(np.asarray(tensor).T)
+    for name in CATEGORICAL_FEATURES:
+        arrays[name] = stripped(name, batch.column(name))
     return FeatureColumns(arrays)
 
 
-def _stripped(name: str, strings: pa.Array) -> Values:
-    """Arrow categories with surrounding whitespace removed, as Python's ``str.strip`` does.
-
-    Known categories have none, so only a column with a value the schema does
-    not know is stripped, in Python (whose idea of whitespace the rest uses).
-    """
-    import pyarrow.compute as pc
-
-    if pc.index_in(strings, value_set=CATEGORIES[name]).null_count == 0:
-        return strings
-    return _texts(name, strings.to_pylist())
+def arrow_table(data: bytes) -> pa.Table:
+    """Arrow's reading of CSV rows as typed columns, an optional header row skipped."""
+    start = data.lstrip() if data[:1].isspace() else data  # lstrip copies the body
+    # The streaming reader costs less to set up than read_csv (about 0.04 ms).
+    return pa_csv.open_csv(
+        pa.BufferReader(data),  # reads the bytes in place
+        read_options=_CSV_READ[start.startswith(CSV_HEADER)],
+        convert_options=_CSV_CONVERT,
+    ).read_all()
 
 
 def _arrow_message(text: str) -> str:

@@ -2,13 +2,14 @@
 
 A score is written as Python writes it: ``f"{score:.6f}"`` in CSV and
 ``repr(round(score, 6))`` in JSON (the text ``json.dumps`` gives). A large
-answer is written a whole array at a time, as ASCII bytes in a numpy matrix:
-each score becomes its millionths, an integer, and those are written digit by
-digit (a thousand rows in about 0.05 ms where Python's formatting took 0.3 ms
-for CSV and 0.5 ms for JSON). Where that cannot be exact -- a product of the
-score and a million within rounding of a half, a score outside [0, 1] or not
-finite -- Python rounds or writes the score itself, so the text is the same
-byte for byte (tested).
+answer is written a whole array at a time: each score becomes its millionths,
+an integer, and its text ``d.dddddd`` eight ASCII bytes packed in one 64-bit
+integer (three digits at a time, looked up), which is laid into a numpy record
+per line or item beside the constant text (a thousand rows in about 0.04 ms
+for CSV and 0.08 ms for JSON, where Python's formatting took 0.3 and 0.5 ms).
+Where that cannot be exact -- a product of the score and a million within
+rounding of a half, a score outside [0, 1] or not finite -- Python rounds or
+writes the score itself, so the text is the same byte for byte (tested).
 """
 
 from __future__ import annotations
@@ -24,29 +25,33 @@ UNITS = 10**SCORE_DECIMALS
 NEAR_HALF = 1e-6
 # Up to this many rows Python formats each score: numpy's fixed cost is more.
 SMALL_ANSWER = 16
-ZERO, GAP = ord("0"), 0  # GAP: a byte of the matrix that is left out of the text
+GAP = 0  # a byte of a record that is left out of the text (text pads with it)
 
 
-def _ascii(texts: list[str], width: int) -> np.ndarray:
-    """Texts as rows of ASCII bytes, each padded with GAP to ``width``."""
-    return np.frombuffer(b"".join(t.encode().ljust(width, b"\0") for t in texts), np.uint8).reshape(
-        len(texts), width
-    )
+def _packed(texts: list[str]) -> np.ndarray:
+    """Texts of up to eight ASCII bytes as little-endian 64-bit integers (GAP-padded)."""
+    return np.array([int.from_bytes(t.encode(), "little") for t in texts], dtype=np.uint64)
 
 
-# A JSON item: '{"score": ' + score (up to 8 bytes) + ', "is_fraud": ' + flag + '}, '
-_HEAD, _MIDDLE, _TAIL = b'{"score": ', b', "is_fraud": ', b"}, "
-_SCORE_AT = len(_HEAD)
-_FLAG_AT = _SCORE_AT + 8 + len(_MIDDLE)
-_ITEM = np.frombuffer(_HEAD + bytes(8) + _MIDDLE + bytes(5) + _TAIL, np.uint8)
-_FLAGS = _ascii(["false", "true"], 5)
+# "d.dddddd" is the whole digit, a point, then two triples of digits at bytes 2 and 5.
+_POINT = int.from_bytes(b"0.", "little")
+_TRIPLES = _packed([f"{number:03d}" for number in range(1_000)])
+_AT_2, _AT_5 = np.uint64(16), np.uint64(40)
+# Trailing zeros of each triple, and the bytes of "d.dddddd" kept with 1-6 decimals.
+_TRAILING = np.array([3 - len(f"{number:03d}".rstrip("0")) for number in range(1_000)])
+_KEPT = np.array([0, *((1 << 8 * (2 + k)) - 1 for k in range(1, 6)), 2**64 - 1], np.uint64)
 # Below a ten-thousandth (100 millionths) Python writes a float in scientific
 # notation: 5e-05, 1.2e-05; and 0 as 0.0. These few texts are looked up.
 FIXED_UNITS = UNITS // 10_000
-_SMALL_SCORES = _ascii([repr(units / UNITS) for units in range(FIXED_UNITS)], 8)
-# Each number below 1,000 as three ASCII digits, and how many of them are trailing zeros.
-_TRIPLES = _ascii([f"{number:03d}" for number in range(1_000)], 3)
-_TRAILING = np.array([3 - len(f"{number:03d}".rstrip("0")) for number in range(1_000)])
+_SMALL_SCORES = _packed([repr(units / UNITS) for units in range(FIXED_UNITS)])
+
+_LINE = np.dtype([("score", "<u8"), ("tail", "S3")])  # "d.dddddd" ",f\n"
+_TAILS = np.array([b",0\n", b",1\n"], dtype="S3")
+_ITEM = np.dtype(  # '{"score": ' score ', "is_fraud": ' flag '}, '
+    [("head", "S10"), ("score", "<u8"), ("middle", "S14"), ("flag", "S5"), ("tail", "S3")]
+)
+_ITEM_TEXT = np.array([(b'{"score": ', 0, b', "is_fraud": ', b"", b"}, ")], dtype=_ITEM)
+_FLAGS = np.array([b"false", b"true"], dtype="S5")
 
 
 def csv_answer(scores: np.ndarray, flags: np.ndarray) -> str:
@@ -56,17 +61,11 @@ def csv_answer(scores: np.ndarray, flags: np.ndarray) -> str:
         return "".join(
             f"{s:.6f},{f}\n" for s, f in zip(scores.tolist(), flags.tolist(), strict=True)
         )
-    # Every line is "d.dddddd,f\n": eleven ASCII bytes.
-    text = np.empty((len(units), 11), dtype=np.uint8)
-    text[:, 0] = units // UNITS + ZERO
-    text[:, 1] = ord(".")
-    high, low = np.divmod(units % UNITS, 1_000)  # the decimals, three digits at a time
-    text[:, 2:5] = _TRIPLES[high]
-    text[:, 5:8] = _TRIPLES[low]
-    text[:, 8] = ord(",")
-    text[:, 9] = flags + ZERO
-    text[:, 10] = ord("\n")
-    return text.tobytes().decode("ascii")
+    whole, fraction = np.divmod(units, UNITS)
+    lines = np.empty(len(units), _LINE)
+    lines["score"] = _score_text(whole, *np.divmod(fraction, 1_000))
+    lines["tail"] = _TAILS[flags]
+    return lines.tobytes().decode("ascii")
 
 
 def json_answer(scores: np.ndarray, flags: np.ndarray) -> str:
@@ -79,20 +78,23 @@ def json_answer(scores: np.ndarray, flags: np.ndarray) -> str:
     whole, fraction = np.divmod(units, UNITS)
     high, low = np.divmod(fraction, 1_000)
     trailing = np.where(low == 0, 3 + _TRAILING[high], _TRAILING[low])
-    kept = np.maximum(SCORE_DECIMALS - trailing, 1)
-    text = np.tile(_ITEM, (len(units), 1))
-    score = text[:, _SCORE_AT : _SCORE_AT + 8]
-    score[:, 0] = whole + ZERO
-    score[:, 1] = ord(".")
-    score[:, 2:5] = _TRIPLES[high]
-    score[:, 5:8] = _TRIPLES[low]
-    score[:, 2:][np.arange(SCORE_DECIMALS) >= kept[:, None]] = GAP
+    kept = _KEPT[np.maximum(SCORE_DECIMALS - trailing, 1)]
     small = units < FIXED_UNITS
-    score[small] = _SMALL_SCORES[units[small]]
-    text[:, _FLAG_AT : _FLAG_AT + 5] = _FLAGS[flags.astype(np.intp)]
-    flat = text.ravel()
-    items = flat[flat != GAP].tobytes().decode("ascii")
-    return '{"predictions": [' + items[:-2] + "]}"
+    items = np.repeat(_ITEM_TEXT, len(units))
+    items["score"] = np.where(
+        small,
+        _SMALL_SCORES[np.minimum(units, FIXED_UNITS - 1)],
+        _score_text(whole, high, low) & kept,
+    )
+    items["flag"] = _FLAGS[flags]
+    text = items.view(np.uint8)
+    text = text[text != GAP].tobytes().decode("ascii")
+    return '{"predictions": [' + text[:-2] + "]}"
+
+
+def _score_text(whole: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """``d.dddddd`` of each score (its whole digit, then its decimals three at a time) packed."""
+    return (whole.astype(np.uint64) + _POINT) | (_TRIPLES[high] << _AT_2) | (_TRIPLES[low] << _AT_5)
 
 
 def millionths(scores: np.ndarray) -> np.ndarray | None:

@@ -14,7 +14,8 @@ BENCHMARKS = REPO / "benchmarks"
 if str(BENCHMARKS) not in sys.path:
     sys.path.append(str(BENCHMARKS))  # after the repository: its ml package, not ml.py
 
-import harness  # noqa: E402 - needs the path above
+import handlers  # noqa: E402 - needs the path above
+import harness  # noqa: E402
 import load_client  # noqa: E402
 import synth  # noqa: E402
 
@@ -61,6 +62,28 @@ def test_interleaved_keeps_the_fastest_call_of_each() -> None:
 
     best_a, best_b = harness.interleaved(a, lambda: None, 3)
     assert best_a < 0.02 and best_b < 0.02
+
+
+def test_steps_in_sequence_run_in_order_each_keeping_its_fastest_time() -> None:
+    calls: list[str] = []
+    delays = iter([0.02, 0.0])
+
+    def first() -> None:
+        import time
+
+        calls.append("first")
+        time.sleep(next(delays))
+
+    best = handlers.in_sequence({"first": first, "second": lambda: calls.append("second")}, 2)
+    assert calls == ["first", "second", "first", "second"]
+    assert list(best) == ["first", "second"] and best["first"] < 20.0
+
+
+def test_context_switches_are_counted_per_call() -> None:
+    import time
+
+    assert handlers.switches(lambda: None, 50) <= 0.1  # a preemption at most
+    assert handlers.switches(lambda: time.sleep(0.001), 20) >= 1.0  # each sleep yields the CPU
 
 
 def test_a_span_is_min_to_max_or_one_figure() -> None:

@@ -114,3 +114,40 @@ def test_a_requests_arrow_columns_encode_as_its_frame(train_frame):
     columns = FeatureColumns(arrays)
     np.testing.assert_array_equal(encoder.transform(columns), encoder.transform(frame))
     pd.testing.assert_frame_equal(columns.frame(), frame.reset_index(drop=True), check_dtype=False)
+
+
+def test_dictionary_encoded_categories_encode_as_their_text(train_frame):
+    """A request's large columns come dictionary-encoded: each distinct text is looked up
+    once, an unseen one (and a null) is missing, exactly as the text itself encodes."""
+    import pyarrow as pa
+
+    from ml.feature_columns import FeatureColumns
+
+    frame = train_frame[list(schema.FEATURE_COLUMNS)].head(600).copy()
+    frame.loc[frame.index[::13], "merchant_category"] = "crypto_exchange"
+    frame.loc[frame.index[::17], "country"] = "XX"
+    encoder = build_preprocessor().fit(frame)
+    for rows in (600, 40):  # past SMALL_BATCH and below it
+        part = frame.head(rows)
+        arrays = {
+            name: pa.array(part[name].tolist(), type=pa.dictionary(pa.int32(), pa.string()))
+            if name in schema.CATEGORICAL_FEATURES
+            else part[name].to_numpy(dtype=np.float64)
+            for name in schema.FEATURE_COLUMNS
+        }
+        assert isinstance(arrays["channel"], pa.DictionaryArray)
+        np.testing.assert_array_equal(
+            encoder.transform(FeatureColumns(arrays)), encoder.transform(part)
+        )
+    with_null = pa.array(["pos", None, "atm"], type=pa.dictionary(pa.int32(), pa.string()))
+    codes = encoder.transform(
+        FeatureColumns(
+            {
+                name: with_null if name == "channel" else frame[name].head(3).to_numpy()
+                for name in schema.FEATURE_COLUMNS
+            }
+        )
+    )[:, OUTPUT_FEATURES.index("channel")]
+    np.testing.assert_array_equal(
+        codes, [schema.CHANNELS.index("pos"), np.nan, schema.CHANNELS.index("atm")]
+    )

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from ml import schema
 from ml.inference import SMALL_CSV_CHARS, RequestError, input_fn, predict_fn
 from ml.request_body import parse_columns
 from tests.ml import test_inference as inference_tests
@@ -100,3 +102,59 @@ def test_a_value_below_the_schemas_minimum_is_a_request_error_naming_its_row(row
         body = json.dumps({"instances": values})
     with pytest.raises(RequestError, match=f"row {rows}: amount must be at least 0, got -5"):
         parse_columns(body, content_type)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "row 250: is_new_device must be a number, got True"),
+        (False, "row 250: is_new_device must be a number, got False"),
+        (None, "row 250: is_new_device must be a number, got None"),
+        ({"a": 1}, "row 250: is_new_device must be a number, got an object"),
+        ("abc", "row 250: is_new_device must be a number, got 'abc'"),
+    ],
+)
+def test_a_large_json_bodys_bad_number_is_named_by_its_row(rows, value, message):
+    """Numbers are converted as one matrix; a true, false or null (which numpy would read
+    as 1, 0 and NaN) is still refused, and named as reading value by value names it."""
+    record = rows.head(1).to_dict(orient="records")[0]
+    instances = [record] * 300
+    instances[249] = record | {"is_new_device": value}
+    with pytest.raises(RequestError, match=message):
+        parse_columns(json.dumps({"instances": instances}), "application/json")
+
+
+def test_numbers_that_are_all_lists_of_one_length_are_refused(rows):
+    """Every numeric value a one-item list reads as a 3-dimensional matrix: still refused."""
+    record = rows.head(1).to_dict(orient="records")[0]
+    listed = record | {name: [record[name]] for name in FEATURES[:7]}
+    body = json.dumps({"instances": [listed] * 300})
+    with pytest.raises(RequestError, match="row 1: amount must be a number, got a list"):
+        parse_columns(body, "application/json")
+
+
+def test_the_first_fault_is_named_in_schema_order_across_columns(rows):
+    record = rows.head(1).to_dict(orient="records")[0]
+    instances = [record] * 300
+    instances[9] = record | {"hour": -1}  # a later column, an earlier row
+    instances[199] = record | {"amount": float("inf")}  # the first column
+    with pytest.raises(RequestError, match="row 200: amount must be a finite number"):
+        parse_columns(json.dumps({"instances": instances}), "application/json")
+
+
+def test_a_csv_body_arrow_reads_in_several_blocks_scores_as_predict_proba(loaded, test_frame):
+    """Past Arrow's block size (1 MB) the reader's chunks carry dictionaries of their own;
+    combined, the categories are those of the rows (scores identical to predict_proba)."""
+    from ml.request_body import arrow_table
+
+    frame = pd.concat([test_frame[FEATURES]] * 2, ignore_index=True)  # about 2 MB of CSV
+    frame.loc[frame.index[::97], "merchant_category"] = "crypto_exchange"
+    frame.loc[frame.index[-5:], "channel"] = " pos "  # only in the last block
+    body = _csv(frame).encode()
+    assert arrow_table(body).column("channel").num_chunks > 1
+    columns = parse_columns(body, "text/csv")
+    expected = frame.assign(channel=frame["channel"].str.strip())
+    np.testing.assert_array_equal(
+        predict_fn(columns, loaded)[:, 0], loaded.model.predict_proba(expected)[:, 1]
+    )
+    assert set(columns.frame()["channel"]) == set(schema.CHANNELS)
