@@ -70,7 +70,10 @@ def _phases(result: SimulationResult) -> list[str]:
     lines = ["## Scenario", "", "| from hour | phase | generator drift |", "|---|---|---|"]
     lines += [f"| {p.start_hour:g} | {p.name} | {p.drift or '-'} |" for p in scenario.phases]
     if scenario.bad_fleet_hour is not None:
-        lines.append(f"| {scenario.bad_fleet_hour:g} | bad fleet on the next deploy | - |")
+        lines.append(
+            f"| {scenario.bad_fleet_hour:g} | the operator pins the earlier package by hand: "
+            "its fleet fails | - |"
+        )
     if scenario.broken_monitoring is not None:
         start, end = scenario.broken_monitoring
         lines.append(f"| {start:g} | capture unreadable until h{end:g} | - |")
