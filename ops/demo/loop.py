@@ -184,13 +184,19 @@ def monitor(
                 f"{summary['max_psi']:.3f} on {summary['max_psi_feature']}"
             )
         with stages.stage("4 retrain through the cool-down gate") as said:
-            simulation.run(lambda s: len(monitoring.gate_decisions(s, fired.at, alarm)) >= 2)
-            result.decisions = monitoring.gate_decisions(sim, fired.at, alarm)
+            # the drift alarm and the feature alarms that entered ALARM with it, each
+            # delivered twice to the gate
+            heard = monitoring.alarms_entering_with(sim, fired.at) & monitoring.retrain_alarms(sim)
+            simulation.run(
+                lambda s: len(monitoring.gate_decisions(s, fired.at, heard)) >= 2 * len(heard)
+            )
+            result.decisions = monitoring.gate_decisions(sim, fired.at, heard)
             started = monitoring.alarm_started_run(sim)
             result.executions = [started.arn] if started else []
             result.retrain_pipeline = str(outputs["trainingPipelineName"])
             said.append(
-                f"{len(result.executions)} execution for {len(result.decisions)} deliveries"
+                f"{len(result.executions)} execution for {len(result.decisions)} deliveries "
+                f"of {len(heard)} alarm(s)"
             )
         with stages.stage("5 retraining run, gated against the champion") as said:
             if started is None:

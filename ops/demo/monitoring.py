@@ -14,7 +14,7 @@ of those points; ``ops/simulate/`` is the simulation itself.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,18 +79,57 @@ def drift_report_at(sim: Sim, at: datetime) -> dict[str, Any]:
     return dict(max(runs, key=lambda e: e.started).reports["Drift"])
 
 
-def gate_decisions(sim: Sim, alarm_event_at: datetime, alarm: str) -> list[Any]:
-    """The gate's decisions for the deliveries of the first ``alarm`` event."""
-    from pipelines.lambdas.retrain_gate import Decision
+def alarms_entering_with(sim: Sim, at: datetime) -> set[str]:
+    """The alarms that entered ALARM at ``at``: the drift alarm and the feature alarms with it."""
+    return {
+        str(e.detail["name"])
+        for e in sim.timeline.of_kind("alarm")
+        if e.at == at and e.detail["state"] == "ALARM"
+    }
 
-    calls = [e for e in sim.timeline.of_kind("gate") if e.detail["alarm"] == alarm]
-    if not calls:
-        return []
-    first = calls[0].detail["event_id"]
+
+@dataclass(frozen=True)
+class GateDecision:
+    """One delivery of an alarm's event to the retrain gate, and what the gate did."""
+
+    alarm: str
+    started: bool
+    execution_arn: str
+    reason: str
+
+
+def retrain_alarms(sim: Sim) -> set[str]:
+    """The alarms whose state changes the plan's rules deliver to the retrain gate."""
+    assert sim.plan is not None
+    names = set()
+    for rule in sim.plan.of_type("aws:cloudwatch/eventRule:EventRule"):
+        if "retrain-on" not in str(rule["inputs"].get("name", "")):
+            continue
+        pattern = json.loads(rule["inputs"]["eventPattern"])
+        names |= {arn.rsplit(":alarm:", 1)[-1] for arn in pattern.get("resources", [])}
+    return names
+
+
+def gate_decisions(sim: Sim, alarm_event_at: datetime, alarms: set[str]) -> list[GateDecision]:
+    """The gate's decisions for the deliveries of each of ``alarms``' first event from
+    ``alarm_event_at`` on, in the order the gate made them."""
+    calls = [
+        e
+        for e in sim.timeline.of_kind("gate")
+        if e.detail["alarm"] in alarms and e.at >= alarm_event_at
+    ]
+    first: dict[str, str] = {}
+    for e in calls:
+        first.setdefault(str(e.detail["alarm"]), str(e.detail["event_id"]))
     return [
-        Decision(bool(e.detail["started"]), str(e.detail["execution"]), str(e.detail["reason"]))
+        GateDecision(
+            str(e.detail["alarm"]),
+            bool(e.detail["started"]),
+            str(e.detail["execution"]),
+            str(e.detail["reason"]),
+        )
         for e in calls
-        if e.detail["event_id"] == first and e.at >= alarm_event_at
+        if e.detail["event_id"] == first[str(e.detail["alarm"])]
     ]
 
 

@@ -189,15 +189,16 @@ def _drift(result: LoopResult, psi: dict[str, float], thresholds: dict[str, floa
 
 def _champion(result: LoopResult) -> list[str]:
     rows = [
-        [str(i), str(d.started), f"`{d.execution_arn}`", d.reason]
+        [str(i), f"`{d.alarm}`", str(d.started), f"`{d.execution_arn}`", d.reason]
         for i, d in enumerate(result.decisions, 1)
     ]
     lines = [
         "## Retraining",
         "",
-        f"The alarm delivered twice to the cool-down gate of `{result.retrain_pipeline}`:",
+        "The drift alarm and the feature alarms that entered ALARM with it, each delivered "
+        f"twice to the cool-down gate of `{result.retrain_pipeline}`:",
         "",
-        *_table(["delivery", "started", "execution", "reason"], rows),
+        *_table(["delivery", "alarm", "started", "execution", "reason"], rows),
     ]
     document = result.champion
     if document:

@@ -103,7 +103,9 @@ def test_the_dead_letter_queue_keeps_messages_two_weeks_under_the_stack_key(plan
 def test_every_queue_has_an_alarm_to_the_stack_topic(plan_for) -> None:
     plan = plan_for("prod", ARN)
     topic = plan.one("aws:sns/topic:Topic")["outputs"]["arn"]
-    sqs_alarms = [a["inputs"] for a in plan.of_type(ALARM) if a["inputs"]["namespace"] == "AWS/SQS"]
+    sqs_alarms = [
+        a["inputs"] for a in plan.of_type(ALARM) if a["inputs"].get("namespace") == "AWS/SQS"
+    ]
     for queue in plan.of_type(QUEUE):
         name = queue["outputs"]["name"]
         watching = [a for a in sqs_alarms if a["dimensions"] == {"QueueName": name}]

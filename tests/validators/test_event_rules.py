@@ -10,6 +10,7 @@ import pytest
 
 from infra.plan.engine import Plan
 from infra.plan.validate.events import check_rules, matches, sample, stack_events
+from ml.schema import FEATURE_COLUMNS
 from tests.validators.conftest import STACKS, stack_plan
 
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -36,8 +37,10 @@ def test_every_rule_matches_its_event_and_no_other(report_of, stack: str) -> Non
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_retraining_starts_on_the_drift_alarm_entering_alarm_only(stack: str) -> None:
+    """The largest PSI's alarm and each feature's, entering ALARM; nothing else."""
+    features = {f"drift-feature-{name.replace('_', '-')}" for name in FEATURE_COLUMNS}
     assert matched(stack_plan(stack), f"mlops-{stack}-retrain-on-drift") == {
-        f"alarm_state_change mlops-{stack}-drift-alarm ALARM"
+        f"alarm_state_change mlops-{stack}-{alarm} ALARM" for alarm in {"drift-alarm", *features}
     }
 
 

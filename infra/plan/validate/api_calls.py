@@ -288,10 +288,12 @@ def _database(inputs: dict[str, Any], resource: dict[str, Any]) -> Iterator[ApiC
 
 
 def _metric_alarm(inputs: dict[str, Any], resource: dict[str, Any]) -> Iterator[ApiCall]:
+    """PutMetricAlarm; a metric-math alarm's queries in the API's own shape (``Metrics``)."""
     queries = inputs.pop("metricQueries", None)
+    call = build(Mapping("cloudwatch", "PutMetricAlarm", {"name": "AlarmName"}), inputs, resource)
     if queries:
-        inputs["Metrics"] = api_metric_queries(queries)
-    yield build(Mapping("cloudwatch", "PutMetricAlarm", {"name": "AlarmName"}), inputs, resource)
+        call.params["Metrics"] = api_metric_queries(queries)
+    yield call
 
 
 CUSTOM: dict[str, Builder] = {
