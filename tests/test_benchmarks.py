@@ -132,3 +132,25 @@ def test_the_gate_benchmark_replays_a_seed_with_the_pipelines_functions() -> Non
     result = gates.replay(0, gates.Setting(rows=4_000, population=4_000))
     assert {"first", "challenger", "broken"} <= set(result)
     assert all("registered" in result[name] for name in ("first", "challenger", "broken"))
+
+
+def test_seeds_are_read_as_lists_and_ranges() -> None:
+    import simulate_seeds
+
+    assert simulate_seeds.seeds_of("1-3,7") == [1, 2, 3, 7]
+    assert simulate_seeds.seeds_of("5") == [5]
+
+
+def test_each_invariant_prints_the_figures_that_decide_it() -> None:
+    from types import SimpleNamespace
+
+    import simulate_seeds
+
+    check = SimpleNamespace(
+        name="bad fleet: rolled back within 5 minutes", figures={"rollback_minutes": 1}
+    )
+    assert simulate_seeds.figures_of(check) == "rollback_minutes=1"
+    drift = SimpleNamespace(
+        name="drift: caught", figures={"first_alarm_hour": 6.133, "onset_to_serving_hours": 4.3}
+    )
+    assert simulate_seeds.figures_of(drift) == "first_alarm_hour=6.13 onset_to_serving_hours=4.30"
