@@ -37,6 +37,9 @@ NOT_RUN = {
     ".venv/bin/python benchmarks/serving.py": "a benchmark, minutes of wall time, not a check",
     ".venv/bin/python benchmarks/simulate.py": "a benchmark: a simulated week, minutes of wall "
     "time; tests/ops/simulate/ runs the short scenario",
+    ".venv/bin/python benchmarks/simulate_seeds.py": "a benchmark: the short scenario five "
+    "times, minutes of wall time; tests/ops/simulate/ runs it once, tests/test_benchmarks.py "
+    "its helpers",
 }
 SCRIPT_SECONDS = 540
 
