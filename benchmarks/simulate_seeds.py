@@ -20,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's ml, not ml.py
+
 FIGURES = {  # invariant name prefix: the figures printed for it
     "drift": ("first_alarm_hour", "onset_to_serving_hours"),
     "fraud-pattern change": ("first_alarm_hour", "onset_to_serving_hours"),
