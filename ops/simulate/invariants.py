@@ -134,7 +134,11 @@ def change_caught(sim: Sim, phase: str, label: str) -> Check:
     later = [h for h in phases if h is not None and h > sim.timeline.hours(start)]
     end = sim.timeline.start + timedelta(hours=later[0]) if later else sim.end
     deadline = start + detection_limit(sim, phase)
-    caught = [e for e in alarms_entering(sim, monitoring_alarms(sim)) if start <= e.at < end]
+    caught = [
+        e
+        for e in alarms_entering(sim, monitoring_alarms(sim))
+        if start + judged_after(sim, e.detail["name"]) <= e.at < end
+    ]
     path = serving_path(sim, start, end, caught[0].at if caught else None)
     figures: dict[str, Any] = {
         "onset_hour": sim.timeline.hours(start),
@@ -155,6 +159,20 @@ def change_caught(sim: Sim, phase: str, label: str) -> Check:
     if problems:
         detail += "; " + "; ".join(problems)
     return Check(name, not problems, detail, figures)
+
+
+def judged_after(sim: Sim, name: str) -> timedelta:
+    """How long after a change an alarm can first judge traffic from after it.
+
+    A drift alarm judges the last hour's traffic; a quality alarm judges the cohort
+    of predictions that ended ``monitoring.quality.labelDelayHours`` ago, so one that
+    enters ALARM sooner after an onset is about the traffic before it (a precision
+    drop from the phase before), not about the change.
+    """
+    assert sim.plan is not None
+    if sim.applied.alarms[name].get("Namespace") == QUALITY_NAMESPACE:
+        return timedelta(hours=sim.plan.config.monitoring.quality.label_delay_hours)
+    return timedelta(0)
 
 
 def detection_limit(sim: Sim, phase: str) -> timedelta:
