@@ -93,3 +93,29 @@ class StackContext:
 def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
     """An IAM policy document from statements that may hold Outputs."""
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def service_trust(
+    context: StackContext,
+    sid: str,
+    service: str,
+    source_arn: pulumi.Input[str] | None = None,
+    arn_match: str = "ArnEquals",
+) -> pulumi.Output[str]:
+    """A role's trust policy: ``service`` of this account only, and, with ``source_arn``,
+    only on behalf of that resource (``arn_match``: ``ArnEquals``, or ``ArnLike`` for a
+    pattern). The confused-deputy guard every role of the stack carries."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": context.account_id}}
+    if source_arn is not None:
+        condition[arn_match] = {"aws:SourceArn": source_arn}
+    return policy_json(
+        [
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": condition,
+            }
+        ]
+    )

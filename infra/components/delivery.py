@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
+from infra.components.context import StackContext, policy_json, service_trust
 from infra.components.dead_letters import DeadLetterQueue
 from infra.components.registry import ModelRegistry
 from infra.components.storage import StackStorage
@@ -132,19 +132,8 @@ class GitHubDispatch(pulumi.ComponentResource):
             context.name("github-dispatch"),
             name=context.name("github-dispatch"),
             description="Lets the approval rule call the GitHub API destination, nothing else",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Sid": "ApprovalRuleOfThisStackOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": context.account_id},
-                            "ArnEquals": {"aws:SourceArn": rule.arn},
-                        },
-                    }
-                ]
+            assume_role_policy=service_trust(
+                context, "ApprovalRuleOfThisStackOnly", "events.amazonaws.com", rule.arn
             ),
             tags=context.tags("delivery"),
             opts=child,

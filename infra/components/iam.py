@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
+from infra.components.context import StackContext, policy_json, service_trust
 from infra.naming import EXECUTION_ROLE_SUFFIX
 from infra.network import NetworkIds
 
@@ -94,19 +94,12 @@ class PlatformRoles(pulumi.ComponentResource):
 
     def _sagemaker_role(self, purpose: str, description: str) -> aws.iam.Role:
         context = self._context
-        trust = policy_json(
-            [
-                {
-                    "Sid": "SageMakerOfThisAccountOnly",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": context.account_id},
-                        "ArnLike": {"aws:SourceArn": context.arn("sagemaker", "*")},
-                    },
-                }
-            ]
+        trust = service_trust(
+            context,
+            "SageMakerOfThisAccountOnly",
+            "sagemaker.amazonaws.com",
+            context.arn("sagemaker", "*"),
+            arn_match="ArnLike",
         )
         return aws.iam.Role(
             context.name(purpose),

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
+from infra.components.context import StackContext, policy_json, service_trust
 from infra.components.dead_letters import DeadLetterQueue
 from infra.components.feature_store import FeatureStore
 from infra.components.iam import PlatformRoles
@@ -250,19 +250,8 @@ def _pipeline_parameters(parameters: dict[str, str]) -> dict[str, Any]:
 def scheduler_trust(context: StackContext, schedule_name: str) -> pulumi.Output[str]:
     """A role's trust policy: EventBridge Scheduler of this account, for that one schedule."""
     schedule_arn = context.arn("scheduler", f"schedule/default/{schedule_name}")
-    return policy_json(
-        [
-            {
-                "Sid": "SchedulerOfThisAccountOnly",
-                "Effect": "Allow",
-                "Principal": {"Service": "scheduler.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": context.account_id},
-                    "ArnEquals": {"aws:SourceArn": schedule_arn},
-                },
-            }
-        ]
+    return service_trust(
+        context, "SchedulerOfThisAccountOnly", "scheduler.amazonaws.com", schedule_arn
     )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.context import StackContext, policy_json
+from infra.components.context import StackContext, policy_json, service_trust
 from infra.components.dead_letters import DeadLetterQueue
 from infra.components.pipeline import TrainingPipeline, scheduler_trust
 from infra.image_context import REPO_ROOT
@@ -231,18 +231,10 @@ class RetrainGate(pulumi.ComponentResource):
                 f"Lets {function_name} start {self._args.pipeline.pipeline_name} and hold "
                 "its cool-down lease, nothing else"
             ),
-            assume_role_policy=policy_json(
-                [
-                    {
-                        # Lambda of this account only; which function may use the role is
-                        # decided by iam:PassRole, scoped to the stack by whoever deploys it.
-                        "Sid": "LambdaOfThisAccountOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                    }
-                ]
+            # Lambda of this account only; which function may use the role is decided by
+            # iam:PassRole, scoped to the stack by whoever deploys it.
+            assume_role_policy=service_trust(
+                context, "LambdaOfThisAccountOnly", "lambda.amazonaws.com"
             ),
             tags=context.tags("monitoring"),
             opts=pulumi.ResourceOptions(parent=self),
